@@ -1,0 +1,143 @@
+using System.Numerics;
+
+namespace YoloCore.Cpu;
+
+// Data movement: permute, concat, slice, and row gather/scatter by index. Pure copies work on any
+// dtype by element size; the accumulating variants (SliceAdd, IndexAdd) are floating only.
+public sealed unsafe partial class CpuBackend
+{
+    public void Permute(Tensor x, int[] permutation, Tensor y)
+    {
+        switch (x.DType.SizeOf())
+        {
+            case 1: PermuteKernel<byte>(x, permutation, y); break;
+            case 2: PermuteKernel<short>(x, permutation, y); break;
+            case 4: PermuteKernel<int>(x, permutation, y); break;
+            default: PermuteKernel<long>(x, permutation, y); break;
+        }
+    }
+
+    static void PermuteKernel<E>(Tensor x, int[] perm, Tensor y) where E : unmanaged
+    {
+        E* px = (E*)Raw(x), py = (E*)Raw(y);
+        int r = x.Rank;
+        if (r == 0) { py[0] = px[0]; return; }
+        var xStride = new long[r];
+        long s = 1;
+        for (int i = r - 1; i >= 0; i--) { xStride[i] = s; s *= x.Shape[i]; }
+        var step = new long[r]; // stride in x for each output axis
+        for (int i = 0; i < r; i++) step[i] = xStride[perm[i]];
+        var yDims = y.Shape.ToArray();
+        int len = yDims[^1];
+        long inner = step[^1];
+        long rows = y.Count / Math.Max(1, len);
+        CpuParallel.For(rows, Math.Max(1, ElementwiseGrain / Math.Max(1, len)), (a, b) =>
+        {
+            for (long row = a; row < b; row++)
+            {
+                long rem = row, off = 0;
+                for (int i = r - 2; i >= 0; i--) { off += rem % yDims[i] * step[i]; rem /= yDims[i]; }
+                E* dst = py + row * len;
+                for (int i = 0; i < len; i++) dst[i] = px[off + i * inner];
+            }
+        });
+    }
+
+    /// (outer, axis, inner) sizes of a shape split at an axis, for block copies.
+    static (long Outer, long Inner) AroundAxis(Shape s, int axis) => (s.Product(0, axis), s.Product(axis + 1, s.Rank));
+
+    public void Concat(IReadOnlyList<Tensor> xs, int axis, Tensor y)
+    {
+        int es = y.DType.SizeOf();
+        var (outer, inner) = AroundAxis(y.Shape, axis);
+        long yRow = y.Shape[axis] * inner * es;
+        byte* py = (byte*)Raw(y);
+        long at = 0;
+        foreach (var x in xs)
+        {
+            long block = x.Shape[axis] * inner * es;
+            byte* px = (byte*)Raw(x);
+            long offset = at;
+            CpuParallel.For(outer, Math.Max(1, ElementwiseGrain * 4 / Math.Max(1, block)), (a, b) =>
+            {
+                for (long o = a; o < b; o++) Buffer.MemoryCopy(px + o * block, py + o * yRow + offset, block, block);
+            });
+            at += block;
+        }
+    }
+
+    public void Slice(Tensor x, int axis, int start, Tensor y)
+    {
+        int es = x.DType.SizeOf();
+        var (outer, inner) = AroundAxis(x.Shape, axis);
+        long xRow = x.Shape[axis] * inner * es, block = y.Shape[axis] * inner * es, offset = start * inner * es;
+        byte* px = (byte*)Raw(x), py = (byte*)Raw(y);
+        CpuParallel.For(outer, Math.Max(1, ElementwiseGrain * 4 / Math.Max(1, block)), (a, b) =>
+        {
+            for (long o = a; o < b; o++) Buffer.MemoryCopy(px + o * xRow + offset, py + o * block, block, block);
+        });
+    }
+
+    public void SliceAdd(Tensor x, int axis, int start, Tensor y) =>
+        Floating(x, "SliceAdd", () => SliceAddKernel<float>(x, axis, start, y), () => SliceAddKernel<double>(x, axis, start, y));
+
+    static void SliceAddKernel<T>(Tensor x, int axis, int start, Tensor y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (outer, inner) = AroundAxis(y.Shape, axis);
+        long yRow = y.Shape[axis] * inner, block = x.Shape[axis] * inner, offset = start * inner;
+        T* px = Ptr<T>(x), py = Ptr<T>(y);
+        CpuParallel.For(outer, Math.Max(1, ElementwiseGrain / Math.Max(1, block)), (a, b) =>
+        {
+            for (long o = a; o < b; o++)
+            {
+                T* src = px + o * block, dst = py + o * yRow + offset;
+                for (long i = 0; i < block; i++) dst[i] += src[i];
+            }
+        });
+    }
+
+    /// Checks a row gather/scatter and returns the index count and the bytes per row.
+    static (int Count, long RowBytes) Rows(Tensor index, Tensor table, Tensor rows)
+    {
+        long rowElems = table.Count / Math.Max(1, table.Shape[0]);
+        if (rows.Count / Math.Max(1, rows.Shape[0]) != rowElems || rows.Shape[0] != index.Count)
+            throw new ArgumentException($"row gather/scatter: {rows.Shape} rows for table {table.Shape} and {index.Count} indices");
+        int* idx = Ptr<int>(index);
+        int n = (int)index.Count, limit = table.Shape[0];
+        for (int i = 0; i < n; i++)
+            if ((uint)idx[i] >= (uint)limit) throw new IndexOutOfRangeException($"index {idx[i]} at position {i} is outside [0, {limit})");
+        return (n, rowElems * table.DType.SizeOf());
+    }
+
+    public void IndexSelect(Tensor x, Tensor index, Tensor y)
+    {
+        var (n, rb) = Rows(index, x, y);
+        int* idx = Ptr<int>(index);
+        byte* px = (byte*)Raw(x), py = (byte*)Raw(y);
+        for (int i = 0; i < n; i++) Buffer.MemoryCopy(px + idx[i] * rb, py + i * rb, rb, rb);
+    }
+
+    public void IndexCopy(Tensor x, Tensor index, Tensor y)
+    {
+        var (n, rb) = Rows(index, y, x);
+        int* idx = Ptr<int>(index);
+        byte* px = (byte*)Raw(x), py = (byte*)Raw(y);
+        for (int i = 0; i < n; i++) Buffer.MemoryCopy(px + i * rb, py + idx[i] * rb, rb, rb);
+    }
+
+    public void IndexAdd(Tensor x, Tensor index, Tensor y) =>
+        Floating(x, "IndexAdd", () => IndexAddKernel<float>(x, index, y), () => IndexAddKernel<double>(x, index, y));
+
+    static void IndexAddKernel<T>(Tensor x, Tensor index, Tensor y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (n, rb) = Rows(index, y, x);
+        int* idx = Ptr<int>(index);
+        long d = rb / sizeof(T);
+        T* px = Ptr<T>(x), py = Ptr<T>(y);
+        for (int i = 0; i < n; i++)
+        {
+            T* src = px + i * d, dst = py + idx[i] * d;
+            for (long j = 0; j < d; j++) dst[j] += src[j];
+        }
+    }
+}

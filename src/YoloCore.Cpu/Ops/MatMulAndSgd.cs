@@ -1,0 +1,40 @@
+using System.Numerics;
+
+namespace YoloCore.Cpu;
+
+// Plain 2-D matrix product and the SGD parameter update.
+public sealed unsafe partial class CpuBackend
+{
+    public void MatMul(Tensor a, Tensor b, bool transA, bool transB, Tensor y, bool accumulate = false) =>
+        Floating(a, "MatMul", () => MatMulKernel<float>(a, b, transA, transB, y, accumulate), () => MatMulKernel<double>(a, b, transA, transB, y, accumulate));
+
+    static void MatMulKernel<T>(Tensor a, Tensor b, bool ta, bool tb, Tensor y, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int m = y.Shape[0], n = y.Shape[1], k = ta ? a.Shape[0] : a.Shape[1];
+        Gemm.Multiply(ta, tb, m, n, k, Ptr<T>(a), a.Shape[1], Ptr<T>(b), b.Shape[1], Ptr<T>(y), n, accumulate);
+    }
+
+    public void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, double lr, double momentum, double weightDecay, bool nesterov) =>
+        Floating(param, "SgdStep", () => Sgd<float>(param, grad, momentumBuffer, lr, momentum, weightDecay, nesterov),
+            () => Sgd<double>(param, grad, momentumBuffer, lr, momentum, weightDecay, nesterov));
+
+    static void Sgd<T>(Tensor param, Tensor grad, Tensor? buffer, double lr, double momentum, double weightDecay, bool nesterov)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T* p = Ptr<T>(param), g = Ptr<T>(grad), buf = buffer is null ? null : Ptr<T>(buffer);
+        T tlr = Cast<T>(lr), m = Cast<T>(momentum), wd = Cast<T>(weightDecay);
+        CpuParallel.For(param.Count, ElementwiseGrain, (s, e) =>
+        {
+            for (long i = s; i < e; i++)
+            {
+                T d = g[i] + wd * p[i];
+                if (buf != null)
+                {
+                    buf[i] = m * buf[i] + d;
+                    d = nesterov ? d + m * buf[i] : buf[i];
+                }
+                p[i] -= tlr * d;
+            }
+        });
+    }
+}

@@ -1,0 +1,120 @@
+namespace YoloCore.Autograd;
+
+/// Runs a backward pass: visits the graph's nodes in reverse topological order, each once, after
+/// every consumer has passed its gradient; sums gradients per node and accumulates leaf gradients
+/// into Tensor.Grad; fires a leaf's gradient-final hooks when its last contribution arrives.
+internal static class BackwardEngine
+{
+    public static void Run(Tensor root, Tensor? gradient)
+    {
+        if (!root.RequiresGrad) throw new InvalidOperationException($"{root} does not require grad: nothing to differentiate");
+        Tensor seed = gradient ?? (root.Count == 1
+            ? Tensor.Full(root.Shape, 1, root.DType, root.Device)
+            : throw new InvalidOperationException($"Backward() without a gradient needs a scalar, got {root.Shape}"));
+        if (seed.Shape != root.Shape) throw new ArgumentException($"gradient shape {seed.Shape} does not match {root.Shape}");
+
+        using var _ = GradMode.NoGrad();
+        if (root.GradFn is null)
+        {
+            AccumulateLeaf(root, seed, owned: gradient is null);
+            root.RunGradFinalHooks();
+            return;
+        }
+
+        var (consumers, leafUses) = CountUses(root.GradFn);
+        var pending = new Dictionary<Node, Tensor> { [root.GradFn] = gradient is null ? seed : seed.Detach() };
+        var ready = new Stack<Node>();
+        ready.Push(root.GradFn);
+
+        while (ready.Count > 0)
+        {
+            var node = ready.Pop();
+            // A node none of whose consumers produced a gradient still runs its bookkeeping, so
+            // that the counts upstream reach zero and leaf hooks fire.
+            Tensor?[] grads;
+            if (pending.Remove(node, out var gradOut))
+            {
+                grads = node.Backward(gradOut);
+                gradOut.Dispose();
+            }
+            else grads = new Tensor?[node.InputCount];
+            node.MarkRunAndRelease();
+            if (grads.Length != node.InputCount)
+                throw new InvalidOperationException($"{node.Name} returned {grads.Length} gradients for {node.InputCount} inputs");
+
+            for (int i = 0; i < grads.Length; i++)
+            {
+                var g = grads[i];
+                var producer = node.Producer(i);
+                var leaf = node.Leaf(i);
+                if (producer is not null)
+                {
+                    if (g is not null) Accumulate(pending, producer, g);
+                    if (--consumers[producer] == 0) ready.Push(producer);
+                }
+                else if (leaf is not null)
+                {
+                    if (g is not null) AccumulateLeaf(leaf, g, owned: true);
+                    if (--leafUses[leaf] == 0) leaf.RunGradFinalHooks();
+                }
+                else g?.Dispose();
+            }
+        }
+    }
+
+    /// How many recorded edges point at each node and at each leaf, over the reachable graph.
+    static (Dictionary<Node, int>, Dictionary<Tensor, int>) CountUses(Node root)
+    {
+        var consumers = new Dictionary<Node, int>(ReferenceEqualityComparer.Instance);
+        var leafUses = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
+        var seen = new HashSet<Node>(ReferenceEqualityComparer.Instance) { root };
+        var stack = new Stack<Node>();
+        stack.Push(root);
+        while (stack.Count > 0)
+        {
+            var n = stack.Pop();
+            if (n.HasRun) throw new InvalidOperationException($"the graph through {n.Name} was already used by a backward pass and its saved tensors are released");
+            for (int i = 0; i < n.InputCount; i++)
+            {
+                if (n.Producer(i) is { } p)
+                {
+                    consumers[p] = consumers.GetValueOrDefault(p) + 1;
+                    if (seen.Add(p)) stack.Push(p);
+                }
+                else if (n.Leaf(i) is { } l) leafUses[l] = leafUses.GetValueOrDefault(l) + 1;
+            }
+        }
+        return (consumers, leafUses);
+    }
+
+    static void Accumulate(Dictionary<Node, Tensor> pending, Node node, Tensor g)
+    {
+        if (pending.TryGetValue(node, out var sum))
+        {
+            // Nodes may pass a gradient through as a view; never add into shared storage.
+            if (sum.Storage.IsShared)
+            {
+                var own = Tensor.Empty(sum.Shape, sum.DType, sum.Device);
+                own.Backend.Copy(sum, own);
+                sum.Dispose();
+                pending[node] = sum = own;
+            }
+            sum.Backend.AddInPlace(sum, g);
+            g.Dispose();
+        }
+        else pending[node] = g;
+    }
+
+    static void AccumulateLeaf(Tensor leaf, Tensor g, bool owned)
+    {
+        if (g.Shape != leaf.Shape) throw new InvalidOperationException($"gradient {g.Shape} for leaf {leaf}");
+        if (leaf.Grad is null)
+        {
+            var grad = Tensor.EmptyUnscoped(leaf.Shape, leaf.DType, leaf.Device);
+            grad.Backend.Copy(g, grad);
+            leaf.Grad = grad;
+        }
+        else leaf.Backend.AddInPlace(leaf.Grad, g);
+        if (owned) g.Dispose();
+    }
+}

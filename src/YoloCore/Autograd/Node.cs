@@ -1,0 +1,56 @@
+namespace YoloCore.Autograd;
+
+/// One recorded operation in the define-by-run graph. It knows, for each forward input, where that
+/// input's gradient goes (the producing node, or a leaf that accumulates it), and keeps the
+/// tensors its backward needs. Those saved tensors are released as soon as the node has run.
+public abstract class Node
+{
+    readonly Node?[] producers;
+    readonly Tensor?[] leaves;
+    List<Tensor>? saved;
+
+    /// inputs: the forward inputs in the order Backward returns their gradients.
+    protected Node(params Tensor?[] inputs)
+    {
+        producers = new Node?[inputs.Length];
+        leaves = new Tensor?[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            var t = inputs[i];
+            if (t is null || !t.RequiresGrad) continue;
+            if (t.GradFn is not null) producers[i] = t.GradFn;
+            else leaves[i] = t;
+        }
+    }
+
+    public virtual string Name => GetType().Name;
+    public bool HasRun { get; private set; }
+
+    internal int InputCount => producers.Length;
+    internal Node? Producer(int i) => producers[i];
+    internal Tensor? Leaf(int i) => leaves[i];
+
+    /// Whether the gradient of input i is needed (it requires grad).
+    protected bool NeedsGrad(int i) => producers[i] is not null || leaves[i] is not null;
+
+    /// Keeps a handle on t's storage for backward; it is released right after this node runs (or
+    /// at the end of the enclosing scope if backward never runs).
+    protected Tensor Save(Tensor t)
+    {
+        var handle = t.ShareStorage(t.Shape);
+        (saved ??= []).Add(handle);
+        return handle;
+    }
+
+    /// Gradients with respect to each forward input (null where not needed), given the gradient of
+    /// the output. Returned tensors are owned by the engine, which disposes them once used.
+    protected internal abstract Tensor?[] Backward(Tensor gradOutput);
+
+    internal void MarkRunAndRelease()
+    {
+        HasRun = true;
+        if (saved is null) return;
+        foreach (var t in saved) t.Dispose();
+        saved = null;
+    }
+}

@@ -1,0 +1,28 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+
+namespace YoloCore;
+
+/// Finds the backend that owns a device. The CPU backend lives in YoloCore.Cpu and the CUDA one in
+/// YoloCore.Cuda; the core references neither, so they register themselves, or are found by
+/// assembly name the first time a device of their kind is used.
+public static class Backends
+{
+    static readonly ConcurrentDictionary<Device, IBackend> registered = new();
+
+    public static void Register(IBackend backend) => registered[backend.Device] = backend;
+
+    public static IBackend For(Device device)
+    {
+        if (registered.TryGetValue(device, out var b)) return b;
+        var (assembly, type) = device.IsCpu ? ("YoloCore.Cpu", "YoloCore.Cpu.CpuBackend") : ("YoloCore.Cuda", "YoloCore.Cuda.CudaBackend");
+        Type? t = null;
+        try { t = Assembly.Load(assembly).GetType(type); }
+        catch (FileNotFoundException) { }
+        var create = t?.GetMethod("Create", BindingFlags.Public | BindingFlags.Static, [typeof(Device)]);
+        if (create is null)
+            throw new InvalidOperationException($"no backend for device {device}: reference {assembly} (type {type})");
+        var backend = (IBackend)create.Invoke(null, [device])!;
+        return registered.GetOrAdd(device, backend);
+    }
+}

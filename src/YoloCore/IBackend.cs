@@ -1,0 +1,120 @@
+namespace YoloCore;
+
+/// Elementwise functions of one tensor. a and b are the op's scalar parameters where it has any.
+public enum UnaryOp
+{
+    Neg,
+    Exp,
+    Log,
+    Sqrt,
+    Square,
+    Abs,
+    Atan,
+    Sigmoid,
+    Silu,
+    /// y = a·x + b
+    Affine,
+    /// y = x^a
+    PowScalar,
+    /// y = min(max(x, a), b)
+    Clamp,
+}
+
+/// Elementwise functions of two tensors, with NumPy broadcasting.
+public enum BinaryOp { Add, Sub, Mul, Div, Pow, Minimum, Maximum }
+
+/// Convolution geometry (square kernels are the common case, but any kh, kw works).
+public readonly record struct Conv2dGeometry(int StrideH, int StrideW, int PadH, int PadW)
+{
+    public static Conv2dGeometry Square(int stride, int pad) => new(stride, stride, pad, pad);
+
+    public int OutH(int h, int kh) => (h + 2 * PadH - kh) / StrideH + 1;
+    public int OutW(int w, int kw) => (w + 2 * PadW - kw) / StrideW + 1;
+}
+
+public readonly record struct Pool2dGeometry(int Kernel, int Stride, int Pad)
+{
+    public int Out(int size) => (size + 2 * Pad - Kernel) / Stride + 1;
+}
+
+/// The operations a device backend implements. The caller (the autograd layer in Ops) allocates
+/// every output with the right shape and dtype on the backend's device; the backend only
+/// computes. Layouts: activations NHWC, convolution weights OHWI ([Cout, kh, kw, Cin]).
+/// Every method has a CPU implementation (the float32/float64 reference) and a CUDA one.
+public interface IBackend
+{
+    Device Device { get; }
+
+    // ---- memory -----------------------------------------------------------------------------
+    Storage Allocate(long bytes);
+    void CopyFromHost(ReadOnlySpan<byte> source, Tensor destination);
+    void CopyToHost(Tensor source, Span<byte> destination);
+    /// Same element count; converts between dtypes when they differ.
+    void Copy(Tensor source, Tensor destination);
+    void Fill(Tensor destination, double value);
+
+    // ---- elementwise ------------------------------------------------------------------------
+    void Unary(UnaryOp op, Tensor x, Tensor y, double a = 0, double b = 0);
+    /// gx = gy · dy/dx. y is the forward output (some rules read it instead of x).
+    void UnaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx, double a = 0, double b = 0);
+    /// y = a ∘ b with broadcasting; y has the broadcast shape.
+    void Binary(BinaryOp op, Tensor a, Tensor b, Tensor y);
+    /// Partial gradients at the broadcast shape (ga, gb have y's shape; null when not needed).
+    void BinaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor gy, Tensor? ga, Tensor? gb);
+    /// destination += alpha · source (same shape): gradient accumulation.
+    void AddInPlace(Tensor destination, Tensor source, double alpha = 1);
+
+    // ---- reductions and broadcasting ----------------------------------------------------------
+    /// y = x summed over the axes where y has size 1 (y's shape broadcasts to x's, same rank or lower).
+    void SumTo(Tensor x, Tensor y);
+    /// y = x repeated along the axes where x has size 1 (inverse of SumTo).
+    void BroadcastTo(Tensor x, Tensor y);
+
+    // ---- layout ------------------------------------------------------------------------------
+    void Permute(Tensor x, int[] permutation, Tensor y);
+    void Concat(IReadOnlyList<Tensor> xs, int axis, Tensor y);
+    /// y = x[..., start : start + y.Shape[axis], ...] along axis.
+    void Slice(Tensor x, int axis, int start, Tensor y);
+    /// y[..., start : start + x.Shape[axis], ...] += x along axis (backward of Slice).
+    void SliceAdd(Tensor x, int axis, int start, Tensor y);
+    /// y[i, ...] = x[index[i], ...] (rows of x viewed as [R, D]); index is int32.
+    void IndexSelect(Tensor x, Tensor index, Tensor y);
+    /// y[index[i], ...] += x[i, ...], in index order (deterministic).
+    void IndexAdd(Tensor x, Tensor index, Tensor y);
+    /// y[index[i], ...] = x[i, ...]; with repeated indices the last write wins.
+    void IndexCopy(Tensor x, Tensor index, Tensor y);
+
+    // ---- neural-network ops ------------------------------------------------------------------
+    /// 2-D convolution, NHWC input [N, H, W, Cin], OHWI weight [Cout, kh, kw, Cin], optional bias [Cout].
+    void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y);
+    void Conv2dBackward(Tensor x, Tensor w, Tensor gy, Conv2dGeometry g, Tensor? gx, Tensor? gw, Tensor? gbias);
+
+    /// Train-mode BatchNorm over N, H, W of an NHWC tensor: normalises with the batch statistics,
+    /// writes mean and 1/sqrt(var + eps) for backward, and updates the running statistics with
+    /// momentum (running = (1 - m)·running + m·batch; running variance is unbiased).
+    void BatchNormTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd);
+    void BatchNormEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps, Tensor y);
+    void BatchNormBackward(Tensor x, Tensor gy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
+        Tensor? gx, Tensor? ggamma, Tensor? gbeta);
+
+    /// Max-pool over H, W of NHWC; argmax (int32) holds the winning input offset within the image.
+    void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor y, Tensor argmax);
+    void MaxPool2dBackward(Tensor gy, Tensor argmax, Tensor gx);
+
+    /// Nearest-neighbour upsampling of NHWC by an integer factor.
+    void UpsampleNearest(Tensor x, int scale, Tensor y);
+    void UpsampleNearestBackward(Tensor gy, int scale, Tensor gx);
+
+    /// Elementwise binary cross-entropy on logits: -(pw·t·log σ(x) + (1 - t)·log(1 - σ(x))).
+    void BceWithLogits(Tensor x, Tensor target, double posWeight, Tensor loss);
+    void BceWithLogitsBackward(Tensor x, Tensor target, double posWeight, Tensor gy, Tensor? gx, Tensor? gtarget);
+
+    /// y = op(a)·op(b) (2-D), or y += ... when accumulate.
+    void MatMul(Tensor a, Tensor b, bool transA, bool transB, Tensor y, bool accumulate = false);
+
+    // ---- optimizer ---------------------------------------------------------------------------
+    /// One SGD step as torch.optim.SGD does it (dampening 0): g += wd·p; buf = m·buf + g;
+    /// g = nesterov ? g + m·buf : buf; p -= lr·g. momentumBuffer is null when momentum is 0.
+    void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, double lr, double momentum, double weightDecay, bool nesterov);
+}

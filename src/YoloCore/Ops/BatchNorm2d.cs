@@ -1,0 +1,96 @@
+using YoloCore.Autograd;
+
+namespace YoloCore;
+
+public static partial class Ops
+{
+    /// BatchNorm2d over the N, H, W axes of an NHWC tensor. In training it normalises with the
+    /// batch statistics and updates the running ones in place (momentum as PyTorch defines it:
+    /// running = (1 - momentum)·running + momentum·batch, with the unbiased batch variance).
+    /// Statistics and affine parameters are float32 (float64 when x is float64).
+    public static Tensor BatchNorm2d(this Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+        bool training, double momentum, double eps)
+    {
+        if (x.Rank != 4) throw new ArgumentException($"BatchNorm2d needs NHWC input, got {x.Shape}");
+        int c = x.Shape[3];
+        foreach (var p in new[] { gamma, beta, runningMean, runningVar })
+            if (p.Rank != 1 || p.Shape[0] != c) throw new ArgumentException($"BatchNorm2d over {c} channels got a parameter of shape {p.Shape}");
+        var y = Like(x);
+        if (!training)
+        {
+            x.Backend.BatchNormEval(x, gamma, beta, runningMean, runningVar, eps, y);
+            if (GradMode.ShouldRecord(x, gamma, beta)) y.GradFn = new BatchNormEvalNode(x, gamma, beta, runningMean, runningVar, eps);
+            return y;
+        }
+        if (x.Count / c < 2) throw new ArgumentException($"BatchNorm2d in training needs more than one value per channel, got {x.Shape}");
+        var mean = Like(gamma);
+        var invStd = Like(gamma);
+        x.Backend.BatchNormTrain(x, gamma, beta, runningMean, runningVar, momentum, eps, y, mean, invStd);
+        if (GradMode.ShouldRecord(x, gamma, beta)) y.GradFn = new BatchNormTrainNode(x, gamma, beta, mean, invStd);
+        mean.Dispose();
+        invStd.Dispose();
+        return y;
+    }
+
+    sealed class BatchNormTrainNode : Node
+    {
+        readonly Tensor x, gamma, mean, invStd;
+
+        public BatchNormTrainNode(Tensor x, Tensor gamma, Tensor beta, Tensor mean, Tensor invStd) : base(x, gamma, beta)
+        {
+            this.x = Save(x);
+            this.gamma = Save(gamma);
+            this.mean = Save(mean);
+            this.invStd = Save(invStd);
+        }
+
+        protected internal override Tensor?[] Backward(Tensor gy)
+        {
+            var gx = NeedsGrad(0) ? Like(x) : null;
+            var gg = NeedsGrad(1) ? Like(gamma) : null;
+            var gb = NeedsGrad(2) ? Like(gamma) : null;
+            x.Backend.BatchNormBackward(x, gy, gamma, mean, invStd, gx, gg, gb);
+            return [gx, gg, gb];
+        }
+    }
+
+    /// Eval mode is an affine map per channel: y = (x - rm)·γ/√(rv + eps) + β.
+    sealed class BatchNormEvalNode : Node
+    {
+        readonly Tensor x, gamma, mean, invStd;
+
+        public BatchNormEvalNode(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps) : base(x, gamma, beta)
+        {
+            this.x = Save(x);
+            this.gamma = Save(gamma);
+            using var _ = GradMode.NoGrad();
+            using var m = runningMean.Clone();
+            using var inv = runningVar.Affine(1, eps).Pow(-0.5);
+            mean = Save(m);
+            invStd = Save(inv);
+        }
+
+        protected internal override Tensor?[] Backward(Tensor gy)
+        {
+            using var _ = GradMode.NoGrad();
+            int c = x.Shape[3];
+            using var scale = gamma * invStd;
+            Tensor? gx = NeedsGrad(0) ? gy * scale : null;
+            Tensor? gg = null;
+            if (NeedsGrad(1))
+            {
+                using var xhat = (x - mean) * invStd;
+                using var prod = gy * xhat;
+                using var s = prod.SumTo(new Shape(1, 1, 1, c));
+                gg = s.Reshape(c).Clone();
+            }
+            Tensor? gb = null;
+            if (NeedsGrad(2))
+            {
+                using var s = gy.SumTo(new Shape(1, 1, 1, c));
+                gb = s.Reshape(c).Clone();
+            }
+            return [gx, gg, gb];
+        }
+    }
+}

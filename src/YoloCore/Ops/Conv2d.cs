@@ -1,0 +1,51 @@
+using YoloCore.Autograd;
+
+namespace YoloCore;
+
+public static partial class Ops
+{
+    /// 2-D convolution of NHWC x [N, H, W, Cin] with OHWI weight [Cout, kh, kw, Cin] and an
+    /// optional bias [Cout]; output [N, Ho, Wo, Cout].
+    public static Tensor Conv2d(this Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0) =>
+        x.Conv2d(weight, bias, Conv2dGeometry.Square(stride, padding));
+
+    public static Tensor Conv2d(this Tensor x, Tensor weight, Tensor? bias, Conv2dGeometry g)
+    {
+        if (x.Rank != 4 || weight.Rank != 4) throw new ArgumentException($"Conv2d needs NHWC input and OHWI weight, got {x.Shape} and {weight.Shape}");
+        RequireSameDevice(x, weight, "Conv2d");
+        int n = x.Shape[0], h = x.Shape[1], w = x.Shape[2], cin = x.Shape[3];
+        int cout = weight.Shape[0], kh = weight.Shape[1], kw = weight.Shape[2];
+        if (weight.Shape[3] != cin) throw new ArgumentException($"Conv2d: input has {cin} channels, weight {weight.Shape} expects {weight.Shape[3]}");
+        if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != cout)) throw new ArgumentException($"Conv2d: bias {bias.Shape} for {cout} output channels");
+        int ho = g.OutH(h, kh), wo = g.OutW(w, kw);
+        if (ho <= 0 || wo <= 0) throw new ArgumentException($"Conv2d: {kh}×{kw} kernel with {g} leaves no output for {h}×{w} input");
+        var y = Like(x, new Shape(n, ho, wo, cout));
+        x.Backend.Conv2d(x, weight, bias, g, y);
+        if (GradMode.ShouldRecord(x, weight, bias)) y.GradFn = new Conv2dNode(x, weight, bias, g);
+        return y;
+    }
+
+    sealed class Conv2dNode : Node
+    {
+        readonly Tensor x, w;
+        readonly Shape? biasShape;
+        readonly Conv2dGeometry g;
+
+        public Conv2dNode(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g) : base(x, w, bias)
+        {
+            this.x = Save(x);
+            this.w = Save(w);
+            biasShape = bias?.Shape;
+            this.g = g;
+        }
+
+        protected internal override Tensor?[] Backward(Tensor gy)
+        {
+            var gx = NeedsGrad(0) ? Like(x) : null;
+            var gw = NeedsGrad(1) ? Like(w) : null;
+            var gb = NeedsGrad(2) ? Like(gy, biasShape) : null;
+            x.Backend.Conv2dBackward(x, w, gy, g, gx, gw, gb);
+            return [gx, gw, gb];
+        }
+    }
+}

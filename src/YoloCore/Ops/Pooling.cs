@@ -1,0 +1,63 @@
+using YoloCore.Autograd;
+
+namespace YoloCore;
+
+public static partial class Ops
+{
+    /// Max-pooling over H and W of NHWC, padded with -inf (SPPF uses kernel 5, stride 1, pad 2).
+    public static Tensor MaxPool2d(this Tensor x, int kernel, int stride, int padding)
+    {
+        if (x.Rank != 4) throw new ArgumentException($"MaxPool2d needs NHWC input, got {x.Shape}");
+        var g = new Pool2dGeometry(kernel, stride, padding);
+        if (padding * 2 > kernel) throw new ArgumentException($"MaxPool2d: padding {padding} is more than half the kernel {kernel}");
+        int ho = g.Out(x.Shape[1]), wo = g.Out(x.Shape[2]);
+        if (ho <= 0 || wo <= 0) throw new ArgumentException($"MaxPool2d: kernel {kernel} leaves no output for {x.Shape}");
+        var y = Like(x, new Shape(x.Shape[0], ho, wo, x.Shape[3]));
+        var argmax = Like(x, y.Shape, DType.Int32);
+        x.Backend.MaxPool2d(x, g, y, argmax);
+        if (GradMode.ShouldRecord(x)) y.GradFn = new MaxPoolNode(x, argmax);
+        argmax.Dispose();
+        return y;
+    }
+
+    sealed class MaxPoolNode : Node
+    {
+        readonly Tensor argmax;
+        readonly Shape inShape;
+
+        public MaxPoolNode(Tensor x, Tensor argmax) : base(x)
+        {
+            this.argmax = Save(argmax);
+            inShape = x.Shape;
+        }
+
+        protected internal override Tensor?[] Backward(Tensor gy)
+        {
+            var gx = Like(gy, inShape);
+            gy.Backend.MaxPool2dBackward(gy, argmax, gx);
+            return [gx];
+        }
+    }
+
+    /// Nearest-neighbour upsampling of NHWC by an integer factor (YOLOv5's neck uses 2).
+    public static Tensor UpsampleNearest(this Tensor x, int scale)
+    {
+        if (x.Rank != 4 || scale < 1) throw new ArgumentException($"UpsampleNearest needs NHWC input and a positive factor, got {x.Shape} ×{scale}");
+        var y = Like(x, new Shape(x.Shape[0], x.Shape[1] * scale, x.Shape[2] * scale, x.Shape[3]));
+        x.Backend.UpsampleNearest(x, scale, y);
+        if (GradMode.ShouldRecord(x)) y.GradFn = new UpsampleNode(x, scale);
+        return y;
+    }
+
+    sealed class UpsampleNode(Tensor x, int scale) : Node(x)
+    {
+        readonly Shape inShape = x.Shape;
+
+        protected internal override Tensor?[] Backward(Tensor gy)
+        {
+            var gx = Like(gy, inShape);
+            gy.Backend.UpsampleNearestBackward(gy, scale, gx);
+            return [gx];
+        }
+    }
+}
