@@ -1,0 +1,23 @@
+namespace YoloCore.Nn;
+
+/// A 2-D convolution layer: NHWC input, OHWI weight [Cout, k, k, Cin], optional bias. Initialised
+/// as torch.nn.Conv2d is (kaiming-uniform with a = √5, i.e. U(±1/√fan_in), bias likewise).
+public sealed class Conv2d : Module
+{
+    public Conv2d(int inChannels, int outChannels, int kernel, int stride, int padding, bool bias, Rng rng)
+    {
+        Stride = stride;
+        Padding = padding;
+        int fanIn = inChannels * kernel * kernel;
+        double bound = 1 / Math.Sqrt(fanIn);
+        Weight = RegisterParameter("weight", Tensor.Uniform(new Shape(outChannels, kernel, kernel, inChannels), rng, -bound, bound));
+        if (bias) Bias = RegisterParameter("bias", Tensor.Uniform(new Shape(outChannels), rng, -bound, bound));
+    }
+
+    public Tensor Weight { get; }
+    public Tensor? Bias { get; }
+    public int Stride { get; }
+    public int Padding { get; }
+
+    public override Tensor Forward(Tensor x) => x.Conv2d(Weight, Bias, Stride, Padding);
+}

@@ -1,0 +1,55 @@
+namespace YoloCore.Training;
+
+/// A group of parameters sharing hyperparameters (YOLOv5 uses three: decayed weights, BatchNorm
+/// weights and biases without decay).
+public sealed class ParamGroup(IReadOnlyList<Tensor> parameters, double lr, double momentum, double weightDecay, bool nesterov)
+{
+    public IReadOnlyList<Tensor> Parameters { get; } = parameters;
+    public double Lr { get; set; } = lr;
+    public double Momentum { get; set; } = momentum;
+    public double WeightDecay { get; set; } = weightDecay;
+    public bool Nesterov { get; set; } = nesterov;
+}
+
+/// Stochastic gradient descent with momentum as torch.optim.SGD computes it (dampening 0, the
+/// momentum buffer starts from zero, so the first step's buffer is the gradient).
+public sealed class Sgd : IDisposable
+{
+    readonly Dictionary<Tensor, Tensor> buffers = new(ReferenceEqualityComparer.Instance);
+
+    public Sgd(params ParamGroup[] groups) => Groups = groups;
+
+    public IReadOnlyList<ParamGroup> Groups { get; }
+
+    /// Updates every parameter that has a gradient.
+    public void Step()
+    {
+        foreach (var g in Groups)
+            foreach (var p in g.Parameters)
+            {
+                if (p.Grad is null) continue;
+                Tensor? buf = null;
+                if (g.Momentum != 0 && !buffers.TryGetValue(p, out buf))
+                {
+                    buf = TensorScope.Escape(Tensor.Zeros(p.Shape, p.DType, p.Device));
+                    buffers[p] = buf;
+                }
+                p.Backend.SgdStep(p, p.Grad, buf, g.Lr, g.Momentum, g.WeightDecay, g.Nesterov);
+            }
+    }
+
+    public void ZeroGrad()
+    {
+        foreach (var g in Groups)
+            foreach (var p in g.Parameters) p.ZeroGrad();
+    }
+
+    /// The momentum buffer of a parameter, if it has one yet.
+    public Tensor? MomentumBuffer(Tensor parameter) => buffers.GetValueOrDefault(parameter);
+
+    public void Dispose()
+    {
+        foreach (var b in buffers.Values) b.Dispose();
+        buffers.Clear();
+    }
+}

@@ -1,0 +1,115 @@
+namespace YoloCore.Tests;
+
+/// How a test input's values are drawn. Non-smooth ops get inputs away from their kinks so that
+/// central differences are meaningful.
+public enum Gen { Normal, Positive, AwayFromZero, Probability, Index }
+
+public sealed record InputSpec(int[] Shape, Gen Kind = Gen.Normal, bool Grad = true, int[]? Indices = null)
+{
+    public static InputSpec Idx(params int[] values) => new([values.Length], Gen.Index, false, values);
+}
+
+/// One differentiable op under test: its inputs and the function that applies it.
+public sealed record OpCase(string Name, InputSpec[] Inputs, Func<Tensor[], Tensor> Apply)
+{
+    public override string ToString() => Name;
+
+    /// Input values, drawn in float32-representable form so float32 and float64 runs see equal inputs.
+    public double[][] DrawValues(ulong seed)
+    {
+        var rng = new Rng(seed);
+        return Inputs.Select(spec =>
+        {
+            if (spec.Kind == Gen.Index) return spec.Indices!.Select(i => (double)i).ToArray();
+            var v = new double[new Shape(spec.Shape).Count];
+            for (int i = 0; i < v.Length; i++)
+            {
+                double r = spec.Kind switch
+                {
+                    Gen.Normal => rng.Normal(),
+                    Gen.Positive => 0.5 + 1.5 * rng.NextDouble(),
+                    Gen.AwayFromZero => (rng.NextDouble() < 0.5 ? -1 : 1) * (0.3 + rng.NextDouble()),
+                    Gen.Probability => rng.NextDouble(),
+                    _ => throw new InvalidOperationException(),
+                };
+                v[i] = (float)r;
+            }
+            return v;
+        }).ToArray();
+    }
+
+    public Tensor[] Build(double[][] values, DType dtype) => Inputs.Select((spec, i) =>
+    {
+        if (spec.Kind == Gen.Index) return Tensor.FromArray(values[i].Select(v => (int)v).ToArray(), spec.Shape);
+        var t = Tensor.FromDoubles(values[i], new Shape(spec.Shape), dtype);
+        t.RequiresGrad = spec.Grad;
+        return t;
+    }).ToArray();
+}
+
+public static class OpCases
+{
+    static InputSpec N(params int[] s) => new(s);
+    static InputSpec P(params int[] s) => new(s, Gen.Positive);
+    static InputSpec Away(params int[] s) => new(s, Gen.AwayFromZero);
+
+    public static readonly OpCase[] All =
+    [
+        new("conv k3 s1 p1 bias", [N(2, 7, 6, 3), N(4, 3, 3, 3), N(4)], x => x[0].Conv2d(x[1], x[2], 1, 1)),
+        new("conv k3 s2 p1 odd", [N(1, 9, 7, 5), N(3, 3, 3, 5)], x => x[0].Conv2d(x[1], null, 2, 1)),
+        new("conv k1 (one GEMM)", [N(2, 5, 5, 6), N(4, 1, 1, 6)], x => x[0].Conv2d(x[1])),
+        new("conv k6 s2 p2 (stem)", [N(1, 10, 10, 3), N(2, 6, 6, 3)], x => x[0].Conv2d(x[1], null, 2, 2)),
+        new("conv k1x3 s1 p0", [N(2, 4, 6, 4), N(2, 1, 3, 4), N(2)], x => x[0].Conv2d(x[1], x[2], new Conv2dGeometry(1, 1, 0, 0))),
+        new("conv k3 s2 p0 even", [N(1, 8, 8, 2), N(3, 3, 3, 2)], x => x[0].Conv2d(x[1], null, 2, 0)),
+        new("batchnorm train", [N(2, 3, 4, 5), P(5), N(5)],
+            x => x[0].BatchNorm2d(x[1], x[2], Tensor.Zeros(new Shape(5), x[0].DType), Tensor.Ones(new Shape(5), x[0].DType), true, 0.03, 1e-3)),
+        new("batchnorm eval", [N(2, 3, 3, 4), P(4), N(4)],
+            x => x[0].BatchNorm2d(x[1], x[2], Tensor.Full(new Shape(4), 0.2, x[0].DType), Tensor.Full(new Shape(4), 1.7, x[0].DType), false, 0.03, 1e-3)),
+        new("silu", [N(3, 17)], x => x[0].Silu()),
+        new("sigmoid", [N(3, 17)], x => x[0].Sigmoid()),
+        new("exp", [N(2, 9)], x => x[0].Exp()),
+        new("log", [P(2, 9)], x => x[0].Log()),
+        new("sqrt", [P(2, 9)], x => x[0].Sqrt()),
+        new("square", [N(2, 9)], x => x[0].Square()),
+        new("abs", [Away(2, 9)], x => x[0].Abs()),
+        new("atan", [N(2, 9)], x => x[0].Atan()),
+        new("neg", [N(2, 9)], x => -x[0]),
+        new("affine", [N(2, 9)], x => x[0] * 1.7 - 0.3),
+        new("pow scalar", [P(2, 9)], x => x[0].Pow(2.5)),
+        new("pow 2 of any sign", [N(2, 9)], x => x[0].Pow(2)),
+        new("clamp", [Away(4, 9)], x => x[0].Clamp(-0.8, 0.9)),
+        new("add broadcast", [N(2, 3, 4), N(3, 1)], x => x[0] + x[1]),
+        new("sub broadcast", [N(4), N(2, 3, 4)], x => x[0] - x[1]),
+        new("mul broadcast", [N(2, 3, 4), N(2, 1, 4)], x => x[0] * x[1]),
+        new("div broadcast", [N(2, 3, 4), Away(3, 4)], x => x[0] / x[1]),
+        new("pow tensor", [P(3, 4), N(3, 4)], x => x[0].Pow(x[1])),
+        new("minimum", [N(3, 5), N(3, 5)], x => x[0].Minimum(x[1])),
+        new("maximum broadcast", [N(3, 5), N(5)], x => x[0].Maximum(x[1])),
+        new("maxpool k5 s1 p2 (SPPF)", [N(2, 6, 6, 3)], x => x[0].MaxPool2d(5, 1, 2)),
+        new("maxpool k3 s2 p1", [N(1, 7, 7, 2)], x => x[0].MaxPool2d(3, 2, 1)),
+        new("upsample nearest x2", [N(2, 3, 4, 3)], x => x[0].UpsampleNearest(2)),
+        new("concat channels", [N(2, 3, 3, 2), N(2, 3, 3, 3)], x => Ops.Concat([x[0], x[1]], -1)),
+        new("concat axis 1", [N(2, 2, 3), N(2, 4, 3), N(2, 1, 3)], x => Ops.Concat([x[0], x[1], x[2]], 1)),
+        new("slice", [N(2, 3, 7)], x => x[0].Slice(-1, 2, 4)),
+        new("split then mul", [N(3, 6)], x => { var s = x[0].Split(1, 2, 4); return s[0].Sum(1, true) * s[1]; }),
+        new("permute", [N(2, 3, 4, 5)], x => x[0].Permute(0, 3, 1, 2)),
+        new("reshape", [N(2, 3, 4)], x => x[0].Reshape(4, -1) * x[0].Reshape(4, 6)),
+        new("sum", [N(3, 4)], x => x[0].Sum()),
+        new("mean", [N(3, 4)], x => x[0].Mean()),
+        new("sum axis", [N(3, 4, 2)], x => x[0].Sum(1)),
+        new("mean axis keepdim", [N(3, 4, 2)], x => x[0].Mean(0, keepDim: true)),
+        new("broadcast to", [N(3, 1)], x => x[0].BroadcastTo(new Shape(2, 3, 4))),
+        new("bce with logits", [N(3, 7), new InputSpec([3, 7], Gen.Probability)], x => x[0].BceWithLogits(x[1], posWeight: 1.5)),
+        new("index select", [N(6, 4), InputSpec.Idx(0, 2, 2, 5)], x => x[0].IndexSelect(x[1])),
+        new("index add", [N(5, 3), InputSpec.Idx(4, 0, 4, 1), N(4, 3)], x => x[0].IndexAdd(x[1], x[2])),
+        new("index copy", [N(5, 3), InputSpec.Idx(3, 0, 1), N(3, 3)], x => x[0].IndexCopy(x[1], x[2])),
+        new("index copy repeated", [N(5, 3), InputSpec.Idx(3, 0, 3), N(3, 3)], x => x[0].IndexCopy(x[1], x[2])),
+        new("matmul", [N(3, 4), N(4, 5)], x => x[0].MatMul(x[1])),
+        new("matmul aT", [N(4, 3), N(4, 5)], x => x[0].MatMul(x[1], transA: true)),
+        new("matmul bT", [N(3, 4), N(5, 4)], x => x[0].MatMul(x[1], transB: true)),
+        new("matmul aT bT", [N(4, 3), N(5, 4)], x => x[0].MatMul(x[1], true, true)),
+    ];
+
+    public static IEnumerable<object[]> Names => All.Select(c => new object[] { c.Name });
+    public static OpCase Get(string name) => All.Single(c => c.Name == name);
+}
