@@ -34,7 +34,8 @@ public sealed partial class Tensor : IDisposable
     public Storage Storage => storage ?? throw new ObjectDisposedException(Describe(), "tensor was disposed");
     public bool IsDisposed => storage is null;
     internal TensorScope? Scope { get; set; }
-    internal IBackend Backend => Backends.For(Device);
+    /// The backend that owns this tensor's device.
+    public IBackend Backend => Backends.For(Device);
 
     /// The node that produced this tensor, or null for leaves (inputs, parameters).
     public Node? GradFn { get; internal set; }

@@ -39,6 +39,13 @@ public sealed class TensorScope : IDisposable
         return tensor;
     }
 
+    /// Take a tensor out of every scope: the caller now owns it (parameters, optimizer state).
+    public static Tensor Escape(Tensor tensor)
+    {
+        tensor.Scope = null;
+        return tensor;
+    }
+
     public void Dispose()
     {
         if (disposed) return;

@@ -1,0 +1,141 @@
+using YoloCore.Autograd;
+
+namespace YoloCore.Tests;
+
+public class AutogradTests
+{
+    static Tensor Leaf(double[] v, params int[] shape)
+    {
+        var t = Tensor.FromDoubles(v, new Shape(shape), DType.Float64);
+        t.RequiresGrad = true;
+        return t;
+    }
+
+    [Fact]
+    public void GradientsOfAReusedTensorAreSummed()
+    {
+        using var scope = TensorScope.Begin();
+        var x = Leaf([1.5, -2], 2);
+        // y = Σ x·x + 3x  →  dy/dx = 2x + 3
+        ((x * x).Sum() + (x * 3.0).Sum()).Backward();
+        Assert.Equal([6.0, -1.0], x.Grad!.ToDoubles());
+        x.ZeroGrad();
+    }
+
+    [Fact]
+    public void BackwardAccumulatesIntoExistingGradients()
+    {
+        using var scope = TensorScope.Begin();
+        var x = Leaf([2.0], 1);
+        (x * 5.0).Sum().Backward();
+        (x * x).Sum().Backward();
+        Assert.Equal(5.0 + 4.0, x.Grad!.Item());
+        x.ZeroGrad();
+    }
+
+    [Fact]
+    public void NoGradScopeRecordsNothing()
+    {
+        using var scope = TensorScope.Begin();
+        var x = Leaf([1.0, 2.0], 2);
+        Tensor y;
+        using (GradMode.NoGrad()) y = x * 2.0;
+        Assert.False(y.RequiresGrad);
+        Assert.Null(y.GradFn);
+        Assert.Throws<InvalidOperationException>(() => y.Sum().Backward());
+        Assert.True((x * 2.0).RequiresGrad);
+    }
+
+    [Fact]
+    public void GradFinalHookFiresOnceWithTheCompleteGradient()
+    {
+        using var scope = TensorScope.Begin();
+        var a = Leaf([1.0, 2.0], 2);
+        var b = Leaf([3.0], 1);
+        var seen = new List<(string, double[])>();
+        a.OnGradFinal(t => seen.Add(("a", t.Grad!.ToDoubles())));
+        b.OnGradFinal(t => seen.Add(("b", t.Grad!.ToDoubles())));
+        // a is used by three nodes; its hook must wait for all three contributions.
+        var y = (a * b).Sum() + a.Sum() + (a * a).Sum();
+        y.Backward();
+        Assert.Equal(2, seen.Count);
+        var aGrad = seen.Single(s => s.Item1 == "a").Item2;
+        Assert.Equal([3.0 + 1 + 2, 3.0 + 1 + 4], aGrad);
+        Assert.Equal([3.0], seen.Single(s => s.Item1 == "b").Item2);
+        a.ZeroGrad();
+        b.ZeroGrad();
+    }
+
+    [Fact]
+    public void HookOrderFollowsReverseUse()
+    {
+        // A chain w1 → w2 → w3: w3's gradient is final first, as a DDP reducer expects.
+        using var scope = TensorScope.Begin();
+        var x = Tensor.FromDoubles([1.0, -1.0], new Shape(2), DType.Float64);
+        var ws = Enumerable.Range(0, 3).Select(i => Leaf([0.5 + i, 1.5], 2)).ToArray();
+        var order = new List<int>();
+        for (int i = 0; i < 3; i++) { int k = i; ws[i].OnGradFinal(_ => order.Add(k)); }
+        var h = x;
+        foreach (var w in ws) h = (h * w).Silu();
+        h.Sum().Backward();
+        Assert.Equal([2, 1, 0], order);
+        foreach (var w in ws) w.ZeroGrad();
+    }
+
+    [Fact]
+    public void HooksFireForLeavesBehindBranchesWithoutGradient()
+    {
+        using var scope = TensorScope.Begin();
+        var w = Leaf([2.0], 1);
+        var fired = 0;
+        w.OnGradFinal(_ => fired++);
+        var y = (w * 3.0).Sum();
+        y.Backward();
+        Assert.Equal(1, fired);
+        w.ZeroGrad();
+    }
+
+    [Fact]
+    public void SavedTensorsAreReleasedAsSoonAsTheirNodeRuns()
+    {
+        using var scope = TensorScope.Begin();
+        var x = Leaf(Enumerable.Range(0, 1000).Select(i => i * 1e-3).ToArray(), 1000);
+        long before = MemoryStats.LiveBytes(Device.Cpu);
+        var y = x.Sigmoid();
+        var z = y.Exp();
+        var loss = z.Sum();
+        y.Dispose(); // the caller no longer needs y; only the graph keeps it
+        z.Dispose();
+        long withGraph = MemoryStats.LiveBytes(Device.Cpu);
+        loss.Backward();
+        long after = MemoryStats.LiveBytes(Device.Cpu);
+        Assert.True(withGraph - before >= 2 * 8000, "the graph should be holding y and z");
+        // After backward only the loss scalar and x's gradient remain of what was added.
+        Assert.True(after - before <= 8000 + 64, $"saved tensors still held: {after - before} bytes");
+        Assert.Throws<InvalidOperationException>(() => loss.Backward());
+        x.ZeroGrad();
+    }
+
+    [Fact]
+    public void BackwardNeedsAScalarOrAGradient()
+    {
+        using var scope = TensorScope.Begin();
+        var x = Leaf([1.0, 2.0], 2);
+        var y = x * x;
+        Assert.Throws<InvalidOperationException>(() => y.Backward());
+        y.Backward(Tensor.FromDoubles([1.0, 0.5], new Shape(2), DType.Float64));
+        Assert.Equal([2.0, 2.0], x.Grad!.ToDoubles());
+        x.ZeroGrad();
+    }
+
+    [Fact]
+    public void DetachCutsTheGraph()
+    {
+        using var scope = TensorScope.Begin();
+        var x = Leaf([3.0], 1);
+        var y = (x * x.Detach()).Sum();
+        y.Backward();
+        Assert.Equal(3.0, x.Grad!.Item());
+        x.ZeroGrad();
+    }
+}
