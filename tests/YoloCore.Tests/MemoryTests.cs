@@ -1,3 +1,5 @@
+using YoloCore.Cli.Commands;
+
 namespace YoloCore.Tests;
 
 public class MemoryTests

@@ -1,7 +1,7 @@
 using YoloCore.Nn;
 using YoloCore.Training;
 
-namespace YoloCore.Tests;
+namespace YoloCore.Cli.Commands;
 
 /// Conv-BN-SiLU ×3 and a 1×1 head: the small network of the foundation's fit and memory tests.
 public sealed class TinyConvNet : Module

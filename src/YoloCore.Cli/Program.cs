@@ -1,0 +1,44 @@
+using YoloCore.Cli.Commands;
+
+namespace YoloCore.Cli;
+
+/// `yolocore COMMAND [options]`. Each command lives in Commands/ and prints its own --help.
+public static class Program
+{
+    static readonly (string Name, string Summary, Func<string[], int> Run)[] commands =
+    [
+        ("demo", "fit a small Conv-BN-SiLU network to a synthetic target on the CPU (the core's demo)", DemoCommand.Run),
+    ];
+
+    public static int Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            PrintUsage();
+            return args.Length == 0 ? 2 : 0;
+        }
+        var cmd = commands.FirstOrDefault(c => c.Name == args[0]);
+        if (cmd.Run is null)
+        {
+            Console.Error.WriteLine($"yolocore: unknown command '{args[0]}'");
+            PrintUsage();
+            return 2;
+        }
+        try
+        {
+            return cmd.Run(args[1..]);
+        }
+        catch (CliUsageException e)
+        {
+            Console.Error.WriteLine($"yolocore {cmd.Name}: {e.Message}");
+            return 2;
+        }
+    }
+
+    static void PrintUsage()
+    {
+        Console.WriteLine("usage: yolocore COMMAND [options]   (yolocore COMMAND --help for its options)");
+        Console.WriteLine();
+        foreach (var (name, summary, _) in commands) Console.WriteLine($"  {name,-8} {summary}");
+    }
+}
