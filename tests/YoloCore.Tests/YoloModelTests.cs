@@ -1,0 +1,65 @@
+using YoloCore.Nn.Yolo;
+
+namespace YoloCore.Tests;
+
+public class YoloModelTests
+{
+    [Theory]
+    [InlineData("yolov5n", 1_872_157)]
+    [InlineData("yolov5s", 7_235_389)]
+    [InlineData("yolov5m", 21_190_557)]
+    [InlineData("yolov5l", 46_563_709)]
+    [InlineData("yolov5x", 86_749_405)]
+    public void BuiltInConfigsHaveYoloV5sParameterCounts(string cfg, long expected)
+    {
+        using var model = new YoloModel(ModelConfig.Load(cfg));
+        Assert.Equal(expected, model.ParameterCount());
+    }
+
+    [Fact]
+    public void StateDictNamesFollowYoloV5()
+    {
+        using var model = new YoloModel(ModelConfig.Load("yolov5n.yaml"));
+        var names = model.StateDict().Select(e => e.Name).ToList();
+        Assert.Equal("model.0.conv.weight", names[0]);
+        Assert.Equal(["model.0.bn.weight", "model.0.bn.bias", "model.0.bn.running_mean", "model.0.bn.running_var"], names.Skip(1).Take(4));
+        Assert.Contains("model.2.m.0.cv2.conv.weight", names);
+        Assert.Contains("model.9.cv2.bn.running_var", names);
+        Assert.Equal(["model.24.anchors", "model.24.m.0.weight", "model.24.m.0.bias"], names.SkipWhile(n => n != "model.24.anchors").Take(3));
+        Assert.Equal(new Shape(16, 6, 6, 3), model.StateDict().First().Tensor.Shape); // OHWI
+        Assert.Equal([8.0, 16, 32], model.Detect.Strides);
+    }
+
+    [Fact]
+    public void UnknownModulesAndBadConfigsGetClearErrors()
+    {
+        const string yaml = """
+            nc: 2
+            depth_multiple: 1.0
+            width_multiple: 1.0
+            anchors:
+              - [10,13, 16,30]
+            backbone:
+              [[-1, 1, Conv, [16, 3, 2]],
+               [-1, 1, Focus, [32]]]
+            head:
+              [[[1], 1, Detect, [nc, anchors]]]
+            """;
+        var e = Assert.Throws<InvalidDataException>(() => new YoloModel(ModelConfig.Parse(yaml, "bad")));
+        Assert.Contains("layer 1 (Focus)", e.Message);
+        Assert.Throws<FileNotFoundException>(() => ModelConfig.Load("yolov9q"));
+        Assert.Contains("anchors", Assert.Throws<InvalidDataException>(() => ModelConfig.Parse("nc: 1\ndepth_multiple: 1\nwidth_multiple: 1\nanchors: 3\nbackbone: []\nhead: []", "x")).Message);
+    }
+
+    [Fact]
+    public void HeadsHaveYoloV5sShapes()
+    {
+        using var scope = TensorScope.Begin();
+        using var model = new YoloModel(ModelConfig.Load("yolov5n").WithClasses(3));
+        var heads = model.ForwardHeads(Tensor.Zeros(new Shape(2, 64, 96, 3)));
+        Assert.Equal(new Shape(2, 3, 8, 12, 8), heads[0].Shape);
+        Assert.Equal(new Shape(2, 3, 4, 6, 8), heads[1].Shape);
+        Assert.Equal(new Shape(2, 3, 2, 3, 8), heads[2].Shape);
+        Assert.Throws<ArgumentException>(() => model.ForwardHeads(Tensor.Zeros(new Shape(1, 60, 64, 3))));
+    }
+}
