@@ -48,6 +48,17 @@ public abstract class Module : IDisposable
 
     public IEnumerable<(string Name, Module Module)> NamedChildren() => children;
 
+    /// This module and every descendant, depth first in registration order (as PyTorch's modules()).
+    public IEnumerable<(string Name, Module Module)> NamedModules(string prefix = "")
+    {
+        yield return (prefix.TrimEnd('.'), this);
+        foreach (var (n, m) in children)
+            foreach (var e in m.NamedModules($"{prefix}{n}.")) yield return e;
+    }
+
+    /// This module's own parameters (not its children's), as named_parameters(recurse=False).
+    public IEnumerable<(string Name, Tensor Tensor)> OwnParameters() => parameters;
+
     public IEnumerable<(string Name, Tensor Tensor)> NamedParameters(string prefix = "")
     {
         foreach (var (n, p) in parameters) yield return (prefix + n, p);

@@ -1,0 +1,70 @@
+namespace YoloCore.Nn.Yolo;
+
+/// The loss and its parts: Total = (box + obj + cls)·batch, with the three items after their gains.
+public sealed record LossResult(Tensor Total, double Box, double Obj, double Cls);
+
+/// YOLOv5 v7.0's ComputeLoss: for each level, the predictions at the assigned cells give a box
+/// loss (1 - CIoU by default), class BCE against label-smoothed one-hot targets, and every cell an
+/// objectness BCE against the detached, clamped IoU of its assigned prediction (gr = 1); levels are
+/// balanced [4, 1, 0.4] and the three parts scaled by the hyperparameter gains.
+public sealed class YoloLoss(Detect detect, LossHyperparameters hyp)
+{
+    public LossHyperparameters Hyp { get; } = hyp;
+
+    /// heads: Detect's raw outputs [B, na, ny, nx, 5 + nc]; targets: n rows of
+    /// (image, class, x, y, w, h) normalised to [0, 1] (host values, as the loader delivers them).
+    public LossResult Compute(IReadOnlyList<Tensor> heads, double[] targets)
+    {
+        if (Hyp.FlGamma > 0) throw new NotSupportedException("focal loss (fl_gamma > 0) is not implemented; YOLOv5's default hyperparameters use fl_gamma 0");
+        if (targets.Length % 6 != 0) throw new ArgumentException($"targets must be rows of 6 values, got {targets.Length} values");
+        int nl = detect.Nl, na = detect.Na, nc = detect.Nc, no = detect.No;
+        double[] balance = nl == 3 ? [4.0, 1.0, 0.4] : [4.0, 1.0, 0.25, 0.06, 0.02];
+        double cp = 1.0 - 0.5 * Hyp.LabelSmoothing, cn = 0.5 * Hyp.LabelSmoothing;
+        var anchors = detect.Anchors.ToDoubles();
+        var first = heads[0];
+        int bs = first.Shape[0];
+        Tensor? lbox = null, lobj = null, lcls = null;
+
+        static Tensor Add(Tensor? sum, Tensor term) => sum is null ? term : sum + term;
+
+        for (int i = 0; i < nl; i++)
+        {
+            var p = heads[i];
+            int ny = p.Shape[2], nx = p.Shape[3];
+            var lt = TargetBuilder.Build(targets, na, ny, nx, anchors[(i * na * 2)..((i + 1) * na * 2)], Hyp.AnchorT);
+            var flat = p.Reshape(-1, no);
+            var tobj = Tensor.Zeros(new Shape(flat.Shape[0], 1), p.DType, p.Device);
+            if (lt.Count > 0)
+            {
+                int n = lt.Count;
+                var rows = Tensor.FromArray(lt.Rows, n).To(p.Device);
+                var ps = flat.IndexSelect(rows);
+                var parts = ps.Split(-1, 2, 2, 1, nc);
+                var pxy = parts[0].Sigmoid() * 2.0 - 0.5;
+                var anchorT = Tensor.FromDoubles(lt.Anchor, new Shape(n, 2), p.DType, p.Device);
+                var pwh = (parts[1].Sigmoid() * 2.0).Square() * anchorT;
+                var pbox = Ops.Concat([pxy, pwh], -1);
+                var tbox = Tensor.FromDoubles(lt.Box, new Shape(n, 4), p.DType, p.Device);
+                var iou = BoxIou.Compute(pbox, tbox, Hyp.Iou);
+                lbox = Add(lbox, (1.0 - iou).Mean());
+                tobj = tobj.IndexCopy(rows, iou.Detach().Clamp(0));
+                if (nc > 1)
+                {
+                    var t = new double[n * nc];
+                    Array.Fill(t, cn);
+                    for (int k = 0; k < n; k++) t[k * nc + lt.Class[k]] = cp;
+                    var tc = Tensor.FromDoubles(t, new Shape(n, nc), p.DType, p.Device);
+                    lcls = Add(lcls, parts[3].BceWithLogits(tc, Hyp.ClsPw).Mean());
+                }
+            }
+            var obj = flat.Slice(-1, 4, 1).BceWithLogits(tobj, Hyp.ObjPw).Mean();
+            lobj = Add(lobj, obj * balance[i]);
+        }
+        var zero = Tensor.Zeros(new Shape(), first.DType, first.Device);
+        var box = (lbox ?? zero) * Hyp.Box;
+        var objL = lobj! * Hyp.Obj;
+        var cls = (lcls ?? zero) * Hyp.Cls;
+        var total = (box + objL + cls) * bs;
+        return new LossResult(total, box.Item(), objL.Item(), cls.Item());
+    }
+}
