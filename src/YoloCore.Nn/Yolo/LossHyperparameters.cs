@@ -2,9 +2,10 @@ namespace YoloCore.Nn.Yolo;
 
 /// The hyperparameters YOLOv5's ComputeLoss reads, with the gains already scaled the way the
 /// trainer scales them (box·3/nl, cls·nc/80·3/nl, obj·(imgsz/640)²·3/nl): see ForTraining.
+/// Gr is YOLOv5's model.gr: the objectness target of an assigned cell is (1 - gr) + gr·IoU.
 public sealed record LossHyperparameters(
     double Box = 0.05, double Cls = 0.5, double Obj = 1.0, double ClsPw = 1.0, double ObjPw = 1.0,
-    double AnchorT = 4.0, double FlGamma = 0.0, double LabelSmoothing = 0.0, IouKind Iou = IouKind.CIoU)
+    double AnchorT = 4.0, double FlGamma = 0.0, double LabelSmoothing = 0.0, IouKind Iou = IouKind.CIoU, double Gr = 1.0)
 {
     /// hyp.scratch-low's loss gains scaled for nl detection levels, nc classes and image size.
     public LossHyperparameters ForTraining(int nl, int nc, int imageSize) => this with

@@ -47,7 +47,12 @@ public sealed class YoloLoss(Detect detect, LossHyperparameters hyp)
                 var tbox = Tensor.FromDoubles(lt.Box, new Shape(n, 4), p.DType, p.Device);
                 var iou = BoxIou.Compute(pbox, tbox, Hyp.Iou);
                 lbox = Add(lbox, (1.0 - iou).Mean());
-                tobj = tobj.IndexCopy(rows, iou.Detach().Clamp(0));
+                using (Autograd.GradMode.NoGrad())
+                {
+                    var score = iou.Detach().Clamp(0);
+                    if (Hyp.Gr < 1) score = score * Hyp.Gr + (1 - Hyp.Gr);
+                    tobj = tobj.IndexCopy(rows, score);
+                }
                 if (nc > 1)
                 {
                     var t = new double[n * nc];
