@@ -53,9 +53,8 @@ public sealed unsafe partial class CpuBackend
             T* px = Ptr<T>(x), py = Ptr<T>(y);
             T* pg = Ptr<T>(gamma), pb = Ptr<T>(beta), prm = Ptr<T>(runningMean), prv = Ptr<T>(runningVar);
             T* pm = Ptr<T>(saveMean), pi = Ptr<T>(saveInvStd);
-            var sum = ChannelSums(m, c, (r, j) => D(px[r * c + j]));
-            var mean = Array.ConvertAll(sum, s => s / m);
-            var sq = ChannelSums(m, c, (r, j) => { double v = D(px[r * c + j]) - mean[j]; return v * v; });
+            var mean = Array.ConvertAll(Sums(px, null, m, c, null, null), s => s / m);
+            var sq = Sums(px, px, m, c, mean, mean);
             var scale = new T[c];
             var shift = new T[c];
             for (int j = 0; j < c; j++)
@@ -87,7 +86,13 @@ public sealed unsafe partial class CpuBackend
         }
 
         /// y[r, j] = x[r, j]·scale[j] + shift[j]
-        static void Affine(T* x, T* y, long rows, int c, T[] scale, T[] shift) =>
+        static void Affine(T* x, T* y, long rows, int c, T[] scale, T[] shift)
+        {
+            if (typeof(T) == typeof(float))
+            {
+                ChannelReductions.Affine((float*)x, (float*)y, rows, c, (float[])(object)scale, (float[])(object)shift);
+                return;
+            }
             CpuParallel.For(rows, Math.Max(1, ElementwiseGrain / c), (s, e) =>
             {
                 for (long r = s; r < e; r++)
@@ -96,6 +101,17 @@ public sealed unsafe partial class CpuBackend
                     for (int j = 0; j < c; j++) yr[j] = xr[j] * scale[j] + shift[j];
                 }
             });
+        }
+
+        /// Σ_r (a[r, j] - shiftA[j])·(b[r, j] - shiftB[j]) per channel (b null: the factor is 1).
+        /// Float32 runs the vectorised reduction; float64 (gradient checks) the plain one.
+        static double[] Sums(T* a, T* b, long rows, int c, double[]? shiftA, double[]? shiftB)
+        {
+            if (typeof(T) == typeof(float))
+                return ChannelReductions.Sum((float*)a, (float*)b, rows, c,
+                    shiftA is null ? null : Array.ConvertAll(shiftA, v => (float)v), shiftB is null ? null : Array.ConvertAll(shiftB, v => (float)v));
+            return ChannelSums(rows, c, (r, j) => (D(a[r * c + j]) - (shiftA?[j] ?? 0)) * (b == null ? 1 : D(b[r * c + j]) - (shiftB?[j] ?? 0)));
+        }
 
         public static void Backward(Tensor x, Tensor gy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor? gx, Tensor? ggamma, Tensor? gbeta)
         {
@@ -103,8 +119,11 @@ public sealed unsafe partial class CpuBackend
             long m = x.Count / c;
             T* px = Ptr<T>(x), pgy = Ptr<T>(gy), pg = Ptr<T>(gamma), pm = Ptr<T>(saveMean), pi = Ptr<T>(saveInvStd);
             // gβ = Σ gy; gγ = Σ gy·x̂ with x̂ = (x - μ)·σ⁻¹.
-            var sumGy = ChannelSums(m, c, (r, j) => D(pgy[r * c + j]));
-            var sumGyXhat = ChannelSums(m, c, (r, j) => D(pgy[r * c + j]) * (D(px[r * c + j]) - D(pm[j])) * D(pi[j]));
+            var meanX = new double[c];
+            for (int j = 0; j < c; j++) meanX[j] = D(pm[j]);
+            var sumGy = Sums(pgy, null, m, c, null, null);
+            var sumGyXhat = Sums(pgy, px, m, c, null, meanX);
+            for (int j = 0; j < c; j++) sumGyXhat[j] *= D(pi[j]);
             if (gbeta is not null) { T* p = Ptr<T>(gbeta); for (int j = 0; j < c; j++) p[j] = T.CreateChecked(sumGy[j]); }
             if (ggamma is not null) { T* p = Ptr<T>(ggamma); for (int j = 0; j < c; j++) p[j] = T.CreateChecked(sumGyXhat[j]); }
             if (gx is null) return;
@@ -118,6 +137,14 @@ public sealed unsafe partial class CpuBackend
                 k[j] = T.CreateChecked(D(pg[j]) * D(pi[j]));
                 meanGy[j] = T.CreateChecked(sumGy[j] / m);
                 meanGyXhat[j] = T.CreateChecked(sumGyXhat[j] / m);
+            }
+            if (typeof(T) == typeof(float))
+            {
+                var m2 = new float[c];
+                for (int j = 0; j < c; j++) m2[j] = (float)(D(pi[j]) * sumGyXhat[j] / m);
+                ChannelReductions.BatchNormInputGrad((float*)px, (float*)pgy, (float*)pgx, m, c, (float[])(object)k,
+                    Array.ConvertAll(meanX, v => (float)v), (float[])(object)meanGy, m2);
+                return;
             }
             CpuParallel.For(m, Math.Max(1, ElementwiseGrain / c), (s, e) =>
             {

@@ -166,6 +166,12 @@ public sealed unsafe partial class CpuBackend
         /// out[c] = Σ_r m[r, c], accumulated in double.
         static void ColumnSums(T* m, long rows, int cols, T* result)
         {
+            if (typeof(T) == typeof(float))
+            {
+                var s = ChannelReductions.Sum((float*)m, null, rows, cols);
+                for (int c = 0; c < cols; c++) result[c] = T.CreateChecked(s[c]);
+                return;
+            }
             var sum = new double[cols];
             for (long r = 0; r < rows; r++)
                 for (int c = 0; c < cols; c++) sum[c] += double.CreateTruncating(m[r * cols + c]);
