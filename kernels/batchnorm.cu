@@ -1,0 +1,112 @@
+// batchnorm.cu: BatchNorm2d over the rows (N·H·W) of NHWC activations [rows, C]. Activations are T;
+// statistics, affine parameters and every sum are float32. Per-channel sums run in two passes with
+// a fixed shape (chunk partial sums, then each channel adds its chunks in order), so they are
+// deterministic. Training: mean, then centred squares, then bn_train_finalize; the apply kernel
+// computes y = x·scale + shift for train and eval alike.
+#include "common.cuh"
+
+// partial[chunk·c + ch] = Σ over the chunk's rows of (a - shift_a[ch])·(b ? b - shift_b[ch] : 1).
+template <typename T>
+__device__ void channel_partial_sums(const T* a, const T* b, const float* shift_a, const float* shift_b,
+    float* partial, i64 rows, int c, int rows_per_chunk)
+{
+    int ch = blockIdx.y * blockDim.x + threadIdx.x;
+    if (ch >= c) return;
+    i64 r0 = (i64)blockIdx.x * rows_per_chunk, r1 = min64(rows, r0 + rows_per_chunk);
+    float sa = shift_a ? shift_a[ch] : 0.0f, sb = shift_b ? shift_b[ch] : 0.0f;
+    float acc = 0.0f;
+    for (i64 r = r0; r < r1; r++)
+    {
+        float v = ld(a, r * c + ch) - sa;
+        if (b) v *= ld(b, r * c + ch) - sb;
+        acc += v;
+    }
+    partial[(i64)blockIdx.x * c + ch] = acc;
+}
+
+extern "C" __global__ void channel_finalize_sums(const float* partial, float* sums, int chunks, int c)
+{
+    GRID_STRIDE(ch, c)
+    {
+        double acc = 0.0;
+        for (int k = 0; k < chunks; k++) acc += partial[(i64)k * c + ch];
+        sums[ch] = (float)acc;
+    }
+}
+
+extern "C" __global__ void bn_mean(const float* sums, float* mean, int c, i64 rows)
+{
+    GRID_STRIDE(ch, c) mean[ch] = (float)((double)sums[ch] / rows);
+}
+
+// From Σ(x - mean)²: inverse std, running statistics (unbiased variance), and the affine map.
+extern "C" __global__ void bn_train_finalize(const float* centred_sq, const float* mean, float* invstd,
+    float* running_mean, float* running_var, const float* gamma, const float* beta, float* scale, float* shift,
+    int c, i64 rows, float momentum, float eps)
+{
+    GRID_STRIDE(ch, c)
+    {
+        double var = (double)centred_sq[ch] / rows, inv = 1.0 / sqrt(var + eps);
+        invstd[ch] = (float)inv;
+        running_mean[ch] = (float)((1.0 - momentum) * running_mean[ch] + momentum * mean[ch]);
+        running_var[ch] = (float)((1.0 - momentum) * running_var[ch] + momentum * var * rows / (rows - 1));
+        scale[ch] = (float)(gamma[ch] * inv);
+        shift[ch] = (float)(beta[ch] - mean[ch] * gamma[ch] * inv);
+    }
+}
+
+extern "C" __global__ void bn_eval_affine(const float* running_mean, const float* running_var, const float* gamma,
+    const float* beta, float* scale, float* shift, int c, float eps)
+{
+    GRID_STRIDE(ch, c)
+    {
+        double inv = 1.0 / sqrt((double)running_var[ch] + eps);
+        scale[ch] = (float)(gamma[ch] * inv);
+        shift[ch] = (float)(beta[ch] - running_mean[ch] * gamma[ch] * inv);
+    }
+}
+
+template <typename T>
+__device__ void bn_apply(const T* x, T* y, const float* scale, const float* shift, i64 n, int c)
+{
+    GRID_STRIDE(i, n)
+    {
+        int ch = (int)(i % c);
+        st(y, i, ld(x, i) * scale[ch] + shift[ch]);
+    }
+}
+
+// From Σgy and Σgy·(x - mean): parameter gradients and the coefficients of the input gradient
+// gx = k·(gy - m1 - (x - mean)·m2) with k = γσ⁻¹, m1 = Σgy/M, m2 = σ⁻²·Σgy(x - mean)/M.
+extern "C" __global__ void bn_backward_coefficients(const float* sum_gy, const float* sum_gy_xc, const float* invstd,
+    const float* gamma, float* ggamma, float* gbeta, float* k, float* m1, float* m2, int c, i64 rows)
+{
+    GRID_STRIDE(ch, c)
+    {
+        float inv = invstd[ch];
+        if (ggamma) ggamma[ch] = sum_gy_xc[ch] * inv;
+        if (gbeta) gbeta[ch] = sum_gy[ch];
+        k[ch] = gamma[ch] * inv;
+        m1[ch] = (float)((double)sum_gy[ch] / rows);
+        m2[ch] = (float)((double)inv * inv * sum_gy_xc[ch] / rows);
+    }
+}
+
+template <typename T>
+__device__ void bn_input_grad(const T* x, const T* gy, T* gx, const float* mean, const float* k, const float* m1,
+    const float* m2, i64 n, int c)
+{
+    GRID_STRIDE(i, n)
+    {
+        int ch = (int)(i % c);
+        st(gx, i, k[ch] * (ld(gy, i) - m1[ch] - (ld(x, i) - mean[ch]) * m2[ch]));
+    }
+}
+
+#define EXPORT(S, T) \
+    extern "C" __global__ void channel_partial_sums_##S(const T* a, const T* b, const float* sa, const float* sb, float* partial, i64 rows, int c, int rpc) \
+        { channel_partial_sums(a, b, sa, sb, partial, rows, c, rpc); } \
+    extern "C" __global__ void bn_apply_##S(const T* x, T* y, const float* scale, const float* shift, i64 n, int c) { bn_apply(x, y, scale, shift, n, c); } \
+    extern "C" __global__ void bn_input_grad_##S(const T* x, const T* gy, T* gx, const float* mean, const float* k, const float* m1, const float* m2, i64 n, int c) \
+        { bn_input_grad(x, gy, gx, mean, k, m1, m2, n, c); }
+EXPORT_FLOAT_TYPES(EXPORT)

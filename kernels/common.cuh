@@ -1,0 +1,85 @@
+// common.cuh: what every kernel shares. NVRTC compiles our kernels without any CUDA toolkit
+// header, so the half type is ours: 16-bit storage converted to and from float with the PTX cvt
+// instruction. Every kernel computes in float (float32 accumulation) and loads/stores T, which is
+// float or f16. Indices are 64-bit. Layouts: activations NHWC, weights OHWI, row-major, contiguous.
+#pragma once
+
+typedef long long i64;
+
+struct f16 { unsigned short bits; };
+
+__device__ __forceinline__ float h2f(unsigned short h)
+{
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+    return f;
+}
+
+__device__ __forceinline__ unsigned short f2h(float f)
+{
+    unsigned short h;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
+    return h;
+}
+
+__device__ __forceinline__ float ld(const float* p, i64 i) { return p[i]; }
+__device__ __forceinline__ float ld(const f16* p, i64 i) { return h2f(p[i].bits); }
+__device__ __forceinline__ void st(float* p, i64 i, float v) { p[i] = v; }
+__device__ __forceinline__ void st(f16* p, i64 i, float v) { p[i].bits = f2h(v); }
+
+// Atomic add into float or f16 memory (f16 needs sm_70's red.f16).
+__device__ __forceinline__ void atomic_add(float* p, i64 i, float v) { atomicAdd(p + i, v); }
+__device__ __forceinline__ void atomic_add(f16* p, i64 i, float v)
+{
+    unsigned short h = f2h(v);
+    asm volatile("red.global.add.noftz.f16 [%0], %1;" :: "l"(p + i), "h"(h) : "memory");
+}
+
+__device__ __forceinline__ i64 min64(i64 a, i64 b) { return a < b ? a : b; }
+__device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }
+__device__ __forceinline__ int imax(int a, int b) { return a > b ? a : b; }
+__device__ __forceinline__ float neg_infinity() { return __int_as_float(0xff800000); }
+
+#define GRID_STRIDE(i, n) \
+    for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (i64)blockDim.x * gridDim.x)
+
+// Up to 8 dimensions describe a broadcast or permuted walk: the output's sizes and, per output
+// axis, the input's stride (0 where the input is broadcast along that axis).
+#define MAX_DIMS 8
+struct Walk
+{
+    int rank;
+    i64 dims[MAX_DIMS];
+    i64 strides[MAX_DIMS];
+};
+
+__device__ __forceinline__ i64 walk_offset(const Walk& w, i64 linear)
+{
+    i64 offset = 0;
+    for (int d = w.rank - 1; d >= 0; d--)
+    {
+        i64 idx = linear % w.dims[d];
+        linear /= w.dims[d];
+        offset += idx * w.strides[d];
+    }
+    return offset;
+}
+
+// Kernels are written once as templates over T and exported for float ("_f32") and f16 ("_f16").
+#define EXPORT_FLOAT_TYPES(EXPORT) EXPORT(f32, float) EXPORT(f16, f16)
+
+// Block-wide sum in shared memory (blockDim.x must be a power of two ≤ 1024). Deterministic: the
+// tree's shape depends only on blockDim.
+__device__ __forceinline__ float block_sum(float v, float* shared)
+{
+    shared[threadIdx.x] = v;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1)
+    {
+        if (threadIdx.x < s) shared[threadIdx.x] += shared[threadIdx.x + s];
+        __syncthreads();
+    }
+    float r = shared[0];
+    __syncthreads();
+    return r;
+}
