@@ -1,15 +1,18 @@
-namespace YoloCore.Tests;
+namespace YoloCore.Diagnostics;
 
-/// How a test input's values are drawn. Non-smooth ops get inputs away from their kinks so that
+/// How an op case's input values are drawn. Non-smooth ops get inputs away from their kinks so that
 /// central differences are meaningful.
 public enum Gen { Normal, Positive, AwayFromZero, Probability, Index }
 
-public sealed record InputSpec(int[] Shape, Gen Kind = Gen.Normal, bool Grad = true, int[]? Indices = null)
+/// KeepFloat32: a parameter that stays float32 when the activations are float16 (BatchNorm's).
+public sealed record InputSpec(int[] Shape, Gen Kind = Gen.Normal, bool Grad = true, int[]? Indices = null, bool KeepFloat32 = false)
 {
     public static InputSpec Idx(params int[] values) => new([values.Length], Gen.Index, false, values);
 }
 
-/// One differentiable op under test: its inputs and the function that applies it.
+/// One differentiable op with small, awkward inputs (odd sizes, stride 2, padding, broadcasting):
+/// the gradient checks run it in float64, and the GPU parity check runs it on a device against
+/// the CPU.
 public sealed record OpCase(string Name, InputSpec[] Inputs, Func<Tensor[], Tensor> Apply)
 {
     public override string ToString() => Name;
@@ -38,20 +41,23 @@ public sealed record OpCase(string Name, InputSpec[] Inputs, Func<Tensor[], Tens
         }).ToArray();
     }
 
-    public Tensor[] Build(double[][] values, DType dtype) => Inputs.Select((spec, i) =>
+    public Tensor[] Build(double[][] values, DType dtype, Device? device = null) => Inputs.Select((spec, i) =>
     {
-        if (spec.Kind == Gen.Index) return Tensor.FromArray(values[i].Select(v => (int)v).ToArray(), spec.Shape);
-        var t = Tensor.FromDoubles(values[i], new Shape(spec.Shape), dtype);
+        if (spec.Kind == Gen.Index) return Tensor.FromArray<int>(values[i].Select(v => (int)v).ToArray(), new Shape(spec.Shape), device);
+        var t = Tensor.FromDoubles(values[i], new Shape(spec.Shape), spec.KeepFloat32 && dtype == DType.Float16 ? DType.Float32 : dtype, device);
         t.RequiresGrad = spec.Grad;
         return t;
     }).ToArray();
 }
 
-public static class OpCases
+/// Every differentiable op of the engine, each with inputs chosen to exercise it.
+public static class OpCatalog
 {
     static InputSpec N(params int[] s) => new(s);
     static InputSpec P(params int[] s) => new(s, Gen.Positive);
     static InputSpec Away(params int[] s) => new(s, Gen.AwayFromZero);
+    static InputSpec BnP(params int[] s) => new(s, Gen.Positive, KeepFloat32: true);
+    static InputSpec BnN(params int[] s) => new(s, KeepFloat32: true);
 
     public static readonly OpCase[] All =
     [
@@ -61,10 +67,10 @@ public static class OpCases
         new("conv k6 s2 p2 (stem)", [N(1, 10, 10, 3), N(2, 6, 6, 3)], x => x[0].Conv2d(x[1], null, 2, 2)),
         new("conv k1x3 s1 p0", [N(2, 4, 6, 4), N(2, 1, 3, 4), N(2)], x => x[0].Conv2d(x[1], x[2], new Conv2dGeometry(1, 1, 0, 0))),
         new("conv k3 s2 p0 even", [N(1, 8, 8, 2), N(3, 3, 3, 2)], x => x[0].Conv2d(x[1], null, 2, 0)),
-        new("batchnorm train", [N(2, 3, 4, 5), P(5), N(5)],
-            x => x[0].BatchNorm2d(x[1], x[2], Tensor.Zeros(new Shape(5), x[0].DType), Tensor.Ones(new Shape(5), x[0].DType), true, 0.03, 1e-3)),
-        new("batchnorm eval", [N(2, 3, 3, 4), P(4), N(4)],
-            x => x[0].BatchNorm2d(x[1], x[2], Tensor.Full(new Shape(4), 0.2, x[0].DType), Tensor.Full(new Shape(4), 1.7, x[0].DType), false, 0.03, 1e-3)),
+        new("batchnorm train", [N(2, 3, 4, 5), BnP(5), BnN(5)],
+            x => x[0].BatchNorm2d(x[1], x[2], Tensor.Zeros(new Shape(5), x[1].DType, x[0].Device), Tensor.Ones(new Shape(5), x[1].DType, x[0].Device), true, 0.03, 1e-3)),
+        new("batchnorm eval", [N(2, 3, 3, 4), BnP(4), BnN(4)],
+            x => x[0].BatchNorm2d(x[1], x[2], Tensor.Full(new Shape(4), 0.2, x[1].DType, x[0].Device), Tensor.Full(new Shape(4), 1.7, x[1].DType, x[0].Device), false, 0.03, 1e-3)),
         new("silu", [N(3, 17)], x => x[0].Silu()),
         new("sigmoid", [N(3, 17)], x => x[0].Sigmoid()),
         new("exp", [N(2, 9)], x => x[0].Exp()),
@@ -110,6 +116,5 @@ public static class OpCases
         new("matmul aT bT", [N(4, 3), N(5, 4)], x => x[0].MatMul(x[1], true, true)),
     ];
 
-    public static IEnumerable<object[]> Names => All.Select(c => new object[] { c.Name });
     public static OpCase Get(string name) => All.Single(c => c.Name == name);
 }
