@@ -1,0 +1,47 @@
+using YoloCore.Autograd;
+using YoloCore.Nn;
+
+namespace YoloCore.Training;
+
+/// YOLOv5's ModelEMA: an exponential moving average of every floating state-dict entry (weights and
+/// BatchNorm statistics), decay d = 0.9999·(1 - e^(-updates/2000)) so the average warms up quickly.
+/// Evaluation and checkpoints use the averaged copy.
+public sealed class ModelEma
+{
+    readonly List<(Tensor Ema, Tensor Source)> pairs;
+
+    /// ema is a second model of the same architecture (same state-dict names); it starts as a copy.
+    public ModelEma(Module ema, Module source, double decay = 0.9999, double tau = 2000, int updates = 0)
+    {
+        Ema = ema;
+        Decay = decay;
+        Tau = tau;
+        Updates = updates;
+        var src = source.StateDict().ToDictionary(e => e.Name, e => e.Tensor);
+        pairs = ema.StateDict().Select(e => (e.Tensor, src.TryGetValue(e.Name, out var s) ? s
+            : throw new ArgumentException($"EMA model has {e.Name}, the source model does not"))).ToList();
+        foreach (var (e, s) in pairs) e.Backend.Copy(s, e);
+        Ema.Eval();
+    }
+
+    public Module Ema { get; }
+    public double Decay { get; }
+    public double Tau { get; }
+    public int Updates { get; set; }
+
+    public double CurrentDecay => Decay * (1 - Math.Exp(-Updates / Tau));
+
+    /// ema = d·ema + (1 - d)·source, after incrementing the update count.
+    public void Update()
+    {
+        Updates++;
+        double d = CurrentDecay;
+        using var _ = GradMode.NoGrad();
+        foreach (var (e, s) in pairs)
+        {
+            if (!e.DType.IsFloating()) continue;
+            e.Backend.Unary(UnaryOp.Affine, e, e, d, 0);
+            e.Backend.AddInPlace(e, s, 1 - d);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using YoloCore.Nn;
+using YoloCore.Training;
+
+namespace YoloCore.Tests;
+
+public class TrainingPiecesTests
+{
+    [Fact]
+    public void WarmupAndScheduleFollowTheClosedForm()
+    {
+        // 10 epochs of 50 batches: warmup = max(round(3·50), 100) = 150 iterations.
+        var s = new LrSchedule(Epochs: 10, Lr0: 0.01, Lrf: 0.01, Momentum: 0.937);
+        int nw = s.WarmupIterations(50);
+        Assert.Equal(150, nw);
+        // Iteration 30 (epoch 0): bias lr 0.1 → 0.01·lf(0) = 0.01 linearly; others 0 → 0.01.
+        Assert.Equal(0.1 + (0.01 - 0.1) * 30 / 150.0, s.GroupLr(0, 30, 0, nw), 12);
+        Assert.Equal(0.01 * 30 / 150.0, s.GroupLr(1, 30, 0, nw), 12);
+        Assert.Equal(0.8 + (0.937 - 0.8) * 30 / 150.0, s.GroupMomentum(30, nw), 12);
+        // Iteration 120 is in epoch 2, whose target is lr0·lf(2) = 0.01·((1 - 0.2)·0.99 + 0.01).
+        double lf2 = (1 - 2 / 10.0) * 0.99 + 0.01;
+        Assert.Equal(0.01 * lf2, s.Factor(2) * 0.01, 15);
+        Assert.Equal(0.1 + (0.01 * lf2 - 0.1) * 120 / 150.0, s.GroupLr(0, 120, 2, nw), 12);
+        // After warmup: every group at lr0·lf(epoch), momentum at its final value.
+        Assert.Equal(0.01 * ((1 - 7 / 10.0) * 0.99 + 0.01), s.GroupLr(2, 400, 7, nw), 12);
+        Assert.Equal(0.937, s.GroupMomentum(400, nw));
+        // Cosine: lf(e) = ((1 - cos(eπ/E))/2)(lrf - 1) + 1, from 1 at e = 0 to lrf at e = E.
+        var c = s with { Cosine = true };
+        Assert.Equal(1.0, c.Factor(0), 12);
+        Assert.Equal((1 - Math.Cos(3 * Math.PI / 10)) / 2 * (0.01 - 1) + 1, c.Factor(3), 12);
+        Assert.Equal(0.01, c.Factor(10), 12);
+        // Accumulation grows from 1 to nbs/batch = 64/16 = 4 over the warmup.
+        Assert.Equal(1, LrSchedule.Accumulate(0, nw, 64, 16));
+        Assert.Equal(2, LrSchedule.Accumulate(50, nw, 64, 16)); // interp = 2.0
+        Assert.Equal(4, LrSchedule.Accumulate(500, nw, 64, 16));
+    }
+
+    sealed class TwoParams : Module
+    {
+        public TwoParams(double a, double b)
+        {
+            A = RegisterParameter("a", Tensor.FromArray([(float)a], 1));
+            B = RegisterBuffer("b", Tensor.FromArray([(float)b], 1));
+        }
+        public Tensor A { get; }
+        public Tensor B { get; }
+        public override Tensor Forward(Tensor x) => x;
+    }
+
+    [Fact]
+    public void EmaAveragesWeightsAndBuffersWithTheRampedDecay()
+    {
+        using var model = new TwoParams(1, 10);
+        using var shadow = new TwoParams(0, 0);
+        var ema = new ModelEma(shadow, model);
+        Assert.Equal(1f, shadow.A.ToArray<float>()[0]);
+        model.A.Backend.Fill(model.A, 3);
+        model.B.Backend.Fill(model.B, 20);
+        ema.Update();
+        double d = 0.9999 * (1 - Math.Exp(-1 / 2000.0));
+        Assert.Equal(d * 1 + (1 - d) * 3, shadow.A.ToArray<float>()[0], 5);
+        Assert.Equal(d * 10 + (1 - d) * 20, shadow.B.ToArray<float>()[0], 4);
+        Assert.False(shadow.Training);
+    }
+
+    [Fact]
+    public void ClippingScalesTheTotalNormDownToTheLimit()
+    {
+        using var scope = TensorScope.Begin();
+        var a = Tensor.FromArray([3f, 0f], 2);
+        var b = Tensor.FromArray([4f], 1);
+        a.RequiresGrad = b.RequiresGrad = true;
+        ((a * a).Sum() * 0.5 + (b * b).Sum() * 0.5).Backward(); // grads = values: norm 5
+        Assert.Equal(5, GradientClipping.ClipByNorm([a, b], 10), 6); // below the limit: unchanged
+        Assert.Equal([3f, 0f], a.Grad!.ToArray<float>());
+        Assert.Equal(5, GradientClipping.ClipByNorm([a, b], 1), 6);
+        Assert.Equal(3 / (5 + 1e-6), a.Grad!.ToArray<float>()[0], 5);
+        Assert.Equal(4 / (5 + 1e-6), b.Grad!.ToArray<float>()[0], 5);
+        a.ZeroGrad();
+        b.ZeroGrad();
+    }
+}
