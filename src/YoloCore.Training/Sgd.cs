@@ -13,7 +13,7 @@ public sealed class ParamGroup(IReadOnlyList<Tensor> parameters, double lr, doub
 
 /// Stochastic gradient descent with momentum as torch.optim.SGD computes it (dampening 0, the
 /// momentum buffer starts from zero, so the first step's buffer is the gradient).
-public sealed class Sgd : IDisposable
+public sealed class Sgd : IOptimizer
 {
     readonly Dictionary<Tensor, Tensor> buffers = new(ReferenceEqualityComparer.Instance);
 
@@ -21,9 +21,12 @@ public sealed class Sgd : IDisposable
 
     public IReadOnlyList<ParamGroup> Groups { get; }
 
+    public int Steps { get; set; }
+
     /// Updates every parameter that has a gradient.
     public void Step()
     {
+        Steps++;
         foreach (var g in Groups)
             foreach (var p in g.Parameters)
             {
@@ -42,6 +45,12 @@ public sealed class Sgd : IDisposable
     {
         foreach (var g in Groups)
             foreach (var p in g.Parameters) p.ZeroGrad();
+    }
+
+    public IEnumerable<(string Name, Tensor Tensor)> State(IReadOnlyList<Tensor> parameters)
+    {
+        for (int i = 0; i < parameters.Count; i++)
+            if (buffers.TryGetValue(parameters[i], out var b)) yield return ($"{i}.momentum_buffer", b);
     }
 
     /// The momentum buffer of a parameter, if it has one yet.

@@ -117,4 +117,9 @@ public interface IBackend
     /// One SGD step as torch.optim.SGD does it (dampening 0): g += wd·p; buf = m·buf + g;
     /// g = nesterov ? g + m·buf : buf; p -= lr·g. momentumBuffer is null when momentum is 0.
     void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, double lr, double momentum, double weightDecay, bool nesterov);
+
+    /// One Adam (decoupled = false: L2 weight decay added to the gradient) or AdamW (decoupled:
+    /// p *= 1 - lr·wd) step as torch.optim computes it; step counts from 1.
+    void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2, double eps,
+        double weightDecay, bool decoupled, int step);
 }

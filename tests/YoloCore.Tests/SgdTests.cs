@@ -40,4 +40,33 @@ public class SgdTests
         Assert.Equal(1f, p.ToArray<float>()[0]);
         Assert.Null(opt.MomentumBuffer(p));
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AdamAndAdamWStepsMatchTorchOptim(bool decoupled)
+    {
+        using var scope = TensorScope.Begin();
+        var p = TensorScope.Escape(Tensor.FromArray([1.0, -2.0], 2));
+        p.RequiresGrad = true;
+        using var opt = new Adam([new ParamGroup([p], lr: 0.01, momentum: 0.9, weightDecay: 0.1, nesterov: false)], decoupled);
+        double[] w = [1.0, -2.0], m = [0, 0], v = [0, 0];
+        for (int t = 1; t <= 3; t++)
+        {
+            (p * p * p).Sum().Backward();
+            opt.Step();
+            opt.ZeroGrad();
+            for (int i = 0; i < 2; i++)
+            {
+                double g = 3 * w[i] * w[i];
+                if (decoupled) w[i] *= 1 - 0.01 * 0.1; else g += 0.1 * w[i];
+                m[i] = 0.9 * m[i] + 0.1 * g;
+                v[i] = 0.999 * v[i] + 0.001 * g * g;
+                double mh = m[i] / (1 - Math.Pow(0.9, t)), vh = v[i] / (1 - Math.Pow(0.999, t));
+                w[i] -= 0.01 * mh / (Math.Sqrt(vh) + 1e-8);
+                Assert.Equal(w[i], p.ToDoubles()[i], 10);
+            }
+        }
+        p.Dispose();
+    }
 }

@@ -1,0 +1,48 @@
+namespace YoloCore.Training;
+
+/// Adam and AdamW as torch.optim computes them, with YOLOv5's betas (momentum, 0.999) and eps 1e-8.
+/// Adam adds weight decay to the gradient (L2); AdamW shrinks the weights (decoupled decay).
+public sealed class Adam(ParamGroup[] groups, bool decoupled, double beta2 = 0.999, double eps = 1e-8) : IOptimizer
+{
+    readonly Dictionary<Tensor, (Tensor M, Tensor V)> moments = new(ReferenceEqualityComparer.Instance);
+
+    public IReadOnlyList<ParamGroup> Groups { get; } = groups;
+    public bool Decoupled { get; } = decoupled;
+    public int Steps { get; set; }
+
+    public void Step()
+    {
+        Steps++;
+        foreach (var g in Groups)
+            foreach (var p in g.Parameters)
+            {
+                if (p.Grad is null) continue;
+                if (!moments.TryGetValue(p, out var mv))
+                    moments[p] = mv = (TensorScope.Escape(Tensor.Zeros(p.Shape, p.DType, p.Device)), TensorScope.Escape(Tensor.Zeros(p.Shape, p.DType, p.Device)));
+                // The group's momentum is Adam's beta1 (YOLOv5 passes betas=(momentum, 0.999)).
+                p.Backend.AdamStep(p, p.Grad, mv.M, mv.V, g.Lr, g.Momentum, beta2, eps, g.WeightDecay, Decoupled, Steps);
+            }
+    }
+
+    public void ZeroGrad()
+    {
+        foreach (var g in Groups)
+            foreach (var p in g.Parameters) p.ZeroGrad();
+    }
+
+    public IEnumerable<(string Name, Tensor Tensor)> State(IReadOnlyList<Tensor> parameters)
+    {
+        for (int i = 0; i < parameters.Count; i++)
+            if (moments.TryGetValue(parameters[i], out var mv))
+            {
+                yield return ($"{i}.exp_avg", mv.M);
+                yield return ($"{i}.exp_avg_sq", mv.V);
+            }
+    }
+
+    public void Dispose()
+    {
+        foreach (var (m, v) in moments.Values) { m.Dispose(); v.Dispose(); }
+        moments.Clear();
+    }
+}

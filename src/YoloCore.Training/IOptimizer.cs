@@ -1,0 +1,13 @@
+namespace YoloCore.Training;
+
+/// What the trainer needs from an optimizer: its parameter groups (whose lr and momentum the
+/// warmup adjusts), a step over the parameters that have gradients, and its state for checkpoints.
+public interface IOptimizer : IDisposable
+{
+    IReadOnlyList<ParamGroup> Groups { get; }
+    void Step();
+    void ZeroGrad();
+    /// Named state tensors (momentum buffers, Adam moments) for checkpoints, keyed by parameter index.
+    IEnumerable<(string Name, Tensor Tensor)> State(IReadOnlyList<Tensor> parameters);
+    int Steps { get; set; }
+}
