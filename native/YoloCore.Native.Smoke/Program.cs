@@ -31,6 +31,7 @@ internal static unsafe class Program
                 ? $"  {lib,-9} {path}"
                 : $"  {lib,-9} (not found)");
 
+        Step("entry-points", EntryPoints);
         Step("driver", Driver);
         Step("nvrtc-version", NvrtcVersion);
         Step("cublas-version", () => $"cuBLAS {Cublas.GetVersion()}, cuBLASLt {CublasLt.GetVersion()}");
@@ -85,6 +86,29 @@ internal static unsafe class Program
             throw new InvalidOperationException("skipped: the driver step did not create a context");
     }
 
+    private static string EntryPoints()
+    {
+        var parts = new List<string>();
+        var missing = new List<string>();
+        foreach (var lib in Enum.GetValues<NativeLib>())
+        {
+            if (!NativeLibraries.IsAvailable(lib))
+            {
+                missing.Add($"{lib}: library not found");
+                continue;
+            }
+            var absent = NativeLibraries.MissingEntryPoints(lib);
+            parts.Add($"{lib} {NativeLibraries.DeclaredEntryPoints(lib).Count - absent.Count}/{NativeLibraries.DeclaredEntryPoints(lib).Count}");
+            if (absent.Count > 0)
+                missing.Add($"{lib} lacks {string.Join(", ", absent)}");
+        }
+        if (NativeLibraries.IsAvailable(NativeLib.Cuda))
+            parts.Add($"elapsed time via {CudaDriver.EventElapsedTimeEntryPoint}");
+        if (missing.Count > 0)
+            throw new EntryPointNotFoundException(string.Join("; ", missing));
+        return "exported: " + string.Join(", ", parts);
+    }
+
     private static string Driver()
     {
         int version = CudaDriver.DriverGetVersion();
@@ -93,9 +117,14 @@ internal static unsafe class Program
         if (device >= count)
             throw new InvalidOperationException($"device {device} requested but the driver sees {count}");
         int dev = CudaDriver.DeviceGet(device);
+        // A context of our own (cuCtxCreate_v2, still exported by CUDA 13 drivers), then the primary one.
+        var own = CudaDriver.CtxCreate(0, dev);
+        CudaDriver.CtxDestroy(own);
         var ctx = CudaDriver.DevicePrimaryCtxRetain(dev);
         CudaDriver.CtxSetCurrent(ctx);
         haveContext = true;
+        if (CudaDriver.CtxGetCurrent() != ctx)
+            throw new InvalidOperationException("the primary context is not current after cuCtxSetCurrent");
         var (major, minor) = CudaDriver.DeviceComputeCapability(dev);
         int sms = CudaDriver.DeviceGetAttribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev);
         int smemOptin = CudaDriver.DeviceGetAttribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, dev);

@@ -253,6 +253,35 @@ public static class NativeLibraries
     public static bool TryGetExport(NativeLib lib, string symbol, out nint address) =>
         NativeLibrary.TryGetExport(Load(lib), symbol, out address);
 
+    /// <summary>The symbols this assembly's <c>[LibraryImport]</c> declarations bind in <paramref name="lib"/>, sorted.</summary>
+    public static IReadOnlyList<string> DeclaredEntryPoints(NativeLib lib)
+    {
+        Type api = lib switch
+        {
+            NativeLib.Cuda => typeof(CudaDriver.Api),
+            NativeLib.Nvrtc => typeof(Nvrtc.Api),
+            NativeLib.Cublas => typeof(Cublas.Api),
+            NativeLib.CublasLt => typeof(CublasLt.Api),
+            NativeLib.Nccl => typeof(Nccl.Api),
+            _ => throw new ArgumentOutOfRangeException(nameof(lib)),
+        };
+        return api.GetMethods(BindingFlags.Public | BindingFlags.Static)
+            .Select(m => (Method: m, Import: m.GetCustomAttribute<LibraryImportAttribute>()))
+            .Where(x => x.Import is not null)
+            .Select(x => x.Import!.EntryPoint ?? x.Method.Name)
+            .Distinct()
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+    }
+
+    /// <summary>For a <c>doctor</c> command: the declared entry points the installed library does not export
+    /// (empty when every binding can be called). Loads the library.</summary>
+    public static IReadOnlyList<string> MissingEntryPoints(NativeLib lib)
+    {
+        nint handle = Load(lib);
+        return DeclaredEntryPoints(lib).Where(symbol => !NativeLibrary.TryGetExport(handle, symbol, out _)).ToArray();
+    }
+
     /// <summary>For a <c>doctor</c> command: the version the loaded library reports, e.g. "13.0" for NVRTC,
     /// "13.1.0" for cuBLAS, "2.28.3" for NCCL, "13000" → "13.0" for the driver's CUDA version.</summary>
     public static bool TryGetVersion(NativeLib lib, out string? version, out string? error)

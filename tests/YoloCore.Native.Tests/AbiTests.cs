@@ -119,6 +119,34 @@ public class AbiTests
     }
 
     [Fact]
+    public void DriverDeclarationsUseTheExportedVersionedNames()
+    {
+        // cuda.h #defines these names to versioned symbols; binding the bare name would call an old ABI.
+        var driver = NativeLibraries.DeclaredEntryPoints(NativeLib.Cuda);
+        string[] versioned =
+        [
+            "cuMemAlloc_v2", "cuMemFree_v2", "cuMemcpyHtoD_v2", "cuMemcpyDtoH_v2", "cuMemcpyDtoD_v2",
+            "cuMemcpyHtoDAsync_v2", "cuMemcpyDtoHAsync_v2", "cuMemcpyDtoDAsync_v2", "cuMemsetD8_v2", "cuMemsetD32_v2",
+            "cuMemGetInfo_v2", "cuCtxCreate_v2", "cuCtxDestroy_v2", "cuDevicePrimaryCtxRelease_v2", "cuDeviceTotalMem_v2",
+            "cuStreamDestroy_v2", "cuEventDestroy_v2", "cuStreamBeginCapture_v2", "cuGraphInstantiateWithFlags",
+        ];
+        foreach (var symbol in versioned)
+            Assert.Contains(symbol, driver);
+        foreach (var bare in new[] { "cuMemAlloc", "cuMemFree", "cuMemGetInfo", "cuCtxCreate", "cuStreamDestroy", "cuEventDestroy", "cuGraphInstantiate" })
+            Assert.DoesNotContain(bare, driver);
+        // The async memsets never had a _v2; cuEventElapsedTime is bound at run time (_v2 first).
+        Assert.Contains("cuMemsetD8Async", driver);
+        Assert.Contains("cuMemsetD32Async", driver);
+        Assert.DoesNotContain("cuEventElapsedTime", driver);
+
+        var cublas = NativeLibraries.DeclaredEntryPoints(NativeLib.Cublas);
+        foreach (var symbol in new[] { "cublasCreate_v2", "cublasDestroy_v2", "cublasSetStream_v2", "cublasSetWorkspace_v2", "cublasGetVersion_v2", "cublasSgemm_v2", "cublasGemmEx" })
+            Assert.Contains(symbol, cublas);
+        Assert.Contains("ncclCommInitRank", NativeLibraries.DeclaredEntryPoints(NativeLib.Nccl));
+        Assert.Contains("cublasLtMatmulAlgoGetHeuristic", NativeLibraries.DeclaredEntryPoints(NativeLib.CublasLt));
+    }
+
+    [Fact]
     public void VersionCodesDecode()
     {
         Assert.Equal(new Version(2, 28, 3), Nccl.DecodeVersion(22803));

@@ -56,6 +56,15 @@ public class NvrtcTests
     }
 
     [Fact]
+    public void EveryDeclaredNvrtcEntryPointIsExported()
+    {
+        if (!NvrtcRequirement.Available(out _))
+            return;
+        Assert.Contains("nvrtcGetCUBIN", NativeLibraries.DeclaredEntryPoints(NativeLib.Nvrtc));
+        Assert.Empty(NativeLibraries.MissingEntryPoints(NativeLib.Nvrtc));
+    }
+
+    [Fact]
     public void VersionAndSupportedArchitectures()
     {
         if (!NvrtcRequirement.Available(out _))
