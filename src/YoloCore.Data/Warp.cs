@@ -1,0 +1,169 @@
+namespace YoloCore.Data;
+
+/// cv2.warpAffine / cv2.warpPerspective with bilinear sampling and a constant border:
+/// dst(x, y) = src(M⁻¹·(x, y, 1)) with integer pixel coordinates, as OpenCV defines them.
+/// An axis-aligned affine (YOLOv5's default: scale and translate only) runs as two separable
+/// passes over precomputed tables; rotation, shear and perspective sample per pixel with
+/// 1/32-pixel fixed-point positions like OpenCV's INTER_BITS.
+public static class Warp
+{
+    const int CoefBits = 11, CoefScale = 1 << CoefBits;
+
+    /// m: the forward 3×3 matrix, row-major. Returns a new width×height image.
+    public static RgbImage Apply(RgbImage src, double[] m, int width, int height, byte border = 114)
+    {
+        var inv = Invert(m);
+        var dst = new RgbImage(width, height);
+        bool perspective = Math.Abs(m[6]) > 1e-12 || Math.Abs(m[7]) > 1e-12 || Math.Abs(m[8] - 1) > 1e-12;
+        if (!perspective && m[1] == 0 && m[3] == 0) AxisAligned(src, inv, dst, border);
+        else General(src, inv, dst, border, perspective);
+        return dst;
+    }
+
+    static unsafe void AxisAligned(RgbImage src, double[] inv, RgbImage dst, byte border)
+    {
+        int sw = src.Width, sh = src.Height, w = dst.Width, h = dst.Height;
+        // Per output column: byte offsets of both taps (0 when outside), their weights (0 when
+        // outside) and the border's share, so the inner loop has no branches.
+        var o0 = new int[w]; var o1 = new int[w]; var w0 = new int[w]; var w1 = new int[w]; var k = new int[w];
+        for (int x = 0; x < w; x++)
+        {
+            double sx = inv[0] * x + inv[2];
+            int x0 = (int)Math.Floor(sx);
+            int a1 = (int)Math.Round((sx - x0) * CoefScale), a0 = CoefScale - a1;
+            if (a1 == CoefScale) { x0++; a1 = 0; a0 = CoefScale; }
+            bool in0 = x0 >= 0 && x0 < sw, in1 = x0 + 1 >= 0 && x0 + 1 < sw;
+            o0[x] = in0 ? x0 * 3 : 0; w0[x] = in0 ? a0 : 0;
+            o1[x] = in1 ? (x0 + 1) * 3 : 0; w1[x] = in1 ? a1 : 0;
+            k[x] = border * ((in0 ? 0 : a0) + (in1 ? 0 : a1));
+        }
+        var borderRow = new int[w * 3];
+        Array.Fill(borderRow, border * CoefScale);
+        var rowA = new int[w * 3]; var rowB = new int[w * 3];
+        int idxA = int.MinValue, idxB = int.MinValue;
+        fixed (byte* s = src.Array, d = dst.Array)
+        fixed (int* po0 = o0, po1 = o1, pw0 = w0, pw1 = w1, pk = k)
+        {
+            for (int y = 0; y < h; y++)
+            {
+                double sy = inv[4] * y + inv[5];
+                int y0 = (int)Math.Floor(sy);
+                int b1 = (int)Math.Round((sy - y0) * CoefScale);
+                if (b1 == CoefScale) { y0++; b1 = 0; }
+                int b0 = CoefScale - b1;
+                byte* o = d + (long)y * w * 3;
+                if (y0 + 1 < 0 || y0 >= sh) { new Span<byte>(o, w * 3).Fill(border); continue; }
+                if (idxA != y0 && idxB == y0) { (rowA, rowB) = (rowB, rowA); (idxA, idxB) = (idxB, idxA); }
+                int[] r0 = borderRow, r1 = borderRow;
+                if (y0 >= 0)
+                {
+                    if (idxA != y0) { Horizontal(s + (long)y0 * sw * 3, rowA, w, po0, po1, pw0, pw1, pk); idxA = y0; }
+                    r0 = rowA;
+                }
+                if (y0 + 1 < sh && b1 != 0)
+                {
+                    if (idxB != y0 + 1) { Horizontal(s + (long)(y0 + 1) * sw * 3, rowB, w, po0, po1, pw0, pw1, pk); idxB = y0 + 1; }
+                    r1 = rowB;
+                }
+                fixed (int* ra = r0, rb = r1)
+                {
+                    int n = w * 3;
+                    for (int i = 0; i < n; i++)
+                        o[i] = (byte)((ra[i] * b0 + rb[i] * b1 + (1 << (2 * CoefBits - 1))) >> (2 * CoefBits));
+                }
+            }
+        }
+    }
+
+    static unsafe void Horizontal(byte* s, int[] row, int w, int* o0, int* o1, int* w0, int* w1, int* k)
+    {
+        fixed (int* r = row)
+        {
+            for (int x = 0; x < w; x++)
+            {
+                byte* p0 = s + o0[x], p1 = s + o1[x];
+                int a0 = w0[x], a1 = w1[x], c = k[x];
+                int* q = r + x * 3;
+                q[0] = p0[0] * a0 + p1[0] * a1 + c;
+                q[1] = p0[1] * a0 + p1[1] * a1 + c;
+                q[2] = p0[2] * a0 + p1[2] * a1 + c;
+            }
+        }
+    }
+
+    static unsafe void General(RgbImage src, double[] inv, RgbImage dst, byte border, bool perspective)
+    {
+        int sw = src.Width, sh = src.Height, w = dst.Width, h = dst.Height;
+        fixed (byte* s = src.Array, d = dst.Array)
+        {
+            for (int y = 0; y < h; y++)
+            {
+                byte* o = d + (long)y * w * 3;
+                for (int x = 0; x < w; x++, o += 3)
+                {
+                    double sx = inv[0] * x + inv[1] * y + inv[2];
+                    double sy = inv[3] * x + inv[4] * y + inv[5];
+                    if (perspective)
+                    {
+                        double z = inv[6] * x + inv[7] * y + inv[8];
+                        z = z != 0 ? 1 / z : 0;
+                        sx *= z; sy *= z;
+                    }
+                    // Positions in 1/32 pixel, clamped far outside so the int conversion cannot overflow.
+                    int X = (int)Math.Round(Math.Clamp(sx, -1e6, 1e6) * 32), Y = (int)Math.Round(Math.Clamp(sy, -1e6, 1e6) * 32);
+                    int x0 = X >> 5, y0 = Y >> 5, fx = X & 31, fy = Y & 31;
+                    int c00 = (32 - fx) * (32 - fy), c01 = fx * (32 - fy), c10 = (32 - fx) * fy, c11 = fx * fy;
+                    if (x0 >= 0 && y0 >= 0 && x0 + 1 < sw && y0 + 1 < sh)
+                    {
+                        byte* p = s + ((long)y0 * sw + x0) * 3, q = p + sw * 3;
+                        o[0] = (byte)((p[0] * c00 + p[3] * c01 + q[0] * c10 + q[3] * c11 + 512) >> 10);
+                        o[1] = (byte)((p[1] * c00 + p[4] * c01 + q[1] * c10 + q[4] * c11 + 512) >> 10);
+                        o[2] = (byte)((p[2] * c00 + p[5] * c01 + q[2] * c10 + q[5] * c11 + 512) >> 10);
+                        continue;
+                    }
+                    if (x0 + 1 < 0 || y0 + 1 < 0 || x0 >= sw || y0 >= sh) { o[0] = o[1] = o[2] = border; continue; }
+                    for (int c = 0; c < 3; c++)
+                    {
+                        int v = Tap(s, sw, sh, x0, y0, c, border) * c00 + Tap(s, sw, sh, x0 + 1, y0, c, border) * c01
+                              + Tap(s, sw, sh, x0, y0 + 1, c, border) * c10 + Tap(s, sw, sh, x0 + 1, y0 + 1, c, border) * c11;
+                        o[c] = (byte)((v + 512) >> 10);
+                    }
+                }
+            }
+        }
+    }
+
+    static unsafe int Tap(byte* s, int sw, int sh, int x, int y, int c, byte border) =>
+        x >= 0 && y >= 0 && x < sw && y < sh ? s[((long)y * sw + x) * 3 + c] : border;
+
+    /// Applies the forward matrix to a point (with the perspective divide).
+    public static (double X, double Y) Transform(double[] m, double x, double y)
+    {
+        double z = m[6] * x + m[7] * y + m[8];
+        return ((m[0] * x + m[1] * y + m[2]) / z, (m[3] * x + m[4] * y + m[5]) / z);
+    }
+
+    public static double[] Multiply(double[] a, double[] b)
+    {
+        var r = new double[9];
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++)
+                r[i * 3 + j] = a[i * 3] * b[j] + a[i * 3 + 1] * b[3 + j] + a[i * 3 + 2] * b[6 + j];
+        return r;
+    }
+
+    public static double[] Invert(double[] m)
+    {
+        double a = m[0], b = m[1], c = m[2], d = m[3], e = m[4], f = m[5], g = m[6], h = m[7], i = m[8];
+        double A = e * i - f * h, B = -(d * i - f * g), C = d * h - e * g;
+        double det = a * A + b * B + c * C;
+        if (Math.Abs(det) < 1e-15) throw new ArgumentException("singular warp matrix");
+        double k = 1 / det;
+        return
+        [
+            A * k, -(b * i - c * h) * k, (b * f - c * e) * k,
+            B * k, (a * i - c * g) * k, -(a * f - c * d) * k,
+            C * k, -(a * h - b * g) * k, (a * e - b * d) * k,
+        ];
+    }
+}
