@@ -100,7 +100,7 @@ public interface IBackend
 
     /// Max-pool over H, W of NHWC; argmax (int32) holds the winning input offset within the image.
     void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor y, Tensor argmax);
-    void MaxPool2dBackward(Tensor gy, Tensor argmax, Tensor gx);
+    void MaxPool2dBackward(Tensor gy, Tensor argmax, Pool2dGeometry g, Tensor gx);
 
     /// Nearest-neighbour upsampling of NHWC by an integer factor.
     void UpsampleNearest(Tensor x, int scale, Tensor y);

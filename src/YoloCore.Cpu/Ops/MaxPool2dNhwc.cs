@@ -9,7 +9,7 @@ public sealed unsafe partial class CpuBackend
     public void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor y, Tensor argmax) =>
         Floating(x, "MaxPool2d", () => PoolKernel<float>.Forward(x, g, y, argmax), () => PoolKernel<double>.Forward(x, g, y, argmax));
 
-    public void MaxPool2dBackward(Tensor gy, Tensor argmax, Tensor gx) =>
+    public void MaxPool2dBackward(Tensor gy, Tensor argmax, Pool2dGeometry g, Tensor gx) =>
         Floating(gy, "MaxPool2d", () => PoolKernel<float>.Backward(gy, argmax, gx), () => PoolKernel<double>.Backward(gy, argmax, gx));
 
     static class PoolKernel<T> where T : unmanaged, IFloatingPointIeee754<T>

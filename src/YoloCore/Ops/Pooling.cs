@@ -15,7 +15,7 @@ public static partial class Ops
         var y = Like(x, new Shape(x.Shape[0], ho, wo, x.Shape[3]));
         var argmax = Like(x, y.Shape, DType.Int32);
         x.Backend.MaxPool2d(x, g, y, argmax);
-        if (GradMode.ShouldRecord(x)) y.GradFn = new MaxPoolNode(x, argmax);
+        if (GradMode.ShouldRecord(x)) y.GradFn = new MaxPoolNode(x, argmax, g);
         argmax.Dispose();
         return y;
     }
@@ -24,17 +24,19 @@ public static partial class Ops
     {
         readonly Tensor argmax;
         readonly Shape inShape;
+        readonly Pool2dGeometry g;
 
-        public MaxPoolNode(Tensor x, Tensor argmax) : base(x)
+        public MaxPoolNode(Tensor x, Tensor argmax, Pool2dGeometry g) : base(x)
         {
             this.argmax = Save(argmax);
             inShape = x.Shape;
+            this.g = g;
         }
 
         protected internal override Tensor?[] Backward(Tensor gy)
         {
             var gx = Like(gy, inShape);
-            gy.Backend.MaxPool2dBackward(gy, argmax, gx);
+            gy.Backend.MaxPool2dBackward(gy, argmax, g, gx);
             return [gx];
         }
     }

@@ -1,0 +1,109 @@
+using YoloCore.Native;
+
+namespace YoloCore.Cuda;
+
+/// A caching device allocator in the spirit of PyTorch's: cudaMalloc is slow and synchronising, so
+/// freed blocks go to per-size free lists and are handed out again. Sizes round up to 512 bytes
+/// below 1 MiB and to 2 MiB above, which keeps the number of distinct sizes (and fragmentation)
+/// small. All ops run on one stream per device, so a block freed by the host can be reused by the
+/// next op without waiting: the stream orders the old and new uses. When the driver runs out of
+/// memory the cache is released and the allocation retried.
+internal sealed class CachingAllocator(CudaDevice device)
+{
+    const ulong SmallLimit = 1 << 20, SmallRound = 512, LargeRound = 2 << 20;
+
+    readonly Dictionary<ulong, Stack<ulong>> free = [];
+    readonly object gate = new();
+
+    /// Bytes handed out to tensors now (rounded sizes).
+    public ulong Allocated { get; private set; }
+    /// Bytes obtained from the driver (allocated + cached).
+    public ulong Reserved { get; private set; }
+    public ulong PeakAllocated { get; private set; }
+    public ulong PeakReserved { get; private set; }
+
+    public static ulong RoundSize(ulong bytes) =>
+        bytes <= SmallLimit ? Math.Max(SmallRound, (bytes + SmallRound - 1) / SmallRound * SmallRound)
+                            : (bytes + LargeRound - 1) / LargeRound * LargeRound;
+
+    public ulong Allocate(ulong bytes, out ulong rounded)
+    {
+        rounded = RoundSize(bytes);
+        lock (gate)
+        {
+            ulong ptr;
+            if (free.TryGetValue(rounded, out var stack) && stack.Count > 0) ptr = stack.Pop();
+            else
+            {
+                device.MakeCurrent();
+                try { ptr = CudaDriver.MemAlloc(rounded); }
+                catch (CudaException e) when (e.Message.Contains("OUT_OF_MEMORY"))
+                {
+                    ReleaseCached();
+                    try { ptr = CudaDriver.MemAlloc(rounded); }
+                    catch (CudaException again) when (again.Message.Contains("OUT_OF_MEMORY"))
+                    {
+                        throw new OutOfMemoryException($"cuda:{device.Ordinal} ({device.Name}) is out of memory allocating {rounded / 1048576.0:F1} MiB " +
+                            $"({Allocated / 1048576.0:F0} MiB in use by tensors, {Reserved / 1048576.0:F0} MiB reserved)", again);
+                    }
+                }
+                Reserved += rounded;
+                PeakReserved = Math.Max(PeakReserved, Reserved);
+            }
+            Allocated += rounded;
+            PeakAllocated = Math.Max(PeakAllocated, Allocated);
+            return ptr;
+        }
+    }
+
+    public void Free(ulong ptr, ulong rounded)
+    {
+        lock (gate)
+        {
+            if (!free.TryGetValue(rounded, out var stack)) free[rounded] = stack = new Stack<ulong>();
+            stack.Push(ptr);
+            Allocated -= rounded;
+        }
+    }
+
+    /// Returns every cached block to the driver (after the stream has finished with them).
+    public void ReleaseCached()
+    {
+        lock (gate)
+        {
+            device.Synchronize();
+            foreach (var (size, stack) in free)
+                while (stack.Count > 0)
+                {
+                    CudaDriver.MemFree(stack.Pop());
+                    Reserved -= size;
+                }
+        }
+    }
+
+    public void ResetPeaks()
+    {
+        lock (gate)
+        {
+            PeakAllocated = Allocated;
+            PeakReserved = Reserved;
+        }
+    }
+}
+
+/// Device memory behind a tensor; freeing returns it to the caching allocator.
+internal sealed class CudaStorage : Storage
+{
+    readonly CachingAllocator allocator;
+    readonly ulong rounded;
+
+    public CudaStorage(Device device, long bytes, CachingAllocator allocator) : base(device, bytes)
+    {
+        this.allocator = allocator;
+        Pointer = allocator.Allocate((ulong)Math.Max(1, bytes), out rounded);
+    }
+
+    public ulong Pointer { get; }
+
+    protected override void Free() => allocator.Free(Pointer, rounded);
+}

@@ -1,0 +1,91 @@
+using YoloCore.Native;
+
+namespace YoloCore.Cuda;
+
+/// The CUDA backend for one GPU. Every op is queued on the device's stream; the host waits only
+/// when it reads data back. Activations compute in float32 or float16 with float32 accumulation;
+/// BatchNorm parameters, statistics and optimizer state are float32. Each op family lives in
+/// Ops/ with the same name as its CPU file and its kernels/*.cu file.
+public sealed unsafe partial class CudaBackend : IBackend
+{
+    static readonly Dictionary<int, CudaBackend> instances = [];
+
+    readonly CudaDevice gpu;
+    readonly CachingAllocator allocator;
+    readonly KernelRegistry kernels;
+    readonly cublasHandle blas;
+    readonly ulong blasWorkspace;
+    const ulong BlasWorkspaceBytes = 32 << 20;
+
+    CudaBackend(Device device)
+    {
+        Device = device;
+        gpu = new CudaDevice(device.Index);
+        allocator = new CachingAllocator(gpu);
+        kernels = new KernelRegistry(gpu);
+        blas = Cublas.Create();
+        Cublas.SetStream(blas, gpu.Stream);
+        blasWorkspace = allocator.Allocate(BlasWorkspaceBytes, out _);
+        Cublas.SetWorkspace(blas, blasWorkspace, BlasWorkspaceBytes);
+        // Default math: float32 GEMMs stay exact (no TF32), float16 ones use tensor cores.
+        Cublas.SetMathMode(blas, cublasMath_t.CUBLAS_DEFAULT_MATH);
+    }
+
+    /// Called by Backends the first time a cuda:N tensor is made.
+    public static IBackend Create(Device device)
+    {
+        if (device.IsCpu) throw new ArgumentException("the CUDA backend does not own the CPU");
+        lock (instances)
+        {
+            if (!instances.TryGetValue(device.Index, out var b)) instances[device.Index] = b = new CudaBackend(device);
+            return b;
+        }
+    }
+
+    public Device Device { get; }
+    public string DeviceName => gpu.Name;
+    public (int Major, int Minor) ComputeCapability => gpu.ComputeCapability;
+    public ulong TotalMemory => gpu.TotalMemory;
+    public string KernelTarget => kernels.Target;
+    public string KernelCacheDirectory => kernels.CacheDirectory;
+    public (int Compiled, int FromCache) KernelStats => (kernels.Compiled, kernels.LoadedFromCache);
+
+    /// Bytes held by tensors, reserved from the driver, and their peaks (the allocator's view).
+    public (ulong Allocated, ulong Reserved, ulong PeakAllocated, ulong PeakReserved) AllocatorStats =>
+        (allocator.Allocated, allocator.Reserved, allocator.PeakAllocated, allocator.PeakReserved);
+
+    public void ResetPeakMemory() => allocator.ResetPeaks();
+
+    /// Waits until every queued op has finished (timing, and reading results back).
+    public void Synchronize() => gpu.Synchronize();
+
+    /// Returns cached, unused device memory to the driver.
+    public void EmptyCache() => allocator.ReleaseCached();
+
+    public Storage Allocate(long bytes) => new CudaStorage(Device, bytes, allocator);
+
+    internal static ulong Ptr(Tensor t) => t.Storage is CudaStorage s ? s.Pointer : throw new ArgumentException($"{t} is not on a CUDA device");
+
+    static ulong PtrOrNull(Tensor? t) => t is null ? 0UL : Ptr(t);
+
+    /// "f32" or "f16": the kernel suffix for a float tensor; anything else is refused with the reason.
+    static string Suffix(Tensor t, string op) => t.DType switch
+    {
+        DType.Float32 => "f32",
+        DType.Float16 => "f16",
+        _ => throw new NotSupportedException($"{op} on CUDA computes in float32 or float16, not {t.DType.Name()} ({t})"),
+    };
+
+    /// Launches kernels/file.cu's `name` over n elements with a grid-stride loop (256 threads per
+    /// block, at most 8192 blocks), or with an explicit grid.
+    void Launch(string file, string name, long n, KernelArgs args, (uint, uint, uint)? grid = null, uint block = 256)
+    {
+        if (n <= 0 && grid is null) return;
+        gpu.MakeCurrent();
+        var f = kernels.Get(file, name);
+        var g = grid ?? ((uint)Math.Clamp((n + block - 1) / block, 1, 8192), 1u, 1u);
+        CudaDriver.LaunchKernel(f, g, (block, 1, 1), 0, gpu.Stream, args.Pointers);
+    }
+
+    static KernelArgs Args() => new();
+}

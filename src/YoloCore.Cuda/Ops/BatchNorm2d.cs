@@ -1,0 +1,89 @@
+namespace YoloCore.Cuda;
+
+// batchnorm.cu: BatchNorm2d over the N·H·W rows of NHWC activations, statistics in float32.
+public sealed unsafe partial class CudaBackend
+{
+    const int RowsPerChunk = 128, ChannelsPerBlock = 128;
+
+    /// Σ over rows of (a - shiftA)·(b - shiftB) per channel (b null: factor 1), as float32 [C],
+    /// written into result (converted when result is float16).
+    void ChannelSums(Tensor a, Tensor? b, Tensor? shiftA, Tensor? shiftB, long rows, int c, Tensor result)
+    {
+        int chunks = (int)Math.Max(1, (rows + RowsPerChunk - 1) / RowsPerChunk);
+        using var partial = Tensor.Empty(new Shape(chunks, c), DType.Float32, Device);
+        using (var args = Args().Add(Ptr(a)).Add(PtrOrNull(b)).Add(PtrOrNull(shiftA)).Add(PtrOrNull(shiftB)).Add(Ptr(partial)).Add(rows).Add(c).Add(RowsPerChunk))
+            Launch("batchnorm", "channel_partial_sums_" + Suffix(a, "BatchNorm2d"), 0, args,
+                ((uint)chunks, (uint)((c + ChannelsPerBlock - 1) / ChannelsPerBlock), 1), ChannelsPerBlock);
+        var target = result.DType == DType.Float32 ? result : Tensor.Empty(result.Shape, DType.Float32, Device);
+        using (var args = Args().Add(Ptr(partial)).Add(Ptr(target)).Add(chunks).Add(c))
+            Launch("batchnorm", "channel_finalize_sums", c, args);
+        if (!ReferenceEquals(target, result))
+        {
+            Copy(target, result);
+            target.Dispose();
+        }
+    }
+
+    static void RequireFloat32Stats(params Tensor[] ts)
+    {
+        foreach (var t in ts)
+            if (t.DType != DType.Float32) throw new ArgumentException($"BatchNorm parameters and statistics are float32 on CUDA, got {t}");
+    }
+
+    public void BatchNormTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd)
+    {
+        RequireFloat32Stats(gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
+        int c = x.Shape[3];
+        long rows = x.Count / c;
+        using var sums = Tensor.Empty(new Shape(c), DType.Float32, Device);
+        ChannelSums(x, null, null, null, rows, c, sums);
+        using (var args = Args().Add(Ptr(sums)).Add(Ptr(saveMean)).Add(c).Add(rows))
+            Launch("batchnorm", "bn_mean", c, args);
+        using var centredSq = Tensor.Empty(new Shape(c), DType.Float32, Device);
+        ChannelSums(x, x, saveMean, saveMean, rows, c, centredSq);
+        using var scale = Tensor.Empty(new Shape(c), DType.Float32, Device);
+        using var shift = Tensor.Empty(new Shape(c), DType.Float32, Device);
+        using (var args = Args().Add(Ptr(centredSq)).Add(Ptr(saveMean)).Add(Ptr(saveInvStd)).Add(Ptr(runningMean)).Add(Ptr(runningVar))
+                   .Add(Ptr(gamma)).Add(Ptr(beta)).Add(Ptr(scale)).Add(Ptr(shift)).Add(c).Add(rows).Add((float)momentum).Add((float)eps))
+            Launch("batchnorm", "bn_train_finalize", c, args);
+        Apply(x, y, scale, shift);
+    }
+
+    public void BatchNormEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps, Tensor y)
+    {
+        RequireFloat32Stats(gamma, beta, runningMean, runningVar);
+        int c = x.Shape[3];
+        using var scale = Tensor.Empty(new Shape(c), DType.Float32, Device);
+        using var shift = Tensor.Empty(new Shape(c), DType.Float32, Device);
+        using (var args = Args().Add(Ptr(runningMean)).Add(Ptr(runningVar)).Add(Ptr(gamma)).Add(Ptr(beta)).Add(Ptr(scale)).Add(Ptr(shift)).Add(c).Add((float)eps))
+            Launch("batchnorm", "bn_eval_affine", c, args);
+        Apply(x, y, scale, shift);
+    }
+
+    void Apply(Tensor x, Tensor y, Tensor scale, Tensor shift)
+    {
+        using var args = Args().Add(Ptr(x)).Add(Ptr(y)).Add(Ptr(scale)).Add(Ptr(shift)).Add(x.Count).Add(x.Shape[3]);
+        Launch("batchnorm", "bn_apply_" + Suffix(x, "BatchNorm2d"), x.Count, args);
+    }
+
+    public void BatchNormBackward(Tensor x, Tensor gy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor? gx, Tensor? ggamma, Tensor? gbeta)
+    {
+        RequireFloat32Stats(gamma, saveMean, saveInvStd);
+        int c = x.Shape[3];
+        long rows = x.Count / c;
+        using var sumGy = Tensor.Empty(new Shape(c), DType.Float32, Device);
+        using var sumGyXc = Tensor.Empty(new Shape(c), DType.Float32, Device);
+        ChannelSums(gy, null, null, null, rows, c, sumGy);
+        ChannelSums(gy, x, null, saveMean, rows, c, sumGyXc);
+        using var k = Tensor.Empty(new Shape(c), DType.Float32, Device);
+        using var m1 = Tensor.Empty(new Shape(c), DType.Float32, Device);
+        using var m2 = Tensor.Empty(new Shape(c), DType.Float32, Device);
+        using (var args = Args().Add(Ptr(sumGy)).Add(Ptr(sumGyXc)).Add(Ptr(saveInvStd)).Add(Ptr(gamma)).Add(PtrOrNull(ggamma)).Add(PtrOrNull(gbeta))
+                   .Add(Ptr(k)).Add(Ptr(m1)).Add(Ptr(m2)).Add(c).Add(rows))
+            Launch("batchnorm", "bn_backward_coefficients", c, args);
+        if (gx is null) return;
+        using (var args = Args().Add(Ptr(x)).Add(Ptr(gy)).Add(Ptr(gx)).Add(Ptr(saveMean)).Add(Ptr(k)).Add(Ptr(m1)).Add(Ptr(m2)).Add(x.Count).Add(c))
+            Launch("batchnorm", "bn_input_grad_" + Suffix(x, "BatchNorm2d"), x.Count, args);
+    }
+}

@@ -1,0 +1,113 @@
+using System.Runtime.InteropServices;
+using YoloCore.Native;
+
+namespace YoloCore.Cuda;
+
+// Convolution in NHWC / OHWI as cuBLAS GEMMs (conv2d.cu holds im2col, col2im and the bias add):
+// 1×1 stride 1 is one GEMM; k×k unfolds patches first, in groups of whole images so the column
+// buffer stays near ColumnBudgetBytes. Same scheme as the CPU backend's Conv2dNhwc.
+public sealed unsafe partial class CudaBackend
+{
+    const long ColumnBudgetBytes = 256L << 20;
+
+    [StructLayout(LayoutKind.Sequential)]
+    struct ConvGeom
+    {
+        public int H, W, Cin, Ho, Wo, Kh, Kw, Sh, Sw, Ph, Pw;
+    }
+
+    /// Row-major C[m×n] = op(A)·op(B) (+ C when accumulate) via column-major cuBLAS, which sees the
+    /// transposes: Cᵀ = op(B)ᵀ·op(A)ᵀ. Inputs and output share the tensor dtype; accumulation is float32.
+    void Gemm(bool transA, bool transB, int m, int n, int k, ulong a, int lda, ulong b, int ldb, ulong c, int ldc, bool accumulate, DType dtype)
+    {
+        gpu.MakeCurrent();
+        var type = dtype == DType.Float16 ? cudaDataType_t.CUDA_R_16F : cudaDataType_t.CUDA_R_32F;
+        float alpha = 1, beta = accumulate ? 1 : 0;
+        Cublas.GemmEx(blas, transB ? cublasOperation_t.CUBLAS_OP_T : cublasOperation_t.CUBLAS_OP_N,
+            transA ? cublasOperation_t.CUBLAS_OP_T : cublasOperation_t.CUBLAS_OP_N,
+            n, m, k, &alpha, b, type, ldb, a, type, lda, &beta, c, type, ldc, cublasComputeType_t.CUBLAS_COMPUTE_32F);
+    }
+
+    public void MatMul(Tensor a, Tensor b, bool transA, bool transB, Tensor y, bool accumulate = false)
+    {
+        Suffix(a, "MatMul");
+        int m = y.Shape[0], n = y.Shape[1], k = transA ? a.Shape[0] : a.Shape[1];
+        Gemm(transA, transB, m, n, k, Ptr(a), a.Shape[1], Ptr(b), b.Shape[1], Ptr(y), n, accumulate, a.DType);
+    }
+
+    static ConvGeom Geometry(Tensor x, Tensor w, Conv2dGeometry g) => new()
+    {
+        H = x.Shape[1], W = x.Shape[2], Cin = x.Shape[3], Kh = w.Shape[1], Kw = w.Shape[2],
+        Ho = g.OutH(x.Shape[1], w.Shape[1]), Wo = g.OutW(x.Shape[2], w.Shape[2]),
+        Sh = g.StrideH, Sw = g.StrideW, Ph = g.PadH, Pw = g.PadW,
+    };
+
+    static bool IsPointwise(ConvGeom c) => c.Kh == 1 && c.Kw == 1 && c.Sh == 1 && c.Sw == 1 && c.Ph == 0 && c.Pw == 0;
+
+    /// Runs body(n0, images, col) over groups of whole images with one column buffer.
+    void ForEachGroup(Tensor x, ConvGeom c, Action<int, int, ulong> body)
+    {
+        int n = x.Shape[0], es = x.DType.SizeOf();
+        long k = (long)c.Kh * c.Kw * c.Cin, perImage = (long)c.Ho * c.Wo * k * es;
+        int per = (int)Math.Clamp(ColumnBudgetBytes / Math.Max(1, perImage), 1, n);
+        using var col = Tensor.Empty(new Shape(per * c.Ho * c.Wo, (int)k), x.DType, Device);
+        for (int n0 = 0; n0 < n; n0 += per) body(n0, Math.Min(per, n - n0), Ptr(col));
+    }
+
+    void Im2Col(Tensor x, ConvGeom c, int n0, int images, ulong col)
+    {
+        long total = (long)images * c.Ho * c.Wo * c.Kh * c.Kw * c.Cin;
+        using var args = Args().Add(Ptr(x)).Add(col).Add((long)images).Add((long)n0).Add(c);
+        Launch("conv2d", "im2col_" + Suffix(x, "Conv2d"), total, args);
+    }
+
+    public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y)
+    {
+        var c = Geometry(x, w, g);
+        int cout = w.Shape[0], k = c.Kh * c.Kw * c.Cin;
+        if (IsPointwise(c))
+            Gemm(false, true, x.Shape[0] * c.Ho * c.Wo, cout, c.Cin, Ptr(x), c.Cin, Ptr(w), c.Cin, Ptr(y), cout, false, x.DType);
+        else
+            ForEachGroup(x, c, (n0, images, col) =>
+            {
+                Im2Col(x, c, n0, images, col);
+                Gemm(false, true, images * c.Ho * c.Wo, cout, k, col, k, Ptr(w), k,
+                    Ptr(y) + (ulong)((long)n0 * c.Ho * c.Wo * cout * y.DType.SizeOf()), cout, false, x.DType);
+            });
+        if (bias is not null)
+        {
+            using var args = Args().Add(Ptr(y)).Add(Ptr(bias)).Add(y.Count).Add(cout);
+            Launch("conv2d", "add_bias_" + Suffix(y, "Conv2d"), y.Count, args);
+        }
+    }
+
+    public void Conv2dBackward(Tensor x, Tensor w, Tensor gy, Conv2dGeometry g, Tensor? gx, Tensor? gw, Tensor? gbias)
+    {
+        var c = Geometry(x, w, g);
+        int cout = w.Shape[0], k = c.Kh * c.Kw * c.Cin, m = x.Shape[0] * c.Ho * c.Wo, es = x.DType.SizeOf();
+        if (gbias is not null) ChannelSums(gy, null, null, null, m, cout, gbias);
+        if (IsPointwise(c))
+        {
+            if (gw is not null) Gemm(true, false, cout, c.Cin, m, Ptr(gy), cout, Ptr(x), c.Cin, Ptr(gw), c.Cin, false, x.DType);
+            if (gx is not null) Gemm(false, false, m, c.Cin, cout, Ptr(gy), cout, Ptr(w), c.Cin, Ptr(gx), c.Cin, false, x.DType);
+            return;
+        }
+        ForEachGroup(x, c, (n0, images, col) =>
+        {
+            int rows = images * c.Ho * c.Wo;
+            ulong gyGroup = Ptr(gy) + (ulong)((long)n0 * c.Ho * c.Wo * cout * es);
+            if (gw is not null)
+            {
+                Im2Col(x, c, n0, images, col);
+                Gemm(true, false, cout, k, rows, gyGroup, cout, col, k, Ptr(gw), k, accumulate: n0 > 0, x.DType);
+            }
+            if (gx is not null)
+            {
+                Gemm(false, false, rows, k, cout, gyGroup, cout, Ptr(w), k, col, k, false, x.DType);
+                long total = (long)images * c.H * c.W * c.Cin;
+                using var args = Args().Add(col).Add(Ptr(gx)).Add((long)images).Add((long)n0).Add(c);
+                Launch("conv2d", "col2im_" + Suffix(x, "Conv2d"), total, args);
+            }
+        });
+    }
+}

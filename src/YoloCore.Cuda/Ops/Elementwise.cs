@@ -1,0 +1,70 @@
+namespace YoloCore.Cuda;
+
+// unary.cu and binary.cu: elementwise ops with broadcasting, and dst += alpha·src.
+public sealed unsafe partial class CudaBackend
+{
+    public void Unary(UnaryOp op, Tensor x, Tensor y, double a = 0, double b = 0)
+    {
+        using var args = Args().Add(Ptr(x)).Add(Ptr(y)).Add(x.Count).Add((int)op).Add((float)a).Add((float)b);
+        Launch("unary", "unary_forward_" + Suffix(x, op.ToString()), x.Count, args);
+    }
+
+    public void UnaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx, double a = 0, double b = 0)
+    {
+        using var args = Args().Add(Ptr(x)).Add(Ptr(y)).Add(Ptr(gy)).Add(Ptr(gx)).Add(x.Count).Add((int)op).Add((float)a).Add((float)b);
+        Launch("unary", "unary_backward_" + Suffix(x, op.ToString()), x.Count, args);
+    }
+
+    public void Binary(BinaryOp op, Tensor a, Tensor b, Tensor y)
+    {
+        using var args = Args().Add(Ptr(a)).Add(Ptr(b)).Add(Ptr(y)).Add(y.Count).Add((int)op)
+            .Add(Walk.Broadcast(y.Shape, a.Shape)).Add(Walk.Broadcast(y.Shape, b.Shape));
+        Launch("binary", "binary_forward_" + Suffix(a, op.ToString()), y.Count, args);
+    }
+
+    public void BinaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor gy, Tensor? ga, Tensor? gb)
+    {
+        using var args = Args().Add(Ptr(a)).Add(Ptr(b)).Add(Ptr(gy)).Add(PtrOrNull(ga)).Add(PtrOrNull(gb)).Add(gy.Count).Add((int)op)
+            .Add(Walk.Broadcast(gy.Shape, a.Shape)).Add(Walk.Broadcast(gy.Shape, b.Shape));
+        Launch("binary", "binary_backward_" + Suffix(a, op.ToString()), gy.Count, args);
+    }
+
+    public void AddInPlace(Tensor destination, Tensor source, double alpha = 1)
+    {
+        if (destination.Shape != source.Shape) throw new ArgumentException($"AddInPlace: {destination.Shape} += {source.Shape}");
+        using var args = Args().Add(Ptr(destination)).Add(Ptr(source)).Add(destination.Count).Add((float)alpha);
+        Launch("binary", "axpy_" + Suffix(destination, "AddInPlace"), destination.Count, args);
+    }
+
+    public void BroadcastTo(Tensor x, Tensor y)
+    {
+        using var args = Args().Add(Ptr(x)).Add(Ptr(y)).Add(y.Count).Add(Walk.Broadcast(y.Shape, x.Shape));
+        Launch("reduce", "broadcast_to_" + Suffix(x, "BroadcastTo"), y.Count, args);
+    }
+
+    /// One block per output element; the reduced axes (where y has size 1 and x does not) are
+    /// walked as one index space.
+    public void SumTo(Tensor x, Tensor y)
+    {
+        int r = x.Rank, off = r - y.Rank;
+        var xStride = new long[r];
+        long s = 1;
+        for (int i = r - 1; i >= 0; i--) { xStride[i] = s; s *= x.Shape[i]; }
+        var keepSizes = new long[r];
+        var keepStrides = new long[r];
+        var redSizes = new List<long>();
+        var redStrides = new List<long>();
+        for (int i = 0; i < r; i++)
+        {
+            int yd = i >= off ? y.Shape[i - off] : 1;
+            keepSizes[i] = yd;
+            keepStrides[i] = yd == 1 ? 0 : xStride[i];
+            if (yd == 1 && x.Shape[i] != 1) { redSizes.Add(x.Shape[i]); redStrides.Add(xStride[i]); }
+        }
+        if (redSizes.Count == 0) { redSizes.Add(1); redStrides.Add(0); }
+        long reduced = redSizes.Aggregate(1L, (a, b) => a * b);
+        using var args = Args().Add(Ptr(x)).Add(Ptr(y)).Add(y.Count).Add(reduced)
+            .Add(Walk.Of(keepSizes, keepStrides)).Add(Walk.Of(redSizes.ToArray(), redStrides.ToArray()));
+        Launch("reduce", "sum_to_" + Suffix(x, "SumTo"), 0, args, ((uint)Math.Min(y.Count, 1 << 20), 1, 1));
+    }
+}

@@ -1,0 +1,72 @@
+using YoloCore.Native;
+
+namespace YoloCore.Cuda;
+
+// Host ↔ device transfers, device copies with dtype conversion (cast.cu), and fills.
+public sealed unsafe partial class CudaBackend
+{
+    public void CopyFromHost(ReadOnlySpan<byte> source, Tensor destination)
+    {
+        if (source.Length != destination.Bytes) throw new ArgumentException($"{source.Length} bytes for {destination}");
+        gpu.MakeCurrent();
+        // From pageable memory the driver stages the bytes before returning, so the span may be
+        // reused at once; the copy is ordered with the ops on the stream.
+        fixed (byte* p = source) CudaDriver.MemcpyHtoDAsync(Ptr(destination), p, (ulong)source.Length, gpu.Stream);
+    }
+
+    public void CopyToHost(Tensor source, Span<byte> destination)
+    {
+        if (destination.Length != source.Bytes) throw new ArgumentException($"{destination.Length} bytes for {source}");
+        gpu.MakeCurrent();
+        fixed (byte* p = destination) CudaDriver.MemcpyDtoHAsync(p, Ptr(source), (ulong)destination.Length, gpu.Stream);
+        gpu.Synchronize();
+    }
+
+    static string CastName(DType d) => d switch
+    {
+        DType.Float32 => "f32",
+        DType.Float16 => "f16",
+        DType.UInt8 => "u8",
+        DType.Int32 => "i32",
+        _ => throw new NotSupportedException($"CUDA tensors cannot hold {d.Name()} (float64 is CPU-only, for gradient checks)"),
+    };
+
+    public void Copy(Tensor source, Tensor destination)
+    {
+        if (source.Count != destination.Count) throw new ArgumentException($"copy {source} into {destination}: sizes differ");
+        if (!source.Device.Equals(Device) && !source.Device.IsCpu)
+            throw new ArgumentException($"copy between devices {source.Device} and {destination.Device}: use Tensor.To");
+        gpu.MakeCurrent();
+        if (source.DType == destination.DType)
+        {
+            CudaDriver.MemcpyDtoDAsync(Ptr(destination), Ptr(source), (ulong)source.Bytes, gpu.Stream);
+            return;
+        }
+        using var a = Args().Add(Ptr(source)).Add(Ptr(destination)).Add(source.Count);
+        Launch("cast", $"cast_{CastName(source.DType)}_{CastName(destination.DType)}", source.Count, a);
+    }
+
+    public void Fill(Tensor destination, double value)
+    {
+        gpu.MakeCurrent();
+        ulong p = Ptr(destination), n = (ulong)destination.Count;
+        switch (destination.DType)
+        {
+            case DType.Float32: CudaDriver.MemsetD32Async(p, BitConverter.SingleToUInt32Bits((float)value), n, gpu.Stream); break;
+            case DType.Int32: CudaDriver.MemsetD32Async(p, unchecked((uint)(int)value), n, gpu.Stream); break;
+            case DType.UInt8: CudaDriver.MemsetD8Async(p, (byte)value, n, gpu.Stream); break;
+            case DType.Float16:
+                // Two halves per 32-bit word, then the odd last half if any.
+                ushort h = BitConverter.HalfToUInt16Bits((Half)value);
+                CudaDriver.MemsetD32Async(p, (uint)h | ((uint)h << 16), n / 2, gpu.Stream);
+                if (n % 2 == 1)
+                {
+                    ushort one = h;
+                    CudaDriver.MemcpyHtoDAsync(p + (n - 1) * 2, &one, 2, gpu.Stream);
+                    gpu.Synchronize(); // the source is a stack value
+                }
+                break;
+            default: throw new NotSupportedException($"CUDA tensors cannot hold {destination.DType.Name()}");
+        }
+    }
+}

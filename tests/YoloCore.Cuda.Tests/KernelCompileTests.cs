@@ -1,0 +1,74 @@
+using System.Runtime.InteropServices;
+using YoloCore.Cuda;
+using YoloCore.Native;
+
+namespace YoloCore.Cuda.Tests;
+
+/// Every kernel file compiles with NVRTC for the architectures we ship to, on a machine without a
+/// GPU. NVRTC must be present (native/install-nvrtc.sh); YOLOCORE_SKIP_NVRTC=1 turns these into
+/// early returns on machines that cannot install it.
+public class KernelCompileTests
+{
+    public static IEnumerable<object[]> Targets() =>
+        KernelRegistry.Files().SelectMany(f => new[] { 75, 90 }.Select(a => new object[] { f, a }));
+
+    static bool NvrtcAvailable()
+    {
+        if (NativeLibraries.TryProbe(NativeLib.Nvrtc, out _, out var error)) return true;
+        if (Environment.GetEnvironmentVariable("YOLOCORE_SKIP_NVRTC") == "1") return false;
+        Assert.Fail($"NVRTC is needed to compile-check the kernels: run native/install-nvrtc.sh (or set YOLOCORE_SKIP_NVRTC=1).\n{error}");
+        return false;
+    }
+
+    [Theory]
+    [MemberData(nameof(Targets))]
+    public void KernelFileCompiles(string file, int arch)
+    {
+        if (!NvrtcAvailable()) return;
+        var supported = Nvrtc.GetSupportedArchs();
+        Assert.Contains(arch, supported);
+        var output = Nvrtc.Compile(KernelRegistry.Source(file), file + ".cu", [$"-arch=compute_{arch}", "-std=c++17", "-default-device"]);
+        Assert.Equal(NvrtcImageKind.Ptx, output.Kind);
+        string ptx = output.PtxText;
+        Assert.Contains(".entry", ptx);
+    }
+
+    [Fact]
+    public void EveryKernelTheBackendLaunchesExists()
+    {
+        if (!NvrtcAvailable()) return;
+        // Names the backend builds: a representative set per family and dtype.
+        string[] expected =
+        [
+            "unary/unary_forward_f32", "unary/unary_backward_f16", "binary/binary_forward_f16", "binary/axpy_f32",
+            "reduce/sum_to_f32", "reduce/broadcast_to_f16", "layout/permute_u16", "layout/copy_rows_u64",
+            "layout/index_select_u32", "layout/index_copy_u8", "layout/slice_add_f16", "layout/index_add_f32",
+            "conv2d/im2col_f16", "conv2d/col2im_f32", "conv2d/add_bias_f16", "batchnorm/channel_partial_sums_f16",
+            "batchnorm/channel_finalize_sums", "batchnorm/bn_mean", "batchnorm/bn_train_finalize", "batchnorm/bn_eval_affine",
+            "batchnorm/bn_apply_f32", "batchnorm/bn_backward_coefficients", "batchnorm/bn_input_grad_f16",
+            "pool/maxpool_forward_f32", "pool/maxpool_backward_f16", "pool/upsample_forward_f32", "pool/upsample_backward_f16",
+            "loss/bce_forward_f32", "loss/bce_backward_f16", "optimizer/sgd_step_f16", "optimizer/adam_step_f32",
+            "cast/cast_f32_f16", "cast/cast_f16_f32", "cast/cast_u8_f16", "cast/cast_i32_f32",
+        ];
+        foreach (var group in expected.Select(e => e.Split('/')).GroupBy(e => e[0]))
+        {
+            string ptx = Nvrtc.Compile(KernelRegistry.Source(group.Key), group.Key + ".cu", ["-arch=compute_75", "-std=c++17", "-default-device"]).PtxText;
+            foreach (var e in group) Assert.True(ptx.Contains($".entry {e[1]}("), $"kernels/{group.Key}.cu has no kernel {e[1]}");
+        }
+    }
+
+    [Fact]
+    public void IncludesAreInlinedSoNoHeaderFilesAreNeeded()
+    {
+        string source = KernelRegistry.Source("unary");
+        Assert.DoesNotContain("#include", source);
+        Assert.Contains("struct f16", source);
+    }
+
+    [Fact]
+    public void ArgumentStructsMatchCommonCuh()
+    {
+        // struct Walk { int rank; i64 dims[8]; i64 strides[8]; } is 8 + 64 + 64 bytes in CUDA.
+        Assert.Equal(136, Marshal.SizeOf<Walk>());
+    }
+}
