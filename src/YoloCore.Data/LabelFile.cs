@@ -38,7 +38,7 @@ public static class LabelFile
         {
             if (r.Any(x => x < 0)) return Fail($"negative label values {Fmt(r.Where(x => x < 0))}");
             if (r.Skip(1).Any(x => x > 1)) return Fail($"non-normalized or out of bounds coordinates {Fmt(r.Skip(1).Where(x => x > 1))}");
-            if (r[0] != MathF.Floor(r[0]) || r[0] >= classCount) return Fail($"class {Fmt([r[0]])} outside [0, {classCount})");
+            if (r[0] != MathF.Floor(r[0]) || r[0] >= classCount) return Fail($"class {r[0].ToString("G6", CultureInfo.InvariantCulture)} outside [0, {classCount})");
         }
 
         var warnings = new List<string>();

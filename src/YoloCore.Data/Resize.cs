@@ -136,7 +136,7 @@ public static class Resize
             int s1 = (int)Math.Ceiling(f1), s2 = (int)Math.Floor(f2);
             double cell = Math.Min(scale, srcSize - f1);
             s2 = Math.Min(s2, srcSize - 1);
-            s1 = Math.Min(s1, srcSize - 1);
+            s1 = Math.Min(s1, s2);
             if (s1 - f1 > 1e-3) { idx.Add(s1 - 1); w.Add((float)((s1 - f1) / cell)); }
             for (int s = s1; s < s2; s++) { idx.Add(s); w.Add((float)(1 / cell)); }
             if (f2 - s2 > 1e-3) { idx.Add(s2); w.Add((float)(Math.Min(Math.Min(f2 - s2, 1.0), cell) / cell)); }
