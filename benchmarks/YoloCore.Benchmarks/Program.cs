@@ -9,4 +9,6 @@ if (args.Length > 0 && args[0] == "--conv-table")
     ConvTable.Run(Arg("--runs", 10), Arg("--warmup", 3));
     return;
 }
+// The data pipeline's images/s per core on coco128: ... -- --data-table [--runs 5]
+if (args.Length > 0 && args[0] == "--data-table") { DataTable.Run(args); return; }
 BenchmarkSwitcher.FromAssembly(typeof(GemmBenchmarks).Assembly).Run(args);
