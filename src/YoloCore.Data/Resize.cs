@@ -24,44 +24,24 @@ public static class Resize
         LinearTable(sw, w, xo0, xo1, xa);
         var yo0 = new int[h]; var yo1 = new int[h]; var ya = new int[h];
         LinearTable(sh, h, yo0, yo1, ya);
-        for (int i = 0; i < w; i++) { xo0[i] *= 3; xo1[i] *= 3; }
+        var taps = new HorizontalTaps(xo0, xo1, xa.Select(a => CoefScale - a).ToArray(), xa, new int[w]);
 
         var rowA = new int[w * 3]; var rowB = new int[w * 3];
         int rowAIndex = -1, rowBIndex = -1;
         fixed (byte* s = src.Array, d = dst.Array)
-        fixed (int* x0p = xo0, x1p = xo1, xap = xa)
         {
             for (int dy = 0; dy < h; dy++)
             {
                 int sy0 = yo0[dy], sy1 = yo1[dy];
                 // Two cached horizontal rows: consecutive output rows mostly share source rows.
                 if (rowAIndex != sy0 && rowBIndex == sy0) { (rowA, rowB) = (rowB, rowA); (rowAIndex, rowBIndex) = (rowBIndex, rowAIndex); }
-                if (rowAIndex != sy0) { HorizontalLinear(s + (long)sy0 * sw * 3, rowA, w, x0p, x1p, xap); rowAIndex = sy0; }
-                if (rowBIndex != sy1) { HorizontalLinear(s + (long)sy1 * sw * 3, rowB, w, x0p, x1p, xap); rowBIndex = sy1; }
-                int b1 = ya[dy], b0 = CoefScale - b1;
-                byte* o = d + ((long)(top + dy) * dst.Width + left) * 3;
                 fixed (int* ra = rowA, rb = rowB)
                 {
-                    int n = w * 3;
-                    for (int i = 0; i < n; i++)
-                        o[i] = (byte)((ra[i] * b0 + rb[i] * b1 + (1 << (2 * CoefBits - 1))) >> (2 * CoefBits));
+                    if (rowAIndex != sy0) { taps.Run(s + (long)sy0 * sw * 3, ra); rowAIndex = sy0; }
+                    if (rowBIndex != sy1) { taps.Run(s + (long)sy1 * sw * 3, rb); rowBIndex = sy1; }
+                    int b1 = ya[dy], b0 = CoefScale - b1;
+                    RowBlend.Blend(ra, rb, b0, b1, d + ((long)(top + dy) * dst.Width + left) * 3, w * 3);
                 }
-            }
-        }
-    }
-
-    static unsafe void HorizontalLinear(byte* s, int[] row, int w, int* xo0, int* xo1, int* xa)
-    {
-        fixed (int* r = row)
-        {
-            for (int dx = 0; dx < w; dx++)
-            {
-                byte* p0 = s + xo0[dx], p1 = s + xo1[dx];
-                int a1 = xa[dx], a0 = CoefScale - a1;
-                int* q = r + dx * 3;
-                q[0] = p0[0] * a0 + p1[0] * a1;
-                q[1] = p0[1] * a0 + p1[1] * a1;
-                q[2] = p0[2] * a0 + p1[2] * a1;
             }
         }
     }

@@ -19,7 +19,8 @@ public sealed class RgbImage : IDisposable
         if (width <= 0 || height <= 0) throw new ArgumentException($"image size {width}x{height} must be positive");
         Width = width;
         Height = height;
-        data = ArrayPool<byte>.Shared.Rent(width * height * 3);
+        // 4 spare bytes: SIMD gathers read whole 32-bit words at the last pixel's bytes.
+        data = ArrayPool<byte>.Shared.Rent(width * height * 3 + 4);
     }
 
     public static RgbImage Filled(int width, int height, byte value)

@@ -25,68 +25,51 @@ public static class Warp
         int sw = src.Width, sh = src.Height, w = dst.Width, h = dst.Height;
         // Per output column: byte offsets of both taps (0 when outside), their weights (0 when
         // outside) and the border's share, so the inner loop has no branches.
-        var o0 = new int[w]; var o1 = new int[w]; var w0 = new int[w]; var w1 = new int[w]; var k = new int[w];
+        var x0s = new int[w]; var x1s = new int[w]; var w0 = new int[w]; var w1 = new int[w]; var k = new int[w];
         for (int x = 0; x < w; x++)
         {
             double sx = inv[0] * x + inv[2];
-            int x0 = (int)Math.Floor(sx);
-            int a1 = (int)Math.Round((sx - x0) * CoefScale), a0 = CoefScale - a1;
+            int x0 = (int)Math.Floor(Math.Clamp(sx, -2, sw + 1));
+            int a1 = (int)Math.Round((Math.Clamp(sx, -2, sw + 1) - x0) * CoefScale), a0 = CoefScale - a1;
             if (a1 == CoefScale) { x0++; a1 = 0; a0 = CoefScale; }
+            // A tap outside the source reads pixel 0 with weight 0 and adds the border instead.
             bool in0 = x0 >= 0 && x0 < sw, in1 = x0 + 1 >= 0 && x0 + 1 < sw;
-            o0[x] = in0 ? x0 * 3 : 0; w0[x] = in0 ? a0 : 0;
-            o1[x] = in1 ? (x0 + 1) * 3 : 0; w1[x] = in1 ? a1 : 0;
+            x0s[x] = in0 ? x0 : 0; w0[x] = in0 ? a0 : 0;
+            x1s[x] = in1 ? x0 + 1 : 0; w1[x] = in1 ? a1 : 0;
             k[x] = border * ((in0 ? 0 : a0) + (in1 ? 0 : a1));
         }
+        var taps = new HorizontalTaps(x0s, x1s, w0, w1, k);
         var borderRow = new int[w * 3];
         Array.Fill(borderRow, border * CoefScale);
         var rowA = new int[w * 3]; var rowB = new int[w * 3];
         int idxA = int.MinValue, idxB = int.MinValue;
         fixed (byte* s = src.Array, d = dst.Array)
-        fixed (int* po0 = o0, po1 = o1, pw0 = w0, pw1 = w1, pk = k)
         {
             for (int y = 0; y < h; y++)
             {
                 double sy = inv[4] * y + inv[5];
-                int y0 = (int)Math.Floor(sy);
-                int b1 = (int)Math.Round((sy - y0) * CoefScale);
+                int y0 = (int)Math.Floor(Math.Clamp(sy, -2, sh + 1));
+                int b1 = (int)Math.Round((Math.Clamp(sy, -2, sh + 1) - y0) * CoefScale);
                 if (b1 == CoefScale) { y0++; b1 = 0; }
                 int b0 = CoefScale - b1;
                 byte* o = d + (long)y * w * 3;
                 if (y0 + 1 < 0 || y0 >= sh) { new Span<byte>(o, w * 3).Fill(border); continue; }
                 if (idxA != y0 && idxB == y0) { (rowA, rowB) = (rowB, rowA); (idxA, idxB) = (idxB, idxA); }
                 int[] r0 = borderRow, r1 = borderRow;
-                if (y0 >= 0)
+                fixed (int* pa = rowA, pb = rowB)
                 {
-                    if (idxA != y0) { Horizontal(s + (long)y0 * sw * 3, rowA, w, po0, po1, pw0, pw1, pk); idxA = y0; }
-                    r0 = rowA;
+                    if (y0 >= 0)
+                    {
+                        if (idxA != y0) { taps.Run(s + (long)y0 * sw * 3, pa); idxA = y0; }
+                        r0 = rowA;
+                    }
+                    if (y0 + 1 < sh && b1 != 0)
+                    {
+                        if (idxB != y0 + 1) { taps.Run(s + (long)(y0 + 1) * sw * 3, pb); idxB = y0 + 1; }
+                        r1 = rowB;
+                    }
                 }
-                if (y0 + 1 < sh && b1 != 0)
-                {
-                    if (idxB != y0 + 1) { Horizontal(s + (long)(y0 + 1) * sw * 3, rowB, w, po0, po1, pw0, pw1, pk); idxB = y0 + 1; }
-                    r1 = rowB;
-                }
-                fixed (int* ra = r0, rb = r1)
-                {
-                    int n = w * 3;
-                    for (int i = 0; i < n; i++)
-                        o[i] = (byte)((ra[i] * b0 + rb[i] * b1 + (1 << (2 * CoefBits - 1))) >> (2 * CoefBits));
-                }
-            }
-        }
-    }
-
-    static unsafe void Horizontal(byte* s, int[] row, int w, int* o0, int* o1, int* w0, int* w1, int* k)
-    {
-        fixed (int* r = row)
-        {
-            for (int x = 0; x < w; x++)
-            {
-                byte* p0 = s + o0[x], p1 = s + o1[x];
-                int a0 = w0[x], a1 = w1[x], c = k[x];
-                int* q = r + x * 3;
-                q[0] = p0[0] * a0 + p1[0] * a1 + c;
-                q[1] = p0[1] * a0 + p1[1] * a1 + c;
-                q[2] = p0[2] * a0 + p1[2] * a1 + c;
+                fixed (int* ra = r0, rb = r1) RowBlend.Blend(ra, rb, b0, b1, o, w * 3);
             }
         }
     }
