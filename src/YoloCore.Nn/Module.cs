@@ -86,6 +86,12 @@ public abstract class Module : IDisposable
 
     public long ParameterCount() => Parameters().Sum(p => p.Count);
 
+    /// Moves every parameter and buffer to the device (in place: references stay valid).
+    public void To(Device device)
+    {
+        foreach (var (_, t) in StateDict()) t.MoveTo(device);
+    }
+
     public void ZeroGrad()
     {
         foreach (var p in Parameters()) p.ZeroGrad();

@@ -22,7 +22,15 @@ public static class Backends
         var create = t?.GetMethod("Create", BindingFlags.Public | BindingFlags.Static, [typeof(Device)]);
         if (create is null)
             throw new InvalidOperationException($"no backend for device {device}: reference {assembly} (type {type})");
-        var backend = (IBackend)create.Invoke(null, [device])!;
+        IBackend backend;
+        // Unwrap reflection's wrapper so the caller sees the backend's own error (for example a
+        // missing libcuda, named with where it was looked for).
+        try { backend = (IBackend)create.Invoke(null, [device])!; }
+        catch (TargetInvocationException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+            throw;
+        }
         return registered.GetOrAdd(device, backend);
     }
 }

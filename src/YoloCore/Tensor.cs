@@ -94,6 +94,21 @@ public sealed partial class Tensor : IDisposable
         return new Tensor(Storage, shape, DType, scoped);
     }
 
+    /// Moves this leaf's data to another device in place: the same object (so optimizers and
+    /// modules keep their references) with new storage. Its gradient is dropped.
+    public void MoveTo(Device device)
+    {
+        if (Device == device) return;
+        if (!IsLeaf) throw new InvalidOperationException($"only leaf tensors move in place, not {this}");
+        var host = new byte[Bytes];
+        Backend.CopyToHost(this, host);
+        var old = Storage;
+        storage = Backends.For(device).Allocate(Math.Max(1, Count) * DType.SizeOf());
+        Backend.CopyFromHost(host, this);
+        old.Release();
+        ZeroGrad();
+    }
+
     /// A handle on the same data that is cut from the graph.
     public Tensor Detach() => ShareStorage(Shape);
 

@@ -10,7 +10,7 @@ namespace YoloCore.Cuda.Tests;
 public class KernelCompileTests
 {
     public static IEnumerable<object[]> Targets() =>
-        KernelRegistry.Files().SelectMany(f => new[] { 75, 90 }.Select(a => new object[] { f, a }));
+        KernelRegistry.Files().SelectMany(f => new[] { 70, 75, 80, 90 }.Select(a => new object[] { f, a }));
 
     static bool NvrtcAvailable()
     {

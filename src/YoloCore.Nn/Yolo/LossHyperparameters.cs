@@ -14,4 +14,18 @@ public sealed record LossHyperparameters(
         Cls = Cls * nc / 80.0 * 3.0 / nl,
         Obj = Obj * Math.Pow(imageSize / 640.0, 2) * 3.0 / nl,
     };
+
+    /// From YOLOv5's hyperparameter names (box, cls, obj, cls_pw, obj_pw, anchor_t, fl_gamma,
+    /// label_smoothing); missing names keep their defaults.
+    public static LossHyperparameters FromYoloV5(IReadOnlyDictionary<string, double> hyp)
+    {
+        var d = new LossHyperparameters();
+        double Get(string name, double fallback) => hyp.TryGetValue(name, out var v) ? v : fallback;
+        return d with
+        {
+            Box = Get("box", d.Box), Cls = Get("cls", d.Cls), Obj = Get("obj", d.Obj), ClsPw = Get("cls_pw", d.ClsPw),
+            ObjPw = Get("obj_pw", d.ObjPw), AnchorT = Get("anchor_t", d.AnchorT), FlGamma = Get("fl_gamma", d.FlGamma),
+            LabelSmoothing = Get("label_smoothing", d.LabelSmoothing),
+        };
+    }
 }

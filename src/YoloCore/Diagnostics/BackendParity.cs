@@ -3,7 +3,7 @@ using YoloCore.Autograd;
 namespace YoloCore.Diagnostics;
 
 /// One op compared between the CPU (float32, the reference) and another device and dtype.
-public sealed record ParityResult(string Op, Device Device, DType DType, double OutputError, double GradientError, double Tolerance, string? Failure)
+public sealed record ParityResult(string Op, string Shape, Device Device, DType DType, double OutputError, double GradientError, double Tolerance, string? Failure)
 {
     public bool Passed => Failure is null && OutputError <= Tolerance && GradientError <= Tolerance;
 }
@@ -26,7 +26,9 @@ public static class BackendParity
         return Math.Sqrt(diff) / Math.Max(Math.Sqrt(norm), 1e-30);
     }
 
-    public static double DefaultTolerance(DType dtype) => dtype == DType.Float16 ? 2e-2 : 1e-4;
+    /// Float16 keeps 11 significant bits (relative rounding 5e-4 per value): the ops measure about
+    /// 5e-4 on an H200 against the float32 CPU, so 5e-3 leaves room for sums without hiding a bug.
+    public static double DefaultTolerance(DType dtype) => dtype == DType.Float16 ? 5e-3 : 1e-4;
 
     public static List<ParityResult> Run(Device device, DType dtype, double? tolerance = null, Func<OpCase, bool>? filter = null)
     {
@@ -43,15 +45,17 @@ public static class BackendParity
                 for (int i = 0; i < cpuGrads.Length; i++)
                     if (cpuGrads[i] is not null)
                         gradErr = Math.Max(gradErr, devGrads[i] is null ? double.PositiveInfinity : RelativeError(devGrads[i]!, cpuGrads[i]!));
-                results.Add(new ParityResult(c.Name, device, dtype, outErr, gradErr, tol, null));
+                results.Add(new ParityResult(c.Name, ShapeText(c), device, dtype, outErr, gradErr, tol, null));
             }
             catch (Exception e)
             {
-                results.Add(new ParityResult(c.Name, device, dtype, double.NaN, double.NaN, tol, $"{e.GetType().Name}: {e.Message}"));
+                results.Add(new ParityResult(c.Name, ShapeText(c), device, dtype, double.NaN, double.NaN, tol, $"{e.GetType().Name}: {e.Message}"));
             }
         }
         return results;
     }
+
+    static string ShapeText(OpCase c) => string.Join(" ", c.Inputs.Select(i => new Shape(i.Shape).ToString()));
 
     /// Output and input gradients of Σ y·r (r fixed random weights), read back as doubles.
     static (double[] Output, double[]?[] Grads) Evaluate(OpCase c, double[][] values, DType dtype, Device device)

@@ -74,20 +74,25 @@ public static partial class Ops
         {
             using var _ = GradMode.NoGrad();
             int c = x.Shape[3];
-            using var scale = gamma * invStd;
+            // Statistics are float32 while activations may be float16: scale in the activations'
+            // dtype for gx, sums in the statistics' dtype for the parameter gradients.
+            using var scale32 = gamma * invStd;
+            using var scale = scale32.Cast(x.DType);
             Tensor? gx = NeedsGrad(0) ? gy * scale : null;
+            using var gyStat = gy.Cast(gamma.DType);
             Tensor? gg = null;
             if (NeedsGrad(1))
             {
-                using var xhat = (x - mean) * invStd;
-                using var prod = gy * xhat;
+                using var xStat = x.Cast(gamma.DType);
+                using var xhat = (xStat - mean) * invStd;
+                using var prod = gyStat * xhat;
                 using var s = prod.SumTo(new Shape(1, 1, 1, c));
                 gg = s.Reshape(c).Clone();
             }
             Tensor? gb = null;
             if (NeedsGrad(2))
             {
-                using var s = gy.SumTo(new Shape(1, 1, 1, c));
+                using var s = gyStat.SumTo(new Shape(1, 1, 1, c));
                 gb = s.Reshape(c).Clone();
             }
             return [gx, gg, gb];

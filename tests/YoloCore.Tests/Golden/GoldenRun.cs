@@ -69,8 +69,6 @@ public sealed class GoldenRun
         Nms = YoloCore.Nn.Yolo.Nms.Run(pred, nms.GetProperty("conf_thres").GetDouble(), nms.GetProperty("iou_thres").GetDouble(), nms.GetProperty("max_det").GetInt32());
     }
 
-    static LossHyperparameters HypFromJson(JsonElement h) => new(
-        Box: h.GetProperty("box").GetDouble(), Cls: h.GetProperty("cls").GetDouble(), Obj: h.GetProperty("obj").GetDouble(),
-        ClsPw: h.GetProperty("cls_pw").GetDouble(), ObjPw: h.GetProperty("obj_pw").GetDouble(), AnchorT: h.GetProperty("anchor_t").GetDouble(),
-        FlGamma: h.GetProperty("fl_gamma").GetDouble(), LabelSmoothing: h.GetProperty("label_smoothing").GetDouble());
+    static LossHyperparameters HypFromJson(JsonElement h) =>
+        LossHyperparameters.FromYoloV5(h.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.Number).ToDictionary(p => p.Name, p => p.Value.GetDouble()));
 }

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using YoloCore.Cuda;
+using YoloCore.Diagnostics;
+using YoloCore.Native;
+
+namespace YoloCore.Cli.Commands;
+
+/// `yolocore doctor [--check]`: what this machine offers the engine (OS, .NET, CPU vector width,
+/// each NVIDIA library found and its version, each GPU), and with --check every CUDA op compared
+/// with the CPU op in float32 and float16. Exit code 1 when a check fails.
+public static class DoctorCommand
+{
+    public static int Run(string[] argv)
+    {
+        var args = new CliArgs(argv);
+        bool check = args.Flag("check");
+        string? golden = args.String("golden", "") is { Length: > 0 } g ? g : null;
+        if (args.Help)
+        {
+            Console.WriteLine("usage: yolocore doctor [--check [--golden DIR]]\n  --check   run every CUDA op against the CPU op (float32 and float16) and print the table\n  --golden  also run the YOLOv5 golden cases in DIR on each GPU (heads, loss, every gradient)");
+            return 0;
+        }
+        args.RejectUnknown();
+
+        Console.WriteLine("YoloCore doctor");
+        Console.WriteLine($"  OS          {RuntimeInformation.OSDescription} ({RuntimeInformation.OSArchitecture})");
+        Console.WriteLine($"  .NET        {RuntimeInformation.FrameworkDescription}, {Environment.ProcessorCount} logical cores, " +
+            $"vectors: {(Vector512.IsHardwareAccelerated ? "AVX-512" : Vector256.IsHardwareAccelerated ? "AVX2" : "scalar")}");
+        Console.WriteLine("Native libraries");
+        foreach (var lib in Enum.GetValues<NativeLib>())
+        {
+            if (NativeLibraries.TryProbe(lib, out var path, out var error))
+            {
+                NativeLibraries.TryGetVersion(lib, out var version, out _);
+                var missing = NativeLibraries.MissingEntryPoints(lib);
+                Console.WriteLine($"  {NativeLibraries.DisplayName(lib),-22} {version,-8} {path}{(missing.Count > 0 ? $"  (missing: {string.Join(", ", missing)})" : "")}");
+            }
+            else Console.WriteLine($"  {NativeLibraries.DisplayName(lib),-22} not found ({error?.Split('\n')[0]})");
+        }
+
+        int gpus = 0;
+        string? why = null;
+        try
+        {
+            if (NativeLibraries.IsAvailable(NativeLib.Cuda))
+            {
+                CudaDriver.Init();
+                gpus = CudaDriver.DeviceGetCount();
+            }
+            else why = "no CUDA driver";
+        }
+        catch (NativeCallException e) { why = e.Message; }
+        Console.WriteLine($"GPUs: {(gpus > 0 ? gpus.ToString() : $"none ({why})")}");
+        var backends = new List<CudaBackend>();
+        for (int i = 0; i < gpus; i++)
+        {
+            var b = (CudaBackend)Backends.For(Device.Cuda(i));
+            backends.Add(b);
+            Console.WriteLine($"  cuda:{i}  {b.DeviceName}, compute capability {b.ComputeCapability.Major}.{b.ComputeCapability.Minor}, " +
+                $"{b.TotalMemory / (1024.0 * 1024 * 1024):F1} GiB, kernels {b.KernelTarget}");
+        }
+        if (backends.Count > 0) Console.WriteLine($"  kernel cache {backends[0].KernelCacheDirectory}");
+
+        if (!check) return 0;
+        if (backends.Count == 0)
+        {
+            Console.Error.WriteLine("doctor --check needs a GPU: " + why);
+            return 1;
+        }
+        bool allPassed = true;
+        foreach (var b in backends)
+        {
+            var clock = Stopwatch.StartNew();
+            var rows = new List<ParityResult>();
+            foreach (var dtype in new[] { DType.Float32, DType.Float16 }) rows.AddRange(BackendParity.Run(b.Device, dtype));
+            Console.WriteLine();
+            Console.WriteLine($"{"op",-26} {"dtype",-8} {"input shapes",-42} {"out err",9} {"grad err",9} {"tol",7}  result");
+            foreach (var r in rows)
+            {
+                Console.WriteLine($"{r.Op,-26} {r.DType.Name(),-8} {Truncate(r.Shape, 42),-42} {r.OutputError,9:E2} {r.GradientError,9:E2} {r.Tolerance,7:G2}  {(r.Passed ? "pass" : "FAIL " + r.Failure)}");
+                allPassed &= r.Passed;
+            }
+            var (compiled, cached) = b.KernelStats;
+            Console.WriteLine($"{b.Device} {b.DeviceName}: {rows.Count(r => r.Passed)}/{rows.Count} passed in {clock.Elapsed.TotalSeconds:F1} s " +
+                $"(kernel files compiled {compiled}, from cache {cached})");
+            if (golden is not null) allPassed &= GoldenCheck.Run(golden, b.Device);
+        }
+        return allPassed ? 0 : 1;
+    }
+
+    static string Truncate(string s, int n) => s.Length <= n ? s : s[..(n - 1)] + "…";
+}
