@@ -43,3 +43,19 @@ __device__ void adam_step(float* p, const G* grad, float* m, float* v, i64 n, fl
     extern "C" __global__ void adam_step_##S(float* p, const T* grad, float* m, float* v, i64 n, float lr, float beta1, float beta2, float eps, float wd, int decoupled, float bc1, float bc2) \
         { adam_step(p, grad, m, v, n, lr, beta1, beta2, eps, wd, decoupled, bc1, bc2); }
 EXPORT_FLOAT_TYPES(EXPORT_ADAM)
+
+// Mixed precision's unscale: g *= inv_scale; any infinite or NaN value sets *found to 1.
+template <typename T>
+__device__ void unscale_check(T* g, i64 n, float inv_scale, int* found)
+{
+    GRID_STRIDE(i, n)
+    {
+        float v = ld(g, i) * inv_scale;
+        st(g, i, v);
+        if (!isfinite(v)) *found = 1;
+    }
+}
+
+#define EXPORT_UNSCALE(S, T) \
+    extern "C" __global__ void unscale_check_##S(T* g, i64 n, float inv_scale, int* found) { unscale_check(g, n, inv_scale, found); }
+EXPORT_FLOAT_TYPES(EXPORT_UNSCALE)

@@ -8,6 +8,7 @@ public static class Program
     static readonly (string Name, string Summary, Func<string[], int> Run)[] commands =
     [
         ("demo", "fit a small Conv-BN-SiLU network to a synthetic target on the CPU (the core's demo)", DemoCommand.Run),
+        ("bench", "time YOLOv5 training steps on synthetic data (images/s, step time, memory, phases)", BenchCommand.Run),
         ("doctor", "what this machine offers: OS, .NET, NVIDIA libraries, GPUs; --check compares every CUDA op with the CPU", DoctorCommand.Run),
     ];
 

@@ -20,6 +20,9 @@ public sealed unsafe partial class CpuBackend : IBackend
 
     public Storage Allocate(long bytes) => new CpuStorage(bytes);
 
+    /// CPU ops finish before they return.
+    public void Synchronize() { }
+
     internal static void* Raw(Tensor t)
     {
         if (!t.Device.IsCpu) throw new ArgumentException($"{t} is not on the CPU");

@@ -19,5 +19,13 @@ public sealed class Conv2d : Module
     public int Stride { get; }
     public int Padding { get; }
 
-    public override Tensor Forward(Tensor x) => x.Conv2d(Weight, Bias, Stride, Padding);
+    /// Mixed precision the way autocast does it: the float32 master weight is cast to the
+    /// activations' dtype inside the graph, so its gradient arrives back in float32.
+    public override Tensor Forward(Tensor x)
+    {
+        if (x.DType == Weight.DType) return x.Conv2d(Weight, Bias, Stride, Padding);
+        using var w = Weight.Cast(x.DType);
+        using var b = Bias?.Cast(x.DType);
+        return x.Conv2d(w, b, Stride, Padding);
+    }
 }

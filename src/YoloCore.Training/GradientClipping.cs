@@ -9,10 +9,21 @@ public static class GradientClipping
     public static double ClipByNorm(IEnumerable<Tensor> parameters, double maxNorm)
     {
         var grads = parameters.Select(p => p.Grad).OfType<Tensor>().ToList();
-        double sq = 0;
+        if (grads.Count == 0) return 0;
+        double sq;
+        // Per-tensor sums of squares add up on the device; the host reads the total once.
         using (TensorScope.Begin())
         using (GradMode.NoGrad())
-            foreach (var g in grads) sq += (g * g).Sum().Item();
+        {
+            Tensor? total = null;
+            foreach (var g in grads)
+            {
+                var g32 = g.DType == DType.Float32 ? g : g.Cast(DType.Float32);
+                var s = (g32 * g32).Sum();
+                total = total is null ? s : total + s;
+            }
+            sq = total!.Item();
+        }
         double norm = Math.Sqrt(sq);
         double coef = maxNorm / (norm + 1e-6);
         if (coef < 1)

@@ -45,6 +45,9 @@ public interface IBackend
 {
     Device Device { get; }
 
+    /// Waits until every op queued on this device has finished (a no-op on the CPU).
+    void Synchronize();
+
     // ---- memory -----------------------------------------------------------------------------
     Storage Allocate(long bytes);
     void CopyFromHost(ReadOnlySpan<byte> source, Tensor destination);
@@ -117,6 +120,11 @@ public interface IBackend
     /// One SGD step as torch.optim.SGD does it (dampening 0): g += wd·p; buf = m·buf + g;
     /// g = nesterov ? g + m·buf : buf; p -= lr·g. momentumBuffer is null when momentum is 0.
     void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, double lr, double momentum, double weightDecay, bool nesterov);
+
+    /// Mixed precision's unscale: grad *= invScale in place, and foundNonFinite (an int32 scalar)
+    /// is set to 1 if any value is infinite or NaN, so one read after all parameters decides
+    /// whether the step is skipped.
+    void UnscaleAndCheck(Tensor grad, double invScale, Tensor foundNonFinite);
 
     /// One Adam (decoupled = false: L2 weight decay added to the gradient) or AdamW (decoupled:
     /// p *= 1 - lr·wd) step as torch.optim computes it; step counts from 1.

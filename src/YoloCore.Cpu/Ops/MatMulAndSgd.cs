@@ -63,4 +63,20 @@ public sealed unsafe partial class CpuBackend
             }
         });
     }
+
+    public void UnscaleAndCheck(Tensor grad, double invScale, Tensor foundNonFinite) =>
+        Floating(grad, "UnscaleAndCheck", () => Unscale<float>(grad, invScale, foundNonFinite), () => Unscale<double>(grad, invScale, foundNonFinite));
+
+    static void Unscale<T>(Tensor grad, double invScale, Tensor found) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T* g = Ptr<T>(grad);
+        T inv = Cast<T>(invScale);
+        bool bad = false;
+        for (long i = 0; i < grad.Count; i++)
+        {
+            g[i] *= inv;
+            if (!T.IsFinite(g[i])) bad = true;
+        }
+        if (bad) Ptr<int>(found)[0] = 1;
+    }
 }

@@ -74,4 +74,10 @@ public sealed unsafe partial class CudaBackend
             .Add((float)beta2).Add((float)eps).Add((float)weightDecay).Add(decoupled ? 1 : 0).Add(bc1).Add(bc2);
         Launch("optimizer", "adam_step_" + Suffix(grad, "AdamStep"), param.Count, args);
     }
+
+    public void UnscaleAndCheck(Tensor grad, double invScale, Tensor foundNonFinite)
+    {
+        using var args = Args().Add(Ptr(grad)).Add(grad.Count).Add((float)invScale).Add(Ptr(foundNonFinite));
+        Launch("optimizer", "unscale_check_" + Suffix(grad, "UnscaleAndCheck"), grad.Count, args);
+    }
 }

@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Text.Json;
+using YoloCore.Cuda;
+using YoloCore.Nn.Yolo;
+using YoloCore.Training;
+
+namespace YoloCore.Cli.Commands;
+
+/// `yolocore bench`: timed YOLOv5 training steps on synthetic images and targets (forward, loss,
+/// backward, optimizer, EMA), the way the PyTorch reference in benchmarks/pytorch times its own.
+/// Prints images/s, step time, peak memory and a per-phase breakdown; --json for scripts.
+public static class BenchCommand
+{
+    public static int Run(string[] argv)
+    {
+        var args = new CliArgs(argv);
+        var device = Device.Parse(args.String("device", "cpu"));
+        bool gpu = !device.IsCpu;
+        string cfg = args.String("cfg", gpu ? "yolov5s" : "yolov5n");
+        int batch = args.Int("batch-size", gpu ? 64 : 8), img = args.Int("img", gpu ? 640 : 320);
+        int warmup = args.Int("warmup", gpu ? 5 : 1), steps = args.Int("steps", gpu ? 20 : 3), nc = args.Int("nc", 80);
+        bool amp = gpu && !args.Flag("no-amp"), json = args.Flag("json");
+        int seed = args.Int("seed", 0);
+        if (args.Help)
+        {
+            Console.WriteLine("""
+                usage: yolocore bench [--cfg yolov5s] [--batch-size 64] [--img 640] [--device 0|cpu] [--no-amp]
+                                      [--warmup 5] [--steps 20] [--nc 80] [--seed 0] [--json]
+                  Times YOLOv5 training steps (forward, loss, backward, SGD, EMA) on synthetic data.
+                  Defaults on the CPU: yolov5n, batch 8, 320 px, 1 warm-up and 3 timed steps.
+                  Mixed precision (float16 compute, float32 master weights) is on for GPUs unless --no-amp.
+                """);
+            return 0;
+        }
+        args.RejectUnknown();
+        if (batch < 1 || img < 32 || steps < 1 || warmup < 0) throw new CliUsageException("--batch-size, --img (≥ 32), --steps must be positive");
+        if (img % 32 != 0) throw new CliUsageException($"--img {img} must be a multiple of the model stride 32");
+
+        var backend = Backends.For(device);
+        using var model = new YoloModel(ModelConfig.Load(cfg).WithClasses(nc), (ulong)seed);
+        using var emaModel = new YoloModel(ModelConfig.Load(cfg).WithClasses(nc), (ulong)seed);
+        model.To(device);
+        emaModel.To(device);
+        var ema = new ModelEma(emaModel, model);
+        int accumulate = Math.Max((int)Math.Round(64.0 / batch, MidpointRounding.ToEven), 1);
+        using var optimizer = new Sgd(YoloParamGroups.Create(model, 0.01, 0.937, 0.0005 * batch * accumulate / 64, nesterov: true));
+        var hyp = new LossHyperparameters().ForTraining(model.Detect.Nl, nc, img);
+        var step = new TrainStep(model, new YoloLoss(model.Detect, hyp), optimizer, ema, new GradScaler(amp), amp ? DType.Float16 : DType.Float32);
+        var (images, targets) = SyntheticBatch(batch, img, nc, seed, device);
+
+        for (int i = 0; i < warmup; i++) step.Run(images, targets, optimizerStep: true);
+        backend.Synchronize();
+        ResetPeak(backend, device);
+        // Throughput without per-phase synchronisation, then the same steps again with it.
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < steps; i++) step.Run(images, targets, optimizerStep: true);
+        backend.Synchronize();
+        double stepMs = clock.Elapsed.TotalMilliseconds / steps;
+        long peak = PeakBytes(backend, device);
+        var timer = new PhaseTimer(backend, enabled: true);
+        for (int i = 0; i < steps; i++) step.Run(images, targets, optimizerStep: true, timer);
+        var phases = timer.TotalsMs.ToDictionary(kv => kv.Key, kv => kv.Value / steps);
+        images.Dispose();
+
+        string deviceName = backend is CudaBackend cb ? cb.DeviceName : $"CPU ({Environment.ProcessorCount} cores)";
+        var report = new
+        {
+            engine = "yolocore", cfg, batch, img, device = device.ToString(), device_name = deviceName, amp,
+            params_count = model.ParameterCount(), steps, step_ms = stepMs, images_per_s = batch * 1000 / stepMs,
+            peak_memory_mib = peak / 1048576.0, phases_ms = phases,
+        };
+        if (json) Console.WriteLine(JsonSerializer.Serialize(report));
+        else
+        {
+            Console.WriteLine($"yolocore bench: {cfg} ({report.params_count:N0} params), batch {batch}, {img}×{img}, {deviceName}, {(amp ? "AMP (float16 compute, float32 master)" : "float32")}");
+            Console.WriteLine($"  {report.images_per_s:F1} images/s, {stepMs:F1} ms/step over {steps} steps after {warmup} warm-up; peak memory {report.peak_memory_mib:F0} MiB");
+            Console.WriteLine("  per phase (synchronised): " + string.Join(", ", phases.Select(p => $"{p.Key} {p.Value:F1} ms")));
+        }
+        return 0;
+    }
+
+    /// Random uint8 images and 4 random boxes per image (class, centre, size in [0.05, 0.5]).
+    static (Tensor Images, double[] Targets) SyntheticBatch(int batch, int img, int nc, int seed, Device device)
+    {
+        var rng = new Rng((ulong)seed + 1);
+        var pixels = new byte[(long)batch * img * img * 3];
+        for (long i = 0; i < pixels.Length; i++) pixels[i] = (byte)rng.NextInt(256);
+        var targets = new List<double>();
+        for (int b = 0; b < batch; b++)
+            for (int k = 0; k < 4; k++)
+            {
+                double w = 0.05 + 0.45 * rng.NextDouble(), h = 0.05 + 0.45 * rng.NextDouble();
+                targets.AddRange([b, rng.NextInt(nc), w / 2 + (1 - w) * rng.NextDouble(), h / 2 + (1 - h) * rng.NextDouble(), w, h]);
+            }
+        var host = Tensor.FromArray<byte>(pixels, new Shape(batch, img, img, 3));
+        var images = TensorScope.Escape(host.To(device));
+        host.Dispose();
+        return (images, targets.ToArray());
+    }
+
+    static void ResetPeak(IBackend backend, Device device)
+    {
+        if (backend is CudaBackend cb) cb.ResetPeakMemory();
+        else MemoryStats.ResetPeak(device);
+    }
+
+    static long PeakBytes(IBackend backend, Device device) =>
+        backend is CudaBackend cb ? (long)cb.AllocatorStats.PeakAllocated : MemoryStats.PeakBytes(device);
+}
