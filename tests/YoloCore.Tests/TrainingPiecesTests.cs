@@ -78,4 +78,28 @@ public class TrainingPiecesTests
         a.ZeroGrad();
         b.ZeroGrad();
     }
+
+    [Fact]
+    public void GradScalerUnscalesSkipsOverflowsAndAdaptsTheScale()
+    {
+        using var scope = TensorScope.Begin();
+        var scaler = new GradScaler(enabled: true, initialScale: 1024, growthInterval: 3);
+        var p = Tensor.FromArray([2f, -4f], 2);
+        p.RequiresGrad = true;
+        scaler.ScaleLoss((p * p).Sum() * 0.5).Backward(); // grad = scale·p
+        Assert.True(scaler.Unscale([p]));
+        Assert.Equal([2f, -4f], p.Grad!.ToArray<float>());
+        scaler.Update(true);
+        p.ZeroGrad();
+        (p * float.PositiveInfinity).Sum().Backward();
+        Assert.False(scaler.Unscale([p]));
+        scaler.Update(false);
+        Assert.Equal(512, scaler.Scale);
+        Assert.Equal(1, scaler.Skipped);
+        for (int i = 0; i < 3; i++) scaler.Update(true);
+        Assert.Equal(1024, scaler.Scale);
+        p.ZeroGrad();
+        var off = new GradScaler(enabled: false);
+        Assert.Equal(1, off.Scale);
+    }
 }
