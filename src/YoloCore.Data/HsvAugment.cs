@@ -48,8 +48,12 @@ public static class HsvAugment
             sector[h] = sct % 6;
         }
         var p = im.Pixels;
+        // cv2.cvtColor converts row by row, 32 pixels at a time with SIMD (truncating) and the rest of
+        // each row with scalar code (rounding); both are reproduced so results match bit for bit.
+        int simdEnd = im.Width / 32 * 32 * 3;
         for (int i = 0; i < p.Length; i += 3)
         {
+            bool simd = i % im.Stride < simdEnd;
             int r = p[i], g = p[i + 1], b = p[i + 2];
             int v = Math.Max(Math.Max(r, g), b), vmin = Math.Min(Math.Min(r, g), b);
             int diff = v - vmin;
@@ -63,11 +67,12 @@ public static class HsvAugment
                 if (hue < 0) hue += 180;
             }
             int H = lutH[hue], S = lutS[s], V = lutV[v];
-            if (S == 0) { p[i] = p[i + 1] = p[i + 2] = (byte)V; continue; }
-            float sf = S * (1f / 255f), vf = V;
+            // OpenCV's 8-bit HSV→RGB in float: s and v scaled to [0, 1], 1 − s·x as one fused
+            // multiply-add (as the compiled library computes it), the result scaled back by 255.
+            if (!simd && S == 0) { p[i] = p[i + 1] = p[i + 2] = (byte)V; continue; }
+            float sf = S * (1f / 255f), vf = V * (1f / 255f);
             float f = frac[H];
-            // OpenCV's sector table picks (b, g, r) from {v, p, q, t}; written here for (r, g, b).
-            float t0 = vf, t1 = vf * (1f - sf), t2 = vf * (1f - sf * f), t3 = vf * (1f - sf * (1f - f));
+            float t0 = vf, t1 = vf * (1f - sf), t2 = vf * MathF.FusedMultiplyAdd(-sf, f, 1f), t3 = vf * MathF.FusedMultiplyAdd(-sf, 1f - f, 1f);
             float rr, gg, bb;
             switch (sector[H])
             {
@@ -78,7 +83,8 @@ public static class HsvAugment
                 case 4: rr = t3; gg = t1; bb = t0; break;
                 default: rr = t0; gg = t1; bb = t2; break;
             }
-            p[i] = (byte)(int)(rr + 0.5f); p[i + 1] = (byte)(int)(gg + 0.5f); p[i + 2] = (byte)(int)(bb + 0.5f);
+            if (simd) { p[i] = (byte)(int)(rr * 255f); p[i + 1] = (byte)(int)(gg * 255f); p[i + 2] = (byte)(int)(bb * 255f); }
+            else { p[i] = (byte)MathF.Round(rr * 255f); p[i + 1] = (byte)MathF.Round(gg * 255f); p[i + 2] = (byte)MathF.Round(bb * 255f); }
         }
     }
 }

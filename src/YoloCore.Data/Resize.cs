@@ -20,11 +20,11 @@ public static class Resize
     {
         if (left < 0 || top < 0 || left + w > dst.Width || top + h > dst.Height) throw new ArgumentOutOfRangeException(nameof(w), "resize target outside the destination image");
         int sw = src.Width, sh = src.Height;
-        var xo0 = new int[w]; var xo1 = new int[w]; var xa = new int[w];
-        LinearTable(sw, w, xo0, xo1, xa);
-        var yo0 = new int[h]; var yo1 = new int[h]; var ya = new int[h];
-        LinearTable(sh, h, yo0, yo1, ya);
-        var taps = new HorizontalTaps(xo0, xo1, xa.Select(a => CoefScale - a).ToArray(), xa, new int[w]);
+        var xo0 = new int[w]; var xo1 = new int[w]; var xa0 = new int[w]; var xa1 = new int[w];
+        LinearTable(sw, w, xo0, xo1, xa0, xa1, zeroOutside: true);
+        var yo0 = new int[h]; var yo1 = new int[h]; var ya0 = new int[h]; var ya1 = new int[h];
+        LinearTable(sh, h, yo0, yo1, ya0, ya1, zeroOutside: false);
+        var taps = new HorizontalTaps(xo0, xo1, xa0, xa1, new int[w]);
 
         var rowA = new int[w * 3]; var rowB = new int[w * 3];
         int rowAIndex = -1, rowBIndex = -1;
@@ -39,15 +39,16 @@ public static class Resize
                 {
                     if (rowAIndex != sy0) { taps.Run(s + (long)sy0 * sw * 3, ra); rowAIndex = sy0; }
                     if (rowBIndex != sy1) { taps.Run(s + (long)sy1 * sw * 3, rb); rowBIndex = sy1; }
-                    int b1 = ya[dy], b0 = CoefScale - b1;
-                    RowBlend.Blend(ra, rb, b0, b1, d + ((long)(top + dy) * dst.Width + left) * 3, w * 3);
+                    RowBlend.BlendResize(ra, rb, ya0[dy], ya1[dy], d + ((long)(top + dy) * dst.Width + left) * 3, w * 3);
                 }
             }
         }
     }
 
-    /// Per output index: the two source taps (clamped to the image) and the weight of the second.
-    static void LinearTable(int srcSize, int dstSize, int[] i0, int[] i1, int[] a1)
+    /// Per output index: the two source taps (clamped to the image) and their weights, each rounded
+    /// on its own as OpenCV does (so they need not sum to exactly 2048). Past an edge OpenCV moves
+    /// all weight to the edge pixel horizontally but keeps the weights (on the clamped rows) vertically.
+    static void LinearTable(int srcSize, int dstSize, int[] i0, int[] i1, int[] a0, int[] a1, bool zeroOutside)
     {
         double scale = (double)srcSize / dstSize;
         for (int d = 0; d < dstSize; d++)
@@ -55,10 +56,14 @@ public static class Resize
             float f = (float)((d + 0.5) * scale - 0.5);
             int s = (int)MathF.Floor(f);
             f -= s;
-            if (s < 0) { s = 0; f = 0; }
-            if (s >= srcSize - 1) { s = srcSize - 1; f = 0; }
-            i0[d] = s;
-            i1[d] = Math.Min(s + 1, srcSize - 1);
+            if (zeroOutside)
+            {
+                if (s < 0) { s = 0; f = 0; }
+                if (s >= srcSize - 1) { s = srcSize - 1; f = 0; }
+            }
+            i0[d] = Math.Clamp(s, 0, srcSize - 1);
+            i1[d] = Math.Clamp(s + 1, 0, srcSize - 1);
+            a0[d] = (int)MathF.Round((1 - f) * CoefScale);
             a1[d] = (int)MathF.Round(f * CoefScale);
         }
     }

@@ -12,9 +12,9 @@ public static class Warp
     /// m: the forward 3×3 matrix, row-major. Returns a new width×height image.
     public static RgbImage Apply(RgbImage src, double[] m, int width, int height, byte border = 114)
     {
-        var inv = Invert(m);
+        bool perspective = m[6] != 0 || m[7] != 0 || m[8] != 1;
+        var inv = perspective ? Invert(m) : InvertAffine(m);
         var dst = new RgbImage(width, height);
-        bool perspective = Math.Abs(m[6]) > 1e-12 || Math.Abs(m[7]) > 1e-12 || Math.Abs(m[8] - 1) > 1e-12;
         if (!perspective && m[1] == 0 && m[3] == 0) AxisAligned(src, inv, dst, border);
         else General(src, inv, dst, border, perspective);
         return dst;
@@ -25,13 +25,16 @@ public static class Warp
         int sw = src.Width, sh = src.Height, w = dst.Width, h = dst.Height;
         // Per output column: byte offsets of both taps (0 when outside), their weights (0 when
         // outside) and the border's share, so the inner loop has no branches.
+        // Source positions in 1/32 pixel exactly as cv2.warpAffine computes them (AB_BITS = 10
+        // fixed point, rounded to INTER_BITS = 5), and weights (32 − f)·64 so the 11-bit passes give
+        // OpenCV's 15-bit bilinear result bit for bit.
+        int rowX = Round1024(inv[2]) + 16;
         var x0s = new int[w]; var x1s = new int[w]; var w0 = new int[w]; var w1 = new int[w]; var k = new int[w];
         for (int x = 0; x < w; x++)
         {
-            double sx = inv[0] * x + inv[2];
-            int x0 = (int)Math.Floor(Math.Clamp(sx, -2, sw + 1));
-            int a1 = (int)Math.Round((Math.Clamp(sx, -2, sw + 1) - x0) * CoefScale), a0 = CoefScale - a1;
-            if (a1 == CoefScale) { x0++; a1 = 0; a0 = CoefScale; }
+            int X = (rowX + Round1024(inv[0] * x)) >> 5;
+            int x0 = X >> 5, fx = X & 31;
+            int a0 = (32 - fx) * 64, a1 = fx * 64;
             // A tap outside the source reads pixel 0 with weight 0 and adds the border instead.
             bool in0 = x0 >= 0 && x0 < sw, in1 = x0 + 1 >= 0 && x0 + 1 < sw;
             x0s[x] = in0 ? x0 : 0; w0[x] = in0 ? a0 : 0;
@@ -47,11 +50,8 @@ public static class Warp
         {
             for (int y = 0; y < h; y++)
             {
-                double sy = inv[4] * y + inv[5];
-                int y0 = (int)Math.Floor(Math.Clamp(sy, -2, sh + 1));
-                int b1 = (int)Math.Round((Math.Clamp(sy, -2, sh + 1) - y0) * CoefScale);
-                if (b1 == CoefScale) { y0++; b1 = 0; }
-                int b0 = CoefScale - b1;
+                int Y = (Round1024(inv[4] * y + inv[5]) + 16) >> 5;
+                int y0 = Y >> 5, b1 = (Y & 31) * 64, b0 = CoefScale - b1;
                 byte* o = d + (long)y * w * 3;
                 if (y0 + 1 < 0 || y0 >= sh) { new Span<byte>(o, w * 3).Fill(border); continue; }
                 if (idxA != y0 && idxB == y0) { (rowA, rowB) = (rowB, rowA); (idxA, idxB) = (idxB, idxA); }
@@ -77,23 +77,30 @@ public static class Warp
     static unsafe void General(RgbImage src, double[] inv, RgbImage dst, byte border, bool perspective)
     {
         int sw = src.Width, sh = src.Height, w = dst.Width, h = dst.Height;
+        var adelta = new int[w]; var bdelta = new int[w];
+        for (int x = 0; x < w; x++) { adelta[x] = Round1024(inv[0] * x); bdelta[x] = Round1024(inv[3] * x); }
         fixed (byte* s = src.Array, d = dst.Array)
         {
             for (int y = 0; y < h; y++)
             {
                 byte* o = d + (long)y * w * 3;
+                int rowX = Round1024(inv[1] * y + inv[2]) + 16, rowY = Round1024(inv[4] * y + inv[5]) + 16;
                 for (int x = 0; x < w; x++, o += 3)
                 {
-                    double sx = inv[0] * x + inv[1] * y + inv[2];
-                    double sy = inv[3] * x + inv[4] * y + inv[5];
+                    // Positions in 1/32 pixel, as cv2.warpAffine / cv2.warpPerspective compute them.
+                    int X, Y;
                     if (perspective)
                     {
                         double z = inv[6] * x + inv[7] * y + inv[8];
-                        z = z != 0 ? 1 / z : 0;
-                        sx *= z; sy *= z;
+                        z = z != 0 ? 32 / z : 0;
+                        X = (int)Math.Round(Math.Clamp((inv[0] * x + inv[1] * y + inv[2]) * z, -1e8, 1e8));
+                        Y = (int)Math.Round(Math.Clamp((inv[3] * x + inv[4] * y + inv[5]) * z, -1e8, 1e8));
                     }
-                    // Positions in 1/32 pixel, clamped far outside so the int conversion cannot overflow.
-                    int X = (int)Math.Round(Math.Clamp(sx, -1e6, 1e6) * 32), Y = (int)Math.Round(Math.Clamp(sy, -1e6, 1e6) * 32);
+                    else
+                    {
+                        X = (rowX + adelta[x]) >> 5;
+                        Y = (rowY + bdelta[x]) >> 5;
+                    }
                     int x0 = X >> 5, y0 = Y >> 5, fx = X & 31, fy = Y & 31;
                     int c00 = (32 - fx) * (32 - fy), c01 = fx * (32 - fy), c10 = (32 - fx) * fy, c11 = fx * fy;
                     if (x0 >= 0 && y0 >= 0 && x0 + 1 < sw && y0 + 1 < sh)
@@ -114,6 +121,19 @@ public static class Warp
                 }
             }
         }
+    }
+
+    /// cvRound(v · 1024), saturated: OpenCV's AB_BITS fixed point.
+    static int Round1024(double v) => (int)Math.Round(Math.Clamp(v * 1024, -1e9, 1e9));
+
+    /// cv2.invertAffineTransform's formula, so the inverse matches OpenCV's to the last bit.
+    static double[] InvertAffine(double[] m)
+    {
+        double det = m[0] * m[4] - m[1] * m[3];
+        if (det == 0) throw new ArgumentException("singular warp matrix");
+        double dd = 1 / det;
+        double a11 = m[4] * dd, a22 = m[0] * dd, a12 = -m[1] * dd, a21 = -m[3] * dd;
+        return [a11, a12, -a11 * m[2] - a12 * m[5], a21, a22, -a21 * m[2] - a22 * m[5], 0, 0, 1];
     }
 
     static unsafe int Tap(byte* s, int sw, int sh, int x, int y, int c, byte border) =>

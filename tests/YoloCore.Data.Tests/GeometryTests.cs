@@ -188,7 +188,7 @@ public class GeometryTests
         HsvAugment.ApplyGains(im, 1, 1, 1);
         int maxDiff = 0;
         for (int i = 0; i < im.Pixels.Length; i++) maxDiff = Math.Max(maxDiff, Math.Abs(im.Pixels[i] - copy.Pixels[i]));
-        Assert.True(maxDiff <= 4, $"8-bit HSV round trip differs by {maxDiff}");   // hue is quantised to 2 degrees
+        Assert.True(maxDiff <= 6, $"8-bit HSV round trip differs by {maxDiff}");   // hue quantised to 2 degrees, OpenCV truncates
         // Value gain 0.5 halves a grey, saturation gain 0 turns red grey.
         using var grey = RgbImage.Filled(2, 2, 200);
         HsvAugment.ApplyGains(grey, 1, 1, 0.5);
