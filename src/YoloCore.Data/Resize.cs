@@ -3,7 +3,8 @@ namespace YoloCore.Data;
 /// Image resizing with OpenCV's cv2.resize semantics, which YOLOv5's numbers depend on:
 /// Bilinear = INTER_LINEAR (half-pixel centres, edge pixels replicated, 11-bit fixed-point weights),
 /// Area = INTER_AREA for shrinking (each output pixel averages the input pixels its footprint covers,
-/// fractional edges weighted). Both are separable passes driven by per-axis tables computed once.
+/// fractional edges weighted). Both are separable passes driven by per-axis tables computed once,
+/// and both reproduce OpenCV's fixed-point arithmetic bit for bit (see OpenCvGoldenTests).
 public static class Resize
 {
     const int CoefBits = 11, CoefScale = 1 << CoefBits;

@@ -4,7 +4,8 @@ namespace YoloCore.Data;
 /// dst(x, y) = src(M⁻¹·(x, y, 1)) with integer pixel coordinates, as OpenCV defines them.
 /// An axis-aligned affine (YOLOv5's default: scale and translate only) runs as two separable
 /// passes over precomputed tables; rotation, shear and perspective sample per pixel with
-/// 1/32-pixel fixed-point positions like OpenCV's INTER_BITS.
+/// 1/32-pixel fixed-point positions like OpenCV's INTER_BITS. Positions and weights are computed
+/// as OpenCV computes them, so the output equals cv2's bit for bit (see OpenCvGoldenTests).
 public static class Warp
 {
     const int CoefBits = 11, CoefScale = 1 << CoefBits;
