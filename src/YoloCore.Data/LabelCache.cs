@@ -60,9 +60,9 @@ public static class LabelCache
             }
             return records;
         }
-        catch (Exception e) when (e is IOException or EndOfStreamException or UnauthorizedAccessException or FormatException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return null; // an unreadable cache is rebuilt
+            return null; // an unreadable or damaged cache is rebuilt
         }
     }
 

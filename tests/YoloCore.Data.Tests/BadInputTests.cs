@@ -141,4 +141,17 @@ public class BadInputTests
         using (var ds = YoloDataset.Open([dir["images/train"]], 1, opts))
             Assert.Equal(1, ds.Summary.Corrupt);
     }
+
+    [Fact]
+    public void DamagedCacheFileIsRebuilt()
+    {
+        using var dir = new TempDir();
+        TestFiles.WriteGood(dir.Path, "train", "a");
+        using (YoloDataset.Open([dir["images/train"]], 1, DatasetOptions.Training(64))) { }
+        var bytes = File.ReadAllBytes(dir["labels/train.cache"]);
+        File.WriteAllBytes(dir["labels/train.cache"], bytes[..(bytes.Length - 7)]);
+        using var ds = YoloDataset.Open([dir["images/train"]], 1, DatasetOptions.Training(64));
+        Assert.Contains("written", ds.Summary.CacheInfo);
+        Assert.Equal(1, ds.Summary.Labelled);
+    }
 }
