@@ -3,13 +3,18 @@ using YoloCore.Data;
 
 namespace YoloCore.Data.Tests;
 
-public class LoaderTests
+/// A small synthetic dataset shared by the loader tests, deleted afterwards.
+public sealed class SynthFixture : IDisposable
 {
-    static readonly Lazy<string> synth = new(() =>
-    {
-        string dir = Path.Combine(Path.GetTempPath(), "yolocore-data-test-synth-" + Environment.ProcessId);
-        return SyntheticDataset.Generate(dir, 24, 6, 160, seed: 7);
-    });
+    readonly TempDir dir = new();
+    public string Yaml { get; }
+    public SynthFixture() => Yaml = SyntheticDataset.Generate(dir.Path, 24, 6, 160, seed: 7);
+    public void Dispose() => dir.Dispose();
+}
+
+public class LoaderTests(SynthFixture fixture) : IClassFixture<SynthFixture>
+{
+    readonly Lazy<string> synth = new(() => fixture.Yaml);
 
     static List<string> Fingerprints(YoloDataset ds, int workers, int epoch, int batches, IBatchStaging? staging = null)
     {
