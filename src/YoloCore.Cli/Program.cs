@@ -9,6 +9,7 @@ public static class Program
     [
         ("demo", "fit a small Conv-BN-SiLU network to a synthetic target on the CPU (the core's demo)", DemoCommand.Run),
         ("bench", "time YOLOv5 training steps on synthetic data (images/s, step time, memory, phases)", BenchCommand.Run),
+        ("data", "data tools: `data synth` writes the synthetic shapes dataset (the main job's default)", DataCommand),
         ("doctor", "what this machine offers: OS, .NET, NVIDIA libraries, GPUs; --check compares every CUDA op with the CPU", DoctorCommand.Run),
     ];
 
@@ -35,6 +36,13 @@ public static class Program
             Console.Error.WriteLine($"yolocore {cmd.Name}: {e.Message}");
             return 2;
         }
+    }
+
+    static int DataCommand(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "synth") return DataSynthCommand.Run(args[1..]);
+        Console.Error.WriteLine("usage: yolocore data synth [--out DIR] [--train N] [--val N] [--img PX] [--seed S]   (yolocore data synth --help)");
+        return 2;
     }
 
     static void PrintUsage()

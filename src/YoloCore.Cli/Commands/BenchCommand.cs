@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using YoloCore.Cuda;
+using YoloCore.Diagnostics;
 using YoloCore.Nn.Yolo;
 using YoloCore.Training;
 
@@ -19,16 +20,17 @@ public static class BenchCommand
         string cfg = args.String("cfg", gpu ? "yolov5s" : "yolov5n");
         int batch = args.Int("batch-size", gpu ? 64 : 8), img = args.Int("img", gpu ? 640 : 320);
         int warmup = args.Int("warmup", gpu ? 5 : 1), steps = args.Int("steps", gpu ? 20 : 3), nc = args.Int("nc", 80);
-        bool amp = gpu && !args.Flag("no-amp"), json = args.Flag("json");
+        bool amp = gpu && !args.Flag("no-amp"), json = args.Flag("json"), profile = args.Flag("profile");
         int seed = args.Int("seed", 0);
         if (args.Help)
         {
             Console.WriteLine("""
                 usage: yolocore bench [--cfg yolov5s] [--batch-size 64] [--img 640] [--device 0|cpu] [--no-amp]
-                                      [--warmup 5] [--steps 20] [--nc 80] [--seed 0] [--json]
+                                      [--warmup 5] [--steps 20] [--nc 80] [--seed 0] [--json] [--profile]
                   Times YOLOv5 training steps (forward, loss, backward, SGD, EMA) on synthetic data.
                   Defaults on the CPU: yolov5n, batch 8, 320 px, 1 warm-up and 3 timed steps.
                   Mixed precision (float16 compute, float32 master weights) is on for GPUs unless --no-amp.
+                  --profile adds a table of time per op (each op waits for the device, so totals grow).
                 """);
             return 0;
         }
@@ -60,6 +62,15 @@ public static class BenchCommand
         var timer = new PhaseTimer(backend, enabled: true);
         for (int i = 0; i < steps; i++) step.Run(images, targets, optimizerStep: true, timer);
         var phases = timer.TotalsMs.ToDictionary(kv => kv.Key, kv => kv.Value / steps);
+        List<(string Op, double Ms, long Calls)>? ops = null;
+        if (profile)
+        {
+            var profiler = new ProfilingBackend(backend);
+            Backends.Register(profiler);
+            for (int i = 0; i < steps; i++) step.Run(images, targets, optimizerStep: true);
+            Backends.Register(backend);
+            ops = profiler.Report().ToList();
+        }
         images.Dispose();
 
         string deviceName = backend is CudaBackend cb ? cb.DeviceName : $"CPU ({Environment.ProcessorCount} cores)";
@@ -75,6 +86,11 @@ public static class BenchCommand
             Console.WriteLine($"yolocore bench: {cfg} ({report.params_count:N0} params), batch {batch}, {img}×{img}, {deviceName}, {(amp ? "AMP (float16 compute, float32 master)" : "float32")}");
             Console.WriteLine($"  {report.images_per_s:F1} images/s, {stepMs:F1} ms/step over {steps} steps after {warmup} warm-up; peak memory {report.peak_memory_mib:F0} MiB");
             Console.WriteLine("  per phase (synchronised): " + string.Join(", ", phases.Select(p => $"{p.Key} {p.Value:F1} ms")));
+            if (ops is not null)
+            {
+                Console.WriteLine($"  {"op (per step)",-34} {"ms",8} {"calls",6}");
+                foreach (var (op, ms, calls) in ops.Take(40)) Console.WriteLine($"  {op,-34} {ms / steps,8:F2} {calls / steps,6}");
+            }
         }
         return 0;
     }

@@ -3,17 +3,18 @@ namespace YoloCore.Nn.Yolo;
 /// One kept detection: corners in input pixels, score = objectness × best class score, class.
 public readonly record struct Detection(double X1, double Y1, double X2, double Y2, double Score, int Class);
 
-/// YOLOv5 v7.0's non_max_suppression for one image (single label per box): drop rows with
-/// objectness ≤ conf, score each row by obj × best class, drop scores ≤ conf, sort by score
-/// (descending; keep the first max_nms), then greedy NMS per class (boxes offset by class × 7680,
-/// suppress IoU > iou_thres, as torchvision.ops.nms) and keep at most max_det.
+/// YOLOv5 v7.0's non_max_suppression for one image: drop rows with objectness ≤ conf, score each
+/// row by obj × class score (the best class, or with multiLabel every class above conf, as val.py
+/// asks for), drop scores ≤ conf, sort by score (descending; keep the first max_nms), then greedy
+/// NMS per class (boxes offset by class × 7680, suppress IoU > iou_thres, as torchvision.ops.nms)
+/// and keep at most max_det.
 public static class Nms
 {
     const double MaxWh = 7680;
 
     /// pred: N rows of (x, y, w, h, obj, class scores...) for one image, as Detect.Decode gives.
     public static List<Detection> Run(ReadOnlySpan<float> pred, int no, double confThres = 0.25, double iouThres = 0.45,
-        int maxDet = 300, int maxNms = 30000, bool agnostic = false)
+        int maxDet = 300, int maxNms = 30000, bool agnostic = false, bool multiLabel = false)
     {
         if (confThres < 0 || confThres > 1 || iouThres < 0 || iouThres > 1)
             throw new ArgumentOutOfRangeException(nameof(confThres), $"thresholds must be in [0, 1] (conf {confThres}, iou {iouThres})");
@@ -24,6 +25,17 @@ public static class Nms
             var row = pred.Slice(r * no, no);
             double obj = row[4];
             if (!(obj > confThres)) continue;
+            double x = row[0], y = row[1], hw = row[2] / 2, hh = row[3] / 2;
+            if (multiLabel && nc > 1)
+            {
+                // torch.nonzero order: row by row, classes ascending.
+                for (int c = 0; c < nc; c++)
+                {
+                    double s = row[5 + c] * obj;
+                    if (s > confThres) candidates.Add(new Detection(x - hw, y - hh, x + hw, y + hh, s, c));
+                }
+                continue;
+            }
             int best = 0;
             double bestScore = row[5] * obj;
             for (int c = 1; c < nc; c++)
@@ -32,7 +44,6 @@ public static class Nms
                 if (s > bestScore) { bestScore = s; best = c; }
             }
             if (!(bestScore > confThres)) continue;
-            double x = row[0], y = row[1], hw = row[2] / 2, hh = row[3] / 2;
             candidates.Add(new Detection(x - hw, y - hh, x + hw, y + hh, bestScore, best));
         }
         // Stable descending sort: ties keep prediction order.
@@ -61,11 +72,11 @@ public static class Nms
     }
 
     /// Runs NMS for every image of a [B, N, 5 + nc] prediction tensor.
-    public static List<Detection>[] Run(Tensor pred, double confThres = 0.25, double iouThres = 0.45, int maxDet = 300, bool agnostic = false)
+    public static List<Detection>[] Run(Tensor pred, double confThres = 0.25, double iouThres = 0.45, int maxDet = 300, bool agnostic = false, bool multiLabel = false)
     {
         int bs = pred.Shape[0], no = pred.Shape[2];
         var host = pred.DType == DType.Float32 ? pred.ToArray<float>() : pred.ToDoubles().Select(v => (float)v).ToArray();
         var per = host.Length / bs;
-        return Enumerable.Range(0, bs).Select(b => Run(host.AsSpan(b * per, per), no, confThres, iouThres, maxDet, agnostic: agnostic)).ToArray();
+        return Enumerable.Range(0, bs).Select(b => Run(host.AsSpan(b * per, per), no, confThres, iouThres, maxDet, agnostic: agnostic, multiLabel: multiLabel)).ToArray();
     }
 }
