@@ -33,6 +33,13 @@ public sealed class CliArgs
         return values.ContainsKey(name);
     }
 
+    /// An option that may stand alone or take a value (`--resume` or `--resume path`).
+    public (bool Present, string? Value) Optional(string name)
+    {
+        read.Add(name);
+        return values.TryGetValue(name, out var v) ? (true, v) : (false, null);
+    }
+
     public int Int(string name, int fallback) => Parse(name, fallback, int.TryParse);
     public double Double(string name, double fallback) =>
         Parse(name, fallback, (string s, out double v) => double.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, out v));

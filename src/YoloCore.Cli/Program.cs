@@ -7,6 +7,7 @@ public static class Program
 {
     static readonly (string Name, string Summary, Func<string[], int> Run)[] commands =
     [
+        ("train", "train a YOLOv5 detector (no --data: the synthetic shapes dataset, yolov5n, CPU)", TrainCommand.Run),
         ("demo", "fit a small Conv-BN-SiLU network to a synthetic target on the CPU (the core's demo)", DemoCommand.Run),
         ("bench", "time YOLOv5 training steps on synthetic data (images/s, step time, memory, phases)", BenchCommand.Run),
         ("data", "data tools: `data synth` writes the synthetic shapes dataset (the main job's default)", DataCommand),
@@ -35,6 +36,14 @@ public static class Program
         {
             Console.Error.WriteLine($"yolocore {cmd.Name}: {e.Message}");
             return 2;
+        }
+        // Expected failures end with one line that says what is wrong, not a stack trace.
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or ArgumentException
+                                   or IOException or DllNotFoundException or NotSupportedException or OutOfMemoryException
+                                   or YoloCore.Training.NonFiniteLossException or FormatException)
+        {
+            Console.Error.WriteLine($"yolocore {cmd.Name}: {e.Message}");
+            return 1;
         }
     }
 

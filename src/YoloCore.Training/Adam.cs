@@ -24,6 +24,13 @@ public sealed class Adam(ParamGroup[] groups, bool decoupled, double beta2 = 0.9
             }
     }
 
+    public Tensor StateBuffer(Tensor parameter, string name)
+    {
+        if (!moments.TryGetValue(parameter, out var mv))
+            moments[parameter] = mv = (TensorScope.Escape(Tensor.Zeros(parameter.Shape, parameter.DType, parameter.Device)), TensorScope.Escape(Tensor.Zeros(parameter.Shape, parameter.DType, parameter.Device)));
+        return name switch { "exp_avg" => mv.M, "exp_avg_sq" => mv.V, _ => throw new ArgumentException($"Adam has no state '{name}'") };
+    }
+
     public void ZeroGrad()
     {
         foreach (var g in Groups)

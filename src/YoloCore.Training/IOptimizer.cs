@@ -10,4 +10,7 @@ public interface IOptimizer : IDisposable
     /// Named state tensors (momentum buffers, Adam moments) for checkpoints, keyed by parameter index.
     IEnumerable<(string Name, Tensor Tensor)> State(IReadOnlyList<Tensor> parameters);
     int Steps { get; set; }
+    /// The named state buffer of a parameter ("momentum_buffer", "exp_avg", "exp_avg_sq"),
+    /// created (zeros) if it does not exist yet: checkpoints restore into it.
+    Tensor StateBuffer(Tensor parameter, string name);
 }

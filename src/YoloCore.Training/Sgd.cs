@@ -53,6 +53,14 @@ public sealed class Sgd : IOptimizer
             if (buffers.TryGetValue(parameters[i], out var b)) yield return ($"{i}.momentum_buffer", b);
     }
 
+    public Tensor StateBuffer(Tensor parameter, string name)
+    {
+        if (name != "momentum_buffer") throw new ArgumentException($"SGD has no state '{name}'");
+        if (!buffers.TryGetValue(parameter, out var b))
+            buffers[parameter] = b = TensorScope.Escape(Tensor.Zeros(parameter.Shape, parameter.DType, parameter.Device));
+        return b;
+    }
+
     /// The momentum buffer of a parameter, if it has one yet.
     public Tensor? MomentumBuffer(Tensor parameter) => buffers.GetValueOrDefault(parameter);
 

@@ -1,7 +1,7 @@
 namespace YoloCore.Training.Metrics;
 
 /// A ground-truth box in pixels (corners) with its class.
-public readonly record struct LabelBox(int Class, double X1, double Y1, double X2, double Y2);
+public readonly record struct GroundTruthBox(int Class, double X1, double Y1, double X2, double Y2);
 
 /// YOLOv5 v7.0 val.py's process_batch: which detections are true positives at each IoU threshold.
 /// Candidate (label, detection) pairs of the same class with IoU ≥ threshold are sorted by IoU
@@ -13,7 +13,7 @@ public static class DetectionMatcher
     public static readonly double[] IouThresholds = Enumerable.Range(0, 10).Select(i => 0.5 + 0.05 * i).ToArray();
 
     /// correct[d, t]: detection d is a true positive at threshold t.
-    public static bool[,] Match(IReadOnlyList<YoloCore.Nn.Yolo.Detection> detections, IReadOnlyList<LabelBox> labels, double[] thresholds)
+    public static bool[,] Match(IReadOnlyList<YoloCore.Nn.Yolo.Detection> detections, IReadOnlyList<GroundTruthBox> labels, double[] thresholds)
     {
         var correct = new bool[detections.Count, thresholds.Length];
         if (labels.Count == 0 || detections.Count == 0) return correct;
@@ -40,7 +40,7 @@ public static class DetectionMatcher
     }
 
     /// YOLOv5's box_iou for corner boxes (eps 1e-7 in the denominator).
-    public static double BoxIou(LabelBox a, YoloCore.Nn.Yolo.Detection b)
+    public static double BoxIou(GroundTruthBox a, YoloCore.Nn.Yolo.Detection b)
     {
         double iw = Math.Max(0, Math.Min(a.X2, b.X2) - Math.Max(a.X1, b.X1));
         double ih = Math.Max(0, Math.Min(a.Y2, b.Y2) - Math.Max(a.Y1, b.Y1));

@@ -15,7 +15,7 @@ public sealed class DetectionStats
     public int Instances => targetClass.Count;
 
     /// One image's detections (after NMS) and ground truth, both in the same pixel frame.
-    public void Add(IReadOnlyList<Detection> detections, IReadOnlyList<LabelBox> labels)
+    public void Add(IReadOnlyList<Detection> detections, IReadOnlyList<GroundTruthBox> labels)
     {
         Images++;
         foreach (var l in labels) targetClass.Add(l.Class);

@@ -23,7 +23,7 @@ public class MapConformanceTests
         foreach (var image in root.GetProperty("images").EnumerateArray())
         {
             var labels = image.GetProperty("labels").EnumerateArray().Select(l => l.EnumerateArray().Select(v => v.GetDouble()).ToArray())
-                .Select(v => new LabelBox((int)v[0], v[1], v[2], v[3], v[4])).ToList();
+                .Select(v => new GroundTruthBox((int)v[0], v[1], v[2], v[3], v[4])).ToList();
             var dets = image.GetProperty("detections").EnumerateArray().Select(d => d.EnumerateArray().Select(v => v.GetDouble()).ToArray())
                 .Select(v => new Detection(v[0], v[1], v[2], v[3], v[4], (int)v[5])).ToList();
             stats.Add(dets, labels);

@@ -1,0 +1,65 @@
+using YoloCore.Training;
+
+namespace YoloCore.Cli.Commands;
+
+/// YOLOv5's console output: a progress bar per epoch (epoch, memory, box/obj/cls losses,
+/// instances, size, it/s, ETA), a validation line, and the per-class table at the end. When the
+/// output is not a terminal, bars are printed once when complete instead of redrawn.
+public sealed class ConsoleReporter : ITrainingReporter
+{
+    readonly bool live = !Console.IsOutputRedirected;
+    string pending = "";
+
+    static string Bar(int done, int total, int width = 10)
+    {
+        int filled = total == 0 ? width : done * width / total;
+        return new string('█', filled) + new string(' ', width - filled);
+    }
+
+    static string Clock(double seconds) => double.IsFinite(seconds) ? TimeSpan.FromSeconds(Math.Max(0, seconds)).ToString(@"mm\:ss") : "--:--";
+
+    void Draw(string line, bool done)
+    {
+        if (live) Console.Write("\r" + line + (done ? Environment.NewLine : ""));
+        else if (done) Console.WriteLine(line);
+    }
+
+    public void Info(string line) => Console.WriteLine(line);
+    public void Warning(string line) => Console.WriteLine("WARNING ⚠️ " + line);
+
+    public void EpochStarted(int epoch, int epochs) =>
+        Console.WriteLine($"\n{"Epoch",11}{"Memory",11}{"box_loss",11}{"obj_loss",11}{"cls_loss",11}{"Instances",11}{"Size",11}");
+
+    public void BatchDone(BatchProgress p)
+    {
+        double elapsed = p.Batch / p.ItemsPerSecond;
+        string line = $"{$"{p.Epoch}/{p.Epochs - 1}",11}{$"{p.MemoryGiB:0.##}G",11}{p.Box,11:F4}{p.Obj,11:F4}{p.Cls,11:F4}{p.Instances,11}{p.ImageSize,11}: " +
+            $"{100 * p.Batch / p.Batches,3}%|{Bar(p.Batch, p.Batches)}| {p.Batch}/{p.Batches} [{Clock(elapsed)}<{Clock(p.EtaSeconds)}, {p.ItemsPerSecond:F2}it/s]";
+        Draw(line, p.Batch == p.Batches);
+    }
+
+    public void ValidationProgress(int batch, int batches)
+    {
+        pending = $"{"Class",22}{"Images",11}{"Instances",11}{"P",11}{"R",11}{"mAP50",11}{"mAP50-95",11}: {100 * batch / batches,3}%|{Bar(batch, batches)}| {batch}/{batches}";
+        Draw(pending, batch == batches);
+    }
+
+    public void ValidationDone(ValidationResult r, IReadOnlyList<string> names, bool perClass)
+    {
+        var m = r.Metrics;
+        Console.WriteLine($"{"all",22}{r.Images,11}{r.Instances,11}{m.MeanPrecision,11:F3}{m.MeanRecall,11:F3}{m.Map50,11:F3}{m.Map,11:F3}");
+        if (!perClass) return;
+        for (int i = 0; i < m.Classes.Length; i++)
+        {
+            string name = m.Classes[i] < names.Count ? names[m.Classes[i]] : m.Classes[i].ToString();
+            Console.WriteLine($"{name,22}{r.Images,11}{m.Targets[i],11}{m.Precision[i],11:F3}{m.Recall[i],11:F3}{m.Ap50(i),11:F3}{m.ApMean(i),11:F3}");
+        }
+        Console.WriteLine($"Speed: {1000 * r.Seconds / Math.Max(1, r.Images):F1}ms per image (forward, loss, NMS, metrics)");
+    }
+
+    public void EpochDone(EpochResult result, string resultsCsv)
+    {
+        try { Drawing.ResultsPlot.Render(resultsCsv, Path.Combine(Path.GetDirectoryName(resultsCsv)!, "results.png")); }
+        catch (IOException e) { Warning($"could not write results.png: {e.Message}"); }
+    }
+}

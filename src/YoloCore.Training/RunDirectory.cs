@@ -1,0 +1,33 @@
+namespace YoloCore.Training;
+
+/// YOLOv5's increment_path: runs/train/exp, then exp2, exp3, … so a run never overwrites another.
+public static class RunDirectory
+{
+    public static string Next(string project, string name, bool existOk = false)
+    {
+        string path = Path.Combine(project, name);
+        if (existOk || !Directory.Exists(path)) return path;
+        for (int n = 2; ; n++)
+        {
+            string candidate = path + n;
+            if (!Directory.Exists(candidate)) return candidate;
+        }
+    }
+
+    /// Creates the folder and checks it can be written, with a message that names it when not.
+    public static string Create(string path)
+    {
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(path, "weights"));
+            string probe = Path.Combine(path, ".write-test");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+            return path;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"cannot write to the output folder {Path.GetFullPath(path)}: {e.Message}", e);
+        }
+    }
+}

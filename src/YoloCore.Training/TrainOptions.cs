@@ -1,0 +1,31 @@
+namespace YoloCore.Training;
+
+public enum OptimizerKind { SGD, Adam, AdamW }
+
+/// The settings of a training run, named after YOLOv5's train.py flags.
+public sealed record TrainOptions
+{
+    /// Dataset YAML; null trains on the synthetic shapes dataset (generated under the run folder).
+    public string? Data { get; init; }
+    public string Cfg { get; init; } = "yolov5n";
+    /// Initial weights (safetensors with YOLOv5 state-dict names); entries of matching shape are loaded.
+    public string? Weights { get; init; }
+    public string? Hyp { get; init; }
+    public int Epochs { get; init; } = 100;
+    public int BatchSize { get; init; } = 16;
+    public int ImageSize { get; init; } = 640;
+    public string Device { get; init; } = "cpu";
+    public int Workers { get; init; } = 2;
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.SGD;
+    public bool CosLr { get; init; }
+    public string Project { get; init; } = Path.Combine("runs", "train");
+    public string Name { get; init; } = "exp";
+    public bool ExistOk { get; init; }
+    public int Seed { get; init; }
+    public int Patience { get; init; } = 100;
+    public bool NoAmp { get; init; }
+    public bool NoVal { get; init; }
+    /// Synthetic dataset size when Data is null.
+    public int SynthTrain { get; init; } = 400;
+    public int SynthVal { get; init; } = 100;
+}

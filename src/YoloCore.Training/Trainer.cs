@@ -1,0 +1,231 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using YoloCore.Data;
+using YoloCore.Nn.IO;
+using YoloCore.Nn.Yolo;
+
+namespace YoloCore.Training;
+
+/// How a training run ended.
+public sealed record TrainResult(string SaveDir, int EpochsRun, double BestFitness, EpochResult? Last, ValidationResult? Final);
+
+/// YOLOv5 v7.0's train.py: SGD (nesterov) or Adam/AdamW over three parameter groups, nominal batch
+/// 64 by gradient accumulation, warmup then a linear (or cosine) schedule, EMA weights evaluated
+/// every epoch, best/last checkpoints, results.csv, early stopping, and exact --resume.
+public sealed class Trainer(ITrainingReporter reporter)
+{
+    const int NominalBatch = 64;
+    static readonly JsonSerializerOptions json = new() { Converters = { new JsonStringEnumConverter() } };
+
+    public TrainResult Run(TrainOptions options, string? resumeFrom = null)
+    {
+        JsonObject? resume = null;
+        string? resumeDir = null;
+        if (resumeFrom is not null)
+        {
+            string ckpt = Directory.Exists(resumeFrom) ? Path.Combine(resumeFrom, "weights", "last.json") : resumeFrom;
+            resume = Checkpoint.ReadJson(ckpt);
+            if (resume["resumable"]?.GetValue<bool>() != true) throw new InvalidDataException($"{ckpt} is not a resumable (last) checkpoint");
+            options = resume["options"].Deserialize<TrainOptions>(json) ?? throw new InvalidDataException($"{ckpt} has no options");
+            resumeDir = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(ckpt)))!;
+            reporter.Info($"Resuming training from {ckpt} (epoch {resume["epoch"]!.GetValue<int>() + 1} of {options.Epochs})");
+        }
+        Validate(ref options);
+        var device = YoloCore.Device.Parse(options.Device);
+        var backend = Backends.For(device); // a missing GPU library fails here, before anything is written
+        string saveDir = resumeDir ?? RunDirectory.Create(RunDirectory.Next(options.Project, options.Name, options.ExistOk));
+        string weights = Path.Combine(saveDir, "weights"), resultsCsv = Path.Combine(saveDir, "results.csv");
+        var hyp = options.Hyp is null ? new Hyperparameters() : Hyperparameters.Load(options.Hyp);
+        if (resume is null)
+        {
+            File.WriteAllText(Path.Combine(saveDir, "opt.json"), JsonSerializer.Serialize(options, new JsonSerializerOptions(json) { WriteIndented = true }));
+            File.WriteAllText(Path.Combine(saveDir, "hyp.json"), JsonSerializer.Serialize(hyp.Values, new JsonSerializerOptions { WriteIndented = true }));
+        }
+        reporter.Info("hyperparameters: " + string.Join(", ", hyp.Values.Select(kv => $"{kv.Key}={kv.Value:G4}")));
+
+        string dataYaml = options.Data ?? SyntheticData(saveDir, options);
+        var data = DatasetConfig.Load(dataYaml);
+        int nc = data.ClassCount;
+        using var model = new YoloModel(ModelConfig.Load(options.Cfg).WithClasses(nc), (ulong)options.Seed);
+        using var emaModel = new YoloModel(ModelConfig.Load(options.Cfg).WithClasses(nc), (ulong)options.Seed);
+        if (options.Weights is not null && resume is null) LoadPretrained(model, options.Weights);
+        model.To(device);
+        emaModel.To(device);
+        reporter.Info($"{options.Cfg}: {model.ParameterCount():N0} parameters, {nc} classes, device {device}");
+
+        bool amp = !device.IsCpu && !options.NoAmp;
+        var computeType = amp ? DType.Float16 : DType.Float32;
+        int batch = options.BatchSize, img = options.ImageSize;
+        int accumulateFull = Math.Max((int)Math.Round((double)NominalBatch / batch, MidpointRounding.ToEven), 1);
+        double weightDecay = hyp["weight_decay"] * batch * accumulateFull / NominalBatch;
+        var groups = YoloParamGroups.Create(model, hyp["lr0"], hyp["momentum"], weightDecay, nesterov: true);
+        using IOptimizer optimizer = options.Optimizer == OptimizerKind.SGD ? new Sgd(groups) : new Adam(groups, decoupled: options.Optimizer == OptimizerKind.AdamW);
+        reporter.Info($"optimizer: {options.Optimizer}(lr={hyp["lr0"]}) with parameter groups {groups[2].Parameters.Count} weight(decay=0.0), " +
+            $"{groups[1].Parameters.Count} weight(decay={weightDecay:G4}), {groups[0].Parameters.Count} bias");
+        var schedule = new LrSchedule(options.Epochs, hyp["lr0"], hyp["lrf"], hyp["momentum"], options.CosLr, hyp["warmup_epochs"], hyp["warmup_momentum"], hyp["warmup_bias_lr"]);
+        var ema = new ModelEma(emaModel, model);
+        var scaler = new GradScaler(amp);
+
+        int startEpoch = 0, lastOptStep = -1, bestEpoch = 0;
+        double bestFitness = 0;
+        if (resume is not null)
+        {
+            Checkpoint.LoadTrainingState(weights, "last", model, optimizer.StateBuffer);
+            StateDictIO.Load(emaModel, Path.Combine(weights, "last.safetensors"));
+            startEpoch = resume["epoch"]!.GetValue<int>() + 1;
+            bestFitness = resume["best_fitness"]!.GetValue<double>();
+            ema.Updates = resume["ema_updates"]!.GetValue<int>();
+            optimizer.Steps = resume["optimizer_steps"]!.GetValue<int>();
+            lastOptStep = resume["last_opt_step"]!.GetValue<int>();
+            scaler.Scale = resume["scaler"]!["scale"]!.GetValue<double>();
+            scaler.CleanSteps = resume["scaler"]!["clean_steps"]!.GetValue<int>();
+            scaler.Skipped = resume["scaler"]!["skipped"]!.GetValue<int>();
+            var history = ResultsCsv.Read(resultsCsv).Where(r => r.Epoch < startEpoch).ToList();
+            bestEpoch = history.Count > 0 ? history.MaxBy(r => r.Fitness)!.Epoch : 0;
+        }
+
+        using var trainSet = YoloDataset.Open(data, DatasetSplit.Train, DatasetOptions.Training(img, hyp.Augment));
+        using var valSet = YoloDataset.Open(data, DatasetSplit.Val, DatasetOptions.Validation(img, batch * 2));
+        reporter.Info("train: " + trainSet.Summary.Line);
+        reporter.Info("val: " + valSet.Summary.Line);
+        if (trainSet.Count == 0) throw new InvalidDataException($"no usable training images in {dataYaml}");
+        var trainLoader = new DataLoader(trainSet, new LoaderOptions { BatchSize = batch, Workers = options.Workers, Seed = (ulong)options.Seed });
+        var valLoader = new DataLoader(valSet, new LoaderOptions { BatchSize = batch * 2, Workers = options.Workers, Shuffle = false });
+        int nb = trainLoader.BatchCount, nw = schedule.WarmupIterations(nb);
+        var lossHyp = hyp.Loss(model.Detect.Nl, nc, img);
+        var step = new TrainStep(model, new YoloLoss(model.Detect, lossHyp), optimizer, ema, scaler, computeType);
+        var valLoss = new YoloLoss(emaModel.Detect, lossHyp);
+        reporter.Info($"image sizes {img} train, {img} val; {options.Workers} dataloader workers; logging results to {saveDir}; " +
+            $"starting training for {options.Epochs} epochs...");
+
+        EpochResult? last = null;
+        var optionsNode = JsonSerializer.SerializeToNode(options, json)!.AsObject();
+        int epoch = startEpoch;
+        for (; epoch < options.Epochs; epoch++)
+        {
+            model.Train();
+            reporter.EpochStarted(epoch, options.Epochs);
+            double box = 0, obj = 0, cls = 0;
+            var clock = Stopwatch.StartNew();
+            int i = 0;
+            foreach (var b in trainLoader.Epoch(epoch))
+            {
+                using (b)
+                {
+                    int ni = i + nb * epoch;
+                    int accumulate = LrSchedule.Accumulate(ni, nw, NominalBatch, batch);
+                    for (int j = 0; j < optimizer.Groups.Count; j++)
+                    {
+                        optimizer.Groups[j].Lr = schedule.GroupLr(j, ni, epoch, nw);
+                        if (options.Optimizer == OptimizerKind.SGD) optimizer.Groups[j].Momentum = schedule.GroupMomentum(ni, nw);
+                    }
+                    bool optimizerStep = ni - lastOptStep >= accumulate;
+                    StepResult r;
+                    using (var images = b.ImagesTensor(device))
+                        r = step.Run(images, Array.ConvertAll(b.Targets, v => (double)v), optimizerStep);
+                    if (optimizerStep) lastOptStep = ni;
+                    box = (box * i + r.Box) / (i + 1);
+                    obj = (obj * i + r.Obj) / (i + 1);
+                    cls = (cls * i + r.Cls) / (i + 1);
+                    i++;
+                    double rate = i / clock.Elapsed.TotalSeconds;
+                    reporter.BatchDone(new BatchProgress(epoch, options.Epochs, i, nb, box, obj, cls, b.TargetCount, img,
+                        PeakGiB(backend, device), rate, (nb - i) / rate));
+                }
+            }
+            var lr = optimizer.Groups.Select(g => g.Lr).ToArray();
+            bool final = epoch + 1 == options.Epochs;
+            ValidationResult? val = null;
+            if (!options.NoVal || final)
+            {
+                val = Validator.Run(emaModel, valLoader, device, computeType, valLoss, progress: reporter.ValidationProgress);
+                reporter.ValidationDone(val, data.Names, perClass: false);
+            }
+            var m = val?.Metrics;
+            last = new EpochResult(epoch, box, obj, cls, m?.MeanPrecision ?? 0, m?.MeanRecall ?? 0, m?.Map50 ?? 0, m?.Map ?? 0,
+                val?.Box ?? 0, val?.Obj ?? 0, val?.Cls ?? 0, lr);
+            ResultsCsv.Append(resultsCsv, last);
+            // As YOLOv5: best is saved (and early stopping's clock reset) when fitness ties or improves.
+            bool improved = last.Fitness >= bestFitness;
+            if (improved) { bestFitness = last.Fitness; bestEpoch = epoch; }
+            var state = new Checkpoint.State(epoch, bestFitness, ema.Updates, optimizer.Steps, lastOptStep, scaler.Scale, scaler.CleanSteps, scaler.Skipped, optionsNode);
+            Checkpoint.Save(weights, "last", model, emaModel, optimizer, state, full: true);
+            if (improved) Checkpoint.Save(weights, "best", model, emaModel, optimizer, state, full: false);
+            reporter.EpochDone(last, resultsCsv);
+            if (epoch - bestEpoch >= options.Patience)
+            {
+                reporter.Info($"Stopping training early as no improvement observed in last {options.Patience} epochs. " +
+                    $"Best results observed at epoch {bestEpoch}, best model saved as best.safetensors.");
+                epoch++;
+                break;
+            }
+        }
+        if (scaler.Skipped > 0) reporter.Warning($"the loss scaler skipped {scaler.Skipped} optimizer steps on float16 overflow");
+
+        ValidationResult? finalVal = null;
+        string best = Path.Combine(weights, "best.safetensors");
+        if (File.Exists(best) && epoch > startEpoch)
+        {
+            StateDictIO.Load(emaModel, best);
+            reporter.Info($"Validating {best}...");
+            finalVal = Validator.Run(emaModel, valLoader, device, computeType, progress: reporter.ValidationProgress);
+            reporter.ValidationDone(finalVal, data.Names, perClass: true);
+        }
+        reporter.Info($"{epoch - startEpoch} epochs completed. Results saved to {saveDir}");
+        return new TrainResult(saveDir, epoch - startEpoch, bestFitness, last, finalVal);
+    }
+
+    /// The checks YOLOv5 makes before anything is written: sizes, counts, paths.
+    void Validate(ref TrainOptions o)
+    {
+        if (o.BatchSize < 1) throw new ArgumentException($"--batch-size must be at least 1, got {o.BatchSize}");
+        if (o.Epochs < 1) throw new ArgumentException($"--epochs must be at least 1, got {o.Epochs}");
+        if (o.ImageSize < 32) throw new ArgumentException($"--img must be at least 32, got {o.ImageSize}");
+        if (o.ImageSize % 32 != 0)
+        {
+            int fixedSize = (o.ImageSize + 31) / 32 * 32;
+            reporter.Warning($"--img-size {o.ImageSize} must be multiple of max stride 32, updating to {fixedSize}");
+            o = o with { ImageSize = fixedSize };
+        }
+        if (o.Data is not null && !File.Exists(o.Data)) throw new FileNotFoundException($"dataset YAML not found: {Path.GetFullPath(o.Data)}", o.Data);
+        if (o.Weights is not null && !File.Exists(o.Weights)) throw new FileNotFoundException($"weights not found: {Path.GetFullPath(o.Weights)}", o.Weights);
+        if (o.Workers < 0) throw new ArgumentException($"--workers must be 0 or more, got {o.Workers}");
+    }
+
+    string SyntheticData(string saveDir, TrainOptions o)
+    {
+        string dir = Path.Combine(saveDir, "synthetic");
+        string yaml = Path.Combine(dir, "data.yaml");
+        if (File.Exists(yaml)) return yaml;
+        reporter.Info($"no --data given: generating the synthetic shapes dataset ({o.SynthTrain} train + {o.SynthVal} val images, {o.ImageSize} px) in {dir}");
+        return SyntheticDataset.Generate(dir, o.SynthTrain, o.SynthVal, o.ImageSize, o.Seed);
+    }
+
+    /// Loads every entry of a weights file whose name and shape match the model (YOLOv5's
+    /// intersect_dicts), so weights trained for another class count still seed the backbone.
+    void LoadPretrained(YoloModel model, string path)
+    {
+        var (list, _) = Safetensors.Load(path);
+        try
+        {
+            int matched = 0, total = 0;
+            using var scope = TensorScope.Begin();
+            var file = list.ToDictionary(e => e.Name, e => e.Tensor);
+            foreach (var (name, t) in model.StateDict())
+            {
+                total++;
+                if (!file.TryGetValue(name, out var src)) continue;
+                var v = src.Rank == 4 ? StateDictIO.OihwToOhwi(src) : src;
+                if (v.Shape != t.Shape) continue;
+                t.Backend.Copy(v.DType == t.DType ? v : v.Cast(t.DType), t);
+                matched++;
+            }
+            reporter.Info($"Transferred {matched}/{total} items from {path}");
+        }
+        finally { foreach (var (_, t) in list) t.Dispose(); }
+    }
+
+    static double PeakGiB(IBackend backend, YoloCore.Device device) => MemoryStats.PeakBytes(device) / (1024.0 * 1024 * 1024);
+}
