@@ -8,6 +8,8 @@ public static class Program
     static readonly (string Name, string Summary, Func<string[], int> Run)[] commands =
     [
         ("train", "train a YOLOv5 detector (no --data: the synthetic shapes dataset, yolov5n, CPU)", TrainCommand.Run),
+        ("val", "evaluate weights on a dataset: P, R, mAP@0.5, mAP@0.5:0.95 per class", ValCommand.Run),
+        ("detect", "detect objects in images and write them with boxes drawn and text labels", DetectCommand.Run),
         ("demo", "fit a small Conv-BN-SiLU network to a synthetic target on the CPU (the core's demo)", DemoCommand.Run),
         ("bench", "time YOLOv5 training steps on synthetic data (images/s, step time, memory, phases)", BenchCommand.Run),
         ("data", "data tools: `data synth` writes the synthetic shapes dataset (the main job's default)", DataCommand),

@@ -19,11 +19,15 @@ public static class Checkpoint
     public sealed record State(int Epoch, double BestFitness, int EmaUpdates, int OptimizerSteps, int LastOptStep,
         double Scale, int CleanSteps, int Skipped, JsonObject Options);
 
-    public static void Save(string weightsDir, string name, Module model, Module ema, IOptimizer optimizer, State state, bool full)
+    /// metadata goes into the weights file's header (cfg, nc, names), so val and detect can rebuild
+    /// the model from the file alone.
+    public static void Save(string weightsDir, string name, Module model, Module ema, IOptimizer optimizer, State state, bool full,
+        IReadOnlyDictionary<string, string> metadata)
     {
         Directory.CreateDirectory(weightsDir);
         string stem = Path.Combine(weightsDir, name);
-        StateDictIO.Save(ema, stem + ".safetensors", new Dictionary<string, string> { ["format"] = "pt", ["producer"] = "yolocore" });
+        var meta = new Dictionary<string, string>(metadata) { ["format"] = "pt", ["producer"] = "yolocore", ["epoch"] = state.Epoch.ToString() };
+        StateDictIO.Save(ema, stem + ".safetensors", meta);
         if (full)
         {
             using var scope = TensorScope.Begin();

@@ -19,7 +19,9 @@ public sealed class Trainer(ITrainingReporter reporter)
     const int NominalBatch = 64;
     static readonly JsonSerializerOptions json = new() { Converters = { new JsonStringEnumConverter() } };
 
-    public TrainResult Run(TrainOptions options, string? resumeFrom = null)
+    /// cancel: checked after each epoch's checkpoint is written, so a cancelled run stops where
+    /// --resume can continue it exactly (the command line cancels on Ctrl+C).
+    public TrainResult Run(TrainOptions options, string? resumeFrom = null, CancellationToken cancel = default)
     {
         JsonObject? resume = null;
         string? resumeDir = null;
@@ -100,6 +102,7 @@ public sealed class Trainer(ITrainingReporter reporter)
         reporter.Info($"image sizes {img} train, {img} val; {options.Workers} dataloader workers; logging results to {saveDir}; " +
             $"starting training for {options.Epochs} epochs...");
 
+        var metadata = WeightsMetadata.Create(options.Cfg, data.Names);
         EpochResult? last = null;
         var optionsNode = JsonSerializer.SerializeToNode(options, json)!.AsObject();
         int epoch = startEpoch;
@@ -151,9 +154,15 @@ public sealed class Trainer(ITrainingReporter reporter)
             bool improved = last.Fitness >= bestFitness;
             if (improved) { bestFitness = last.Fitness; bestEpoch = epoch; }
             var state = new Checkpoint.State(epoch, bestFitness, ema.Updates, optimizer.Steps, lastOptStep, scaler.Scale, scaler.CleanSteps, scaler.Skipped, optionsNode);
-            Checkpoint.Save(weights, "last", model, emaModel, optimizer, state, full: true);
-            if (improved) Checkpoint.Save(weights, "best", model, emaModel, optimizer, state, full: false);
+            Checkpoint.Save(weights, "last", model, emaModel, optimizer, state, full: true, metadata);
+            if (improved) Checkpoint.Save(weights, "best", model, emaModel, optimizer, state, full: false, metadata);
             reporter.EpochDone(last, resultsCsv);
+            if (cancel.IsCancellationRequested)
+            {
+                reporter.Info($"Stopped after epoch {epoch} on request; continue with --resume {saveDir}");
+                epoch++;
+                break;
+            }
             if (epoch - bestEpoch >= options.Patience)
             {
                 reporter.Info($"Stopping training early as no improvement observed in last {options.Patience} epochs. " +

@@ -61,7 +61,19 @@ public static class TrainCommand
         {
             resumeFrom = resumePath ?? LatestRun(options.Project) ?? throw new CliUsageException($"--resume: no run with weights/last.json under {options.Project}");
         }
-        var result = new Trainer(new ConsoleReporter()).Run(options, resumeFrom);
+        // The first Ctrl+C finishes the current epoch and saves it (resumable); a second one kills.
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            if (cancel.IsCancellationRequested) return;
+            e.Cancel = true;
+            cancel.Cancel();
+            Console.Error.WriteLine("\nstopping after this epoch (Ctrl+C again to abort)...");
+        };
+        Console.CancelKeyPress += onCancel;
+        TrainResult result;
+        try { result = new Trainer(new ConsoleReporter()).Run(options, resumeFrom, cancel.Token); }
+        finally { Console.CancelKeyPress -= onCancel; }
         return result.EpochsRun >= 0 ? 0 : 1;
     }
 

@@ -1,0 +1,114 @@
+using System.Diagnostics;
+using System.Globalization;
+using YoloCore.Autograd;
+using YoloCore.Cli.Drawing;
+using YoloCore.Data;
+using YoloCore.Nn.Yolo;
+using YoloCore.Training;
+
+namespace YoloCore.Cli.Commands;
+
+/// `yolocore detect`: YOLOv5's detect.py for images: letterbox, forward, NMS, boxes back to the
+/// original pixels; writes each image with its boxes and labels drawn and a labels/NAME.txt of
+/// "class xc yc w h conf" (normalised) under runs/detect/expN.
+public static class DetectCommand
+{
+    static readonly string[] extensions = [".jpg", ".jpeg", ".png", ".bmp"];
+    static readonly string[] palette = ["FF3838", "FF9D97", "FF701F", "FFB21D", "CFD231", "48F90A", "92CC17", "3DDB86", "1A9334", "00D4BB",
+        "2C99A8", "00C2FF", "344593", "6473FF", "0018EC", "8438FF", "520085", "CB38FF", "FF95C8", "FF37C7"];
+
+    public static int Run(string[] argv)
+    {
+        var args = new CliArgs(argv);
+        string weights = args.String("weights", ""), source = args.String("source", "");
+        string? cfg = args.String("cfg", "") is { Length: > 0 } c ? c : null;
+        string? data = args.String("data", "") is { Length: > 0 } d ? d : null;
+        int img = args.Int("img", 640), maxDet = args.Int("max-det", 1000);
+        double conf = args.Double("conf-thres", 0.25), iou = args.Double("iou-thres", 0.45);
+        var device = Device.Parse(args.String("device", "cpu"));
+        string project = args.String("project", Path.Combine("runs", "detect")), name = args.String("name", "exp");
+        bool existOk = args.Flag("exist-ok");
+        if (args.Help)
+        {
+            Console.WriteLine("""
+                usage: yolocore detect --weights W.safetensors --source IMAGE|FOLDER [--img 640] [--conf-thres 0.25]
+                                       [--iou-thres 0.45] [--max-det 1000] [--device cpu|0] [--cfg yolov5n] [--data DATA.yaml]
+                                       [--project runs/detect] [--name exp] [--exist-ok]
+                """);
+            return 0;
+        }
+        args.RejectUnknown();
+        if (weights.Length == 0 || source.Length == 0) throw new CliUsageException("--weights and --source are required");
+        if (img % 32 != 0) { int f = (img + 31) / 32 * 32; Console.WriteLine($"WARNING ⚠️ --img {img} must be multiple of max stride 32, updating to {f}"); img = f; }
+        var files = Directory.Exists(source)
+            ? Directory.GetFiles(source).Where(f => extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).OrderBy(f => f).ToList()
+            : File.Exists(source) ? [source] : throw new FileNotFoundException($"--source {source} is neither an image nor a folder");
+        if (files.Count == 0) throw new FileNotFoundException($"no images ({string.Join(", ", extensions)}) in {source}");
+        var names = data is not null ? DatasetConfig.Load(data).Names : null;
+        var (model, classNames) = WeightsMetadata.LoadModel(weights, cfg, names?.Count, names);
+        string saveDir = RunDirectory.Create(RunDirectory.Next(project, name, existOk));
+        Directory.CreateDirectory(Path.Combine(saveDir, "labels"));
+        using (model)
+        {
+            model.To(device);
+            model.Eval();
+            var dtype = device.IsCpu ? DType.Float32 : DType.Float16;
+            foreach (var file in files)
+            {
+                var clock = Stopwatch.StartNew();
+                RgbImage original;
+                try { original = ImageDecoder.Decode(file); }
+                catch (Exception e) when (e is InvalidDataException or IOException or NotSupportedException or SixLabors.ImageSharp.ImageFormatException)
+                {
+                    Console.WriteLine($"WARNING ⚠️ {file}: skipped, not a readable image ({e.Message})");
+                    continue;
+                }
+                using (original)
+                using (TensorScope.Begin())
+                using (GradMode.NoGrad())
+                {
+                    using var boxed = Letterbox.Apply(original, img, img, out var lb);
+                    var x = Tensor.FromArray<byte>(boxed.Pixels, new Shape(1, img, img, 3)).To(device).Cast(dtype) * (1.0 / 255);
+                    var pred = model.Forward(x);
+                    var dets = Nms.Run(pred, conf, iou, maxDet)[0]
+                        .Select(det => { var (x1, y1, x2, y2) = lb.BoxToOriginal(det.X1, det.Y1, det.X2, det.Y2); return det with { X1 = x1, Y1 = y1, X2 = x2, Y2 = y2 }; }).ToList();
+                    Save(saveDir, file, original, dets, classNames);
+                    var counts = dets.GroupBy(det => det.Class).Select(g => $"{g.Count()} {Name(classNames, g.Key)}{(g.Count() > 1 ? "s" : "")}");
+                    Console.WriteLine($"image {files.IndexOf(file) + 1}/{files.Count} {file}: {img}x{img} {(dets.Count == 0 ? "(no detections)" : string.Join(", ", counts))}, {clock.Elapsed.TotalMilliseconds:F1}ms");
+                }
+            }
+        }
+        Console.WriteLine($"Results saved to {saveDir}");
+        return 0;
+    }
+
+    static string Name(IReadOnlyList<string> names, int c) => c < names.Count ? names[c] : c.ToString();
+
+    static (byte, byte, byte) Colour(int c)
+    {
+        var hex = palette[c % palette.Length];
+        return (Convert.ToByte(hex[..2], 16), Convert.ToByte(hex[2..4], 16), Convert.ToByte(hex[4..], 16));
+    }
+
+    static void Save(string saveDir, string file, RgbImage image, List<Detection> dets, IReadOnlyList<string> names)
+    {
+        var canvas = Canvas.FromRgb(image.Pixels.ToArray(), image.Width, image.Height);
+        int thickness = Math.Max(2, (image.Width + image.Height) / 600), scale = Math.Max(1, (image.Width + image.Height) / 800);
+        var lines = new List<string>();
+        foreach (var d in dets)
+        {
+            var colour = Colour(d.Class);
+            canvas.DrawRect((int)d.X1, (int)d.Y1, (int)d.X2, (int)d.Y2, colour, thickness);
+            string label = $"{Name(names, d.Class)} {d.Score:F2}";
+            int th = (BitmapFont.Height + 3) * scale, tw = BitmapFont.MeasureWidth(label, scale) + 2 * scale;
+            int ty = d.Y1 - th >= 0 ? (int)d.Y1 - th : (int)d.Y1;
+            canvas.FillRect((int)d.X1, ty, (int)d.X1 + tw, ty + th, colour);
+            canvas.DrawText((int)d.X1 + scale, ty + 2 * scale, label, (255, 255, 255), scale);
+            double cx = (d.X1 + d.X2) / 2 / image.Width, cy = (d.Y1 + d.Y2) / 2 / image.Height, w = (d.X2 - d.X1) / image.Width, h = (d.Y2 - d.Y1) / image.Height;
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"{d.Class} {cx:F6} {cy:F6} {w:F6} {h:F6} {d.Score:F6}"));
+        }
+        string stem = Path.GetFileNameWithoutExtension(file);
+        canvas.Save(Path.Combine(saveDir, stem + ".jpg"));
+        File.WriteAllLines(Path.Combine(saveDir, "labels", stem + ".txt"), lines);
+    }
+}

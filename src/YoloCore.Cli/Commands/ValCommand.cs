@@ -1,0 +1,50 @@
+using YoloCore.Data;
+using YoloCore.Nn.Yolo;
+using YoloCore.Training;
+
+namespace YoloCore.Cli.Commands;
+
+/// `yolocore val`: YOLOv5's val.py on a dataset split with trained weights: P, R, mAP@0.5 and
+/// mAP@0.5:0.95 overall and per class.
+public static class ValCommand
+{
+    public static int Run(string[] argv)
+    {
+        var args = new CliArgs(argv);
+        string data = args.String("data", ""), weights = args.String("weights", "");
+        string? cfg = args.String("cfg", "") is { Length: > 0 } c ? c : null;
+        int img = args.Int("img", 640), batch = args.Int("batch-size", 32), workers = args.Int("workers", Math.Min(8, Environment.ProcessorCount));
+        double conf = args.Double("conf-thres", 0.001), iou = args.Double("iou-thres", 0.6);
+        int maxDet = args.Int("max-det", 300);
+        string task = args.String("task", "val");
+        var device = Device.Parse(args.String("device", "cpu"));
+        bool half = !device.IsCpu && !args.Flag("no-amp");
+        if (args.Help)
+        {
+            Console.WriteLine("""
+                usage: yolocore val --data DATA.yaml --weights W.safetensors [--cfg yolov5n] [--img 640] [--batch-size 32]
+                                    [--task val|test|train] [--conf-thres 0.001] [--iou-thres 0.6] [--max-det 300]
+                                    [--device cpu|0] [--workers N] [--no-amp]
+                """);
+            return 0;
+        }
+        args.RejectUnknown();
+        if (data.Length == 0 || weights.Length == 0) throw new CliUsageException("--data and --weights are required");
+        if (img % 32 != 0) { int f = (img + 31) / 32 * 32; Console.WriteLine($"WARNING ⚠️ --img {img} must be multiple of max stride 32, updating to {f}"); img = f; }
+        if (batch < 1) throw new CliUsageException("--batch-size must be at least 1");
+        var config = DatasetConfig.Load(data);
+        var split = task switch { "train" => DatasetSplit.Train, "test" => DatasetSplit.Test, "val" => DatasetSplit.Val, _ => throw new CliUsageException("--task must be train, val or test") };
+        var (model, names) = WeightsMetadata.LoadModel(weights, cfg, config.ClassCount, config.Names);
+        using (model)
+        {
+            model.To(device);
+            using var set = YoloDataset.Open(config, split, DatasetOptions.Validation(img, batch));
+            Console.WriteLine($"{task}: {set.Summary.Line}");
+            var loader = new DataLoader(set, new LoaderOptions { BatchSize = batch, Workers = workers, Shuffle = false });
+            var reporter = new ConsoleReporter();
+            var r = Validator.Run(model, loader, device, half ? DType.Float16 : DType.Float32, null, conf, iou, maxDet, reporter.ValidationProgress);
+            reporter.ValidationDone(r, names, perClass: true);
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,122 @@
+using YoloCore.Data;
+using YoloCore.Nn.IO;
+using YoloCore.Training;
+
+namespace YoloCore.Tests;
+
+/// The trainer end to end on tiny synthetic data: exact resume, outputs, and bad input.
+public class TrainerTests : IDisposable
+{
+    readonly string root = Path.Combine(Path.GetTempPath(), $"yolocore-trainer-{Guid.NewGuid():N}");
+    readonly string dataYaml;
+
+    public TrainerTests()
+    {
+        dataYaml = SyntheticDataset.Generate(Path.Combine(root, "data"), 16, 8, 64, seed: 3);
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(root, recursive: true); } catch (IOException) { }
+    }
+
+    TrainOptions Tiny(string name, int epochs) => new()
+    {
+        Data = dataYaml, Cfg = "yolov5n", Epochs = epochs, BatchSize = 8, ImageSize = 64, Workers = 2, Seed = 5,
+        Project = Path.Combine(root, "runs"), Name = name, ExistOk = true,
+    };
+
+    static Dictionary<string, float[]> Weights(string file)
+    {
+        var (list, _) = Safetensors.Load(file);
+        try { return list.ToDictionary(e => e.Name, e => e.Tensor.ToArray<float>()); }
+        finally { foreach (var (_, t) in list) t.Dispose(); }
+    }
+
+    /// Stops after the first epoch, the way Ctrl+C does.
+    sealed class StopAfterFirstEpoch(CancellationTokenSource cts) : ITrainingReporter
+    {
+        public void Info(string line) { }
+        public void Warning(string line) { }
+        public void EpochStarted(int epoch, int epochs) { }
+        public void BatchDone(BatchProgress progress) { }
+        public void ValidationProgress(int batch, int batches) { }
+        public void ValidationDone(ValidationResult result, IReadOnlyList<string> names, bool perClass) { }
+        public void EpochDone(EpochResult result, string resultsCsv) => cts.Cancel();
+    }
+
+    [Fact]
+    public void ResumingGivesTheSameWeightsAsTrainingStraight()
+    {
+        var straight = new Trainer(new SilentReporter()).Run(Tiny("straight", 2));
+        using var cts = new CancellationTokenSource();
+        var interrupted = new Trainer(new StopAfterFirstEpoch(cts)).Run(Tiny("resumed", 2), cancel: cts.Token);
+        Assert.Equal(1, interrupted.EpochsRun);
+        var resumed = new Trainer(new SilentReporter()).Run(Tiny("ignored", 2), resumeFrom: interrupted.SaveDir);
+        Assert.Equal(1, resumed.EpochsRun);
+        Assert.Equal(interrupted.SaveDir, resumed.SaveDir);
+        foreach (var file in new[] { "last.safetensors", "last.state.safetensors" })
+        {
+            var a = Weights(Path.Combine(straight.SaveDir, "weights", file));
+            var b = Weights(Path.Combine(resumed.SaveDir, "weights", file));
+            Assert.Equal(a.Keys.OrderBy(k => k), b.Keys.OrderBy(k => k));
+            foreach (var k in a.Keys) Assert.True(a[k].SequenceEqual(b[k]), $"{file}: {k} differs after resume");
+        }
+        Assert.Equal(File.ReadAllLines(Path.Combine(straight.SaveDir, "results.csv")), File.ReadAllLines(Path.Combine(resumed.SaveDir, "results.csv")));
+    }
+
+    [Fact]
+    public void ARunWritesEveryOutput()
+    {
+        var r = new Trainer(new SilentReporter()).Run(Tiny("outputs", 1));
+        foreach (var f in new[] { "results.csv", "opt.json", "hyp.json", "weights/last.safetensors", "weights/last.state.safetensors",
+                     "weights/last.json", "weights/best.safetensors", "weights/best.json" })
+            Assert.True(File.Exists(Path.Combine(r.SaveDir, f)), $"{f} was not written");
+        var header = File.ReadLines(Path.Combine(r.SaveDir, "results.csv")).First().Split(',').Select(h => h.Trim());
+        Assert.Equal(ResultsCsv.Columns, header);
+        Assert.NotNull(r.Final);
+    }
+
+    sealed class Collect : ITrainingReporter
+    {
+        public List<string> Warnings { get; } = [];
+        public void Info(string line) { }
+        public void Warning(string line) => Warnings.Add(line);
+        public void EpochStarted(int epoch, int epochs) { }
+        public void BatchDone(BatchProgress progress) { }
+        public void ValidationProgress(int batch, int batches) { }
+        public void ValidationDone(ValidationResult result, IReadOnlyList<string> names, bool perClass) { }
+        public void EpochDone(EpochResult result, string resultsCsv) { }
+    }
+
+    [Fact]
+    public void BadOptionsGetClearMessagesBeforeAnythingIsWritten()
+    {
+        var t = new Trainer(new SilentReporter());
+        Assert.Contains("dataset YAML not found", Assert.Throws<FileNotFoundException>(() => t.Run(Tiny("x", 1) with { Data = Path.Combine(root, "nope.yaml") })).Message);
+        Assert.Contains("--batch-size", Assert.Throws<ArgumentException>(() => t.Run(Tiny("x", 1) with { BatchSize = 0 })).Message);
+        string noNames = Path.Combine(root, "bad.yaml");
+        File.WriteAllText(noNames, "path: .\ntrain: images/train\nval: images/val\n");
+        var e = Assert.ThrowsAny<Exception>(() => t.Run(Tiny("x", 1) with { Data = noNames }));
+        Assert.True(e.Message.Contains("nc") || e.Message.Contains("names"), e.Message);
+        Assert.False(Directory.Exists(Path.Combine(root, "runs", "x", "weights", "last.json")));
+    }
+
+    [Fact]
+    public void ImageSizeIsRoundedUpToTheStrideWithAWarning()
+    {
+        var log = new Collect();
+        var r = new Trainer(log).Run(Tiny("round", 1) with { ImageSize = 50, NoVal = true });
+        Assert.Contains(log.Warnings, w => w.Contains("--img-size 50") && w.Contains("64"));
+        Assert.True(File.Exists(Path.Combine(r.SaveDir, "weights", "last.json")));
+    }
+
+    [Fact]
+    public void AnUnwritableOutputFolderIsReported()
+    {
+        string file = Path.Combine(root, "blocker");
+        File.WriteAllText(file, "a file where the project folder should be");
+        var e = Assert.ThrowsAny<IOException>(() => new Trainer(new SilentReporter()).Run(Tiny("x", 1) with { Project = file }));
+        Assert.Contains("output folder", e.Message);
+    }
+}
