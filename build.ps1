@@ -11,7 +11,7 @@ switch ($Command) {
   "run" {
     dotnet build src/YoloCore.Cli/YoloCore.Cli.csproj -c Release -nologo -v q
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
-    if ($Rest.Count -eq 0) { $Rest = @("demo") }
+    if ($Rest.Count -eq 0) { $Rest = @("train") }
     dotnet src/YoloCore.Cli/bin/Release/net10.0/YoloCore.Cli.dll @Rest; exit $LASTEXITCODE
   }
   "test" { dotnet test YoloCore.sln -c Release -nologo -v q @Rest; exit $LASTEXITCODE }
