@@ -7,7 +7,7 @@ namespace YoloCore.Cuda.Tests;
 /// machines without a GPU), and the clean failure a CUDA device gives where there is none.
 public class GpuParityTests
 {
-    static bool HasGpu(out string why)
+    internal static bool HasGpu(out string why)
     {
         why = "";
         if (!NativeLibraries.TryProbe(NativeLib.Cuda, out _, out var error)) { why = "no CUDA driver: " + error?.Split('\n')[0]; return false; }
