@@ -77,8 +77,14 @@ public class ConformanceTests
         Assert.Equal(run.RunningStats.Count, keys.Count);
         foreach (var key in keys)
         {
+            // The README suggests 1e-5. Running variances meet it. A running mean after one step is
+            // 0.03 × a batch mean that is close to zero next to the channel's spread, so its relative
+            // error is ill-conditioned: PyTorch itself in float32 (torch 1.13, this CPU, our
+            // benchmarks/pytorch model loading init.*) misses 1e-5 on this case, with 1.9e-5 on
+            // model.23.m.0.cv2.bn.running_mean and 1.4e-5 on model.21.bn.running_mean. Means get 5e-5.
+            double tolerance = key.EndsWith("running_mean") ? 5e-5 : 1e-5;
             double err = RelativeError(run.RunningStats[key["after_forward.".Length..]], run.Case[key].ToDoubles());
-            Assert.True(err <= 1e-5, $"{name}: {key} relative error {err:E2}");
+            Assert.True(err <= tolerance, $"{name}: {key} relative error {err:E2} (tolerance {tolerance:E0})");
         }
     }
 
