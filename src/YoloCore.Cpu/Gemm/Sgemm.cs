@@ -24,7 +24,13 @@ internal static unsafe class Sgemm
     internal static SgemmIsa ForceIsa { get; set; } = SgemmIsa.Auto;
 
     public static void Multiply(bool transA, bool transB, int m, int n, int k,
-        float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)
+        float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate) =>
+        Multiply(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, MaxThreads);
+
+    /// As above with an explicit thread budget (1: run on the calling thread only, for callers
+    /// that already split their work across threads, such as the tiled convolution).
+    public static void Multiply(bool transA, bool transB, int m, int n, int k,
+        float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, int threads)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(m);
         ArgumentOutOfRangeException.ThrowIfNegative(n);
@@ -47,13 +53,13 @@ internal static unsafe class Sgemm
         switch (ResolveIsa())
         {
             case SgemmIsa.Avx512:
-                SgemmParallel.Run<SgemmKernel512>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, MaxThreads);
+                SgemmParallel.Run<SgemmKernel512>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, threads);
                 break;
             case SgemmIsa.Avx2:
-                SgemmParallel.Run<SgemmKernel256>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, MaxThreads);
+                SgemmParallel.Run<SgemmKernel256>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, threads);
                 break;
             default:
-                SgemmParallel.Run<SgemmKernelScalar>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, MaxThreads);
+                SgemmParallel.Run<SgemmKernelScalar>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, threads);
                 break;
         }
     }

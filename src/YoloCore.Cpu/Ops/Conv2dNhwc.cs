@@ -40,6 +40,8 @@ public sealed unsafe partial class CpuBackend
             T* px = Ptr<T>(x), pw = Ptr<T>(w), py = Ptr<T>(y);
             if (d.IsPointwise)
                 Gemm.Multiply(false, true, d.N * d.PixelsOut, d.Cout, d.Cin, px, d.Cin, pw, d.Cin, py, d.Cout, false);
+            else if (typeof(T) == typeof(float))
+                TiledConvForward(d, (float*)px, (float*)pw, (float*)py);
             else
                 ForEachGroup(d, x.DType, (n0, images, col) =>
                 {
@@ -63,6 +65,7 @@ public sealed unsafe partial class CpuBackend
                 return;
             }
             T* pgw = gw is null ? null : Ptr<T>(gw), pgx = gx is null ? null : Ptr<T>(gx);
+            if (typeof(T) == typeof(float) && TiledConvBackward(d, (float*)px, (float*)pw, (float*)pgy, (float*)pgx, (float*)pgw)) return;
             ForEachGroup(d, x.DType, (n0, images, col) =>
             {
                 int rows = images * d.PixelsOut;

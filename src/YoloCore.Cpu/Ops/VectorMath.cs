@@ -40,4 +40,16 @@ internal static class VectorMath
     /// depend on where the vector loop ended.
     public static float Exp(float x) => Exp(Vector256.Create(x)).ToScalar();
     public static float Sigmoid(float x) => Sigmoid(Vector256.Create(x)).ToScalar();
+
+    /// dst[i] += src[i], eight lanes at a time.
+    public static unsafe void AddInto(Span<float> dst, ReadOnlySpan<float> src)
+    {
+        int i = 0;
+        fixed (float* d = dst, s = src)
+        {
+            if (Vector256.IsHardwareAccelerated)
+                for (; i + 8 <= dst.Length; i += 8) (Vector256.Load(d + i) + Vector256.Load(s + i)).Store(d + i);
+            for (; i < dst.Length; i++) d[i] += s[i];
+        }
+    }
 }
