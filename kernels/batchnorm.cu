@@ -6,31 +6,47 @@
 #include "common.cuh"
 
 // partial[chunk·c + ch] = Σ over the chunk's rows of (a - shift_a[ch])·(b ? b - shift_b[ch] : 1).
+// A block is 32 channels × 8 row lanes (256 threads): each warp reads 32 neighbouring channels of
+// one row, so loads are coalesced; the 8 lanes are added in shared memory in a fixed order.
 template <typename T>
 __device__ void channel_partial_sums(const T* a, const T* b, const float* shift_a, const float* shift_b,
     float* partial, i64 rows, int c, int rows_per_chunk)
 {
-    int ch = blockIdx.y * blockDim.x + threadIdx.x;
-    if (ch >= c) return;
+    __shared__ float shared[256];
+    int tx = threadIdx.x % 32, ty = threadIdx.x / 32;
+    int ch = blockIdx.y * 32 + tx;
     i64 r0 = (i64)blockIdx.x * rows_per_chunk, r1 = min64(rows, r0 + rows_per_chunk);
-    float sa = shift_a ? shift_a[ch] : 0.0f, sb = shift_b ? shift_b[ch] : 0.0f;
     float acc = 0.0f;
-    for (i64 r = r0; r < r1; r++)
+    if (ch < c)
     {
-        float v = ld(a, r * c + ch) - sa;
-        if (b) v *= ld(b, r * c + ch) - sb;
-        acc += v;
+        float sa = shift_a ? shift_a[ch] : 0.0f, sb = shift_b ? shift_b[ch] : 0.0f;
+        for (i64 r = r0 + ty; r < r1; r += 8)
+        {
+            float v = ld(a, r * c + ch) - sa;
+            if (b) v *= ld(b, r * c + ch) - sb;
+            acc += v;
+        }
     }
-    partial[(i64)blockIdx.x * c + ch] = acc;
+    shared[threadIdx.x] = acc;
+    __syncthreads();
+    if (ty == 0 && ch < c)
+    {
+        float s = 0.0f;
+        for (int k = 0; k < 8; k++) s += shared[k * 32 + tx];
+        partial[(i64)blockIdx.x * c + ch] = s;
+    }
 }
 
-extern "C" __global__ void channel_finalize_sums(const float* partial, float* sums, int chunks, int c)
+// sums[ch] = Σ_k partial[k·c + ch]: one block per channel, a fixed tree over the chunks.
+extern "C" __global__ void __launch_bounds__(256) channel_finalize_sums(const float* partial, float* sums, int chunks, int c)
 {
-    GRID_STRIDE(ch, c)
+    __shared__ float shared[256];
+    for (int ch = blockIdx.x; ch < c; ch += gridDim.x)
     {
-        double acc = 0.0;
-        for (int k = 0; k < chunks; k++) acc += partial[(i64)k * c + ch];
-        sums[ch] = (float)acc;
+        float acc = 0.0f;
+        for (int k = threadIdx.x; k < chunks; k += blockDim.x) acc += partial[(i64)k * c + ch];
+        float total = block_sum(acc, shared);
+        if (threadIdx.x == 0) sums[ch] = total;
     }
 }
 
@@ -71,7 +87,7 @@ __device__ void bn_apply(const T* x, T* y, const float* scale, const float* shif
 {
     GRID_STRIDE(i, n)
     {
-        int ch = (int)(i % c);
+        int ch = (int)((unsigned int)i % (unsigned int)c); // n < 2^32 (checked on the host): 32-bit modulo is cheap
         st(y, i, ld(x, i) * scale[ch] + shift[ch]);
     }
 }
@@ -98,7 +114,7 @@ __device__ void bn_input_grad(const T* x, const T* gy, T* gx, const float* mean,
 {
     GRID_STRIDE(i, n)
     {
-        int ch = (int)(i % c);
+        int ch = (int)((unsigned int)i % (unsigned int)c);
         st(gx, i, k[ch] * (ld(gy, i) - m1[ch] - (ld(x, i) - mean[ch]) * m2[ch]));
     }
 }

@@ -9,17 +9,18 @@ struct ConvGeom
     int h, w, cin, ho, wo, kh, kw, sh, sw, ph, pw;
 };
 
+// Index arithmetic is 32-bit: the host keeps every group below 2^32 elements, and 64-bit
+// division is many times slower than 32-bit on the GPU.
 template <typename T>
 __device__ void im2col(const T* x, T* col, i64 images, i64 n0, ConvGeom g)
 {
-    i64 k = (i64)g.kh * g.kw * g.cin;
-    GRID_STRIDE(i, images * g.ho * g.wo * k)
+    unsigned int k = (unsigned int)(g.kh * g.kw * g.cin), hw = (unsigned int)(g.ho * g.wo);
+    GRID_STRIDE(i, images * g.ho * g.wo * (i64)k)
     {
-        i64 row = i / k;
-        int kk = (int)(i % k);
+        unsigned int ui = (unsigned int)i, row = ui / k, kk = ui - row * k;
         int c = kk % g.cin, kj = (kk / g.cin) % g.kw, ki = kk / (g.cin * g.kw);
-        i64 n = n0 + row / (g.ho * g.wo);
-        int pix = (int)(row % (g.ho * g.wo)), oh = pix / g.wo, ow = pix % g.wo;
+        i64 n = n0 + row / hw;
+        int pix = (int)(row % hw), oh = pix / g.wo, ow = pix % g.wo;
         int ih = oh * g.sh - g.ph + ki, iw = ow * g.sw - g.pw + kj;
         float v = (ih >= 0 && ih < g.h && iw >= 0 && iw < g.w) ? ld(x, ((n * g.h + ih) * g.w + iw) * g.cin + c) : 0.0f;
         st(col, i, v);
@@ -32,10 +33,10 @@ __device__ void col2im(const T* col, T* gx, i64 images, i64 n0, ConvGeom g)
     i64 k = (i64)g.kh * g.kw * g.cin;
     GRID_STRIDE(i, images * g.h * g.w * g.cin)
     {
-        int c = (int)(i % g.cin);
-        i64 p = i / g.cin;
+        unsigned int ui = (unsigned int)i, p = ui / g.cin;
+        int c = (int)(ui - p * g.cin);
         int iw = (int)(p % g.w), ih = (int)(p / g.w % g.h);
-        i64 nl = p / ((i64)g.w * g.h);
+        i64 nl = p / ((unsigned int)g.w * g.h);
         float acc = 0.0f;
         for (int ki = 0; ki < g.kh; ki++)
         {
@@ -57,7 +58,7 @@ __device__ void col2im(const T* col, T* gx, i64 images, i64 n0, ConvGeom g)
 template <typename T>
 __device__ void add_bias(T* y, const T* bias, i64 n, int c)
 {
-    GRID_STRIDE(i, n) st(y, i, ld(y, i) + ld(bias, i % c));
+    GRID_STRIDE(i, n) st(y, i, ld(y, i) + ld(bias, (unsigned int)i % (unsigned int)c));
 }
 
 #define EXPORT(S, T) \

@@ -3,7 +3,7 @@ namespace YoloCore.Cuda;
 // batchnorm.cu: BatchNorm2d over the N·H·W rows of NHWC activations, statistics in float32.
 public sealed unsafe partial class CudaBackend
 {
-    const int RowsPerChunk = 128, ChannelsPerBlock = 128;
+    const int RowsPerChunk = 512;
 
     /// Σ over rows of (a - shiftA)·(b - shiftB) per channel (b null: factor 1), as float32 [C],
     /// written into result (converted when result is float16).
@@ -11,12 +11,12 @@ public sealed unsafe partial class CudaBackend
     {
         int chunks = (int)Math.Max(1, (rows + RowsPerChunk - 1) / RowsPerChunk);
         using var partial = Tensor.Empty(new Shape(chunks, c), DType.Float32, Device);
+        // Blocks of 32 channels × 8 row lanes over chunks of rows, then one block per channel.
         using (var args = Args().Add(Ptr(a)).Add(PtrOrNull(b)).Add(PtrOrNull(shiftA)).Add(PtrOrNull(shiftB)).Add(Ptr(partial)).Add(rows).Add(c).Add(RowsPerChunk))
-            Launch("batchnorm", "channel_partial_sums_" + Suffix(a, "BatchNorm2d"), 0, args,
-                ((uint)chunks, (uint)((c + ChannelsPerBlock - 1) / ChannelsPerBlock), 1), ChannelsPerBlock);
+            Launch("batchnorm", "channel_partial_sums_" + Suffix(a, "BatchNorm2d"), 0, args, ((uint)chunks, (uint)((c + 31) / 32), 1));
         var target = result.DType == DType.Float32 ? result : Tensor.Empty(result.Shape, DType.Float32, Device);
         using (var args = Args().Add(Ptr(partial)).Add(Ptr(target)).Add(chunks).Add(c))
-            Launch("batchnorm", "channel_finalize_sums", c, args);
+            Launch("batchnorm", "channel_finalize_sums", 0, args, ((uint)Math.Min(c, 65535), 1, 1));
         if (!ReferenceEquals(target, result))
         {
             Copy(target, result);
@@ -61,8 +61,15 @@ public sealed unsafe partial class CudaBackend
         Apply(x, y, scale, shift);
     }
 
+    /// The per-channel kernels index with 32-bit arithmetic.
+    static void Require32BitIndex(Tensor x)
+    {
+        if (x.Count >= 1L << 32) throw new NotSupportedException($"BatchNorm on CUDA handles up to 2^32 elements per call, got {x}");
+    }
+
     void Apply(Tensor x, Tensor y, Tensor scale, Tensor shift)
     {
+        Require32BitIndex(x);
         using var args = Args().Add(Ptr(x)).Add(Ptr(y)).Add(Ptr(scale)).Add(Ptr(shift)).Add(x.Count).Add(x.Shape[3]);
         Launch("batchnorm", "bn_apply_" + Suffix(x, "BatchNorm2d"), x.Count, args);
     }
@@ -83,6 +90,7 @@ public sealed unsafe partial class CudaBackend
                    .Add(Ptr(k)).Add(Ptr(m1)).Add(Ptr(m2)).Add(c).Add(rows))
             Launch("batchnorm", "bn_backward_coefficients", c, args);
         if (gx is null) return;
+        Require32BitIndex(x);
         using (var args = Args().Add(Ptr(x)).Add(Ptr(gy)).Add(Ptr(gx)).Add(Ptr(saveMean)).Add(Ptr(k)).Add(Ptr(m1)).Add(Ptr(m2)).Add(x.Count).Add(c))
             Launch("batchnorm", "bn_input_grad_" + Suffix(x, "BatchNorm2d"), x.Count, args);
     }

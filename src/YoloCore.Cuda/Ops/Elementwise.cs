@@ -36,6 +36,19 @@ public sealed unsafe partial class CudaBackend
         Launch("binary", "axpy_" + Suffix(destination, "AddInPlace"), destination.Count, args);
     }
 
+    /// Two passes: blocks sum contiguous ranges into partials, one block sums the partials.
+    void SumAll(Tensor x, Tensor y)
+    {
+        string suffix = Suffix(x, "Sum");
+        long n = x.Count, perBlock = Math.Max(4096, (n + 1023) / 1024);
+        int blocks = (int)Math.Max(1, (n + perBlock - 1) / perBlock);
+        using var partial = Tensor.Empty(new Shape(blocks), DType.Float32, Device);
+        using (var args = Args().Add(Ptr(x)).Add(Ptr(partial)).Add(n).Add(perBlock))
+            Launch("reduce", "sum_all_partial_" + suffix, 0, args, ((uint)blocks, 1, 1));
+        using (var args = Args().Add(Ptr(partial)).Add(Ptr(y)).Add(blocks))
+            Launch("reduce", "sum_all_final_" + suffix, 0, args, (1, 1, 1));
+    }
+
     public void BroadcastTo(Tensor x, Tensor y)
     {
         using var args = Args().Add(Ptr(x)).Add(Ptr(y)).Add(y.Count).Add(Walk.Broadcast(y.Shape, x.Shape));
@@ -46,6 +59,15 @@ public sealed unsafe partial class CudaBackend
     /// walked as one index space.
     public void SumTo(Tensor x, Tensor y)
     {
+        if (y.Count == 1) { SumAll(x, y); return; }
+        // Summing every row of [rows, C] into [C] (bias gradients, broadcast channel vectors) is
+        // BatchNorm's per-channel reduction.
+        int c = x.Shape[-1];
+        if (y.Count == c && y.Shape[-1] == c && x.Count / c > 1)
+        {
+            ChannelSums(x, null, null, null, x.Count / c, c, y);
+            return;
+        }
         int r = x.Rank, off = r - y.Rank;
         var xStride = new long[r];
         long s = 1;
