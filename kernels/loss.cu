@@ -30,3 +30,143 @@ __device__ void bce_backward(const T* x, const T* t, const T* gy, T* gx, T* gt, 
     extern "C" __global__ void bce_forward_##S(const T* x, const T* t, T* loss, i64 n, float pw) { bce_forward(x, t, loss, n, pw); } \
     extern "C" __global__ void bce_backward_##S(const T* x, const T* t, const T* gy, T* gx, T* gt, i64 n, float pw) { bce_backward(x, t, gy, gx, gt, n, pw); }
 EXPORT_FLOAT_TYPES(EXPORT)
+
+// ---- The fused YOLOv5 loss of one level (float32; see IBackend.YoloLossForward) -------------
+// Per target k: the predicted box from its head row (xy = 2σ - 0.5, wh = (2σ)²·anchor), its IoU
+// with the target (iou_kind 0 IoU, 1 GIoU, 2 DIoU, 3 CIoU, eps 1e-7, as YOLOv5 v7.0's bbox_iou) and
+// the class BCE; per row: the objectness BCE. Gradients split min/max ties in half and pass
+// clamp(0) at 0, as autograd does; CIoU's alpha is constant. Mirrors CpuBackend's BoxIouMath.
+struct LossTerms
+{
+    int classes, iou_kind;
+    float cp, cn, cls_pw, obj_pw, gr;
+};
+
+__device__ __forceinline__ float bce_value(float x, float t, float pw) { return (1.0f - t) * x + ((pw - 1.0f) * t + 1.0f) * softplus_neg(x); }
+__device__ __forceinline__ float bce_grad(float x, float t, float pw) { return ((pw - 1.0f) * t + 1.0f) / (1.0f + expf(-x)) - pw * t; }
+__device__ __forceinline__ float dmin(float a, float c) { return a < c ? 1.0f : (a == c ? 0.5f : 0.0f); }
+__device__ __forceinline__ float dmax(float a, float c) { return a > c ? 1.0f : (a == c ? 0.5f : 0.0f); }
+
+// Value of the IoU variant; when grad is not null, also its gradient by (x1, y1, w1, h1) of b.
+__device__ float box_iou(const float* b, const float* t, int kind, float* grad)
+{
+    const float eps = 1e-7f, k4pi2 = 4.0f / (3.14159265358979f * 3.14159265358979f);
+    float x1 = b[0], y1 = b[1], w1 = b[2], h1 = b[3], x2 = t[0], y2 = t[1], w2 = t[2], h2 = t[3];
+    float b1x1 = x1 - w1 / 2, b1x2 = x1 + w1 / 2, b1y1 = y1 - h1 / 2, b1y2 = y1 + h1 / 2;
+    float b2x1 = x2 - w2 / 2, b2x2 = x2 + w2 / 2, b2y1 = y2 - h2 / 2, b2y2 = y2 + h2 / 2;
+    float iw = fminf(b1x2, b2x2) - fmaxf(b1x1, b2x1), ih = fminf(b1y2, b2y2) - fmaxf(b1y1, b2y1);
+    float iwc = fmaxf(iw, 0.0f), ihc = fmaxf(ih, 0.0f);
+    float inter = iwc * ihc, uni = w1 * h1 + w2 * h2 - inter + eps, iou = inter / uni;
+    float cw = fmaxf(b1x2, b2x2) - fminf(b1x1, b2x1), ch = fmaxf(b1y2, b2y2) - fminf(b1y1, b2y1);
+    float c2 = cw * cw + ch * ch + eps;
+    float dxs = b2x1 + b2x2 - b1x1 - b1x2, dys = b2y1 + b2y2 - b1y1 - b1y2, rho2 = (dxs * dxs + dys * dys) / 4;
+    float datan = atanf(w2 / h2) - atanf(w1 / h1), v = k4pi2 * datan * datan;
+    float carea = cw * ch + eps;
+    float alpha = v / (v - iou + (1.0f + eps));
+    float value = kind == 0 ? iou : kind == 1 ? iou - (carea - uni) / carea : kind == 2 ? iou - rho2 / c2 : iou - (rho2 / c2 + v * alpha);
+    if (!grad) return value;
+    const float dl[4] = {1, 0, -0.5f, 0}, dr[4] = {1, 0, 0.5f, 0}, dt[4] = {0, 1, 0, -0.5f}, db[4] = {0, 1, 0, 0.5f};
+    for (int j = 0; j < 4; j++)
+    {
+        float diw = (iw >= 0 ? 1.0f : 0.0f) * (dmin(b1x2, b2x2) * dr[j] - dmax(b1x1, b2x1) * dl[j]);
+        float dih = (ih >= 0 ? 1.0f : 0.0f) * (dmin(b1y2, b2y2) * db[j] - dmax(b1y1, b2y1) * dt[j]);
+        float dinter = ihc * diw + iwc * dih;
+        float darea = j == 2 ? h1 : (j == 3 ? w1 : 0.0f);
+        float duni = darea - dinter;
+        float d = (dinter * uni - inter * duni) / (uni * uni);
+        if (kind >= 1)
+        {
+            float dcw = dmax(b1x2, b2x2) * dr[j] - dmin(b1x1, b2x1) * dl[j];
+            float dch = dmax(b1y2, b2y2) * db[j] - dmin(b1y1, b2y1) * dt[j];
+            if (kind == 1)
+            {
+                float dcarea = ch * dcw + cw * dch;
+                d += (duni * carea - uni * dcarea) / (carea * carea);
+            }
+            else
+            {
+                float dc2 = 2 * cw * dcw + 2 * ch * dch;
+                float drho2 = (2 * dxs * (-(dl[j] + dr[j])) + 2 * dys * (-(dt[j] + db[j]))) / 4;
+                d -= (drho2 * c2 - rho2 * dc2) / (c2 * c2);
+                if (kind == 3)
+                {
+                    float r = w1 / h1, dratio = j == 2 ? 1.0f / h1 : (j == 3 ? -w1 / (h1 * h1) : 0.0f);
+                    d -= alpha * k4pi2 * 2 * datan * (-(1.0f / (1.0f + r * r)) * dratio);
+                }
+            }
+        }
+        grad[j] = d;
+    }
+    return value;
+}
+
+// The predicted box of a head row, and d(box)/d(raw outputs).
+__device__ __forceinline__ void predicted_box(const float* row, const float* anchor, float* box, float* dbox)
+{
+    for (int j = 0; j < 2; j++)
+    {
+        float s = 1.0f / (1.0f + expf(-row[j]));
+        box[j] = s * 2 - 0.5f;
+        dbox[j] = 2 * s * (1 - s);
+        float sw = 1.0f / (1.0f + expf(-row[2 + j])), a = anchor[j];
+        box[2 + j] = (sw * 2) * (sw * 2) * a;
+        dbox[2 + j] = 8 * sw * sw * (1 - sw) * a;
+    }
+}
+
+extern "C" __global__ void yolo_targets_forward(const float* p, const int* rows, const float* tbox, const float* anchors, const int* cls,
+    int n, int no, LossTerms t, float* iou, float* box_term, float* cls_term)
+{
+    GRID_STRIDE(k, n)
+    {
+        const float* row = p + (i64)rows[k] * no;
+        float box[4], dbox[4];
+        predicted_box(row, anchors + 2 * k, box, dbox);
+        float v = box_iou(box, tbox + 4 * k, t.iou_kind, 0);
+        iou[k] = v;
+        box_term[k] = 1.0f - v;
+        float s = 0.0f;
+        if (t.classes > 1)
+            for (int c = 0; c < t.classes; c++) s += bce_value(row[5 + c], c == cls[k] ? t.cp : t.cn, t.cls_pw);
+        cls_term[k] = s;
+    }
+}
+
+// tobj[rows[k]] = (1 - gr) + gr·clamp(iou[k], 0), the last target of a row winning (tobj starts at 0).
+extern "C" __global__ void yolo_obj_targets(const int* rows, const float* iou, int n, float gr, float* tobj)
+{
+    GRID_STRIDE(k, n)
+    {
+        bool last = true;
+        for (int later = (int)k + 1; later < n; later++)
+            if (rows[later] == rows[k]) { last = false; break; }
+        if (last) tobj[rows[k]] = (1.0f - gr) + gr * fmaxf(iou[k], 0.0f);
+    }
+}
+
+extern "C" __global__ void yolo_obj_forward(const float* p, const float* tobj, i64 r, int no, float obj_pw, float* obj_term)
+{
+    GRID_STRIDE(i, r) obj_term[i] = bce_value(p[i * no + 4], tobj[i], obj_pw);
+}
+
+// g = (∂L/∂Σbox, ∂L/∂Σobj, ∂L/∂Σcls); ghead starts at zero.
+extern "C" __global__ void yolo_obj_backward(const float* p, const float* tobj, i64 r, int no, float obj_pw, const float* g, float* gp)
+{
+    GRID_STRIDE(i, r) gp[i * no + 4] = g[1] * bce_grad(p[i * no + 4], tobj[i], obj_pw);
+}
+
+extern "C" __global__ void yolo_targets_backward(const float* p, const int* rows, const float* tbox, const float* anchors, const int* cls,
+    int n, int no, LossTerms t, const float* g, float* gp)
+{
+    GRID_STRIDE(k, n)
+    {
+        const float* row = p + (i64)rows[k] * no;
+        float* grow = gp + (i64)rows[k] * no;
+        float box[4], dbox[4], diou[4];
+        predicted_box(row, anchors + 2 * k, box, dbox);
+        box_iou(box, tbox + 4 * k, t.iou_kind, diou);
+        for (int j = 0; j < 4; j++) atomicAdd(grow + j, -g[0] * diou[j] * dbox[j]);
+        if (t.classes > 1)
+            for (int c = 0; c < t.classes; c++) atomicAdd(grow + 5 + c, g[2] * bce_grad(row[5 + c], c == cls[k] ? t.cp : t.cn, t.cls_pw));
+    }
+}

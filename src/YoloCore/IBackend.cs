@@ -37,6 +37,11 @@ public readonly record struct Pool2dGeometry(int Kernel, int Stride, int Pad)
     public int Out(int size) => (size + 2 * Pad - Kernel) / Stride + 1;
 }
 
+/// Settings of the fused YOLOv5 loss for one detection level. IouKind: 0 IoU, 1 GIoU, 2 DIoU, 3 CIoU.
+/// Cp and Cn are the label-smoothed positive and negative class targets; Gr mixes the objectness
+/// target: (1 - gr) + gr·clamp(iou, 0).
+public readonly record struct YoloLossTerms(int Classes, int IouKind, double Cp, double Cn, double ClsPw, double ObjPw, double Gr);
+
 /// The operations a device backend implements. The caller (the autograd layer in Ops) allocates
 /// every output with the right shape and dtype on the backend's device; the backend only
 /// computes. Layouts: activations NHWC, convolution weights OHWI ([Cout, kh, kw, Cin]).
@@ -115,6 +120,18 @@ public interface IBackend
 
     /// y = op(a)·op(b) (2-D), or y += ... when accumulate.
     void MatMul(Tensor a, Tensor b, bool transA, bool transB, Tensor y, bool accumulate = false);
+
+    /// YOLOv5's loss terms of one level in a few fused passes. head: the level's raw outputs as
+    /// rows [R, 5 + nc]; rows (int32 [n]): the assigned row of each target; tbox [n, 4] (offset in
+    /// cell, w, h in grid units), anchors [n, 2], classes (int32 [n]). Writes each target's IoU
+    /// (iou [n]), the objectness targets (tobj [R]: the last target of a row wins) and
+    /// sums [3] = (Σ (1 - IoU), Σ BCE(objectness), Σ BCE(class scores)).
+    void YoloLossForward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms,
+        Tensor iou, Tensor tobj, Tensor sums);
+    /// ghead = Σ_j gsums[j]·∂sums[j]/∂head, with the IoU inside the objectness targets and CIoU's
+    /// alpha held constant (detached), as YOLOv5 does.
+    void YoloLossBackward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms,
+        Tensor tobj, Tensor gsums, Tensor ghead);
 
     // ---- optimizer ---------------------------------------------------------------------------
     /// One SGD step as torch.optim.SGD does it (dampening 0): g += wd·p; buf = m·buf + g;

@@ -139,3 +139,49 @@ public class LossTests
         Assert.Equal(0.01, h.Obj, 12);
     }
 }
+
+/// The fused loss op against the same loss written with autograd ops.
+public class FusedLossTests
+{
+    static readonly double[][] anchors = [[10, 13, 16, 30, 33, 23], [30, 61, 62, 45, 59, 119], [116, 90, 156, 198, 373, 326]];
+
+    [Theory]
+    [InlineData(IouKind.CIoU, 3, 0.0, 1.0, 1.0, 1.0)]
+    [InlineData(IouKind.CIoU, 3, 0.1, 1.3, 0.8, 0.5)]
+    [InlineData(IouKind.DIoU, 3, 0.0, 1.0, 1.0, 1.0)]
+    [InlineData(IouKind.GIoU, 2, 0.2, 1.0, 1.5, 0.0)]
+    [InlineData(IouKind.Iou, 4, 0.0, 0.7, 1.0, 1.0)]
+    [InlineData(IouKind.CIoU, 1, 0.0, 1.0, 1.0, 1.0)]
+    public void FusedMatchesTheCompositeLossAndItsGradient(IouKind kind, int nc, double smoothing, double clsPw, double objPw, double gr)
+    {
+        using var scope = TensorScope.Begin();
+        using var detect = new Detect(nc, anchors, [4, 4, 4], [8, 16, 32], new Rng(0));
+        var hyp = new LossHyperparameters(Box: 0.05, Cls: 0.3, Obj: 0.7, ClsPw: clsPw, ObjPw: objPw, LabelSmoothing: smoothing, Iou: kind, Gr: gr);
+        var loss = new YoloLoss(detect, hyp);
+        double[] targets = [0, 0, 0.3, 0.7, 0.2, 0.3, 0, nc - 1, 0.5, 0.5, 0.5, 0.4, 1, 0, 1.0, 0.0, 0.1, 0.1, 1, nc - 1, 0.62, 0.41, 0.05, 0.9];
+        var rng = new Rng(11);
+        Tensor[] Heads() => new[] { 8, 4, 2 }.Select(g =>
+        {
+            var t = Tensor.Randn(new Shape(2, 3, g, g, nc + 5), new Rng((ulong)g), dtype: DType.Float64);
+            t.RequiresGrad = true;
+            return t;
+        }).ToArray();
+        var fusedHeads = Heads();
+        var compositeHeads = Heads();
+        var fused = loss.Compute(fusedHeads, targets);
+        var composite = loss.ComputeComposite(compositeHeads, targets);
+        Assert.Equal(composite.Total.Item(), fused.Total.Item(), 10);
+        Assert.Equal(composite.Box, fused.Box, 10);
+        Assert.Equal(composite.Obj, fused.Obj, 10);
+        Assert.Equal(composite.Cls, fused.Cls, 10);
+        fused.Total.Backward();
+        composite.Total.Backward();
+        for (int l = 0; l < 3; l++)
+        {
+            double err = GradientCheckTests.RelativeError(fusedHeads[l].Grad!.ToDoubles(), compositeHeads[l].Grad!.ToDoubles());
+            Assert.True(err <= 1e-9, $"level {l}: fused gradient differs from autograd's by {err:E2}");
+            fusedHeads[l].ZeroGrad();
+            compositeHeads[l].ZeroGrad();
+        }
+    }
+}

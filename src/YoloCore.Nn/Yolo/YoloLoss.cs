@@ -13,7 +13,43 @@ public sealed class YoloLoss(Detect detect, LossHyperparameters hyp)
 
     /// heads: Detect's raw outputs [B, na, ny, nx, 5 + nc]; targets: n rows of
     /// (image, class, x, y, w, h) normalised to [0, 1] (host values, as the loader delivers them).
+    /// Each level runs as one fused op (Ops.YoloLossLevel: a few kernels on the GPU).
     public LossResult Compute(IReadOnlyList<Tensor> heads, double[] targets)
+    {
+        if (Hyp.FlGamma > 0) throw new NotSupportedException("focal loss (fl_gamma > 0) is not implemented; YOLOv5's default hyperparameters use fl_gamma 0");
+        if (targets.Length % 6 != 0) throw new ArgumentException($"targets must be rows of 6 values, got {targets.Length} values");
+        int nl = detect.Nl, na = detect.Na, nc = detect.Nc, no = detect.No;
+        double[] balance = nl == 3 ? [4.0, 1.0, 0.4] : [4.0, 1.0, 0.25, 0.06, 0.02];
+        var terms = new YoloLossTerms(nc, (int)Hyp.Iou, 1.0 - 0.5 * Hyp.LabelSmoothing, 0.5 * Hyp.LabelSmoothing, Hyp.ClsPw, Hyp.ObjPw, Hyp.Gr);
+        var anchors = detect.Anchors.ToDoubles();
+        int bs = heads[0].Shape[0];
+        Tensor? total = null;
+        double box = 0, obj = 0, cls = 0;
+        for (int i = 0; i < nl; i++)
+        {
+            var p = heads[i];
+            int ny = p.Shape[2], nx = p.Shape[3];
+            var lt = TargetBuilder.Build(targets, na, ny, nx, anchors[(i * na * 2)..((i + 1) * na * 2)], Hyp.AnchorT);
+            int n = lt.Count;
+            var flat = p.Reshape(-1, no);
+            var (sums, _) = flat.YoloLossLevel(
+                Tensor.FromArray(lt.Rows, n).To(p.Device), Tensor.FromDoubles(lt.Box, new Shape(n, 4), p.DType, p.Device),
+                Tensor.FromDoubles(lt.Anchor, new Shape(n, 2), p.DType, p.Device), Tensor.FromArray(lt.Class, n).To(p.Device), terms);
+            // lbox = mean(1 - IoU) over targets, lobj = mean BCE over cells (balanced per level),
+            // lcls = mean BCE over targets × classes (only when nc > 1), each times its gain.
+            double wBox = n > 0 ? Hyp.Box / n : 0, wObj = Hyp.Obj * balance[i] / flat.Shape[0], wCls = n > 0 && nc > 1 ? Hyp.Cls / ((double)n * nc) : 0;
+            var s = sums.ToDoubles();
+            box += wBox * s[0]; obj += wObj * s[1]; cls += wCls * s[2];
+            var weights = Tensor.FromDoubles([wBox * bs, wObj * bs, wCls * bs], new Shape(3), p.DType, p.Device);
+            var term = (sums * weights).Sum();
+            total = total is null ? term : total + term;
+        }
+        return new LossResult(total!, box, obj, cls);
+    }
+
+    /// The same loss written with autograd ops, one YOLOv5 expression at a time: the readable
+    /// reference the fused op is tested against.
+    public LossResult ComputeComposite(IReadOnlyList<Tensor> heads, double[] targets)
     {
         if (Hyp.FlGamma > 0) throw new NotSupportedException("focal loss (fl_gamma > 0) is not implemented; YOLOv5's default hyperparameters use fl_gamma 0");
         if (targets.Length % 6 != 0) throw new ArgumentException($"targets must be rows of 6 values, got {targets.Length} values");

@@ -1,0 +1,69 @@
+using System.Runtime.InteropServices;
+using YoloCore.Native;
+
+namespace YoloCore.Cuda;
+
+// loss.cu's yolo_* kernels: YOLOv5's loss for one level in five launches (targets, objectness
+// targets, objectness BCE, and the two backward passes) plus three two-pass sums.
+public sealed unsafe partial class CudaBackend
+{
+    [StructLayout(LayoutKind.Sequential)]
+    struct LossTerms
+    {
+        public int Classes, IouKind;
+        public float Cp, Cn, ClsPw, ObjPw, Gr;
+
+        public static LossTerms From(YoloLossTerms t) => new()
+        {
+            Classes = t.Classes, IouKind = t.IouKind, Cp = (float)t.Cp, Cn = (float)t.Cn, ClsPw = (float)t.ClsPw, ObjPw = (float)t.ObjPw, Gr = (float)t.Gr,
+        };
+    }
+
+    static void RequireFloat32Loss(Tensor head)
+    {
+        if (head.DType != DType.Float32) throw new ArgumentException($"the fused YOLO loss runs in float32 on CUDA (cast the heads first), got {head}");
+    }
+
+    public void YoloLossForward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms,
+        Tensor iou, Tensor tobj, Tensor sums)
+    {
+        RequireFloat32Loss(head);
+        int n = (int)rows.Count, no = head.Shape[1];
+        long r = head.Shape[0];
+        var t = LossTerms.From(terms);
+        Fill(tobj, 0);
+        using var boxTerm = Tensor.Empty(new Shape(Math.Max(1, n)), DType.Float32, Device);
+        using var clsTerm = Tensor.Empty(new Shape(Math.Max(1, n)), DType.Float32, Device);
+        using var objTerm = Tensor.Empty(new Shape(checked((int)r)), DType.Float32, Device);
+        if (n == 0) { Fill(boxTerm, 0); Fill(clsTerm, 0); }
+        using (var a = Args().Add(Ptr(head)).Add(Ptr(rows)).Add(Ptr(tbox)).Add(Ptr(anchors)).Add(Ptr(classes)).Add(n).Add(no).Add(t)
+                   .Add(Ptr(iou)).Add(Ptr(boxTerm)).Add(Ptr(clsTerm)))
+            Launch("loss", "yolo_targets_forward", n, a);
+        using (var a = Args().Add(Ptr(rows)).Add(Ptr(iou)).Add(n).Add(t.Gr).Add(Ptr(tobj)))
+            Launch("loss", "yolo_obj_targets", n, a);
+        using (var a = Args().Add(Ptr(head)).Add(Ptr(tobj)).Add(r).Add(no).Add(t.ObjPw).Add(Ptr(objTerm)))
+            Launch("loss", "yolo_obj_forward", r, a);
+        Tensor[] terms3 = [boxTerm, objTerm, clsTerm];
+        for (int j = 0; j < 3; j++)
+        {
+            using var s = Tensor.Empty(new Shape(), DType.Float32, Device);
+            SumAll(terms3[j], s);
+            CudaDriver.MemcpyDtoDAsync(Ptr(sums) + (ulong)(4 * j), Ptr(s), 4, gpu.Stream);
+        }
+    }
+
+    public void YoloLossBackward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms,
+        Tensor tobj, Tensor gsums, Tensor ghead)
+    {
+        RequireFloat32Loss(head);
+        int n = (int)rows.Count, no = head.Shape[1];
+        long r = head.Shape[0];
+        var t = LossTerms.From(terms);
+        Fill(ghead, 0);
+        using (var a = Args().Add(Ptr(head)).Add(Ptr(tobj)).Add(r).Add(no).Add(t.ObjPw).Add(Ptr(gsums)).Add(Ptr(ghead)))
+            Launch("loss", "yolo_obj_backward", r, a);
+        using (var a = Args().Add(Ptr(head)).Add(Ptr(rows)).Add(Ptr(tbox)).Add(Ptr(anchors)).Add(Ptr(classes)).Add(n).Add(no).Add(t)
+                   .Add(Ptr(gsums)).Add(Ptr(ghead)))
+            Launch("loss", "yolo_targets_backward", n, a);
+    }
+}
