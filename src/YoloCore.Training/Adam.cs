@@ -10,9 +10,14 @@ public sealed class Adam(ParamGroup[] groups, bool decoupled, double beta2 = 0.9
     public bool Decoupled { get; } = decoupled;
     public int Steps { get; set; }
 
-    public void Step()
+    public void Step(double gradScale = 1)
     {
         Steps++;
+        if (gradScale != 1)
+        {
+            var grads = Groups.SelectMany(g => g.Parameters).Select(p => p.Grad).OfType<Tensor>().ToList();
+            if (grads.Count > 0) grads[0].Backend.MultiTensorAxpby(grads, grads, gradScale, 0);
+        }
         foreach (var g in Groups)
             foreach (var p in g.Parameters)
             {

@@ -1,4 +1,3 @@
-using YoloCore.Autograd;
 
 namespace YoloCore.Training;
 
@@ -9,25 +8,23 @@ public static class GradientClipping
     public static double ClipByNorm(IEnumerable<Tensor> parameters, double maxNorm)
     {
         var grads = parameters.Select(p => p.Grad).OfType<Tensor>().ToList();
-        if (grads.Count == 0) return 0;
-        double sq;
-        // Per-tensor sums of squares add up on the device; the host reads the total once.
-        using (TensorScope.Begin())
-        using (GradMode.NoGrad())
-        {
-            Tensor? total = null;
-            foreach (var g in grads)
-            {
-                var g32 = g.DType == DType.Float32 ? g : g.Cast(DType.Float32);
-                var s = (g32 * g32).Sum();
-                total = total is null ? s : total + s;
-            }
-            sq = total!.Item();
-        }
-        double norm = Math.Sqrt(sq);
-        double coef = maxNorm / (norm + 1e-6);
-        if (coef < 1)
-            foreach (var g in grads) g.Backend.Unary(UnaryOp.Affine, g, g, coef, 0);
+        double coef = Coefficient(grads, maxNorm, out double norm);
+        if (coef < 1) grads[0].Backend.MultiTensorAxpby(grads, grads, coef, 0);
         return norm;
+    }
+
+    /// The factor clipping would apply (1 when the norm is within the limit), so an optimizer can
+    /// fold it into its update instead of rewriting every gradient.
+    public static double Coefficient(IReadOnlyList<Tensor> grads, double maxNorm, out double norm)
+    {
+        norm = 0;
+        if (grads.Count == 0) return 1;
+        using (var total = Tensor.Zeros(new Shape(), DType.Float32, grads[0].Device))
+        {
+            grads[0].Backend.SumOfSquares(grads, total);
+            norm = Math.Sqrt(total.Item());
+        }
+        double coef = maxNorm / (norm + 1e-6);
+        return coef < 1 ? coef : 1;
     }
 }

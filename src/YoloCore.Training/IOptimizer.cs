@@ -5,7 +5,9 @@ namespace YoloCore.Training;
 public interface IOptimizer : IDisposable
 {
     IReadOnlyList<ParamGroup> Groups { get; }
-    void Step();
+    /// Updates every parameter that has a gradient, each gradient multiplied by gradScale first
+    /// (gradient clipping folded into the update).
+    void Step(double gradScale = 1);
     void ZeroGrad();
     /// Named state tensors (momentum buffers, Adam moments) for checkpoints, keyed by parameter index.
     IEnumerable<(string Name, Tensor Tensor)> State(IReadOnlyList<Tensor> parameters);

@@ -37,11 +37,8 @@ public sealed class ModelEma
         Updates++;
         double d = CurrentDecay;
         using var _ = GradMode.NoGrad();
-        foreach (var (e, s) in pairs)
-        {
-            if (!e.DType.IsFloating()) continue;
-            e.Backend.Unary(UnaryOp.Affine, e, e, d, 0);
-            e.Backend.AddInPlace(e, s, 1 - d);
-        }
+        var floating = pairs.Where(p => p.Ema.DType.IsFloating()).ToList();
+        if (floating.Count == 0) return;
+        floating[0].Ema.Backend.MultiTensorAxpby(floating.Select(p => p.Ema).ToList(), floating.Select(p => p.Source).ToList(), d, 1 - d);
     }
 }

@@ -23,22 +23,17 @@ public sealed class Sgd : IOptimizer
 
     public int Steps { get; set; }
 
-    /// Updates every parameter that has a gradient.
-    public void Step()
+    /// Updates every parameter that has a gradient: one multi-tensor pass per group.
+    public void Step(double gradScale = 1)
     {
         Steps++;
         foreach (var g in Groups)
-            foreach (var p in g.Parameters)
-            {
-                if (p.Grad is null) continue;
-                Tensor? buf = null;
-                if (g.Momentum != 0 && !buffers.TryGetValue(p, out buf))
-                {
-                    buf = TensorScope.Escape(Tensor.Zeros(p.Shape, p.DType, p.Device));
-                    buffers[p] = buf;
-                }
-                p.Backend.SgdStep(p, p.Grad, buf, g.Lr, g.Momentum, g.WeightDecay, g.Nesterov);
-            }
+        {
+            var ps = g.Parameters.Where(p => p.Grad is not null).ToList();
+            if (ps.Count == 0) continue;
+            var bufs = ps.Select(p => g.Momentum == 0 ? null : StateBuffer(p, "momentum_buffer")).ToList();
+            ps[0].Backend.MultiTensorSgd(ps, ps.Select(p => p.Grad!).ToList(), bufs, gradScale, g.Lr, g.Momentum, g.WeightDecay, g.Nesterov);
+        }
     }
 
     public void ZeroGrad()

@@ -40,8 +40,8 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
             bool finite = scaler.Unscale(parameters);
             if (finite)
             {
-                GradientClipping.ClipByNorm(parameters, maxGradNorm);
-                optimizer.Step();
+                var grads = parameters.Select(p => p.Grad).OfType<Tensor>().ToList();
+                optimizer.Step(GradientClipping.Coefficient(grads, maxGradNorm, out _));
                 stepped = true;
             }
             else skipped = true;

@@ -138,10 +138,20 @@ public interface IBackend
     /// g = nesterov ? g + m·buf : buf; p -= lr·g. momentumBuffer is null when momentum is 0.
     void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, double lr, double momentum, double weightDecay, bool nesterov);
 
-    /// Mixed precision's unscale: grad *= invScale in place, and foundNonFinite (an int32 scalar)
-    /// is set to 1 if any value is infinite or NaN, so one read after all parameters decides
-    /// whether the step is skipped.
-    void UnscaleAndCheck(Tensor grad, double invScale, Tensor foundNonFinite);
+    /// Mixed precision's unscale over every gradient at once: g *= invScale in place, and
+    /// foundNonFinite (an int32 scalar) is set to 1 if any value is infinite or NaN, so one read
+    /// decides whether the step is skipped.
+    void UnscaleAndCheck(IReadOnlyList<Tensor> grads, double invScale, Tensor foundNonFinite);
+
+    // The step's tail over many tensors at once (one pass on a GPU instead of one launch per tensor).
+
+    /// result (a float32 scalar) = Σ over the tensors of Σ x²: the gradient norm for clipping.
+    void SumOfSquares(IReadOnlyList<Tensor> tensors, Tensor result);
+    /// targets[i] = a·targets[i] + b·sources[i] for every i (the EMA update; a scale when b = 0).
+    void MultiTensorAxpby(IReadOnlyList<Tensor> targets, IReadOnlyList<Tensor> sources, double a, double b);
+    /// SgdStep over a parameter group, each gradient first multiplied by gradScale (clipping).
+    void MultiTensorSgd(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor?> momentumBuffers,
+        double gradScale, double lr, double momentum, double weightDecay, bool nesterov);
 
     /// One Adam (decoupled = false: L2 weight decay added to the gradient) or AdamW (decoupled:
     /// p *= 1 - lr·wd) step as torch.optim computes it; step counts from 1.

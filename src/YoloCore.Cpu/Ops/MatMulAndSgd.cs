@@ -64,8 +64,44 @@ public sealed unsafe partial class CpuBackend
         });
     }
 
-    public void UnscaleAndCheck(Tensor grad, double invScale, Tensor foundNonFinite) =>
-        Floating(grad, "UnscaleAndCheck", () => Unscale<float>(grad, invScale, foundNonFinite), () => Unscale<double>(grad, invScale, foundNonFinite));
+    public void UnscaleAndCheck(IReadOnlyList<Tensor> grads, double invScale, Tensor foundNonFinite)
+    {
+        foreach (var grad in grads)
+            Floating(grad, "UnscaleAndCheck", () => Unscale<float>(grad, invScale, foundNonFinite), () => Unscale<double>(grad, invScale, foundNonFinite));
+    }
+
+    public void SumOfSquares(IReadOnlyList<Tensor> tensors, Tensor result)
+    {
+        // Per tensor in double, added in list order: the same total whatever the threads.
+        double total = 0;
+        foreach (var t in tensors)
+        {
+            var v = t.ToDoubles();
+            double s = 0;
+            foreach (var x in v) s += x * x;
+            total += s;
+        }
+        Fill(result, total);
+    }
+
+    public void MultiTensorAxpby(IReadOnlyList<Tensor> targets, IReadOnlyList<Tensor> sources, double a, double b)
+    {
+        for (int i = 0; i < targets.Count; i++)
+        {
+            Unary(UnaryOp.Affine, targets[i], targets[i], a, 0);
+            if (b != 0) AddInPlace(targets[i], sources[i], b);
+        }
+    }
+
+    public void MultiTensorSgd(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor?> momentumBuffers,
+        double gradScale, double lr, double momentum, double weightDecay, bool nesterov)
+    {
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            if (gradScale != 1) Unary(UnaryOp.Affine, grads[i], grads[i], gradScale, 0);
+            SgdStep(parameters[i], grads[i], momentumBuffers[i], lr, momentum, weightDecay, nesterov);
+        }
+    }
 
     static void Unscale<T>(Tensor grad, double invScale, Tensor found) where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -75,9 +75,5 @@ public sealed unsafe partial class CudaBackend
         Launch("optimizer", "adam_step_" + Suffix(grad, "AdamStep"), param.Count, args);
     }
 
-    public void UnscaleAndCheck(Tensor grad, double invScale, Tensor foundNonFinite)
-    {
-        using var args = Args().Add(Ptr(grad)).Add(grad.Count).Add((float)invScale).Add(Ptr(foundNonFinite));
-        Launch("optimizer", "unscale_check_" + Suffix(grad, "UnscaleAndCheck"), grad.Count, args);
-    }
+
 }

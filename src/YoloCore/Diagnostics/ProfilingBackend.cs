@@ -82,7 +82,11 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
     public void MatMul(Tensor a, Tensor b, bool transA, bool transB, Tensor y, bool accumulate = false) => Time("MatMul", () => Inner.MatMul(a, b, transA, transB, y, accumulate));
     public void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, double lr, double momentum, double weightDecay, bool nesterov) =>
         Time("SgdStep", () => Inner.SgdStep(param, grad, momentumBuffer, lr, momentum, weightDecay, nesterov));
-    public void UnscaleAndCheck(Tensor grad, double invScale, Tensor foundNonFinite) => Time("UnscaleAndCheck", () => Inner.UnscaleAndCheck(grad, invScale, foundNonFinite));
+    public void UnscaleAndCheck(IReadOnlyList<Tensor> grads, double invScale, Tensor foundNonFinite) => Time("UnscaleAndCheck", () => Inner.UnscaleAndCheck(grads, invScale, foundNonFinite));
+    public void SumOfSquares(IReadOnlyList<Tensor> tensors, Tensor result) => Time("SumOfSquares", () => Inner.SumOfSquares(tensors, result));
+    public void MultiTensorAxpby(IReadOnlyList<Tensor> targets, IReadOnlyList<Tensor> sources, double a, double b) => Time("MultiTensorAxpby", () => Inner.MultiTensorAxpby(targets, sources, a, b));
+    public void MultiTensorSgd(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor?> momentumBuffers, double gradScale, double lr, double momentum, double weightDecay, bool nesterov) =>
+        Time("MultiTensorSgd", () => Inner.MultiTensorSgd(parameters, grads, momentumBuffers, gradScale, lr, momentum, weightDecay, nesterov));
     public void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2, double eps, double weightDecay, bool decoupled, int step) =>
         Time("AdamStep", () => Inner.AdamStep(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, step));
     public void YoloLossForward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms, Tensor iou, Tensor tobj, Tensor sums) =>

@@ -1,0 +1,75 @@
+using System.Runtime.InteropServices;
+
+namespace YoloCore.Cuda;
+
+// The step's tail over all parameters at once (optimizer.cu's mt_* kernels): the host lists the
+// tensors in chunks of up to 65536 elements, uploads the list, and one launch covers them all,
+// instead of a few launches per parameter (yolov5s has 177 parameters and 349 state entries).
+public sealed unsafe partial class CudaBackend
+{
+    const int ChunkElements = 1 << 16;
+
+    [StructLayout(LayoutKind.Sequential)]
+    struct Chunk
+    {
+        public ulong A, B, C;
+        public long Start;
+        public int Len, Pad;
+    }
+
+    /// The chunk list of up to three parallel tensor lists, uploaded to the device.
+    Tensor Chunks(IReadOnlyList<Tensor> a, IReadOnlyList<Tensor>? b, IReadOnlyList<Tensor?>? c, out int count)
+    {
+        var list = new List<Chunk>();
+        for (int i = 0; i < a.Count; i++)
+            for (long s = 0; s < a[i].Count; s += ChunkElements)
+                list.Add(new Chunk
+                {
+                    A = Ptr(a[i]), B = b is null ? 0 : Ptr(b[i]), C = c?[i] is { } ci ? Ptr(ci) : 0,
+                    Start = s, Len = (int)Math.Min(ChunkElements, a[i].Count - s),
+                });
+        count = list.Count;
+        var bytes = MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(list));
+        var table = Tensor.Empty(new Shape(Math.Max(1, bytes.Length)), DType.UInt8, Device);
+        if (bytes.Length > 0) CopyFromHost(bytes, table);
+        return table;
+    }
+
+    public void UnscaleAndCheck(IReadOnlyList<Tensor> grads, double invScale, Tensor foundNonFinite)
+    {
+        if (grads.Count == 0) return;
+        using var table = Chunks(grads, null, null, out int n);
+        using var args = Args().Add(Ptr(table)).Add((float)invScale).Add(Ptr(foundNonFinite));
+        Launch("optimizer", "mt_unscale_check_" + Suffix(grads[0], "UnscaleAndCheck"), 0, args, ((uint)n, 1, 1));
+    }
+
+    public void SumOfSquares(IReadOnlyList<Tensor> tensors, Tensor result)
+    {
+        if (tensors.Count == 0) { Fill(result, 0); return; }
+        using var table = Chunks(tensors, null, null, out int n);
+        using var partial = Tensor.Empty(new Shape(n), DType.Float32, Device);
+        using (var args = Args().Add(Ptr(table)).Add(Ptr(partial)))
+            Launch("optimizer", "mt_sum_squares_" + Suffix(tensors[0], "SumOfSquares"), 0, args, ((uint)n, 1, 1));
+        SumAll(partial, result);
+    }
+
+    public void MultiTensorAxpby(IReadOnlyList<Tensor> targets, IReadOnlyList<Tensor> sources, double a, double b)
+    {
+        if (targets.Count == 0) return;
+        foreach (var t in targets.Concat(sources))
+            if (t.DType != DType.Float32) throw new ArgumentException($"MultiTensorAxpby works on float32 tensors, got {t}");
+        using var table = Chunks(targets, sources, null, out int n);
+        using var args = Args().Add(Ptr(table)).Add((float)a).Add((float)b);
+        Launch("optimizer", "mt_axpby_f32", 0, args, ((uint)n, 1, 1));
+    }
+
+    public void MultiTensorSgd(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor?> momentumBuffers,
+        double gradScale, double lr, double momentum, double weightDecay, bool nesterov)
+    {
+        if (parameters.Count == 0) return;
+        foreach (var p in parameters) RequireMaster(p, "MultiTensorSgd");
+        using var table = Chunks(parameters, grads, momentumBuffers, out int n);
+        using var args = Args().Add(Ptr(table)).Add((float)gradScale).Add((float)lr).Add((float)momentum).Add((float)weightDecay).Add(nesterov ? 1 : 0);
+        Launch("optimizer", "mt_sgd_" + Suffix(grads[0], "MultiTensorSgd"), 0, args, ((uint)n, 1, 1));
+    }
+}
