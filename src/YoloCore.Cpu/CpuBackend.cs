@@ -23,6 +23,19 @@ public sealed unsafe partial class CpuBackend : IBackend
     /// CPU ops finish before they return.
     public void Synchronize() { }
 
+    public nint AllocatePinned(long bytes) => (nint)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)Math.Max(1, bytes), 64);
+    public void FreePinned(nint pointer) => System.Runtime.InteropServices.NativeMemory.AlignedFree((void*)pointer);
+
+    /// On the CPU the "upload" is a copy that has finished when it returns.
+    public long UploadAsync(nint source, Tensor destination)
+    {
+        Buffer.MemoryCopy((void*)source, Raw(destination), destination.Bytes, destination.Bytes);
+        return 0;
+    }
+
+    public void DeviceWait(long fence) { }
+    public void HostWait(long fence) { }
+
     internal static void* Raw(Tensor t)
     {
         if (!t.Device.IsCpu) throw new ArgumentException($"{t} is not on the CPU");

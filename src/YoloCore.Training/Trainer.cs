@@ -93,7 +93,9 @@ public sealed class Trainer(ITrainingReporter reporter)
         reporter.Info("train: " + trainSet.Summary.Line);
         reporter.Info("val: " + valSet.Summary.Line);
         if (trainSet.Count == 0) throw new InvalidDataException($"no usable training images in {dataYaml}");
-        var trainLoader = new DataLoader(trainSet, new LoaderOptions { BatchSize = batch, Workers = options.Workers, Seed = (ulong)options.Seed });
+        // On a GPU, batches are assembled in pinned memory and uploaded one batch ahead (UploadAsync).
+        using var pinned = device.IsCpu ? null : new PinnedBatchStaging(backend);
+        var trainLoader = new DataLoader(trainSet, new LoaderOptions { BatchSize = batch, Workers = options.Workers, Seed = (ulong)options.Seed, Staging = pinned });
         var valLoader = new DataLoader(valSet, new LoaderOptions { BatchSize = batch * 2, Workers = options.Workers, Shuffle = false });
         int nb = trainLoader.BatchCount, nw = schedule.WarmupIterations(nb);
         var lossHyp = hyp.Loss(model.Detect.Nl, nc, img);
@@ -113,10 +115,17 @@ public sealed class Trainer(ITrainingReporter reporter)
             double box = 0, obj = 0, cls = 0;
             var clock = Stopwatch.StartNew();
             int i = 0;
-            foreach (var b in trainLoader.Epoch(epoch))
+            using var batches = trainLoader.Epoch(epoch).GetEnumerator();
+            var current = Upload(batches, pinned, device);
+            while (current is { } c)
             {
-                using (b)
+                // Queue the next batch's copy before this step's work, so the two overlap on the GPU.
+                var next = Upload(batches, pinned, device);
+                using (c.Batch)
+                using (c.Images)
                 {
+                    backend.DeviceWait(c.Fence);
+                    var b = c.Batch;
                     int ni = i + nb * epoch;
                     int accumulate = LrSchedule.Accumulate(ni, nw, NominalBatch, batch);
                     for (int j = 0; j < optimizer.Groups.Count; j++)
@@ -125,9 +134,7 @@ public sealed class Trainer(ITrainingReporter reporter)
                         if (options.Optimizer == OptimizerKind.SGD) optimizer.Groups[j].Momentum = schedule.GroupMomentum(ni, nw);
                     }
                     bool optimizerStep = ni - lastOptStep >= accumulate;
-                    StepResult r;
-                    using (var images = b.ImagesTensor(device))
-                        r = step.Run(images, Array.ConvertAll(b.Targets, v => (double)v), optimizerStep);
+                    var r = step.Run(c.Images, Array.ConvertAll(b.Targets, v => (double)v), optimizerStep);
                     if (optimizerStep) lastOptStep = ni;
                     box = (box * i + r.Box) / (i + 1);
                     obj = (obj * i + r.Obj) / (i + 1);
@@ -137,6 +144,7 @@ public sealed class Trainer(ITrainingReporter reporter)
                     reporter.BatchDone(new BatchProgress(epoch, options.Epochs, i, nb, box, obj, cls, b.TargetCount, img,
                         PeakGiB(backend, device), rate, (nb - i) / rate));
                 }
+                current = next;
             }
             var lr = optimizer.Groups.Select(g => g.Lr).ToArray();
             bool final = epoch + 1 == options.Epochs;
@@ -184,6 +192,20 @@ public sealed class Trainer(ITrainingReporter reporter)
         }
         reporter.Info($"{epoch - startEpoch} epochs completed. Results saved to {saveDir}");
         return new TrainResult(saveDir, epoch - startEpoch, bestFitness, last, finalVal);
+    }
+
+    /// The next batch and its images on the device: an asynchronous upload from pinned memory on a
+    /// GPU, a plain copy on the CPU (fence 0, nothing to wait for).
+    static (Batch Batch, Tensor Images, long Fence)? Upload(IEnumerator<Batch> batches, PinnedBatchStaging? pinned, YoloCore.Device device)
+    {
+        if (!batches.MoveNext()) return null;
+        var b = batches.Current;
+        if (pinned is not null)
+        {
+            var (images, fence) = pinned.Upload(b);
+            return (b, images, fence);
+        }
+        return (b, TensorScope.Escape(b.ImagesTensor(device)), 0);
     }
 
     /// The checks YOLOv5 makes before anything is written: sizes, counts, paths.

@@ -61,6 +61,19 @@ public interface IBackend
     void Copy(Tensor source, Tensor destination);
     void Fill(Tensor destination, double value);
 
+    // ---- asynchronous batch uploads -----------------------------------------------------------
+    /// Page-locked host memory (on the CPU: ordinary aligned memory) that uploads can read from
+    /// asynchronously.
+    nint AllocatePinned(long bytes);
+    void FreePinned(nint pointer);
+    /// Queues destination ← the bytes at source (pinned) on a copy stream, after every op queued so
+    /// far (destination's memory may be a reused block), and returns a fence. The copy overlaps
+    /// ops queued after it. Before destination is used call DeviceWait(fence); before source is
+    /// reused call HostWait(fence). A fence is waited on by the host once, which releases it.
+    long UploadAsync(nint source, Tensor destination);
+    void DeviceWait(long fence);
+    void HostWait(long fence);
+
     // ---- elementwise ------------------------------------------------------------------------
     void Unary(UnaryOp op, Tensor x, Tensor y, double a = 0, double b = 0);
     /// gx = gy · dy/dx. y is the forward output (some rules read it instead of x).

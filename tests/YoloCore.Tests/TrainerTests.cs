@@ -120,3 +120,39 @@ public class TrainerTests : IDisposable
         Assert.Contains("output folder", e.Message);
     }
 }
+
+public class PinnedStagingTests
+{
+    [Fact]
+    public void PinnedUploadsGiveTheSameImagesAsPlainCopiesAndReuseBuffers()
+    {
+        string root = Path.Combine(Path.GetTempPath(), $"yolocore-pinned-{Guid.NewGuid():N}");
+        try
+        {
+            var yaml = SyntheticDataset.Generate(root, 12, 4, 64, seed: 1);
+            var config = DatasetConfig.Load(yaml);
+            using var set = YoloDataset.Open(config, DatasetSplit.Train, DatasetOptions.Training(64));
+            var backend = Backends.For(Device.Cpu);
+            using var pinned = new PinnedBatchStaging(backend);
+            var withPinned = new DataLoader(set, new LoaderOptions { BatchSize = 4, Workers = 2, Seed = 3, Staging = pinned });
+            var plain = new DataLoader(set, new LoaderOptions { BatchSize = 4, Workers = 2, Seed = 3 });
+            for (int epoch = 0; epoch < 2; epoch++)
+            {
+                using var a = withPinned.Epoch(epoch).GetEnumerator();
+                using var b = plain.Epoch(epoch).GetEnumerator();
+                while (a.MoveNext() && b.MoveNext())
+                {
+                    using var pa = a.Current;
+                    using var pb = b.Current;
+                    Assert.NotEqual(0, pa.Buffer.PinnedAddress);
+                    var (images, fence) = pinned.Upload(pa);
+                    backend.DeviceWait(fence);
+                    using (images)
+                    using (TensorScope.Begin())
+                        Assert.Equal(pb.ImagesTensor().ToArray<byte>(), images.ToArray<byte>());
+                }
+            }
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+}

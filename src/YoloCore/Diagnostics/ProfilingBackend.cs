@@ -30,6 +30,11 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
     static string Conv(Tensor x, Tensor w, Conv2dGeometry g) => $"{w.Shape[1]}x{w.Shape[2]}/{g.StrideH} {x.Shape[3]}-{w.Shape[0]}";
 
     public void Synchronize() => Inner.Synchronize();
+    public nint AllocatePinned(long bytes) => Inner.AllocatePinned(bytes);
+    public void FreePinned(nint pointer) => Inner.FreePinned(pointer);
+    public long UploadAsync(nint source, Tensor destination) => Inner.UploadAsync(source, destination);
+    public void DeviceWait(long fence) => Inner.DeviceWait(fence);
+    public void HostWait(long fence) => Inner.HostWait(fence);
     public Storage Allocate(long bytes) => Inner.Allocate(bytes);
     public void CopyFromHost(ReadOnlySpan<byte> source, Tensor destination)
     {
