@@ -34,6 +34,7 @@ public static class StateDictIO
             used.Add(prefix + name);
             var value = source.Rank == 4 ? OihwToOhwi(source) : source;
             if (value.Shape != target.Shape) { problems.Add($"{prefix + name}: file has {source.Shape}, model expects {target.Shape} (PyTorch layout)"); continue; }
+            if (value.Device != target.Device) value = value.To(target.Device); // files load on the CPU; models may live on a GPU
             target.Backend.Copy(value.DType == target.DType ? value : value.Cast(target.DType), target);
         }
         if (problems.Count > 0) throw new InvalidDataException($"state dict does not match the model: {string.Join("; ", problems.Take(10))}{(problems.Count > 10 ? $" (and {problems.Count - 10} more)" : "")}");
