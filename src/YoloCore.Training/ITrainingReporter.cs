@@ -17,14 +17,14 @@ public interface ITrainingReporter
     void EpochDone(EpochResult result, string resultsCsv);
 }
 
-/// Reports nothing.
-public sealed class SilentReporter : ITrainingReporter
+/// Reports nothing; derive from it to hear only some events.
+public class SilentReporter : ITrainingReporter
 {
-    public void Info(string line) { }
-    public void Warning(string line) { }
-    public void EpochStarted(int epoch, int epochs) { }
-    public void BatchDone(BatchProgress progress) { }
-    public void ValidationProgress(int batch, int batches) { }
-    public void ValidationDone(ValidationResult result, IReadOnlyList<string> names, bool perClass) { }
-    public void EpochDone(EpochResult result, string resultsCsv) { }
+    public virtual void Info(string line) { }
+    public virtual void Warning(string line) { }
+    public virtual void EpochStarted(int epoch, int epochs) { }
+    public virtual void BatchDone(BatchProgress progress) { }
+    public virtual void ValidationProgress(int batch, int batches) { }
+    public virtual void ValidationDone(ValidationResult result, IReadOnlyList<string> names, bool perClass) { }
+    public virtual void EpochDone(EpochResult result, string resultsCsv) { }
 }

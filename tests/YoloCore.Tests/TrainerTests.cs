@@ -34,15 +34,9 @@ public class TrainerTests : IDisposable
     }
 
     /// Stops after the first epoch, the way Ctrl+C does.
-    sealed class StopAfterFirstEpoch(CancellationTokenSource cts) : ITrainingReporter
+    sealed class StopAfterFirstEpoch(CancellationTokenSource cts) : SilentReporter
     {
-        public void Info(string line) { }
-        public void Warning(string line) { }
-        public void EpochStarted(int epoch, int epochs) { }
-        public void BatchDone(BatchProgress progress) { }
-        public void ValidationProgress(int batch, int batches) { }
-        public void ValidationDone(ValidationResult result, IReadOnlyList<string> names, bool perClass) { }
-        public void EpochDone(EpochResult result, string resultsCsv) => cts.Cancel();
+        public override void EpochDone(EpochResult result, string resultsCsv) => cts.Cancel();
     }
 
     [Fact]
@@ -77,16 +71,10 @@ public class TrainerTests : IDisposable
         Assert.NotNull(r.Final);
     }
 
-    sealed class Collect : ITrainingReporter
+    sealed class Collect : SilentReporter
     {
         public List<string> Warnings { get; } = [];
-        public void Info(string line) { }
-        public void Warning(string line) => Warnings.Add(line);
-        public void EpochStarted(int epoch, int epochs) { }
-        public void BatchDone(BatchProgress progress) { }
-        public void ValidationProgress(int batch, int batches) { }
-        public void ValidationDone(ValidationResult result, IReadOnlyList<string> names, bool perClass) { }
-        public void EpochDone(EpochResult result, string resultsCsv) { }
+        public override void Warning(string line) => Warnings.Add(line);
     }
 
     [Fact]
