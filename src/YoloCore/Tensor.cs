@@ -71,6 +71,16 @@ public sealed partial class Tensor : IDisposable
         foreach (var h in gradFinalHooks) h(this);
     }
 
+    /// Sets a leaf's gradient to a tensor it now owns (taken out of any scope), e.g. a gradient
+    /// averaged across ranks for a parameter that had none locally.
+    public void SetGrad(Tensor grad)
+    {
+        if (!IsLeaf) throw new InvalidOperationException("only leaf tensors have gradients");
+        if (grad.Shape != Shape) throw new ArgumentException($"gradient {grad.Shape} for {this}");
+        Grad?.Dispose();
+        Grad = TensorScope.Escape(grad);
+    }
+
     /// Drops the accumulated gradient (returns its memory).
     public void ZeroGrad()
     {

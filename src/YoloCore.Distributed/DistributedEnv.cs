@@ -1,0 +1,33 @@
+namespace YoloCore.Distributed;
+
+/// Who this process is in a data-parallel job, read from the variables torchrun sets (RANK,
+/// LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT): `yolocore launch`, torchrun or a SLURM script
+/// all work. Absent variables mean a single process.
+public sealed record DistributedEnv(int Rank, int LocalRank, int WorldSize, string MasterAddr, int MasterPort)
+{
+    public static readonly DistributedEnv Single = new(0, 0, 1, "127.0.0.1", 29500);
+
+    public bool IsDistributed => WorldSize > 1;
+    public bool IsMain => Rank == 0;
+
+    public static DistributedEnv FromEnvironment() => Parse(Environment.GetEnvironmentVariable);
+
+    /// Reads and checks the variables; every mistake is named in the message.
+    public static DistributedEnv Parse(Func<string, string?> get)
+    {
+        string? world = get("WORLD_SIZE");
+        if (string.IsNullOrEmpty(world)) return Single;
+        int Int(string name, string? value)
+        {
+            if (!int.TryParse(value, out int v)) throw new ArgumentException($"environment variable {name} must be an integer, got '{value ?? "(unset)"}'");
+            return v;
+        }
+        int w = Int("WORLD_SIZE", world), rank = Int("RANK", get("RANK")), local = Int("LOCAL_RANK", get("LOCAL_RANK") ?? get("RANK"));
+        int port = Int("MASTER_PORT", get("MASTER_PORT") ?? "29500");
+        string addr = get("MASTER_ADDR") ?? "127.0.0.1";
+        if (w < 1) throw new ArgumentException($"WORLD_SIZE must be at least 1, got {w}");
+        if (rank < 0 || rank >= w) throw new ArgumentException($"RANK {rank} is outside [0, WORLD_SIZE={w})");
+        if (port is < 1 or > 65535) throw new ArgumentException($"MASTER_PORT {port} is not a TCP port");
+        return new DistributedEnv(rank, local, w, addr, port);
+    }
+}

@@ -1,0 +1,136 @@
+using System.Net;
+using System.Net.Sockets;
+using YoloCore.Distributed;
+
+namespace YoloCore.Tests;
+
+public class DistributedTests
+{
+    static int FreePort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    /// Runs body(rank, communicator) on `world` threads joined by a real TCP store and communicator.
+    static T[] RunRanks<T>(int world, Func<int, ICommunicator, T> body, double timeoutSeconds = 20)
+    {
+        int port = FreePort();
+        var results = new T[world];
+        var errors = new Exception?[world];
+        var threads = Enumerable.Range(0, world).Select(r => new Thread(() =>
+        {
+            try
+            {
+                using var store = new TcpStore("127.0.0.1", port, r == 0, TimeSpan.FromSeconds(timeoutSeconds));
+                using var comm = new TcpCommunicator(store, r, world, "127.0.0.1", TimeSpan.FromSeconds(timeoutSeconds));
+                results[r] = body(r, comm);
+                store.Barrier("done", world);
+            }
+            catch (Exception e) { errors[r] = e; }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        foreach (var e in errors) if (e is not null) throw new AggregateException(e);
+        return results;
+    }
+
+    [Fact]
+    public void EnvironmentVariablesAreReadAndChecked()
+    {
+        var vars = new Dictionary<string, string> { ["WORLD_SIZE"] = "4", ["RANK"] = "2", ["LOCAL_RANK"] = "0", ["MASTER_ADDR"] = "10.0.0.1", ["MASTER_PORT"] = "29555" };
+        var env = DistributedEnv.Parse(k => vars.GetValueOrDefault(k));
+        Assert.Equal(new DistributedEnv(2, 0, 4, "10.0.0.1", 29555), env);
+        Assert.False(DistributedEnv.Parse(_ => null).IsDistributed);
+        vars["RANK"] = "4";
+        Assert.Contains("RANK 4", Assert.Throws<ArgumentException>(() => DistributedEnv.Parse(k => vars.GetValueOrDefault(k))).Message);
+        vars["RANK"] = "x";
+        Assert.Contains("RANK", Assert.Throws<ArgumentException>(() => DistributedEnv.Parse(k => vars.GetValueOrDefault(k))).Message);
+    }
+
+    [Fact]
+    public void BucketsFillInReverseOrderWithASmallFirstBucket()
+    {
+        // Sizes in bytes of parameters 0..5 in registration order.
+        var buckets = BucketPlan.Assign([400, 100, 300, 200, 50, 60], bucketBytes: 450, firstBucketBytes: 100);
+        Assert.Equal([[5, 4], [3, 2], [1, 0]], buckets);
+        Assert.Equal(Enumerable.Range(0, 6), buckets.SelectMany(b => b).OrderBy(i => i));
+        Assert.Single(BucketPlan.Assign([10, 10, 10], 1000, 1000));
+    }
+
+    [Fact]
+    public void CollectivesSumAndBroadcastAcrossRanks()
+    {
+        var sums = RunRanks(3, (rank, comm) =>
+        {
+            using var scope = TensorScope.Begin();
+            var t = Tensor.FromArray([rank + 1.0f, 10f * rank], 2);
+            comm.AllReduceSum(t);
+            var b = Tensor.FromArray([rank == 0 ? 7f : -1f], 1);
+            comm.Broadcast(b);
+            return t.ToArray<float>().Append(b.ToArray<float>()[0]).ToArray();
+        });
+        foreach (var s in sums) Assert.Equal([6f, 30f, 7f], s);
+    }
+
+    [Fact]
+    public void TheReducerStartsBucketsDuringBackwardAndAveragesUnevenBuckets()
+    {
+        // A chain of four weights of uneven sizes; each rank feeds its own input.
+        int[] sizes = [3, 1, 5, 2];
+        double[][] Local(int rank)
+        {
+            using var scope = TensorScope.Begin();
+            var ws = Weights(sizes);
+            Loss(ws, rank).Backward();
+            var g = ws.Select(w => w.Grad!.ToDoubles()).ToArray();
+            foreach (var w in ws) { w.ZeroGrad(); w.Dispose(); }
+            return g;
+        }
+        var expected = Enumerable.Range(0, sizes.Length).Select(i => Local(0)[i].Zip(Local(1)[i], (a, b) => (a + b) / 2).ToArray()).ToArray();
+
+        var results = RunRanks(2, (rank, comm) =>
+        {
+            using var scope = TensorScope.Begin();
+            var ws = Weights(sizes);
+            // Buckets of about 8 bytes (two floats): uneven groups of the 11 values.
+            using var reducer = new DataParallelReducer(ws, comm, bucketBytes: 8, firstBucketBytes: 4);
+            Loss(ws, rank).Backward();
+            var launches = reducer.Launches.ToList();
+            reducer.WaitAndAverage();
+            var g = ws.Select(w => w.Grad!.ToDoubles()).ToArray();
+            foreach (var w in ws) { w.ZeroGrad(); w.Dispose(); }
+            return (g, launches, reducer.Buckets.Count);
+        });
+        foreach (var (g, launches, buckets) in results)
+        {
+            for (int i = 0; i < sizes.Length; i++)
+                Assert.Equal(expected[i], g[i].Select(v => Math.Round(v, 6)).ToArray(), (a, b) => Math.Abs(a - b) < 1e-6);
+            // The first bucket (the last weight) started after the first hook, long before the last one.
+            Assert.Equal(buckets, launches.Count);
+            Assert.True(launches[0].HooksSeen < sizes.Length, $"the first bucket started after {launches[0].HooksSeen} of {sizes.Length} hooks");
+        }
+    }
+
+    static Tensor[] Weights(int[] sizes)
+    {
+        var rng = new Rng(3);
+        return sizes.Select(n =>
+        {
+            var w = TensorScope.Escape(Tensor.Uniform(new Shape(n), rng, 0.5, 1.5));
+            w.RequiresGrad = true;
+            return w;
+        }).ToArray();
+    }
+
+    /// h = x; for each weight: h = silu(sum(h) * w); loss = sum(h).
+    static Tensor Loss(Tensor[] ws, int rank)
+    {
+        var h = Tensor.FromArray([1f + rank, -0.5f * rank], 2);
+        foreach (var w in ws) h = (h.Sum() * w).Silu();
+        return h.Sum();
+    }
+}
