@@ -20,5 +20,10 @@ public sealed class BatchNorm2d : Module
     public double Eps { get; set; }
     public double Momentum { get; set; }
 
-    public override Tensor Forward(Tensor x) => x.BatchNorm2d(Weight, Bias, RunningMean, RunningVar, Training, Momentum, Eps);
+    /// Set for data-parallel training with --sync-bn: training statistics then span every rank.
+    public ICommunicator? Sync { get; set; }
+
+    public override Tensor Forward(Tensor x) => Training && Sync is { WorldSize: > 1 } comm
+        ? x.SyncBatchNorm2d(Weight, Bias, RunningMean, RunningVar, Momentum, Eps, comm)
+        : x.BatchNorm2d(Weight, Bias, RunningMean, RunningVar, Training, Momentum, Eps);
 }

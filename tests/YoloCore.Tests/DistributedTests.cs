@@ -115,6 +115,89 @@ public class DistributedTests
         }
     }
 
+    [Fact]
+    public void SyncBatchNormOnTwoHalvesEqualsBatchNormOnTheWhole()
+    {
+        var rng = new Rng(8);
+        var full = Enumerable.Range(0, 4 * 3 * 3 * 2).Select(_ => rng.Normal() * 2 + 1).ToArray();
+        var weights = Enumerable.Range(0, full.Length).Select(_ => rng.Normal()).ToArray();
+        (double[] Y, double[] Gx, double[] Gg, double[] Rm, double[] Rv) Run(double[] x, double[] r, int n, ICommunicator? comm)
+        {
+            using var scope = TensorScope.Begin();
+            var xt = Tensor.FromDoubles(x, new Shape(n, 3, 3, 2), DType.Float64);
+            xt.RequiresGrad = true;
+            var g = Tensor.FromDoubles([1.5, 0.5], new Shape(2), DType.Float64);
+            g.RequiresGrad = true;
+            var b = Tensor.FromDoubles([0.1, -0.2], new Shape(2), DType.Float64);
+            var rm = Tensor.FromDoubles([0.0, 0.0], new Shape(2), DType.Float64);
+            var rv = Tensor.FromDoubles([1.0, 1.0], new Shape(2), DType.Float64);
+            var y = comm is null ? xt.BatchNorm2d(g, b, rm, rv, true, 0.03, 1e-3) : xt.SyncBatchNorm2d(g, b, rm, rv, 0.03, 1e-3, comm);
+            (y * Tensor.FromDoubles(r, y.Shape, DType.Float64)).Sum().Backward();
+            var result = (y.ToDoubles(), xt.Grad!.ToDoubles(), g.Grad!.ToDoubles(), rm.ToDoubles(), rv.ToDoubles());
+            xt.ZeroGrad();
+            g.ZeroGrad();
+            return result;
+        }
+        var whole = Run(full, weights, 4, null);
+        int half = full.Length / 2;
+        var parts = RunRanks(2, (rank, comm) => Run(full[(rank * half)..((rank + 1) * half)], weights[(rank * half)..((rank + 1) * half)], 2, comm));
+        static void Close(double[] a, double[] b, string what) => Assert.True(GradientCheckTests.RelativeError(a, b) < 1e-12, what);
+        Close(parts[0].Y.Concat(parts[1].Y).ToArray(), whole.Y, "outputs");
+        Close(parts[0].Gx.Concat(parts[1].Gx).ToArray(), whole.Gx, "input gradients");
+        Close(parts[0].Gg.Zip(parts[1].Gg, (a, b) => a + b).ToArray(), whole.Gg, "weight gradients (summed over ranks)");
+        Close(parts[0].Rm, whole.Rm, "running mean");
+        Close(parts[1].Rv, whole.Rv, "running variance");
+    }
+
+    [Fact]
+    public void ADeadPeerEndsTheCollectiveWithItsRankInTheMessage()
+    {
+        int port = FreePort();
+        Exception? seen = null;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var rank1 = new Thread(() =>
+        {
+            using var store = new TcpStore("127.0.0.1", port, false, TimeSpan.FromSeconds(10));
+            var comm = new TcpCommunicator(store, 1, 2, "127.0.0.1", TimeSpan.FromSeconds(10));
+            comm.Dispose(); // dies before the first collective
+        });
+        rank1.Start();
+        using (var store = new TcpStore("127.0.0.1", port, true, TimeSpan.FromSeconds(10)))
+        using (var comm = new TcpCommunicator(store, 0, 2, "127.0.0.1", TimeSpan.FromSeconds(10)))
+        using (TensorScope.Begin())
+        {
+            rank1.Join();
+            seen = Assert.ThrowsAny<Exception>(() => comm.AllReduceSum(Tensor.Ones(new Shape(4))));
+        }
+        Assert.Contains("rank 1", seen!.Message);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public void ASilentPeerEndsTheCollectiveAtTheTimeout()
+    {
+        int port = FreePort();
+        using var silent = new ManualResetEventSlim();
+        var rank1 = new Thread(() =>
+        {
+            using var store = new TcpStore("127.0.0.1", port, false, TimeSpan.FromSeconds(10));
+            using var comm = new TcpCommunicator(store, 1, 2, "127.0.0.1", TimeSpan.FromSeconds(10));
+            silent.Wait(); // alive but never joins the collective
+        });
+        rank1.Start();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using (var store = new TcpStore("127.0.0.1", port, true, TimeSpan.FromSeconds(10)))
+        using (var comm = new TcpCommunicator(store, 0, 2, "127.0.0.1", TimeSpan.FromSeconds(2)))
+        using (TensorScope.Begin())
+        {
+            var e = Assert.ThrowsAny<TimeoutException>(() => comm.AllReduceSum(Tensor.Ones(new Shape(4))));
+            Assert.Contains("rank 1", e.Message);
+        }
+        Assert.InRange(clock.Elapsed.TotalSeconds, 1.5, 9);
+        silent.Set();
+        rank1.Join();
+    }
+
     static Tensor[] Weights(int[] sizes)
     {
         var rng = new Rng(3);

@@ -1,4 +1,4 @@
-namespace YoloCore.Distributed;
+namespace YoloCore;
 
 /// Collectives over the ranks of a job. Every rank must issue the same collectives in the same
 /// order (as with NCCL and torch.distributed). A dead or silent peer ends a collective with an
