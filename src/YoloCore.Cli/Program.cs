@@ -8,6 +8,7 @@ public static class Program
     static readonly (string Name, string Summary, Func<string[], int> Run)[] commands =
     [
         ("train", "train a YOLOv5 detector (no --data: the synthetic shapes dataset, yolov5n, CPU)", TrainCommand.Run),
+        ("launch", "run a command on several ranks (data-parallel training), like torchrun", LaunchCommand.Run),
         ("val", "evaluate weights on a dataset: P, R, mAP@0.5, mAP@0.5:0.95 per class", ValCommand.Run),
         ("detect", "detect objects in images and write them with boxes drawn and text labels", DetectCommand.Run),
         ("demo", "fit a small Conv-BN-SiLU network to a synthetic target on the CPU (the core's demo)", DemoCommand.Run),
@@ -42,7 +43,7 @@ public static class Program
         // Expected failures end with one line that says what is wrong, not a stack trace.
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or ArgumentException
                                    or IOException or DllNotFoundException or NotSupportedException or OutOfMemoryException
-                                   or YoloCore.Training.NonFiniteLossException or FormatException)
+                                   or YoloCore.Training.NonFiniteLossException or FormatException or TimeoutException)
         {
             Console.Error.WriteLine($"yolocore {cmd.Name}: {e.Message}");
             return 1;

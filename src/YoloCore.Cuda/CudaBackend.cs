@@ -64,6 +64,9 @@ public sealed unsafe partial class CudaBackend : IBackend
 
     public Storage Allocate(long bytes) => new CudaStorage(Device, bytes, allocator);
 
+    internal CUstream ComputeStream => gpu.Stream;
+    internal void MakeCurrent() => gpu.MakeCurrent();
+
     internal static ulong Ptr(Tensor t) => t.Storage is CudaStorage s ? s.Pointer : throw new ArgumentException($"{t} is not on a CUDA device");
 
     static ulong PtrOrNull(Tensor? t) => t is null ? 0UL : Ptr(t);

@@ -25,6 +25,15 @@ public sealed record TrainOptions
     public int Patience { get; init; } = 100;
     public bool NoAmp { get; init; }
     public bool NoVal { get; init; }
+    /// Data parallel: BatchNorm statistics over every rank's images (YOLOv5's --sync-bn).
+    public bool SyncBn { get; init; }
+    /// Data parallel: seconds a rank waits for a peer before giving up with the peer's rank named.
+    public int DdpTimeout { get; init; } = 300;
+    /// Stop after this many training iterations (0: no limit): smoke runs and comparisons.
+    public int MaxSteps { get; init; }
+    /// When set, rank 0 writes the raw model after every optimizer step here (stepNNNN.safetensors),
+    /// for comparing runs step by step.
+    public string? DumpSteps { get; init; }
     /// Synthetic dataset size when Data is null.
     public int SynthTrain { get; init; } = 400;
     public int SynthVal { get; init; } = 100;

@@ -16,6 +16,9 @@ public sealed record TrainResult(string SaveDir, int EpochsRun, double BestFitne
 /// every epoch, best/last checkpoints, results.csv, early stopping, and exact --resume.
 public sealed class Trainer(ITrainingReporter reporter)
 {
+    readonly ITrainingReporter caller = reporter;
+    /// Where this run reports: the caller's reporter, or nothing on ranks other than 0.
+    ITrainingReporter log = reporter;
     const int NominalBatch = 64;
     static readonly JsonSerializerOptions json = new() { Converters = { new JsonStringEnumConverter() } };
 
@@ -32,22 +35,37 @@ public sealed class Trainer(ITrainingReporter reporter)
             if (resume["resumable"]?.GetValue<bool>() != true) throw new InvalidDataException($"{ckpt} is not a resumable (last) checkpoint");
             options = resume["options"].Deserialize<TrainOptions>(json) ?? throw new InvalidDataException($"{ckpt} has no options");
             resumeDir = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(ckpt)))!;
-            reporter.Info($"Resuming training from {ckpt} (epoch {resume["epoch"]!.GetValue<int>() + 1} of {options.Epochs})");
+            log.Info($"Resuming training from {ckpt} (epoch {resume["epoch"]!.GetValue<int>() + 1} of {options.Epochs})");
         }
         Validate(ref options);
         var device = YoloCore.Device.Parse(options.Device);
+        // Data parallel when started by `yolocore launch` or torchrun: one GPU per local rank.
+        var env = YoloCore.Distributed.DistributedEnv.FromEnvironment();
+        if (env.IsDistributed)
+        {
+            if (options.BatchSize % env.WorldSize != 0)
+                throw new ArgumentException($"--batch-size {options.BatchSize} must be a multiple of WORLD_SIZE {env.WorldSize} (it is the total over all ranks)");
+            if (!device.IsCpu) device = YoloCore.Device.Cuda(env.LocalRank);
+        }
         var backend = Backends.For(device); // a missing GPU library fails here, before anything is written
-        string saveDir = resumeDir ?? RunDirectory.Create(RunDirectory.Next(options.Project, options.Name, options.ExistOk));
+        using var group = env.IsDistributed ? YoloCore.Distributed.ProcessGroup.Join(env, device, TimeSpan.FromSeconds(options.DdpTimeout)) : null;
+        bool main = group?.IsMain ?? true;
+        int world = env.WorldSize;
+        log = main ? caller : new SilentReporter();
+        if (group is not null) log.Info($"data parallel: {world} ranks, {options.BatchSize / world} images per rank, {(device.IsCpu ? "TCP" : "NCCL")} communicator{(options.SyncBn ? ", SyncBatchNorm" : "")}");
+        string saveDir = resumeDir ?? (main ? RunDirectory.Create(RunDirectory.Next(options.Project, options.Name, options.ExistOk)) : "");
+        if (group is not null) saveDir = group.Share("run/dir", saveDir);
         string weights = Path.Combine(saveDir, "weights"), resultsCsv = Path.Combine(saveDir, "results.csv");
         var hyp = options.Hyp is null ? new Hyperparameters() : Hyperparameters.Load(options.Hyp);
-        if (resume is null)
+        if (resume is null && main)
         {
             File.WriteAllText(Path.Combine(saveDir, "opt.json"), JsonSerializer.Serialize(options, new JsonSerializerOptions(json) { WriteIndented = true }));
             File.WriteAllText(Path.Combine(saveDir, "hyp.json"), JsonSerializer.Serialize(hyp.Values, new JsonSerializerOptions { WriteIndented = true }));
         }
-        reporter.Info("hyperparameters: " + string.Join(", ", hyp.Values.Select(kv => $"{kv.Key}={kv.Value:G4}")));
+        log.Info("hyperparameters: " + string.Join(", ", hyp.Values.Select(kv => $"{kv.Key}={kv.Value:G4}")));
 
-        string dataYaml = options.Data ?? SyntheticData(saveDir, options);
+        string dataYaml = options.Data ?? (main ? SyntheticData(saveDir, options) : "");
+        if (group is not null && options.Data is null) dataYaml = group.Share("run/data", dataYaml);
         var data = DatasetConfig.Load(dataYaml);
         int nc = data.ClassCount;
         using var model = new YoloModel(ModelConfig.Load(options.Cfg).WithClasses(nc), (ulong)options.Seed);
@@ -55,16 +73,24 @@ public sealed class Trainer(ITrainingReporter reporter)
         if (options.Weights is not null && resume is null) LoadPretrained(model, options.Weights);
         model.To(device);
         emaModel.To(device);
-        reporter.Info($"{options.Cfg}: {model.ParameterCount():N0} parameters, {nc} classes, device {device}");
+        if (group is not null)
+        {
+            // Every rank starts from rank 0's weights and statistics.
+            YoloCore.Distributed.DataParallelReducer.BroadcastFromRankZero(model.StateDict().Select(e => e.Tensor), group.Comm);
+            if (options.SyncBn)
+                foreach (var (_, m) in model.NamedModules())
+                    if (m is YoloCore.Nn.BatchNorm2d bn) bn.Sync = group.Comm;
+        }
+        log.Info($"{options.Cfg}: {model.ParameterCount():N0} parameters, {nc} classes, device {device}");
 
         bool amp = !device.IsCpu && !options.NoAmp;
         var computeType = amp ? DType.Float16 : DType.Float32;
-        int batch = options.BatchSize, img = options.ImageSize;
+        int batch = options.BatchSize, img = options.ImageSize, rankBatch = batch / world;
         int accumulateFull = Math.Max((int)Math.Round((double)NominalBatch / batch, MidpointRounding.ToEven), 1);
         double weightDecay = hyp["weight_decay"] * batch * accumulateFull / NominalBatch;
         var groups = YoloParamGroups.Create(model, hyp["lr0"], hyp["momentum"], weightDecay, nesterov: true);
         using IOptimizer optimizer = options.Optimizer == OptimizerKind.SGD ? new Sgd(groups) : new Adam(groups, decoupled: options.Optimizer == OptimizerKind.AdamW);
-        reporter.Info($"optimizer: {options.Optimizer}(lr={hyp["lr0"]}) with parameter groups {groups[2].Parameters.Count} weight(decay=0.0), " +
+        log.Info($"optimizer: {options.Optimizer}(lr={hyp["lr0"]}) with parameter groups {groups[2].Parameters.Count} weight(decay=0.0), " +
             $"{groups[1].Parameters.Count} weight(decay={weightDecay:G4}), {groups[0].Parameters.Count} bias");
         var schedule = new LrSchedule(options.Epochs, hyp["lr0"], hyp["lrf"], hyp["momentum"], options.CosLr, hyp["warmup_epochs"], hyp["warmup_momentum"], hyp["warmup_bias_lr"]);
         var ema = new ModelEma(emaModel, model);
@@ -90,28 +116,34 @@ public sealed class Trainer(ITrainingReporter reporter)
 
         using var trainSet = YoloDataset.Open(data, DatasetSplit.Train, DatasetOptions.Training(img, hyp.Augment));
         using var valSet = YoloDataset.Open(data, DatasetSplit.Val, DatasetOptions.Validation(img, batch * 2));
-        reporter.Info("train: " + trainSet.Summary.Line);
-        reporter.Info("val: " + valSet.Summary.Line);
+        log.Info("train: " + trainSet.Summary.Line);
+        log.Info("val: " + valSet.Summary.Line);
         if (trainSet.Count == 0) throw new InvalidDataException($"no usable training images in {dataYaml}");
         // On a GPU, batches are assembled in pinned memory and uploaded one batch ahead (UploadAsync).
         using var pinned = device.IsCpu ? null : new PinnedBatchStaging(backend);
-        var trainLoader = new DataLoader(trainSet, new LoaderOptions { BatchSize = batch, Workers = options.Workers, Seed = (ulong)options.Seed, Staging = pinned });
+        var trainLoader = new DataLoader(trainSet, new LoaderOptions
+        {
+            BatchSize = rankBatch, Workers = options.Workers, Seed = (ulong)options.Seed, Staging = pinned, Rank = env.Rank, WorldSize = world,
+        });
         var valLoader = new DataLoader(valSet, new LoaderOptions { BatchSize = batch * 2, Workers = options.Workers, Shuffle = false });
         int nb = trainLoader.BatchCount, nw = schedule.WarmupIterations(nb);
         var lossHyp = hyp.Loss(model.Detect.Nl, nc, img);
-        var step = new TrainStep(model, new YoloLoss(model.Detect, lossHyp), optimizer, ema, scaler, computeType);
+        using var reducer = group is null ? null : new YoloCore.Distributed.DataParallelReducer(model.Parameters().ToList(), group.Comm);
+        var step = new TrainStep(model, new YoloLoss(model.Detect, lossHyp) { Distributed = group?.Comm }, optimizer, ema, scaler, computeType,
+            reducer: reducer, worldSize: world);
         var valLoss = new YoloLoss(emaModel.Detect, lossHyp);
-        reporter.Info($"image sizes {img} train, {img} val; {options.Workers} dataloader workers; logging results to {saveDir}; " +
+        log.Info($"image sizes {img} train, {img} val; {options.Workers} dataloader workers; logging results to {saveDir}; " +
             $"starting training for {options.Epochs} epochs...");
 
         var metadata = WeightsMetadata.Create(options.Cfg, data.Names);
         EpochResult? last = null;
         var optionsNode = JsonSerializer.SerializeToNode(options, json)!.AsObject();
-        int epoch = startEpoch;
+        int epoch = startEpoch, totalSteps = 0;
+        bool stepLimitReached = false;
         for (; epoch < options.Epochs; epoch++)
         {
             model.Train();
-            reporter.EpochStarted(epoch, options.Epochs);
+            log.EpochStarted(epoch, options.Epochs);
             double box = 0, obj = 0, cls = 0;
             var clock = Stopwatch.StartNew();
             int i = 0;
@@ -134,63 +166,90 @@ public sealed class Trainer(ITrainingReporter reporter)
                         if (options.Optimizer == OptimizerKind.SGD) optimizer.Groups[j].Momentum = schedule.GroupMomentum(ni, nw);
                     }
                     bool optimizerStep = ni - lastOptStep >= accumulate;
+                    FaultInjection.MaybeExit(env.Rank, totalSteps);
                     var r = step.Run(c.Images, Array.ConvertAll(b.Targets, v => (double)v), optimizerStep);
                     if (optimizerStep) lastOptStep = ni;
+                    totalSteps++;
+                    if (optimizerStep && main && options.DumpSteps is not null)
+                        StateDictIO.Save(model, Path.Combine(options.DumpSteps, $"step{totalSteps:D4}.safetensors"));
                     box = (box * i + r.Box) / (i + 1);
                     obj = (obj * i + r.Obj) / (i + 1);
                     cls = (cls * i + r.Cls) / (i + 1);
                     i++;
                     double rate = i / clock.Elapsed.TotalSeconds;
-                    reporter.BatchDone(new BatchProgress(epoch, options.Epochs, i, nb, box, obj, cls, b.TargetCount, img,
+                    log.BatchDone(new BatchProgress(epoch, options.Epochs, i, nb, box, obj, cls, b.TargetCount, img,
                         PeakGiB(backend, device), rate, (nb - i) / rate));
                 }
                 current = next;
+                if (options.MaxSteps > 0 && totalSteps >= options.MaxSteps)
+                {
+                    stepLimitReached = true;
+                    next?.Images.Dispose();
+                    next?.Batch.Dispose();
+                    break;
+                }
             }
             var lr = optimizer.Groups.Select(g => g.Lr).ToArray();
-            bool final = epoch + 1 == options.Epochs;
-            ValidationResult? val = null;
-            if (!options.NoVal || final)
+            bool final = epoch + 1 == options.Epochs || stepLimitReached;
+            bool stop = stepLimitReached;
+            if (main)
             {
-                val = Validator.Run(emaModel, valLoader, device, computeType, valLoss, progress: reporter.ValidationProgress);
-                reporter.ValidationDone(val, data.Names, perClass: false);
+                // Rank 0 alone validates, logs and writes checkpoints, as in YOLOv5.
+                ValidationResult? val = null;
+                if (!options.NoVal || final)
+                {
+                    val = Validator.Run(emaModel, valLoader, device, computeType, valLoss, progress: log.ValidationProgress);
+                    log.ValidationDone(val, data.Names, perClass: false);
+                }
+                var m = val?.Metrics;
+                last = new EpochResult(epoch, box, obj, cls, m?.MeanPrecision ?? 0, m?.MeanRecall ?? 0, m?.Map50 ?? 0, m?.Map ?? 0,
+                    val?.Box ?? 0, val?.Obj ?? 0, val?.Cls ?? 0, lr);
+                ResultsCsv.Append(resultsCsv, last);
+                // As YOLOv5: best is saved (and early stopping's clock reset) when fitness ties or improves.
+                bool improved = last.Fitness >= bestFitness;
+                if (improved) { bestFitness = last.Fitness; bestEpoch = epoch; }
+                var state = new Checkpoint.State(epoch, bestFitness, ema.Updates, optimizer.Steps, lastOptStep, scaler.Scale, scaler.CleanSteps, scaler.Skipped, optionsNode);
+                Checkpoint.Save(weights, "last", model, emaModel, optimizer, state, full: true, metadata);
+                if (improved) Checkpoint.Save(weights, "best", model, emaModel, optimizer, state, full: false, metadata);
+                log.EpochDone(last, resultsCsv);
+                if (cancel.IsCancellationRequested)
+                {
+                    log.Info($"Stopped after epoch {epoch} on request; continue with --resume {saveDir}");
+                    stop = true;
+                }
+                else if (epoch - bestEpoch >= options.Patience)
+                {
+                    log.Info($"Stopping training early as no improvement observed in last {options.Patience} epochs. " +
+                        $"Best results observed at epoch {bestEpoch}, best model saved as best.safetensors.");
+                    stop = true;
+                }
             }
-            var m = val?.Metrics;
-            last = new EpochResult(epoch, box, obj, cls, m?.MeanPrecision ?? 0, m?.MeanRecall ?? 0, m?.Map50 ?? 0, m?.Map ?? 0,
-                val?.Box ?? 0, val?.Obj ?? 0, val?.Cls ?? 0, lr);
-            ResultsCsv.Append(resultsCsv, last);
-            // As YOLOv5: best is saved (and early stopping's clock reset) when fitness ties or improves.
-            bool improved = last.Fitness >= bestFitness;
-            if (improved) { bestFitness = last.Fitness; bestEpoch = epoch; }
-            var state = new Checkpoint.State(epoch, bestFitness, ema.Updates, optimizer.Steps, lastOptStep, scaler.Scale, scaler.CleanSteps, scaler.Skipped, optionsNode);
-            Checkpoint.Save(weights, "last", model, emaModel, optimizer, state, full: true, metadata);
-            if (improved) Checkpoint.Save(weights, "best", model, emaModel, optimizer, state, full: false, metadata);
-            reporter.EpochDone(last, resultsCsv);
-            if (cancel.IsCancellationRequested)
+            if (group is not null)
             {
-                reporter.Info($"Stopped after epoch {epoch} on request; continue with --resume {saveDir}");
-                epoch++;
-                break;
+                // Rank 0's decision to stop reaches every rank.
+                using var flag = Tensor.Full(new Shape(1), stop ? 1 : 0, DType.Float32, device);
+                group.Comm.Broadcast(flag);
+                stop = flag.Item() != 0;
             }
-            if (epoch - bestEpoch >= options.Patience)
+            if (stop)
             {
-                reporter.Info($"Stopping training early as no improvement observed in last {options.Patience} epochs. " +
-                    $"Best results observed at epoch {bestEpoch}, best model saved as best.safetensors.");
                 epoch++;
                 break;
             }
         }
-        if (scaler.Skipped > 0) reporter.Warning($"the loss scaler skipped {scaler.Skipped} optimizer steps on float16 overflow");
+        if (scaler.Skipped > 0) log.Warning($"the loss scaler skipped {scaler.Skipped} optimizer steps on float16 overflow");
 
         ValidationResult? finalVal = null;
         string best = Path.Combine(weights, "best.safetensors");
-        if (File.Exists(best) && epoch > startEpoch)
+        if (main && File.Exists(best) && epoch > startEpoch && !options.NoVal)
         {
             StateDictIO.Load(emaModel, best);
-            reporter.Info($"Validating {best}...");
-            finalVal = Validator.Run(emaModel, valLoader, device, computeType, progress: reporter.ValidationProgress);
-            reporter.ValidationDone(finalVal, data.Names, perClass: true);
+            log.Info($"Validating {best}...");
+            finalVal = Validator.Run(emaModel, valLoader, device, computeType, progress: log.ValidationProgress);
+            log.ValidationDone(finalVal, data.Names, perClass: true);
         }
-        reporter.Info($"{epoch - startEpoch} epochs completed. Results saved to {saveDir}");
+        group?.Store.Barrier("finished", world); // rank 0 serves the store: it leaves last
+        log.Info($"{epoch - startEpoch} epochs completed. Results saved to {saveDir}");
         return new TrainResult(saveDir, epoch - startEpoch, bestFitness, last, finalVal);
     }
 
@@ -217,7 +276,7 @@ public sealed class Trainer(ITrainingReporter reporter)
         if (o.ImageSize % 32 != 0)
         {
             int fixedSize = (o.ImageSize + 31) / 32 * 32;
-            reporter.Warning($"--img-size {o.ImageSize} must be multiple of max stride 32, updating to {fixedSize}");
+            log.Warning($"--img-size {o.ImageSize} must be multiple of max stride 32, updating to {fixedSize}");
             o = o with { ImageSize = fixedSize };
         }
         if (o.Data is not null && !File.Exists(o.Data)) throw new FileNotFoundException($"dataset YAML not found: {Path.GetFullPath(o.Data)}", o.Data);
@@ -230,7 +289,7 @@ public sealed class Trainer(ITrainingReporter reporter)
         string dir = Path.Combine(saveDir, "synthetic");
         string yaml = Path.Combine(dir, "data.yaml");
         if (File.Exists(yaml)) return yaml;
-        reporter.Info($"no --data given: generating the synthetic shapes dataset ({o.SynthTrain} train + {o.SynthVal} val images, {o.ImageSize} px) in {dir}");
+        log.Info($"no --data given: generating the synthetic shapes dataset ({o.SynthTrain} train + {o.SynthVal} val images, {o.ImageSize} px) in {dir}");
         return SyntheticDataset.Generate(dir, o.SynthTrain, o.SynthVal, o.ImageSize, o.Seed);
     }
 
@@ -253,7 +312,7 @@ public sealed class Trainer(ITrainingReporter reporter)
                 t.Backend.Copy(v.DType == t.DType ? v : v.Cast(t.DType), t);
                 matched++;
             }
-            reporter.Info($"Transferred {matched}/{total} items from {path}");
+            log.Info($"Transferred {matched}/{total} items from {path}");
         }
         finally { foreach (var (_, t) in list) t.Dispose(); }
     }

@@ -37,6 +37,10 @@ public static class TrainCommand
             Patience = args.Int("patience", 100),
             NoAmp = args.Flag("no-amp"),
             NoVal = args.Flag("noval"),
+            SyncBn = args.Flag("sync-bn"),
+            DdpTimeout = args.Int("ddp-timeout", 300),
+            MaxSteps = args.Int("max-steps", 0),
+            DumpSteps = args.String("dump-steps", "") is { Length: > 0 } ds ? ds : null,
             SynthTrain = args.Int("synth-train", 400),
             SynthVal = args.Int("synth-val", 100),
         };
@@ -48,10 +52,13 @@ public static class TrainCommand
                                       [--optimizer SGD|Adam|AdamW] [--cos-lr] [--hyp HYP.yaml] [--patience N] [--seed N]
                                       [--project runs/train] [--name exp] [--exist-ok] [--resume [RUN_DIR|last.json]]
                                       [--noval] [--no-amp] [--synth-train 400] [--synth-val 100]
+                                      [--sync-bn] [--ddp-timeout 300] [--max-steps N] [--dump-steps DIR]
                   Trains as YOLOv5 v7.0 does (hyp.scratch-low defaults, SGD nesterov, warmup, EMA, mAP each epoch).
                   Without --data: generates the synthetic shapes dataset in the run folder and trains on it
                   ({SynthEpochs} epochs, batch {SynthBatch}, {SynthImage} px unless given). Outputs go to runs/train/expN:
                   weights/(last|best).safetensors (+ .json, + last.state.safetensors for --resume), results.csv, results.png.
+                  Data parallel: start it with `yolocore launch --nproc-per-node N -- train ...` (or torchrun);
+                  --batch-size is the total, --sync-bn shares BatchNorm statistics, --ddp-timeout bounds every wait.
                 """);
             return 0;
         }

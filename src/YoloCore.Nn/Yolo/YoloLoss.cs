@@ -11,6 +11,12 @@ public sealed class YoloLoss(Detect detect, LossHyperparameters hyp)
 {
     public LossHyperparameters Hyp { get; } = hyp;
 
+    /// Set in data-parallel training: the box and class means then divide by each level's target
+    /// count summed over all ranks (over the world size), not the local count, so that N ranks
+    /// with batch B give exactly the gradient of one process with batch N·B. (YOLOv5 divides by
+    /// the local count, which differs whenever the ranks' targets differ in number.)
+    public ICommunicator? Distributed { get; set; }
+
     /// heads: Detect's raw outputs [B, na, ny, nx, 5 + nc]; targets: n rows of
     /// (image, class, x, y, w, h) normalised to [0, 1] (host values, as the loader delivers them).
     /// Each level runs as one fused op (Ops.YoloLossLevel: a few kernels on the GPU).
@@ -25,19 +31,28 @@ public sealed class YoloLoss(Detect detect, LossHyperparameters hyp)
         int bs = heads[0].Shape[0];
         Tensor? total = null;
         double box = 0, obj = 0, cls = 0;
+        var levels = Enumerable.Range(0, nl).Select(i =>
+            TargetBuilder.Build(targets, na, heads[i].Shape[2], heads[i].Shape[3], anchors[(i * na * 2)..((i + 1) * na * 2)], Hyp.AnchorT)).ToArray();
+        var counts = levels.Select(l => (double)l.Count).ToArray();
+        if (Distributed is { WorldSize: > 1 } comm)
+        {
+            using var global = Tensor.FromDoubles(counts, new Shape(nl), DType.Float32, heads[0].Device);
+            comm.AllReduceSum(global);
+            counts = global.ToDoubles().Select(c => c / comm.WorldSize).ToArray();
+        }
         for (int i = 0; i < nl; i++)
         {
             var p = heads[i];
-            int ny = p.Shape[2], nx = p.Shape[3];
-            var lt = TargetBuilder.Build(targets, na, ny, nx, anchors[(i * na * 2)..((i + 1) * na * 2)], Hyp.AnchorT);
+            var lt = levels[i];
             int n = lt.Count;
+            double share = counts[i];
             var flat = p.Reshape(-1, no);
             var (sums, _) = flat.YoloLossLevel(
                 Tensor.FromArray(lt.Rows, n).To(p.Device), Tensor.FromDoubles(lt.Box, new Shape(n, 4), p.DType, p.Device),
                 Tensor.FromDoubles(lt.Anchor, new Shape(n, 2), p.DType, p.Device), Tensor.FromArray(lt.Class, n).To(p.Device), terms);
             // lbox = mean(1 - IoU) over targets, lobj = mean BCE over cells (balanced per level),
             // lcls = mean BCE over targets × classes (only when nc > 1), each times its gain.
-            double wBox = n > 0 ? Hyp.Box / n : 0, wObj = Hyp.Obj * balance[i] / flat.Shape[0], wCls = n > 0 && nc > 1 ? Hyp.Cls / ((double)n * nc) : 0;
+            double wBox = share > 0 ? Hyp.Box / share : 0, wObj = Hyp.Obj * balance[i] / flat.Shape[0], wCls = share > 0 && nc > 1 ? Hyp.Cls / (share * nc) : 0;
             var s = sums.ToDoubles();
             box += wBox * s[0]; obj += wObj * s[1]; cls += wCls * s[2];
             var weights = Tensor.FromDoubles([wBox * bs, wObj * bs, wCls * bs], new Shape(3), p.DType, p.Device);

@@ -1,0 +1,89 @@
+using System.Diagnostics;
+
+namespace YoloCore.Cli.Commands;
+
+/// `yolocore launch --nproc-per-node N [--nnodes M --node-rank R --master-addr A --master-port P]
+/// -- train ...`: starts N ranks of a yolocore command on this machine with torchrun's variables
+/// (RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT) and waits. If a rank
+/// fails, the others get --ddp-timeout plus a grace period to notice and end with their own
+/// message; then they are stopped, and launch exits with the failed rank's code.
+public static class LaunchCommand
+{
+    public static int Run(string[] argv)
+    {
+        int split = Array.IndexOf(argv, "--");
+        var own = split < 0 ? argv : argv[..split];
+        var command = split < 0 ? [] : argv[(split + 1)..];
+        var args = new CliArgs(own);
+        int nproc = args.Int("nproc-per-node", 1), nnodes = args.Int("nnodes", 1), nodeRank = args.Int("node-rank", 0);
+        string addr = args.String("master-addr", "127.0.0.1");
+        int port = args.Int("master-port", 29500), grace = args.Int("grace", 30);
+        if (args.Help || command.Length == 0)
+        {
+            Console.WriteLine("""
+                usage: yolocore launch --nproc-per-node N [--nnodes M --node-rank R --master-addr ADDR --master-port 29500] -- COMMAND ...
+                  e.g. yolocore launch --nproc-per-node 2 -- train --data coco128.yaml --batch-size 16 --sync-bn
+                  Each rank gets RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT.
+                  --batch-size is the total over all ranks. Ranks started by torchrun or SLURM with those
+                  variables work the same without launch.
+                """);
+            return args.Help ? 0 : 2;
+        }
+        args.RejectUnknown();
+        if (nproc < 1 || nnodes < 1 || nodeRank < 0 || nodeRank >= nnodes)
+            throw new CliUsageException($"--nproc-per-node and --nnodes must be ≥ 1 and --node-rank in [0, {nnodes})");
+
+        var (exe, prefix) = SelfCommand();
+        var ranks = new List<(int Rank, Process Process)>();
+        for (int local = 0; local < nproc; local++)
+        {
+            int rank = nodeRank * nproc + local;
+            var psi = new ProcessStartInfo(exe) { UseShellExecute = false };
+            foreach (var a in prefix.Concat(command)) psi.ArgumentList.Add(a);
+            psi.Environment["RANK"] = rank.ToString();
+            psi.Environment["LOCAL_RANK"] = local.ToString();
+            psi.Environment["WORLD_SIZE"] = (nproc * nnodes).ToString();
+            psi.Environment["LOCAL_WORLD_SIZE"] = nproc.ToString();
+            psi.Environment["MASTER_ADDR"] = addr;
+            psi.Environment["MASTER_PORT"] = port.ToString();
+            ranks.Add((rank, Process.Start(psi) ?? throw new IOException($"could not start rank {rank}")));
+        }
+
+        int exitCode = 0;
+        DateTime? failedAt = null;
+        var running = ranks.ToList();
+        while (running.Count > 0)
+        {
+            foreach (var (rank, p) in running.ToList())
+            {
+                if (!p.HasExited) continue;
+                running.Remove((rank, p));
+                if (p.ExitCode != 0 && exitCode == 0)
+                {
+                    exitCode = p.ExitCode;
+                    failedAt = DateTime.UtcNow;
+                    Console.Error.WriteLine($"yolocore launch: rank {rank} exited with code {p.ExitCode}{(p.ExitCode == 137 ? " (killed)" : "")}; waiting up to {grace} s for the other ranks to stop");
+                }
+            }
+            if (failedAt is { } t && DateTime.UtcNow - t > TimeSpan.FromSeconds(grace))
+            {
+                foreach (var (rank, p) in running)
+                {
+                    Console.Error.WriteLine($"yolocore launch: stopping rank {rank}");
+                    try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+                }
+                break;
+            }
+            Thread.Sleep(100);
+        }
+        return exitCode;
+    }
+
+    /// How to start this same program again: `dotnet YoloCore.Cli.dll` or the apphost.
+    static (string Exe, string[] Prefix) SelfCommand()
+    {
+        string process = Environment.ProcessPath ?? "dotnet";
+        string dll = typeof(LaunchCommand).Assembly.Location;
+        return Path.GetFileNameWithoutExtension(process).Equals("dotnet", StringComparison.OrdinalIgnoreCase) ? (process, [dll]) : (process, []);
+    }
+}

@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using YoloCore.Nn.IO;
+using YoloCore.Tests.Golden;
+
+namespace YoloCore.Tests;
+
+/// `yolocore launch` as users run it: real processes, real sockets, on coco128 from ../shared.
+public class LaunchTests : IDisposable
+{
+    readonly string root = Path.Combine(Path.GetTempPath(), $"yolocore-launch-{Guid.NewGuid():N}");
+    static string Coco128 => Path.GetFullPath(Path.Combine(GoldenCase.Directory, "..", "datasets", "coco128.yaml"));
+    static int port = 29700 + Environment.ProcessId % 200;
+
+    public void Dispose()
+    {
+        try { Directory.Delete(root, recursive: true); } catch (IOException) { }
+    }
+
+    /// Runs the command-line program; returns its exit code and everything it printed.
+    static (int Code, string Output, TimeSpan Took) Yolocore(IEnumerable<string> args, Dictionary<string, string>? env = null, int timeoutSeconds = 240)
+    {
+        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(typeof(YoloCore.Cli.Program).Assembly.Location);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var k in new[] { "RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT" }) psi.Environment.Remove(k);
+        foreach (var (k, v) in env ?? []) psi.Environment[k] = v;
+        var clock = Stopwatch.StartNew();
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(timeoutSeconds * 1000)) { p.Kill(entireProcessTree: true); throw new TimeoutException($"yolocore {string.Join(' ', args)} ran over {timeoutSeconds} s"); }
+        return (p.ExitCode, stdout.Result + stderr.Result, clock.Elapsed);
+    }
+
+    string[] Train(string name, string dump) =>
+        ["train", "--data", Coco128, "--cfg", "yolov5n", "--img", "128", "--batch-size", "16", "--max-steps", "3", "--dump-steps", dump,
+         "--project", Path.Combine(root, "runs"), "--name", name, "--workers", "2", "--noval", "--sync-bn", "--ddp-timeout", "60"];
+
+    static double[] Weights(string file)
+    {
+        var (list, _) = Safetensors.Load(file);
+        try { return list.Where(e => !e.Name.Contains("running") && !e.Name.Contains("anchors")).SelectMany(e => e.Tensor.ToDoubles()).ToArray(); }
+        finally { foreach (var (_, t) in list) t.Dispose(); }
+    }
+
+    [Fact]
+    public void TwoRanksWithBatch8TrainLikeOneProcessWithBatch16()
+    {
+        string single = Path.Combine(root, "single"), multi = Path.Combine(root, "multi");
+        var one = Yolocore(Train("single", single));
+        Assert.True(one.Code == 0, one.Output);
+        var two = Yolocore(["launch", "--nproc-per-node", "2", "--master-port", (port++).ToString(), "--", .. Train("multi", multi)]);
+        Assert.True(two.Code == 0, two.Output);
+        Assert.Contains("data parallel: 2 ranks, 8 images per rank", two.Output);
+        var steps = Directory.GetFiles(single, "step*.safetensors").Select(Path.GetFileName).OrderBy(f => f).ToList();
+        Assert.Equal(3, steps.Count);
+        Assert.Equal(steps, Directory.GetFiles(multi, "step*.safetensors").Select(Path.GetFileName).OrderBy(f => f));
+        foreach (var step in steps)
+        {
+            var a = Weights(Path.Combine(single, step!));
+            var b = Weights(Path.Combine(multi, step!));
+            double err = GradientCheckTests.RelativeError(b, a);
+            Assert.True(err <= 1e-5, $"{step}: weights of 2 ranks × 8 differ from 1 × 16 by {err:E2} (relative L2)");
+        }
+    }
+
+    [Fact]
+    public void WhenARankDiesTheOtherEndsWithItsRankInTheMessage()
+    {
+        var env = new Dictionary<string, string> { ["YOLOCORE_FAULT_EXIT_RANK"] = "1", ["YOLOCORE_FAULT_AFTER_STEPS"] = "2" };
+        var r = Yolocore(["launch", "--nproc-per-node", "2", "--master-port", (port++).ToString(), "--grace", "60", "--",
+            "train", "--data", Coco128, "--cfg", "yolov5n", "--img", "128", "--batch-size", "16", "--max-steps", "6", "--project", Path.Combine(root, "runs"),
+            "--name", "fault", "--workers", "2", "--noval", "--ddp-timeout", "20"], env);
+        Assert.NotEqual(0, r.Code);
+        Assert.Contains("rank 1 exited with code 137", r.Output);
+        Assert.Contains("yolocore train: communicator: rank 1", r.Output);
+        Assert.True(r.Took < TimeSpan.FromSeconds(90), $"took {r.Took}");
+    }
+
+    [Fact]
+    public void MismatchedWorldSizesAndAnUnreachableMasterAreReported()
+    {
+        var r = Yolocore(["train", "--data", Coco128, "--img", "64", "--batch-size", "4", "--max-steps", "1", "--ddp-timeout", "3", "--project", Path.Combine(root, "runs"), "--noval"],
+            new() { ["WORLD_SIZE"] = "2", ["RANK"] = "1", ["MASTER_ADDR"] = "127.0.0.1", ["MASTER_PORT"] = (port++).ToString() });
+        Assert.NotEqual(0, r.Code);
+        Assert.Contains("cannot reach the master", r.Output);
+        var odd = Yolocore(["train", "--data", Coco128, "--batch-size", "3", "--project", Path.Combine(root, "runs")],
+            new() { ["WORLD_SIZE"] = "2", ["RANK"] = "0", ["MASTER_PORT"] = (port++).ToString() });
+        Assert.Contains("multiple of WORLD_SIZE", odd.Output);
+    }
+}
