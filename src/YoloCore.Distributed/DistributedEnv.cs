@@ -3,11 +3,13 @@ namespace YoloCore.Distributed;
 /// Who this process is in a data-parallel job, read from the variables torchrun sets (RANK,
 /// LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT): `yolocore launch`, torchrun or a SLURM script
 /// all work. Absent variables mean a single process.
-public sealed record DistributedEnv(int Rank, int LocalRank, int WorldSize, string MasterAddr, int MasterPort)
+public sealed record DistributedEnv(int Rank, int LocalRank, int WorldSize, string MasterAddr, int MasterPort, bool Launched = true)
 {
-    public static readonly DistributedEnv Single = new(0, 0, 1, "127.0.0.1", 29500);
+    public static readonly DistributedEnv Single = new(0, 0, 1, "127.0.0.1", 29500, Launched: false);
 
-    public bool IsDistributed => WorldSize > 1;
+    /// Started by a launcher (WORLD_SIZE set), even with one rank: the whole data-parallel path
+    /// runs then (store, communicator, reducer), which is how its overhead is measured.
+    public bool IsDistributed => Launched;
     public bool IsMain => Rank == 0;
 
     public static DistributedEnv FromEnvironment() => Parse(Environment.GetEnvironmentVariable);
