@@ -43,6 +43,17 @@ public sealed unsafe partial class CudaBackend : IBackend
     }
 
     public Device Device { get; }
+
+    /// How many CUDA devices this machine has (0 without a driver).
+    public static int DeviceCount()
+    {
+        try
+        {
+            CudaDriver.Init();
+            return CudaDriver.DeviceGetCount();
+        }
+        catch (Exception e) when (e is DllNotFoundException or NativeCallException) { return 0; }
+    }
     public string DeviceName => gpu.Name;
     public (int Major, int Minor) ComputeCapability => gpu.ComputeCapability;
     public ulong TotalMemory => gpu.TotalMemory;
