@@ -1,7 +1,9 @@
 // Double-precision GEMM for float64 gradient checks on small shapes: plain loops, written
 // for clarity. Each C element is summed over k in order (no blocking), so the result is
 // independent of threading; rows of C are shared across threads only for big shapes.
+using System;
 using System.Numerics;
+using System.Threading.Tasks;
 
 namespace YoloCore.Cpu;
 

@@ -1,9 +1,9 @@
 // Single-precision GEMM entry point: picks the micro-kernel for the CPU, takes a
 // no-packing path for tiny problems, and splits bigger ones across threads.
-// Threads get fixed, contiguous shares (rows of C, columns of C, or k blocks) chosen
+// Threads get fixed, contiguous shares (rows of C, columns of C, or ranges of k) chosen
 // from the shape alone, so for a given MaxThreads the rounding of every C element is
 // the same on every run, whatever the thread timing.
-using System.Runtime.Intrinsics.X86;
+using System;
 
 namespace YoloCore.Cpu;
 

@@ -4,13 +4,15 @@
 // Departures from the textbook, each measured on the YOLO shapes (see RESULTS.md):
 //  * ir outside jr: the A micro-panel stays in L1 while B panels stream from L2, and C
 //    rows are written left to right (up to +15% on store-bound small-k shapes).
-//  * A row-major operand whose other side is narrow, or B row-major, is read in place
-//    rather than packed (only ragged edge panels are copied, zero-padded): for streaming
-//    shapes the copy costs more than it saves.
+//  * A row-major A is read in place when op(B) is narrow, a row-major B when op(A) has
+//    few rows (only ragged edge panels are copied, zero-padded): each value then feeds
+//    so few micro-tiles that the copy costs more than it saves.
 //  * The micro-kernel prefetches (one line per k step) whatever the driver reads next
 //    from memory, so DRAM traffic overlaps with FMAs.
 // The k blocks are visited in a fixed order and each is added into C by the kernel,
 // so a C element's rounding never depends on how rows/columns were split across threads.
+using System;
+
 namespace YoloCore.Cpu;
 
 internal static unsafe class SgemmDriver
@@ -33,7 +35,8 @@ internal static unsafe class SgemmDriver
         float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)
         where TK : struct, ISgemmKernel
     {
-        float* packA = SgemmBuffer.Pack(ScratchFloats<TK>());
+        using var scratch = SgemmBuffer.RentPack(ScratchFloats<TK>());
+        float* packA = scratch.Ptr;
         float* packB = packA + (long)TK.MC * SgemmPacking.ARowStride<TK>();
         nint packedRs = SgemmPacking.ARowStride<TK>();
         // In-place reads are skipped when the row stride is a multiple of 2 KiB: the rows a
@@ -75,6 +78,9 @@ internal static unsafe class SgemmDriver
                         }
                         if (next.Lines > MaxPrefetchFloats / 16) next = none;
                         if (after.Lines > MaxPrefetchFloats / 16) after = none;
+                        // One line per k step of this block's kernels; two if that falls short.
+                        long budget = (long)(mc + TK.MR - 1) / TK.MR * ((nc + TK.NR - 1) / TK.NR) * kc;
+                        next.Twice = after.Twice = next.Lines + after.Lines > budget;
                     }
 
                     for (int ir = 0; ir < mc; ir += TK.MR)
@@ -89,6 +95,7 @@ internal static unsafe class SgemmDriver
                         int nextRow = ic + ir + TK.MR;
                         var stripPf = aInPlace && nextRow < m
                             ? SgemmPrefetch.Rows(a, lda, nextRow, Math.Min(TK.MR, m - nextRow), pc, kc) : none;
+                        stripPf.Twice = stripPf.Lines > (long)(nc + TK.NR - 1) / TK.NR * kc;
 
                         for (int jr = 0; jr < nc; jr += TK.NR)
                         {

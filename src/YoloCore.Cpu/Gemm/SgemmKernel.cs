@@ -2,7 +2,7 @@
 // Each ISA-specific kernel is a struct implementing ISgemmKernel; the driver and the
 // packing routines are generic over it, so the JIT specialises them per kernel and
 // MR/NR/MC/KC/NC become compile-time constants (no virtual calls, folded loop bounds).
-using System.Runtime.Intrinsics;
+using System;
 
 namespace YoloCore.Cpu;
 
@@ -13,11 +13,11 @@ internal unsafe interface ISgemmKernel
     /// Columns of C per micro-tile (columns of a B micro-panel). A trailing B panel
     /// that is at most NR/2 wide is packed NR/2 wide so narrow N does not waste half.
     static abstract int NR { get; }
-    /// Rows of A packed per block (kept in L2).
+    /// Rows of A packed per block (the packing and prefetch granularity).
     static abstract int MC { get; }
-    /// Depth of a packed block (a KC×NR B micro-panel is kept in L1).
+    /// Depth of a block (an MR×KC A micro-panel is kept in L1 while a strip is computed).
     static abstract int KC { get; }
-    /// Columns of B packed per block (kept in L2/L3).
+    /// Columns of B per block (a KC×NC packed B block is streamed from L2/L3 per strip).
     static abstract int NC { get; }
 
     /// C[0..mr, 0..nr] = (load ? C : 0) + Apanel·Bpanel over kc steps.
@@ -51,10 +51,8 @@ internal enum SgemmALayout
 /// Compile-time row count of a micro-kernel variant (edge tiles use a smaller one).
 internal interface IRowCount { static abstract int Rows { get; } }
 internal struct Rows4 : IRowCount { public static int Rows => 4; }
-internal struct Rows6 : IRowCount { public static int Rows => 6; }
 internal struct Rows8 : IRowCount { public static int Rows => 8; }
 internal struct Rows12 : IRowCount { public static int Rows => 12; }
-internal struct Rows14 : IRowCount { public static int Rows => 14; }
 
 /// Compile-time width of a micro-kernel variant: one or two SIMD vectors per row.
 internal interface IVecCount { static abstract bool Two { get; } }

@@ -2,9 +2,10 @@
 // tile, 12 ymm accumulators + 2 B vectors + 1 broadcast = 15 of the 16 ymm registers.
 // A trailing B panel of at most 8 columns uses the one-vector variant; partial tiles
 // finish with vmaskmovps loads/stores so nothing outside C is touched.
+using System;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using System.Runtime.Intrinsics;
 
 namespace YoloCore.Cpu;
 
@@ -12,9 +13,8 @@ internal unsafe struct SgemmKernel256 : ISgemmKernel
 {
     public static int MR => 6;
     public static int NR => 16;
-    // KC=256: the 256×16 B micro-panel is 16 KiB, half of a typical 32 KiB L1.
-    // MC=144 (a multiple of 6): the packed A block is 144 KiB, inside a 256 KiB+ L2.
-    // NC=4096: the packed B block (4 MiB) lives in L3.
+    // Same blocking as the AVX-512 kernel: the 6×256 A micro-panel (6 KiB) stays in L1,
+    // MC=144 is a multiple of 6, one NC=4096 block covers every YOLO width.
     public static int MC => 144;
     public static int KC => 256;
     public static int NC => 4096;
@@ -24,7 +24,8 @@ internal unsafe struct SgemmKernel256 : ISgemmKernel
     private struct RowMajor : IAPanelLayout { public static bool IsInterleaved => false; public static int KStep => 1; }
     private struct Interleaved : IAPanelLayout { public static bool IsInterleaved => true; public static int KStep => MR; }
 
-    public static void Run(int kc, float* a, nint rs, float* b, nint bs, float* c, int ldc, int mr, int nr, bool load, SgemmALayout layout, ref SgemmPrefetch pf)
+    public static void Run(int kc, float* a, nint rs, float* b, nint bs, float* c, int ldc,
+        int mr, int nr, bool load, SgemmALayout layout, ref SgemmPrefetch pf)
     {
         if (layout == SgemmALayout.RowMajor)
         {
@@ -39,7 +40,8 @@ internal unsafe struct SgemmKernel256 : ISgemmKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TL, TW>(int kc, float* a, nint rs, float* b, nint bs, float* c, int ldc, int mr, int nr, bool load, ref SgemmPrefetch pf)
+    private static void Tile<TL, TW>(int kc, float* a, nint rs, float* b, nint bs, float* c, int ldc,
+        int mr, int nr, bool load, ref SgemmPrefetch pf)
         where TL : struct, IAPanelLayout where TW : struct, IVecCount
     {
         bool two = TW.Two;
@@ -50,10 +52,16 @@ internal unsafe struct SgemmKernel256 : ISgemmKernel
             c3a = default, c3b = default,
             c4a = default, c4b = default,
             c5a = default, c5b = default;
+        for (int r = 0; r < 6; r++)   // the C tile is only touched after the k loop
+        {
+            Sse.Prefetch0(c + r * (nint)ldc);
+            if (two) Sse.Prefetch0(c + r * (nint)ldc + 15);
+        }
         SgemmPrefetch prefetch = pf;
         for (int p = 0; p < kc; p++)
         {
             prefetch.Step();
+            if (prefetch.Twice) prefetch.Step();
             Vector256<float> b0 = Vector256.Load(b);
             Vector256<float> b1 = two ? Vector256.Load(b + 8) : default;
             Vector256<float> x;

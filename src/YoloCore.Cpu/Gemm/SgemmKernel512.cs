@@ -1,12 +1,16 @@
-// AVX-512 SGEMM micro-kernel: an MR×32 tile of C lives in 2·MR zmm accumulators.
-// Per k step it loads one 32-wide row of the packed B panel (2 zmm), broadcasts one A
-// value per row and issues 2 FMAs per row. MR=12 leaves enough independent FMA chains to
-// hide the 4-cycle FMA latency. Edge tiles run a variant with fewer rows and/or one
-// vector (16 columns) and finish with masked loads/stores, so no scratch tile is
-// needed and no byte outside C is touched.
+// AVX-512 SGEMM micro-kernel: a 12×32 tile of C lives in 24 zmm accumulators.
+// Per k step it loads one 32-wide row of the B panel (2 zmm), broadcasts one A value per
+// row and issues 2 FMAs per row: 24 independent FMA chains, 27 of the 32 zmm registers.
+// Edge tiles run a variant with fewer rows (8/4) and/or one vector (16 columns, where the
+// broadcast folds into the FMA as {1to16}) and finish with masked loads/stores, so no
+// scratch tile is needed and no byte outside C is touched.
+// Shape: 6×32, 8×32, 12×32 and 14×32 all reach 97-100% of the FMA peak on cache-resident
+// panels (Zen 4 issues one zmm FMA per cycle); over the YOLO GEMMs 8×32 and 12×32 tie
+// and 12×32 reads B 1.5× less often, so it stays (RESULTS.md).
+using System;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using System.Runtime.Intrinsics;
 
 namespace YoloCore.Cpu;
 
@@ -14,16 +18,20 @@ internal unsafe struct SgemmKernel512 : ISgemmKernel
 {
     public static int MR => 12;
     public static int NR => 32;
-    // KC=256: the KC×32 B micro-panel is 32 KiB (L1-sized; the A micro-panel streams from L2).
-    // MC=144: the 144×256 packed A block is 144 KiB, well inside the 1-2 MiB L2.
-    // NC=4096: the 256×4096 packed B block is 4 MiB, L3-resident; all YOLO widths fit in one block.
+    // KC=256: the 12×256 A micro-panel (12 KiB) stays in the 32 KiB L1 while a strip
+    //   sweeps the B panels; 192..512 measured within noise of each other.
+    // MC=144: a packed A block is 144×272 floats (153 KiB), refilled from L2; with the
+    //   strip-outer loop order MC only sets the packing/prefetch granularity.
+    // NC=4096: every YOLO width (<= 1152) is one B block (at most 1.2 MiB, L2/L3); 512,
+    //   1024 and 4096 measured the same, and one block avoids re-packing a transposed A.
     public static int MC => 144;
     public static int KC => 256;
     public static int NC => 4096;
 
     public static bool IsSupported => Avx512F.IsSupported;
 
-    public static void Run(int kc, float* a, nint rs, float* b, nint bs, float* c, int ldc, int mr, int nr, bool load, SgemmALayout layout, ref SgemmPrefetch pf)
+    public static void Run(int kc, float* a, nint rs, float* b, nint bs, float* c, int ldc,
+        int mr, int nr, bool load, SgemmALayout layout, ref SgemmPrefetch pf)
     {
         if (layout == SgemmALayout.Interleaved) Dispatch<Interleaved>(kc, a, rs, b, bs, c, ldc, mr, nr, load, ref pf);
         else Dispatch<RowMajor>(kc, a, rs, b, bs, c, ldc, mr, nr, load, ref pf);
@@ -32,7 +40,9 @@ internal unsafe struct SgemmKernel512 : ISgemmKernel
     private struct RowMajor : IAPanelLayout { public static bool IsInterleaved => false; public static int KStep => 1; }
     private struct Interleaved : IAPanelLayout { public static bool IsInterleaved => true; public static int KStep => MR; }
 
-    private static void Dispatch<TL>(int kc, float* a, nint rs, float* b, nint bs, float* c, int ldc, int mr, int nr, bool load, ref SgemmPrefetch pf)
+    /// Picks the smallest variant covering mr rows and nr columns.
+    private static void Dispatch<TL>(int kc, float* a, nint rs, float* b, nint bs, float* c, int ldc,
+        int mr, int nr, bool load, ref SgemmPrefetch pf)
         where TL : struct, IAPanelLayout
     {
         if (nr > 16)
@@ -50,7 +60,8 @@ internal unsafe struct SgemmKernel512 : ISgemmKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TL, TR, TW>(int kc, float* a, nint rs, float* b, nint bs, float* c, int ldc, int mr, int nr, bool load, ref SgemmPrefetch pf)
+    private static void Tile<TL, TR, TW>(int kc, float* a, nint rs, float* b, nint bs, float* c, int ldc,
+        int mr, int nr, bool load, ref SgemmPrefetch pf)
         where TL : struct, IAPanelLayout where TR : struct, IRowCount where TW : struct, IVecCount
     {
         int rows = TR.Rows;        // constants after specialisation: dead rows vanish
@@ -74,6 +85,7 @@ internal unsafe struct SgemmKernel512 : ISgemmKernel
         for (int p = 0; p < kc; p++)
         {
             prefetch.Step();
+            if (prefetch.Twice) prefetch.Step();
             Vector512<float> b0 = Vector512.Load(b);
             Vector512<float> b1 = two ? Vector512.Load(b + 16) : default;
             Fma(b0, b1, a + 0 * rs, ref c0a, ref c0b, two);
@@ -113,7 +125,7 @@ internal unsafe struct SgemmKernel512 : ISgemmKernel
             // Lanes j < nr of the 32 columns are live; MaskLoad/MaskStore never touch the rest.
             Vector512<float> m0 = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(nr)).AsSingle();
             Vector512<float> m1 = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(nr - 16)).AsSingle();
-            if (rows > 0 && mr > 0) Part(c + 0 * (nint)ldc, c0a, c0b, m0, m1, load, two);
+            Part(c + 0 * (nint)ldc, c0a, c0b, m0, m1, load, two);
             if (rows > 1 && mr > 1) Part(c + 1 * (nint)ldc, c1a, c1b, m0, m1, load, two);
             if (rows > 2 && mr > 2) Part(c + 2 * (nint)ldc, c2a, c2b, m0, m1, load, two);
             if (rows > 3 && mr > 3) Part(c + 3 * (nint)ldc, c3a, c3b, m0, m1, load, two);
@@ -128,6 +140,8 @@ internal unsafe struct SgemmKernel512 : ISgemmKernel
         }
     }
 
+    /// acc0 (+acc1) += b0 (b1) · broadcast(*a). The ref locals are promoted back to
+    /// registers once this is inlined (checked in the disassembly).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Fma(Vector512<float> b0, Vector512<float> b1, float* a,
         ref Vector512<float> acc0, ref Vector512<float> acc1, bool two)

@@ -7,9 +7,10 @@
 //    transB: B stored n×k                  -> 16×16 in-register transposes (AVX-512) or scalar
 // Padding rows/columns are written as zeros: they never reach C, but uninitialised
 // memory could hold denormals that would slow the FMAs down.
+using System;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using System.Runtime.Intrinsics;
 
 namespace YoloCore.Cpu;
 

@@ -1,19 +1,22 @@
 // Splits one GEMM into per-thread shares and runs them with Parallel.For.
-// Three ways to split, chosen by a small cost model (all in "cycles per thread"):
-//   M: rows of C (whole MR tiles)  -> every thread packs all of op(B) itself;
-//   N: columns of C (NR panels)    -> every thread packs all of op(A) itself;
-//   K: k blocks (whole KC blocks)  -> every thread writes an m×n partial (thread 0
+// Three ways to split, chosen by Plan from the shape:
+//   M: rows of C (whole MR strips) -> every thread reads all of op(B) itself;
+//   N: columns of C (NR panels)    -> every thread reads all of op(A) itself;
+//   K: k ranges                    -> every thread writes an m×n partial (thread 0
 //      straight into C), summed afterwards in thread order, so the rounding is fixed
 //      for a given thread count. This is what keeps both cores busy on the
 //      weight-gradient GEMMs (m·n tiny, k = batch·H·W huge).
 // Shares are fixed by the shape alone, never by which thread finishes first.
+using System;
+using System.Threading.Tasks;
+
 namespace YoloCore.Cpu;
 
 internal enum SgemmSplit { None, M, N, K }
 
 internal static unsafe class SgemmParallel
 {
-    /// Test/tuning hook: force a split (None = use the cost model).
+    /// Test/tuning hook: force a split (None = let Plan decide).
     internal static SgemmSplit ForceSplit = SgemmSplit.None;
 
     public static void Run<TK>(bool transA, bool transB, int m, int n, int k,
@@ -60,13 +63,12 @@ internal static unsafe class SgemmParallel
     private static void SplitK<TK>(int parts, bool transA, bool transB, int m, int n, int k,
         float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate) where TK : struct, ISgemmKernel
     {
-        int blocks = (k + TK.KC - 1) / TK.KC;
         long plane = (long)m * n;
-        float* partial = SgemmBuffer.Partial(plane * (parts - 1));   // the caller's scratch
+        using var scratch = SgemmBuffer.RentPartial(plane * (parts - 1));   // the caller's scratch
+        float* partial = scratch.Ptr;
         Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
         {
-            int p0 = Math.Min(k, Share(blocks, parts, t) * TK.KC);
-            int p1 = Math.Min(k, Share(blocks, parts, t + 1) * TK.KC);
+            int p0 = Share(k, parts, t), p1 = Share(k, parts, t + 1);
             float* aPart = transA ? a + (nint)p0 * lda : a + p0;
             float* bPart = transB ? b + p0 : b + (nint)p0 * ldb;
             if (t == 0)
@@ -96,31 +98,42 @@ internal static unsafe class SgemmParallel
         for (; j < n; j++) c[j] += p[j];
     }
 
-    /// Picks the split with the lowest estimated per-thread time. Compute is counted as
-    /// padded 16-lane FMAs; packing as ~0.25 cycle per float copied; the k-split
-    /// reduction as ~0.5 cycle per partial float.
+    /// Picks how to share the work (rules fitted to 2-thread measurements of the YOLO
+    /// shapes, RESULTS.md):
+    ///  * K when k dwarfs m and n (k >= 4·max(m,n) and at least 8 KC blocks): both
+    ///    operands are streamed from DRAM exactly once, halves per thread, and the m·n
+    ///    partial sums are negligible. M or N would make each thread stream one operand
+    ///    in full.
+    ///  * otherwise M (whole MR strips) when the row shares are within 20% of equal:
+    ///    op(B) is read by every thread but is the smaller, cache-resident side;
+    ///  * otherwise N (whole NR panels) when balanced, else K, else one thread.
     internal static (SgemmSplit, int) Plan<TK>(int m, int n, int k, int threads) where TK : struct, ISgemmKernel
     {
         if (threads < 2) return (SgemmSplit.None, 1);
-        const double pack = 0.25, reduce = 0.5;
-        double mT = Math.Ceiling((double)m / TK.MR), nT = Math.Ceiling((double)n / TK.NR), kT = Math.Ceiling((double)k / TK.KC);
-        double tile = (double)TK.MR * TK.NR / 16.0;          // FMAs per k step of one micro-tile
-        int pm = (int)Math.Min(threads, mT), pn = (int)Math.Min(threads, nT), pk = (int)Math.Min(threads, kT);
-        double costM = Math.Ceiling(mT / pm) * nT * tile * k + pack * ((double)k * n + (double)m * k / pm);
-        double costN = Math.Ceiling(nT / pn) * mT * tile * k + pack * ((double)m * k + (double)k * n / pn);
-        double costK = Math.Ceiling(kT / pk) * TK.KC * mT * nT * tile
-            + pack * ((double)m * k + (double)k * n) / pk + reduce * (double)m * n * (pk - 1);
-
+        int pm = Math.Min(threads, (m + TK.MR - 1) / TK.MR);
+        int pn = Math.Min(threads, (n + TK.NR - 1) / TK.NR);
+        int pk = Math.Min(threads, k / 64);   // at least 64 k steps per thread
         if (ForceSplit != SgemmSplit.None)
         {
             int p = ForceSplit == SgemmSplit.M ? pm : ForceSplit == SgemmSplit.N ? pn : pk;
             return p < 2 ? (SgemmSplit.None, 1) : (ForceSplit, p);
         }
-        var best = (SgemmSplit.None, 1);
-        double bestCost = double.MaxValue;
-        if (pm >= 2 && costM < bestCost) { best = (SgemmSplit.M, pm); bestCost = costM; }
-        if (pn >= 2 && costN < bestCost) { best = (SgemmSplit.N, pn); bestCost = costN; }
-        if (pk >= 2 && costK < bestCost) { best = (SgemmSplit.K, pk); }
-        return best;
+        if (pk >= 2 && k >= 4L * Math.Max(m, n) && k >= 8 * TK.KC) return (SgemmSplit.K, pk);
+        if (pm >= 2 && Imbalance(m, TK.MR, pm) <= 1.2) return (SgemmSplit.M, pm);
+        if (pn >= 2 && Imbalance(n, TK.NR, pn) <= 1.2) return (SgemmSplit.N, pn);
+        if (pk >= 2) return (SgemmSplit.K, pk);
+        return pm >= 2 ? (SgemmSplit.M, pm) : pn >= 2 ? (SgemmSplit.N, pn) : (SgemmSplit.None, 1);
+    }
+
+    /// Largest share over the ideal share when `size` is cut into `parts` shares of whole `unit`s.
+    private static double Imbalance(int size, int unit, int parts)
+    {
+        int units = (size + unit - 1) / unit, largest = 0;
+        for (int t = 0; t < parts; t++)
+        {
+            int lo = Math.Min(size, Share(units, parts, t) * unit), hi = Math.Min(size, Share(units, parts, t + 1) * unit);
+            largest = Math.Max(largest, hi - lo);
+        }
+        return largest * (double)parts / size;
     }
 }

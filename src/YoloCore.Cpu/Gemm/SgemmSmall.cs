@@ -1,6 +1,8 @@
 // Direct loops for tiny products (m·n·k below Sgemm.SmallWork), where packing and
 // threading would cost more than the multiply. Each C element is summed over k in
 // order into a register (or a row of C for the !transB form), single-threaded.
+using System;
+
 namespace YoloCore.Cpu;
 
 internal static unsafe class SgemmSmall

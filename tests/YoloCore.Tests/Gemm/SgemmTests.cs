@@ -1,8 +1,8 @@
+using YoloCore.Cpu;
 // Sgemm/Dgemm against a naive double-precision triple loop: all four transpose
 // combinations, odd sizes, padded leading dimensions, accumulate on/off, 1 and 2
 // threads, every kernel the CPU supports, the split-k path, and bit-exact determinism.
 using Xunit;
-using YoloCore.Cpu;
 
 
 namespace YoloCore.Tests.Gemm;
@@ -19,6 +19,7 @@ public sealed unsafe class SgemmTests : IDisposable
         (129, 7, 33), (7, 129, 17), (17, 33, 129), (129, 129, 129), (13, 31, 300), (25, 47, 513),
         (150, 70, 257), (300, 100, 40), (40, 300, 300), (1, 300, 300), (300, 1, 300),
         (291, 97, 600), (5, 4100, 9), (64, 48, 2000), (145, 33, 260),
+        (40, 48, 512), (30, 512, 70),   // ld a multiple of 512: in-place reads are disabled
     };
 
     private readonly SgemmIsa _savedIsa = Sgemm.ForceIsa;
@@ -53,6 +54,27 @@ public sealed unsafe class SgemmTests : IDisposable
                 int pad = rng.Next(0, 5);
                 Check(transA, transB, m, n, k, pad, accumulate, rng, $"{isa} T={threads} m={m} n={n} k={k} acc={accumulate}");
             }
+    }
+
+    [Fact]
+    public void SplitKIsChosenForWeightGradientShapesAndIsAccurate()
+    {
+        // dW = dYᵀ·Col: m·n small, k huge.
+        Assert.Equal(SgemmSplit.K, SgemmParallel.Plan<SgemmKernel512>(16, 108, 20000, 2).Item1);
+        Assert.Equal(SgemmSplit.K, SgemmParallel.Plan<SgemmKernel256>(32, 144, 5000, 2).Item1);
+        Assert.Equal(SgemmSplit.M, SgemmParallel.Plan<SgemmKernel512>(20000, 16, 108, 2).Item1);
+        foreach (SgemmIsa isa in new[] { SgemmIsa.Avx512, SgemmIsa.Avx2, SgemmIsa.Scalar })
+        {
+            Sgemm.ForceIsa = isa;
+            Sgemm.MaxThreads = 2;
+            var rng = new Random(7);
+            foreach (bool acc in new[] { false, true })
+            {
+                Check(true, false, 16, 108, 20000, 3, acc, rng, $"{isa} splitk acc={acc}");
+                Check(true, false, 33, 17, 5000, 0, acc, rng, $"{isa} splitk odd acc={acc}");
+                Check(false, true, 7, 40, 3000, 1, acc, rng, $"{isa} splitk NT acc={acc}");
+            }
+        }
     }
 
     [Theory]
@@ -100,6 +122,38 @@ public sealed unsafe class SgemmTests : IDisposable
             Sgemm.Multiply(ta, tb, m, n, k, a.Ptr, a.Ld, b.Ptr, b.Ld, c2.Ptr, n, false);
             Assert.True(c1.All.SequenceEqual(c2.All));
         }
+    }
+
+    [Fact]
+    public void ConcurrentAndNestedCallsAreIndependent()
+    {
+        // Several GEMMs at once from pool threads, each itself multithreaded: per-thread
+        // scratch must never be shared between two calls in flight.
+        Sgemm.MaxThreads = 2;
+        var rng = new Random(11);
+        var cases = new (bool ta, bool tb, int m, int n, int k)[]
+        {
+            (false, true, 700, 40, 300), (true, false, 24, 100, 9000), (false, false, 150, 300, 280), (true, true, 90, 77, 600),
+        };
+        var inputs = cases.Select(cs => (a: GemmTestUtil.RandomF(cs.ta ? cs.k : cs.m, cs.ta ? cs.m : cs.k, 0, rng),
+                                         b: GemmTestUtil.RandomF(cs.tb ? cs.n : cs.k, cs.tb ? cs.k : cs.n, 0, rng))).ToArray();
+        var expected = new float[cases.Length][];
+        for (int i = 0; i < cases.Length; i++)
+        {
+            var cs = cases[i];
+            using var c = new Mat<float>(cs.m, cs.n, cs.n);
+            Sgemm.Multiply(cs.ta, cs.tb, cs.m, cs.n, cs.k, inputs[i].a.Ptr, inputs[i].a.Ld, inputs[i].b.Ptr, inputs[i].b.Ld, c.Ptr, cs.n, false);
+            expected[i] = c.All.ToArray();
+        }
+        Parallel.For(0, 4 * cases.Length, new ParallelOptions { MaxDegreeOfParallelism = 4 }, job =>
+        {
+            int i = job % cases.Length;
+            var cs = cases[i];
+            using var c = new Mat<float>(cs.m, cs.n, cs.n);
+            Sgemm.Multiply(cs.ta, cs.tb, cs.m, cs.n, cs.k, inputs[i].a.Ptr, inputs[i].a.Ld, inputs[i].b.Ptr, inputs[i].b.Ld, c.Ptr, cs.n, false);
+            Assert.True(c.All.SequenceEqual(expected[i]), $"case {i} differs when run concurrently");
+        });
+        foreach (var (a, b) in inputs) { a.Dispose(); b.Dispose(); }
     }
 
     [Fact]
