@@ -91,6 +91,33 @@ public class TensorTests
         Assert.Equal(1000 + 200 + 30 + 4, nchw[((1 * 5 + 4) * 3 + 2) * 4 + 3]);
     }
 
+    [Theory]
+    [InlineData(new[] { 3, 4, 5, 6, 7 })]
+    [InlineData(new[] { 8, 20, 20, 3, 85 })] // Detect's (b, h, w, anchor, outputs): many parallel chunks
+    public void EveryPermutationMatchesANaiveGather(int[] dims)
+    {
+        using var scope = TensorScope.Begin();
+        var v = Enumerable.Range(0, dims.Aggregate(1, (a, b) => a * b)).Select(i => (float)i).ToArray();
+        var x = Tensor.FromArray(v, dims);
+        foreach (var perm in Permutations([0, 1, 2, 3, 4]))
+        {
+            var got = x.Permute(perm).ToArray<float>();
+            var yDims = perm.Select(p => dims[p]).ToArray();
+            var index = new int[5];
+            for (int flat = 0; flat < got.Length; flat++)
+            {
+                int rem = flat;
+                for (int i = 4; i >= 0; i--) { index[i] = rem % yDims[i]; rem /= yDims[i]; }
+                int src = 0;
+                for (int axis = 0; axis < 5; axis++) src = src * dims[axis] + index[Array.IndexOf(perm, axis)];
+                if (got[flat] != v[src]) Assert.Fail($"perm [{string.Join(",", perm)}] element {flat}: {got[flat]} != {v[src]}");
+            }
+        }
+    }
+
+    static IEnumerable<int[]> Permutations(int[] items) => items.Length <= 1 ? [items] :
+        items.SelectMany(first => Permutations(items.Where(i => i != first).ToArray()).Select(rest => (int[])[first, .. rest]));
+
     [Fact]
     public void RngIsReproducibleAndRestorable()
     {

@@ -79,6 +79,28 @@ public class TrainingPiecesTests
         b.ZeroGrad();
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SumOfSquaresOverLongTensorsMatchesADoubleSum(bool float64)
+    {
+        // Lengths that are not multiples of any vector width, so the vector body and the tail both run.
+        using var scope = TensorScope.Begin();
+        var rng = new Random(7);
+        var tensors = new List<Tensor>();
+        double expected = 0;
+        foreach (int n in new[] { 1, 37, 1000, 65_541 })
+        {
+            var v = Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+            var f = v.Select(x => (float)x).ToArray();
+            tensors.Add(float64 ? Tensor.FromArray(v, n) : Tensor.FromArray(f, n));
+            expected += float64 ? v.Sum(x => x * x) : f.Sum(x => (double)x * x);
+        }
+        using var total = Tensor.Zeros(new Shape(), DType.Float64, Device.Cpu);
+        tensors[0].Backend.SumOfSquares(tensors, total);
+        Assert.Equal(expected, total.Item(), 1e-9 * expected);
+    }
+
     [Fact]
     public void GradScalerUnscalesSkipsOverflowsAndAdaptsTheScale()
     {

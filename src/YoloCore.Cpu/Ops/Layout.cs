@@ -33,12 +33,23 @@ public sealed unsafe partial class CpuBackend
         long rows = y.Count / Math.Max(1, len);
         CpuParallel.For(rows, Math.Max(1, ElementwiseGrain / Math.Max(1, len)), (a, b) =>
         {
+            // The source offset of the first row, then an odometer over the outer output axes:
+            // one division per chunk instead of one per axis per row.
+            var index = new long[r];
+            long rem = a, off = 0;
+            for (int i = r - 2; i >= 0; i--) { index[i] = rem % yDims[i]; off += index[i] * step[i]; rem /= yDims[i]; }
             for (long row = a; row < b; row++)
             {
-                long rem = row, off = 0;
-                for (int i = r - 2; i >= 0; i--) { off += rem % yDims[i] * step[i]; rem /= yDims[i]; }
                 E* dst = py + row * len;
-                for (int i = 0; i < len; i++) dst[i] = px[off + i * inner];
+                if (inner == 1) new ReadOnlySpan<E>(px + off, len).CopyTo(new Span<E>(dst, len));
+                else for (int i = 0; i < len; i++) dst[i] = px[off + i * inner];
+                for (int i = r - 2; i >= 0; i--)
+                {
+                    off += step[i];
+                    if (++index[i] < yDims[i]) break;
+                    off -= index[i] * step[i];
+                    index[i] = 0;
+                }
             }
         });
     }

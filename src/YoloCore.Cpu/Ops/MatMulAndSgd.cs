@@ -75,13 +75,34 @@ public sealed unsafe partial class CpuBackend
         // Per tensor in double, added in list order: the same total whatever the threads.
         double total = 0;
         foreach (var t in tensors)
-        {
-            var v = t.ToDoubles();
-            double s = 0;
-            foreach (var x in v) s += x * x;
-            total += s;
-        }
+            total += t.DType == DType.Float32 ? SumOfSquaresFloat(Ptr<float>(t), t.Count) : SumOfSquaresDouble(Ptr<double>(t), t.Count);
         Fill(result, total);
+    }
+
+    // Widened to double lane by lane with two accumulators; a fixed order for a given vector width.
+    static double SumOfSquaresFloat(float* x, long n)
+    {
+        var acc0 = Vector<double>.Zero; var acc1 = Vector<double>.Zero;
+        long i = 0;
+        for (; i + Vector<float>.Count <= n; i += Vector<float>.Count)
+        {
+            Vector.Widen(Vector.Load(x + i), out var lo, out var hi);
+            acc0 += lo * lo;
+            acc1 += hi * hi;
+        }
+        double s = Vector.Sum(acc0 + acc1);
+        for (; i < n; i++) s += (double)x[i] * x[i];
+        return s;
+    }
+
+    static double SumOfSquaresDouble(double* x, long n)
+    {
+        var acc = Vector<double>.Zero;
+        long i = 0;
+        for (; i + Vector<double>.Count <= n; i += Vector<double>.Count) { var v = Vector.Load(x + i); acc += v * v; }
+        double s = Vector.Sum(acc);
+        for (; i < n; i++) s += x[i] * x[i];
+        return s;
     }
 
     public void MultiTensorAxpby(IReadOnlyList<Tensor> targets, IReadOnlyList<Tensor> sources, double a, double b)
