@@ -14,6 +14,11 @@ public sealed record DistributedEnv(int Rank, int LocalRank, int WorldSize, stri
 
     public static DistributedEnv FromEnvironment() => Parse(Environment.GetEnvironmentVariable);
 
+    /// The device this rank computes on: the CPU stays the CPU; a GPU request becomes one GPU per
+    /// local rank, shared round-robin when there are more ranks than GPUs.
+    public Device DeviceFor(Device requested) =>
+        requested.IsCpu || !IsDistributed ? requested : Device.Cuda(LocalRank % Math.Max(1, YoloCore.Cuda.CudaBackend.DeviceCount()));
+
     /// Reads and checks the variables; every mistake is named in the message.
     public static DistributedEnv Parse(Func<string, string?> get)
     {

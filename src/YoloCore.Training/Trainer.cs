@@ -45,8 +45,7 @@ public sealed class Trainer(ITrainingReporter reporter)
         {
             if (options.BatchSize % env.WorldSize != 0)
                 throw new ArgumentException($"--batch-size {options.BatchSize} must be a multiple of WORLD_SIZE {env.WorldSize} (it is the total over all ranks)");
-            // One GPU per local rank; with more ranks than GPUs they share round-robin.
-            if (!device.IsCpu) device = YoloCore.Device.Cuda(env.LocalRank % Math.Max(1, YoloCore.Cuda.CudaBackend.DeviceCount()));
+            device = env.DeviceFor(device);
         }
         var backend = Backends.For(device); // a missing GPU library fails here, before anything is written
         using var group = env.IsDistributed ? YoloCore.Distributed.ProcessGroup.Join(env, device, TimeSpan.FromSeconds(options.DdpTimeout)) : null;

@@ -65,6 +65,24 @@ public class LaunchTests : IDisposable
     }
 
     [Fact]
+    public void BenchUnderLaunchRunsTheReducerAndOnlyRankZeroReports()
+    {
+        var r = Yolocore(["launch", "--nproc-per-node", "2", "--master-port", (port++).ToString(), "--",
+            "bench", "--device", "cpu", "--img", "64", "--batch-size", "4", "--warmup", "0", "--steps", "1", "--json"]);
+        Assert.True(r.Code == 0, r.Output);
+        var reports = r.Output.Split('\n').Where(l => l.StartsWith('{')).ToList();
+        Assert.Single(reports);
+        var json = System.Text.Json.JsonDocument.Parse(reports[0]).RootElement;
+        Assert.Equal(2, json.GetProperty("world_size").GetInt32());
+        Assert.Equal(4, json.GetProperty("batch").GetInt32());
+        Assert.True(json.GetProperty("images_per_s").GetDouble() > 0);
+
+        var odd = Yolocore(["launch", "--nproc-per-node", "2", "--master-port", (port++).ToString(), "--", "bench", "--device", "cpu", "--batch-size", "3"]);
+        Assert.NotEqual(0, odd.Code);
+        Assert.Contains("must be a multiple of WORLD_SIZE 2", odd.Output);
+    }
+
+    [Fact]
     public void WhenARankDiesTheOtherEndsWithItsRankInTheMessage()
     {
         var env = new Dictionary<string, string> { ["YOLOCORE_FAULT_EXIT_RANK"] = "1", ["YOLOCORE_FAULT_AFTER_STEPS"] = "2" };

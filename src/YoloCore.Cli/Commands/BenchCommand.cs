@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using YoloCore.Cuda;
 using YoloCore.Diagnostics;
+using YoloCore.Distributed;
 using YoloCore.Nn.Yolo;
 using YoloCore.Training;
 
@@ -10,6 +11,8 @@ namespace YoloCore.Cli.Commands;
 /// `yolocore bench`: timed YOLOv5 training steps on synthetic images and targets (forward, loss,
 /// backward, optimizer, EMA), the way the PyTorch reference in benchmarks/pytorch times its own.
 /// Prints images/s, step time, peak memory and a per-phase breakdown; --json for scripts.
+/// Under `yolocore launch` (or torchrun) every rank runs the step with the bucketed gradient
+/// reducer, so `launch --nproc-per-node 1 -- bench` against plain `bench` is the reducer's overhead.
 public static class BenchCommand
 {
     public static int Run(string[] argv)
@@ -31,6 +34,8 @@ public static class BenchCommand
                   Defaults on the CPU: yolov5n, batch 8, 320 px, 1 warm-up and 3 timed steps.
                   Mixed precision (float16 compute, float32 master weights) is on for GPUs unless --no-amp.
                   --profile adds a table of time per op (each op waits for the device, so totals grow).
+                  Under `yolocore launch` the step runs data parallel (gradients all-reduced in buckets),
+                  --batch-size is the total over all ranks and rank 0 prints.
                 """);
             return 0;
         }
@@ -38,17 +43,25 @@ public static class BenchCommand
         if (batch < 1 || img < 32 || steps < 1 || warmup < 0) throw new CliUsageException("--batch-size, --img (≥ 32), --steps must be positive");
         if (img % 32 != 0) throw new CliUsageException($"--img {img} must be a multiple of the model stride 32");
 
+        var env = DistributedEnv.FromEnvironment();
+        if (batch % env.WorldSize != 0) throw new CliUsageException($"--batch-size {batch} must be a multiple of WORLD_SIZE {env.WorldSize} (it is the total over all ranks)");
+        device = env.DeviceFor(device);
         var backend = Backends.For(device);
+        using var group = env.IsDistributed ? ProcessGroup.Join(env, device, TimeSpan.FromMinutes(10)) : null;
+        int world = env.WorldSize, rankBatch = batch / world;
         using var model = new YoloModel(ModelConfig.Load(cfg).WithClasses(nc), (ulong)seed);
         using var emaModel = new YoloModel(ModelConfig.Load(cfg).WithClasses(nc), (ulong)seed);
         model.To(device);
         emaModel.To(device);
+        if (group is not null) DataParallelReducer.BroadcastFromRankZero(model.StateDict().Select(e => e.Tensor), group.Comm);
         var ema = new ModelEma(emaModel, model);
         int accumulate = Math.Max((int)Math.Round(64.0 / batch, MidpointRounding.ToEven), 1);
         using var optimizer = new Sgd(YoloParamGroups.Create(model, 0.01, 0.937, 0.0005 * batch * accumulate / 64, nesterov: true));
         var hyp = new LossHyperparameters().ForTraining(model.Detect.Nl, nc, img);
-        var step = new TrainStep(model, new YoloLoss(model.Detect, hyp), optimizer, ema, new GradScaler(amp), amp ? DType.Float16 : DType.Float32);
-        var (images, targets) = SyntheticBatch(batch, img, nc, seed, device);
+        using var reducer = group is null ? null : new DataParallelReducer(model.Parameters().ToList(), group.Comm);
+        var step = new TrainStep(model, new YoloLoss(model.Detect, hyp) { Distributed = group?.Comm }, optimizer, ema, new GradScaler(amp),
+            amp ? DType.Float16 : DType.Float32, reducer: reducer, worldSize: world);
+        var (images, targets) = SyntheticBatch(rankBatch, img, nc, seed + env.Rank, device);
 
         for (int i = 0; i < warmup; i++) step.Run(images, targets, optimizerStep: true);
         backend.Synchronize();
@@ -73,10 +86,11 @@ public static class BenchCommand
         }
         images.Dispose();
 
+        if (!env.IsMain) return 0;
         string deviceName = backend is CudaBackend cb ? cb.DeviceName : $"CPU ({Environment.ProcessorCount} cores)";
         var report = new
         {
-            engine = "yolocore", cfg, batch, img, device = device.ToString(), device_name = deviceName, amp,
+            engine = "yolocore", cfg, batch, img, world_size = world, device = device.ToString(), device_name = deviceName, amp,
             params_count = model.ParameterCount(), steps, step_ms = stepMs, images_per_s = batch * 1000 / stepMs,
             peak_memory_mib = peak / 1048576.0, phases_ms = phases,
         };
@@ -85,6 +99,8 @@ public static class BenchCommand
         {
             Console.WriteLine($"yolocore bench: {cfg} ({report.params_count:N0} params), batch {batch}, {img}×{img}, {deviceName}, {(amp ? "AMP (float16 compute, float32 master)" : "float32")}");
             Console.WriteLine($"  {report.images_per_s:F1} images/s, {stepMs:F1} ms/step over {steps} steps after {warmup} warm-up; peak memory {report.peak_memory_mib:F0} MiB");
+            if (group is not null)
+                Console.WriteLine($"  data parallel: {world} rank{(world > 1 ? "s" : "")}, {rankBatch} images per rank, {(device.IsCpu ? "TCP" : "NCCL")} communicator, {reducer!.Buckets.Count} gradient buckets");
             Console.WriteLine("  per phase (synchronised): " + string.Join(", ", phases.Select(p => $"{p.Key} {p.Value:F1} ms")));
             if (ops is not null)
             {
