@@ -14,6 +14,10 @@ public sealed record DistributedEnv(int Rank, int LocalRank, int WorldSize, stri
 
     public static DistributedEnv FromEnvironment() => Parse(Environment.GetEnvironmentVariable);
 
+    /// Each rank's share of a batch given as the total over all ranks.
+    public int RankBatch(int totalBatch) => totalBatch % WorldSize == 0 ? totalBatch / WorldSize
+        : throw new ArgumentException($"--batch-size {totalBatch} must be a multiple of WORLD_SIZE {WorldSize} (it is the total over all ranks)");
+
     /// The device this rank computes on: the CPU stays the CPU; a GPU request becomes one GPU per
     /// local rank, shared round-robin when there are more ranks than GPUs.
     public Device DeviceFor(Device requested) =>

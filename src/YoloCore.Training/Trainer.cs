@@ -41,12 +41,8 @@ public sealed class Trainer(ITrainingReporter reporter)
         var device = YoloCore.Device.Parse(options.Device);
         // Data parallel when started by `yolocore launch` or torchrun: one GPU per local rank.
         var env = YoloCore.Distributed.DistributedEnv.FromEnvironment();
-        if (env.IsDistributed)
-        {
-            if (options.BatchSize % env.WorldSize != 0)
-                throw new ArgumentException($"--batch-size {options.BatchSize} must be a multiple of WORLD_SIZE {env.WorldSize} (it is the total over all ranks)");
-            device = env.DeviceFor(device);
-        }
+        int rankBatch = env.RankBatch(options.BatchSize);
+        device = env.DeviceFor(device);
         var backend = Backends.For(device); // a missing GPU library fails here, before anything is written
         using var group = env.IsDistributed ? YoloCore.Distributed.ProcessGroup.Join(env, device, TimeSpan.FromSeconds(options.DdpTimeout)) : null;
         bool main = group?.IsMain ?? true;
@@ -85,7 +81,7 @@ public sealed class Trainer(ITrainingReporter reporter)
 
         bool amp = !device.IsCpu && !options.NoAmp;
         var computeType = amp ? DType.Float16 : DType.Float32;
-        int batch = options.BatchSize, img = options.ImageSize, rankBatch = batch / world;
+        int batch = options.BatchSize, img = options.ImageSize;
         int accumulateFull = Math.Max((int)Math.Round((double)NominalBatch / batch, MidpointRounding.ToEven), 1);
         double weightDecay = hyp["weight_decay"] * batch * accumulateFull / NominalBatch;
         var groups = YoloParamGroups.Create(model, hyp["lr0"], hyp["momentum"], weightDecay, nesterov: true);

@@ -44,11 +44,10 @@ public static class BenchCommand
         if (img % 32 != 0) throw new CliUsageException($"--img {img} must be a multiple of the model stride 32");
 
         var env = DistributedEnv.FromEnvironment();
-        if (batch % env.WorldSize != 0) throw new CliUsageException($"--batch-size {batch} must be a multiple of WORLD_SIZE {env.WorldSize} (it is the total over all ranks)");
+        int world = env.WorldSize, rankBatch = env.RankBatch(batch);
         device = env.DeviceFor(device);
         var backend = Backends.For(device);
         using var group = env.IsDistributed ? ProcessGroup.Join(env, device, TimeSpan.FromMinutes(10)) : null;
-        int world = env.WorldSize, rankBatch = batch / world;
         using var model = new YoloModel(ModelConfig.Load(cfg).WithClasses(nc), (ulong)seed);
         using var emaModel = new YoloModel(ModelConfig.Load(cfg).WithClasses(nc), (ulong)seed);
         model.To(device);

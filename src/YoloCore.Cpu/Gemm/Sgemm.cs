@@ -32,12 +32,7 @@ internal static unsafe class Sgemm
     public static void Multiply(bool transA, bool transB, int m, int n, int k,
         float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, int threads)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(m);
-        ArgumentOutOfRangeException.ThrowIfNegative(n);
-        ArgumentOutOfRangeException.ThrowIfNegative(k);
-        ArgumentOutOfRangeException.ThrowIfLessThan(lda, Math.Max(1, transA ? m : k));
-        ArgumentOutOfRangeException.ThrowIfLessThan(ldb, Math.Max(1, transB ? k : n));
-        ArgumentOutOfRangeException.ThrowIfLessThan(ldc, Math.Max(1, n));
+        GemmRows.CheckArguments(transA, transB, m, n, k, lda, ldb, ldc);
         if (m == 0 || n == 0) return;
         if (k == 0)
         {
@@ -47,7 +42,7 @@ internal static unsafe class Sgemm
         }
         if ((long)m * n * k < SmallWork)
         {
-            SgemmSmall.Run(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+            GemmRows.Run(transA, transB, 0, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
             return;
         }
         switch (ResolveIsa())

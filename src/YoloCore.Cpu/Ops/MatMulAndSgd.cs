@@ -97,11 +97,8 @@ public sealed unsafe partial class CpuBackend
 
     static double SumOfSquaresDouble(double* x, long n)
     {
-        var acc = Vector<double>.Zero;
-        long i = 0;
-        for (; i + Vector<double>.Count <= n; i += Vector<double>.Count) { var v = Vector.Load(x + i); acc += v * v; }
-        double s = Vector.Sum(acc);
-        for (; i < n; i++) s += x[i] * x[i];
+        double s = 0;
+        for (long i = 0; i < n; i++) s += x[i] * x[i];
         return s;
     }
 
