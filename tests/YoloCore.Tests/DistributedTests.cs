@@ -150,6 +150,44 @@ public class DistributedTests
     }
 
     [Fact]
+    public void RendezvousMistakesAreNamed()
+    {
+        // A port another program holds.
+        var holder = new TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        int taken = ((IPEndPoint)holder.LocalEndpoint).Port;
+        try
+        {
+            var e = Assert.Throws<IOException>(() => new TcpStore("127.0.0.1", taken, true, TimeSpan.FromSeconds(2)));
+            Assert.Contains($"port {taken} is already in use", e.Message);
+        }
+        finally { holder.Stop(); }
+
+        // Rank 1 started with another WORLD_SIZE than rank 0; then two processes claiming rank 1.
+        int port = FreePort();
+        var timeout = TimeSpan.FromSeconds(3);
+        Exception? mainError = null;
+        var main = new Thread(() =>
+        {
+            try { using var g = ProcessGroup.Join(new DistributedEnv(0, 0, 3, "127.0.0.1", port), Device.Cpu, timeout); }
+            catch (Exception e) { mainError = e; }
+        });
+        main.Start();
+        var mismatch = Assert.Throws<ArgumentException>(() => ProcessGroup.Join(new DistributedEnv(1, 1, 2, "127.0.0.1", port), Device.Cpu, timeout));
+        Assert.Contains("WORLD_SIZE=2 but rank 0 with WORLD_SIZE=3", mismatch.Message);
+        var first = new Thread(() => { try { ProcessGroup.Join(new DistributedEnv(2, 2, 3, "127.0.0.1", port), Device.Cpu, timeout).Dispose(); } catch (Exception) { } }); // waits for rank 1 and gives up
+        first.Start();
+        Thread.Sleep(300);
+        var twice = Assert.Throws<ArgumentException>(() => ProcessGroup.Join(new DistributedEnv(2, 2, 3, "127.0.0.1", port), Device.Cpu, timeout));
+        Assert.Contains("two processes claim RANK=2", twice.Message);
+        main.Join();
+        first.Join();
+        // Rank 0 waited for the missing rank 1 and says how many arrived.
+        Assert.IsType<TimeoutException>(mainError);
+        Assert.Contains("of 3 ranks arrived", mainError!.Message);
+    }
+
+    [Fact]
     public void ADeadPeerEndsTheCollectiveWithItsRankInTheMessage()
     {
         int port = FreePort();
