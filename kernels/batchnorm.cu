@@ -2,7 +2,9 @@
 // statistics, affine parameters and every sum are float32. Per-channel sums run in two passes with
 // a fixed shape (chunk partial sums, then each channel adds its chunks in order), so they are
 // deterministic. Training: mean, then centred squares, then bn_train_finalize; the apply kernel
-// computes y = x·scale + shift for train and eval alike.
+// computes y = x·scale + shift for train and eval alike. BatchNorm + SiLU (YOLOv5's Conv block)
+// applies silu(x·scale + shift) instead, and its backward first takes the gradient back through
+// SiLU at z recomputed from x, then runs BatchNorm's backward on it.
 #include "common.cuh"
 
 // partial[chunk·c + ch] = Σ over the chunk's rows of (a - shift_a[ch])·(b ? b - shift_b[ch] : 1).
@@ -92,6 +94,33 @@ __device__ void bn_apply(const T* x, T* y, const float* scale, const float* shif
     }
 }
 
+__device__ __forceinline__ float bn_sigmoid(float z) { return 1.0f / (1.0f + expf(-z)); }
+
+template <typename T>
+__device__ void bn_silu_apply(const T* x, T* y, const float* scale, const float* shift, i64 n, int c)
+{
+    GRID_STRIDE(i, n)
+    {
+        int ch = (int)((unsigned int)i % (unsigned int)c);
+        float z = ld(x, i) * scale[ch] + shift[ch];
+        st(y, i, z * bn_sigmoid(z));
+    }
+}
+
+// g = gy·silu'(z) with z = (x - mean)·invstd·γ + β: the gradient at BatchNorm's output.
+template <typename T>
+__device__ void bn_silu_grad(const T* x, const T* gy, T* g, const float* mean, const float* invstd, const float* gamma,
+    const float* beta, i64 n, int c)
+{
+    GRID_STRIDE(i, n)
+    {
+        int ch = (int)((unsigned int)i % (unsigned int)c);
+        float z = (ld(x, i) - mean[ch]) * invstd[ch] * gamma[ch] + beta[ch];
+        float s = bn_sigmoid(z);
+        st(g, i, ld(gy, i) * s * (1.0f + z * (1.0f - s)));
+    }
+}
+
 // From Σgy and Σgy·(x - mean): parameter gradients and the coefficients of the input gradient
 // gx = k·(gy - m1 - (x - mean)·m2) with k = γσ⁻¹, m1 = Σgy/M, m2 = σ⁻²·Σgy(x - mean)/M.
 extern "C" __global__ void bn_backward_coefficients(const float* sum_gy, const float* sum_gy_xc, const float* invstd,
@@ -123,6 +152,9 @@ __device__ void bn_input_grad(const T* x, const T* gy, T* gx, const float* mean,
     extern "C" __global__ void channel_partial_sums_##S(const T* a, const T* b, const float* sa, const float* sb, float* partial, i64 rows, int c, int rpc) \
         { channel_partial_sums(a, b, sa, sb, partial, rows, c, rpc); } \
     extern "C" __global__ void bn_apply_##S(const T* x, T* y, const float* scale, const float* shift, i64 n, int c) { bn_apply(x, y, scale, shift, n, c); } \
+    extern "C" __global__ void bn_silu_apply_##S(const T* x, T* y, const float* scale, const float* shift, i64 n, int c) { bn_silu_apply(x, y, scale, shift, n, c); } \
+    extern "C" __global__ void bn_silu_grad_##S(const T* x, const T* gy, T* g, const float* mean, const float* invstd, const float* gamma, const float* beta, i64 n, int c) \
+        { bn_silu_grad(x, gy, g, mean, invstd, gamma, beta, n, c); } \
     extern "C" __global__ void bn_input_grad_##S(const T* x, const T* gy, T* gx, const float* mean, const float* k, const float* m1, const float* m2, i64 n, int c) \
         { bn_input_grad(x, gy, gx, mean, k, m1, m2, n, c); }
 EXPORT_FLOAT_TYPES(EXPORT)

@@ -17,7 +17,14 @@ public sealed class ConvBnSilu : Module
     public override Tensor Forward(Tensor x)
     {
         using var c = Conv.Forward(x);
+        if (Bn.Training && Bn.Sync is not { WorldSize: > 1 } && FusedOn(c.Device))
+            return c.BatchNormSilu(Bn.Weight, Bn.Bias, Bn.RunningMean, Bn.RunningVar, Bn.Momentum, Bn.Eps);
         using var b = Bn.Forward(c);
         return b.Silu();
     }
+
+    /// Where training runs BatchNorm and SiLU as one op. CUDA's fused kernels are compiled in CI
+    /// and sit in `yolocore doctor --check`'s parity table, but have not run on a GPU yet: until
+    /// they pass there, GPUs keep the two separately verified ops.
+    static bool FusedOn(Device device) => device.IsCpu;
 }

@@ -119,6 +119,14 @@ public interface IBackend
     void BatchNormBackward(Tensor x, Tensor gy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
         Tensor? gx, Tensor? ggamma, Tensor? gbeta);
 
+    /// YOLOv5's BatchNorm (train mode) then SiLU in one op: y = silu(x̂·γ + β). The normalised
+    /// values are not kept: backward recomputes them from x and the saved statistics, which saves
+    /// a tensor per layer and a pass over it each way.
+    void BatchNormSiluTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd);
+    void BatchNormSiluBackward(Tensor x, Tensor gy, Tensor gamma, Tensor beta, Tensor saveMean, Tensor saveInvStd,
+        Tensor? gx, Tensor? ggamma, Tensor? gbeta);
+
     /// Max-pool over H, W of NHWC; argmax (int32) holds the winning input offset within the image.
     void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor y, Tensor argmax);
     void MaxPool2dBackward(Tensor gy, Tensor argmax, Pool2dGeometry g, Tensor gx);

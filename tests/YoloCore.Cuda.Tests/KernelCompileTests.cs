@@ -46,6 +46,7 @@ public class KernelCompileTests
             "conv2d/im2col_f16", "conv2d/col2im_f32", "conv2d/add_bias_f16", "batchnorm/channel_partial_sums_f16",
             "batchnorm/channel_finalize_sums", "batchnorm/bn_mean", "batchnorm/bn_train_finalize", "batchnorm/bn_eval_affine",
             "batchnorm/bn_apply_f32", "batchnorm/bn_backward_coefficients", "batchnorm/bn_input_grad_f16",
+            "batchnorm/bn_silu_apply_f16", "batchnorm/bn_silu_grad_f32",
             "pool/maxpool_forward_f32", "pool/maxpool_backward_f16", "pool/upsample_forward_f32", "pool/upsample_backward_f16",
             "loss/bce_forward_f32", "loss/bce_backward_f16", "loss/yolo_targets_forward", "loss/yolo_obj_targets", "loss/yolo_obj_forward", "loss/yolo_obj_backward", "loss/yolo_targets_backward", "optimizer/sgd_step_f16", "optimizer/adam_step_f32", "optimizer/mt_unscale_check_f16", "optimizer/mt_sum_squares_f32", "optimizer/mt_axpby_f32", "optimizer/mt_sgd_f16",
             "cast/cast_f32_f16", "cast/cast_f16_f32", "cast/cast_u8_f16", "cast/cast_i32_f32",

@@ -54,16 +54,17 @@ public static class LaunchCommand
         var running = ranks.ToList();
         while (running.Count > 0)
         {
-            foreach (var (rank, p) in running.ToList())
+            // Ranks that ended since the last look, earliest first: when a dead rank takes the
+            // others down within one poll, the first to end is the cause worth naming.
+            foreach (var (rank, p) in running.Where(r => r.Process.HasExited).OrderBy(r => r.Process.ExitTime).ToList())
             {
-                if (!p.HasExited) continue;
                 running.Remove((rank, p));
-                if (p.ExitCode != 0 && exitCode == 0)
-                {
-                    exitCode = p.ExitCode;
-                    failedAt = DateTime.UtcNow;
-                    Console.Error.WriteLine($"yolocore launch: rank {rank} exited with code {p.ExitCode}{(p.ExitCode == 137 ? " (killed)" : "")}; waiting up to {grace} s for the other ranks to stop");
-                }
+                if (p.ExitCode == 0) continue;
+                string what = $"yolocore launch: rank {rank} exited with code {p.ExitCode}{(p.ExitCode == 137 ? " (killed)" : "")}";
+                if (exitCode != 0) { Console.Error.WriteLine(what); continue; }
+                exitCode = p.ExitCode;
+                failedAt = DateTime.UtcNow;
+                Console.Error.WriteLine($"{what}; waiting up to {grace} s for the other ranks to stop");
             }
             if (failedAt is { } t && DateTime.UtcNow - t > TimeSpan.FromSeconds(grace))
             {

@@ -2,61 +2,68 @@ using System.Numerics;
 
 namespace YoloCore.Cpu;
 
-// BatchNorm2d over N·H·W rows of an NHWC tensor [M, C]: per-channel statistics are sums down the
-// rows. Rows are split into fixed chunks whose partial sums (in double) are combined in chunk order,
+// BatchNorm2d over N·H·W rows of an NHWC tensor [M, C], alone or followed by SiLU in the same
+// passes (YOLOv5's Conv block). Float32 runs the vectorised passes of BatchNormPasses; float64
+// (the gradient checks) a plain loop per element. Per-channel sums are combined in a fixed order,
 // so results do not depend on thread timing.
 public sealed unsafe partial class CpuBackend
 {
     public void BatchNormTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
         double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) =>
-        Floating(x, "BatchNorm2d", () => BatchNormKernel<float>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd),
-            () => BatchNormKernel<double>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd));
+        Floating(x, "BatchNorm2d", () => BatchNormKernel<float>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: false),
+            () => BatchNormKernel<double>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: false));
+
+    public void BatchNormSiluTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) =>
+        Floating(x, "BatchNormSilu", () => BatchNormKernel<float>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true),
+            () => BatchNormKernel<double>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true));
 
     public void BatchNormEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps, Tensor y) =>
         Floating(x, "BatchNorm2d", () => BatchNormKernel<float>.Eval(x, gamma, beta, runningMean, runningVar, eps, y),
             () => BatchNormKernel<double>.Eval(x, gamma, beta, runningMean, runningVar, eps, y));
 
     public void BatchNormBackward(Tensor x, Tensor gy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor? gx, Tensor? ggamma, Tensor? gbeta) =>
-        Floating(x, "BatchNorm2d", () => BatchNormKernel<float>.Backward(x, gy, gamma, saveMean, saveInvStd, gx, ggamma, gbeta),
-            () => BatchNormKernel<double>.Backward(x, gy, gamma, saveMean, saveInvStd, gx, ggamma, gbeta));
+        Floating(x, "BatchNorm2d", () => BatchNormKernel<float>.Backward(x, gy, gamma, null, saveMean, saveInvStd, gx, ggamma, gbeta),
+            () => BatchNormKernel<double>.Backward(x, gy, gamma, null, saveMean, saveInvStd, gx, ggamma, gbeta));
+
+    public void BatchNormSiluBackward(Tensor x, Tensor gy, Tensor gamma, Tensor beta, Tensor saveMean, Tensor saveInvStd, Tensor? gx, Tensor? ggamma, Tensor? gbeta) =>
+        Floating(x, "BatchNormSilu", () => BatchNormKernel<float>.Backward(x, gy, gamma, beta, saveMean, saveInvStd, gx, ggamma, gbeta),
+            () => BatchNormKernel<double>.Backward(x, gy, gamma, beta, saveMean, saveInvStd, gx, ggamma, gbeta));
 
     static class BatchNormKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        const int RowsPerChunk = 1024;
-
-        /// Per-channel Σ f(row, c) over all rows, chunked and combined in order.
-        static double[] ChannelSums(long rows, int c, Func<long, int, double> f)
+        static bool IsFloat => typeof(T) == typeof(float);
+        static double D(T v) => double.CreateTruncating(v);
+        static T Silu(T z) => z / (T.One + T.Exp(-z));
+        static T SiluGrad(T z)
         {
-            int chunks = (int)Math.Max(1, (rows + RowsPerChunk - 1) / RowsPerChunk);
-            var partial = new double[chunks][];
-            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = CpuParallel.MaxThreads }, k =>
-            {
-                var acc = new double[c];
-                long end = Math.Min(rows, (k + 1L) * RowsPerChunk);
-                for (long r = (long)k * RowsPerChunk; r < end; r++)
-                    for (int j = 0; j < c; j++) acc[j] += f(r, j);
-                partial[k] = acc;
-            });
-            var total = new double[c];
-            foreach (var p in partial)
-                for (int j = 0; j < c; j++) total[j] += p[j];
-            return total;
+            T s = T.One / (T.One + T.Exp(-z));
+            return s * (T.One + z * (T.One - s));
         }
 
-        static double D(T v) => double.CreateTruncating(v);
+        /// Mean and Σ(x - mean)² per channel.
+        static (double[] Mean, double[] CentredSquares) Moments(T* x, long rows, int c)
+        {
+            if (IsFloat) return BatchNormPasses.Moments((float*)x, rows, c);
+            var mean = new double[c];
+            var sq = new double[c];
+            for (long r = 0; r < rows; r++)
+                for (int j = 0; j < c; j++) mean[j] += D(x[r * c + j]);
+            for (int j = 0; j < c; j++) mean[j] /= rows;
+            for (long r = 0; r < rows; r++)
+                for (int j = 0; j < c; j++) { double d = D(x[r * c + j]) - mean[j]; sq[j] += d * d; }
+            return (mean, sq);
+        }
 
         public static void Train(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-            double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd)
+            double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, bool silu)
         {
             int c = x.Shape[3];
             long m = x.Count / c;
-            T* px = Ptr<T>(x), py = Ptr<T>(y);
             T* pg = Ptr<T>(gamma), pb = Ptr<T>(beta), prm = Ptr<T>(runningMean), prv = Ptr<T>(runningVar);
             T* pm = Ptr<T>(saveMean), pi = Ptr<T>(saveInvStd);
-            var mean = Array.ConvertAll(Sums(px, null, m, c, null, null), s => s / m);
-            var sq = Sums(px, px, m, c, mean, mean);
+            var (mean, sq) = Moments(Ptr<T>(x), m, c);
             var scale = new T[c];
-            var shift = new T[c];
             for (int j = 0; j < c; j++)
             {
                 double var = sq[j] / m, inv = 1 / Math.Sqrt(var + eps);
@@ -65,99 +72,110 @@ public sealed unsafe partial class CpuBackend
                 prm[j] = T.CreateChecked((1 - momentum) * D(prm[j]) + momentum * mean[j]);
                 prv[j] = T.CreateChecked((1 - momentum) * D(prv[j]) + momentum * var * m / (m - 1));
                 scale[j] = T.CreateChecked(D(pg[j]) * inv);
-                shift[j] = T.CreateChecked(D(pb[j]) - mean[j] * D(pg[j]) * inv);
             }
-            Affine(px, py, m, c, scale, shift);
+            Apply(Ptr<T>(x), Ptr<T>(y), m, c, Values(pm, c), scale, Values(pb, c), silu);
         }
 
         public static void Eval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps, Tensor y)
         {
             int c = x.Shape[3];
-            T* pg = Ptr<T>(gamma), pb = Ptr<T>(beta), prm = Ptr<T>(runningMean), prv = Ptr<T>(runningVar);
+            T* pg = Ptr<T>(gamma), prv = Ptr<T>(runningVar);
             var scale = new T[c];
-            var shift = new T[c];
-            for (int j = 0; j < c; j++)
-            {
-                double inv = 1 / Math.Sqrt(D(prv[j]) + eps);
-                scale[j] = T.CreateChecked(D(pg[j]) * inv);
-                shift[j] = T.CreateChecked(D(pb[j]) - D(prm[j]) * D(pg[j]) * inv);
-            }
-            Affine(Ptr<T>(x), Ptr<T>(y), x.Count / c, c, scale, shift);
+            for (int j = 0; j < c; j++) scale[j] = T.CreateChecked(D(pg[j]) / Math.Sqrt(D(prv[j]) + eps));
+            Apply(Ptr<T>(x), Ptr<T>(y), x.Count / c, c, Values(Ptr<T>(runningMean), c), scale, Values(Ptr<T>(beta), c), silu: false);
         }
 
-        /// y[r, j] = x[r, j]·scale[j] + shift[j]
-        static void Affine(T* x, T* y, long rows, int c, T[] scale, T[] shift)
+        static T[] Values(T* p, int c) => new ReadOnlySpan<T>(p, c).ToArray();
+
+        /// y = (x - mean)·scale + β per channel, then SiLU if asked.
+        static void Apply(T* x, T* y, long rows, int c, T[] mean, T[] scale, T[] beta, bool silu)
         {
-            if (typeof(T) == typeof(float))
+            if (IsFloat)
             {
-                ChannelReductions.Affine((float*)x, (float*)y, rows, c, (float[])(object)scale, (float[])(object)shift);
+                var (m, s, b) = ((float[])(object)mean, (float[])(object)scale, (float[])(object)beta);
+                if (silu) BatchNormPasses.Apply<SiluActivation>((float*)x, (float*)y, rows, c, m, s, b);
+                else BatchNormPasses.Apply<NoActivation>((float*)x, (float*)y, rows, c, m, s, b);
                 return;
             }
-            CpuParallel.For(rows, Math.Max(1, ElementwiseGrain / c), (s, e) =>
-            {
-                for (long r = s; r < e; r++)
+            for (long r = 0; r < rows; r++)
+                for (int j = 0; j < c; j++)
                 {
-                    T* xr = x + r * c, yr = y + r * c;
-                    for (int j = 0; j < c; j++) yr[j] = xr[j] * scale[j] + shift[j];
+                    T z = (x[r * c + j] - mean[j]) * scale[j] + beta[j];
+                    y[r * c + j] = silu ? Silu(z) : z;
                 }
-            });
         }
 
-        /// Σ_r (a[r, j] - shiftA[j])·(b[r, j] - shiftB[j]) per channel (b null: the factor is 1).
-        /// Float32 runs the vectorised reduction; float64 (gradient checks) the plain one.
-        static double[] Sums(T* a, T* b, long rows, int c, double[]? shiftA, double[]? shiftB)
-        {
-            if (typeof(T) == typeof(float))
-                return ChannelReductions.Sum((float*)a, (float*)b, rows, c,
-                    shiftA is null ? null : Array.ConvertAll(shiftA, v => (float)v), shiftB is null ? null : Array.ConvertAll(shiftB, v => (float)v));
-            return ChannelSums(rows, c, (r, j) => (D(a[r * c + j]) - (shiftA?[j] ?? 0)) * (b == null ? 1 : D(b[r * c + j]) - (shiftB?[j] ?? 0)));
-        }
-
-        public static void Backward(Tensor x, Tensor gy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor? gx, Tensor? ggamma, Tensor? gbeta)
+        /// beta is null for plain BatchNorm; given, the op was BatchNorm + SiLU and the gradient
+        /// first goes back through SiLU at the recomputed z = x̂·γ + β.
+        public static void Backward(Tensor x, Tensor gy, Tensor gamma, Tensor? beta, Tensor saveMean, Tensor saveInvStd,
+            Tensor? gx, Tensor? ggamma, Tensor? gbeta)
         {
             int c = x.Shape[3];
             long m = x.Count / c;
             T* px = Ptr<T>(x), pgy = Ptr<T>(gy), pg = Ptr<T>(gamma), pm = Ptr<T>(saveMean), pi = Ptr<T>(saveInvStd);
-            // gβ = Σ gy; gγ = Σ gy·x̂ with x̂ = (x - μ)·σ⁻¹.
-            var meanX = new double[c];
-            for (int j = 0; j < c; j++) meanX[j] = D(pm[j]);
-            var sumGy = Sums(pgy, null, m, c, null, null);
-            var sumGyXhat = Sums(pgy, px, m, c, null, meanX);
-            for (int j = 0; j < c; j++) sumGyXhat[j] *= D(pi[j]);
-            if (gbeta is not null) { T* p = Ptr<T>(gbeta); for (int j = 0; j < c; j++) p[j] = T.CreateChecked(sumGy[j]); }
-            if (ggamma is not null) { T* p = Ptr<T>(ggamma); for (int j = 0; j < c; j++) p[j] = T.CreateChecked(sumGyXhat[j]); }
+            var mean = Values(pm, c);
+            var scale = new T[c];
+            for (int j = 0; j < c; j++) scale[j] = T.CreateChecked(D(pg[j]) * D(pi[j]));
+            bool silu = beta is not null;
+            var b = silu ? Values(Ptr<T>(beta!), c) : new T[c];
+            // With g the gradient reaching the affine map: gβ = Σ g; gγ = Σ g·x̂ with x̂ = (x - μ)·σ⁻¹.
+            // Float32 leaves g in gx's buffer (when there is one) for the input gradient pass.
+            T* g = IsFloat && silu && gx is not null ? Ptr<T>(gx) : pgy;
+            var (sumG, sumGXc) = GradientSums(px, pgy, g == pgy ? null : g, m, c, mean, scale, b, silu);
+            if (gbeta is not null) { T* p = Ptr<T>(gbeta); for (int j = 0; j < c; j++) p[j] = T.CreateChecked(sumG[j]); }
+            if (ggamma is not null) { T* p = Ptr<T>(ggamma); for (int j = 0; j < c; j++) p[j] = T.CreateChecked(sumGXc[j] * D(pi[j])); }
             if (gx is null) return;
-            // gx = γσ⁻¹·(gy - gβ/M - x̂·gγ/M)
-            T* pgx = Ptr<T>(gx);
-            var k = new T[c];
-            var meanGy = new T[c];
-            var meanGyXhat = new T[c];
+            // gx = γσ⁻¹·(g - gβ/M - (x - μ)·σ⁻²·Σg(x - μ)/M)
+            var m1 = new T[c];
+            var m2 = new T[c];
             for (int j = 0; j < c; j++)
             {
-                k[j] = T.CreateChecked(D(pg[j]) * D(pi[j]));
-                meanGy[j] = T.CreateChecked(sumGy[j] / m);
-                meanGyXhat[j] = T.CreateChecked(sumGyXhat[j] / m);
+                m1[j] = T.CreateChecked(sumG[j] / m);
+                m2[j] = T.CreateChecked(D(pi[j]) * D(pi[j]) * sumGXc[j] / m);
             }
-            if (typeof(T) == typeof(float))
+            InputGradient(px, pgy, g, Ptr<T>(gx), m, c, mean, scale, b, m1, m2, silu);
+        }
+
+        static (double[], double[]) GradientSums(T* x, T* gy, T* gOut, long rows, int c, T[] mean, T[] scale, T[] beta, bool silu)
+        {
+            if (IsFloat)
             {
-                var m2 = new float[c];
-                for (int j = 0; j < c; j++) m2[j] = (float)(D(pi[j]) * sumGyXhat[j] / m);
-                ChannelReductions.BatchNormInputGrad((float*)px, (float*)pgy, (float*)pgx, m, c, (float[])(object)k,
-                    Array.ConvertAll(meanX, v => (float)v), (float[])(object)meanGy, m2);
+                var (fm, fs, ft) = ((float[])(object)mean, (float[])(object)scale, (float[])(object)beta);
+                return silu ? BatchNormPasses.GradientSums<SiluActivation>((float*)x, (float*)gy, (float*)gOut, rows, c, fm, fs, ft)
+                    : BatchNormPasses.GradientSums<NoActivation>((float*)x, (float*)gy, null, rows, c, fm, fs, ft);
+            }
+            var s1 = new double[c];
+            var s2 = new double[c];
+            for (long r = 0; r < rows; r++)
+                for (int j = 0; j < c; j++)
+                {
+                    long o = r * c + j;
+                    T xc = x[o] - mean[j];
+                    T g = silu ? gy[o] * SiluGrad(xc * scale[j] + beta[j]) : gy[o];
+                    s1[j] += D(g);
+                    s2[j] += D(g * xc);
+                }
+            return (s1, s2);
+        }
+
+        /// gx = k·(g - m1 - (x - μ)·m2) with k = γσ⁻¹, the affine map's scale. Float32 reads g, the
+        /// gradient at the affine map's output that GradientSums left; float64 recomputes it from gy.
+        static void InputGradient(T* x, T* gy, T* g, T* gx, long rows, int c, T[] mean, T[] k, T[] beta, T[] m1, T[] m2, bool silu)
+        {
+            if (IsFloat)
+            {
+                BatchNormPasses.InputGradient((float*)x, (float*)g, (float*)gx, rows, c, (float[])(object)mean, (float[])(object)k,
+                    (float[])(object)m1, (float[])(object)m2);
                 return;
             }
-            CpuParallel.For(m, Math.Max(1, ElementwiseGrain / c), (s, e) =>
-            {
-                for (long r = s; r < e; r++)
+            for (long r = 0; r < rows; r++)
+                for (int j = 0; j < c; j++)
                 {
-                    for (int j = 0; j < c; j++)
-                    {
-                        long o = r * c + j;
-                        T xhat = (px[o] - pm[j]) * pi[j];
-                        pgx[o] = k[j] * (pgy[o] - meanGy[j] - xhat * meanGyXhat[j]);
-                    }
+                    long o = r * c + j;
+                    T xc = x[o] - mean[j];
+                    T ga = silu ? gy[o] * SiluGrad(xc * k[j] + beta[j]) : gy[o];
+                    gx[o] = k[j] * (ga - m1[j] - xc * m2[j]);
                 }
-            });
         }
     }
 }

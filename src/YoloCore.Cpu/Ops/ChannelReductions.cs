@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics;
 namespace YoloCore.Cpu;
 
 /// Per-channel sums down the rows of a float32 [rows, C] matrix (NHWC with rows = N·H·W), the
-/// reductions behind BatchNorm and bias gradients. Each fixed chunk of rows accumulates in float32
+/// reduction behind bias gradients. Each fixed chunk of rows accumulates in float32
 /// vectors across channels; chunk results are added in double in chunk order, so the sums are
 /// accurate and do not depend on thread timing.
 internal static unsafe class ChannelReductions
@@ -46,40 +46,4 @@ internal static unsafe class ChannelReductions
             for (int j = 0; j < c; j++) total[j] += partial[k * c + j];
         return total;
     }
-
-    /// y[r, c] = x[r, c]·scale[c] + shift[c]
-    public static void Affine(float* x, float* y, long rows, int c, float[] scale, float[] shift) =>
-        CpuParallel.For(rows, Math.Max(1, (1 << 15) / c), (lo, hi) =>
-        {
-            fixed (float* ps = scale, pt = shift)
-                for (long r = lo; r < hi; r++)
-                {
-                    float* xr = x + r * c, yr = y + r * c;
-                    int j = 0;
-                    if (Vector256.IsHardwareAccelerated)
-                        for (; j + 8 <= c; j += 8)
-                            (Vector256.Load(xr + j) * Vector256.Load(ps + j) + Vector256.Load(pt + j)).Store(yr + j);
-                    for (; j < c; j++) yr[j] = xr[j] * ps[j] + pt[j];
-                }
-        });
-
-    /// gx[r, c] = k[c]·(gy[r, c] - m1[c] - (x[r, c] - mean[c])·m2[c]): BatchNorm's input gradient.
-    public static void BatchNormInputGrad(float* x, float* gy, float* gx, long rows, int c, float[] k, float[] mean, float[] m1, float[] m2) =>
-        CpuParallel.For(rows, Math.Max(1, (1 << 15) / c), (lo, hi) =>
-        {
-            fixed (float* pk = k, pm = mean, p1 = m1, p2 = m2)
-                for (long r = lo; r < hi; r++)
-                {
-                    float* xr = x + r * c, gr = gy + r * c, dr = gx + r * c;
-                    int j = 0;
-                    if (Vector256.IsHardwareAccelerated)
-                        for (; j + 8 <= c; j += 8)
-                        {
-                            var centred = Vector256.Load(xr + j) - Vector256.Load(pm + j);
-                            var v = Vector256.Load(gr + j) - Vector256.Load(p1 + j) - centred * Vector256.Load(p2 + j);
-                            (Vector256.Load(pk + j) * v).Store(dr + j);
-                        }
-                    for (; j < c; j++) dr[j] = pk[j] * (gr[j] - p1[j] - (xr[j] - pm[j]) * p2[j]);
-                }
-        });
 }

@@ -31,7 +31,16 @@ public sealed unsafe partial class CudaBackend
     }
 
     public void BatchNormTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd)
+        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) =>
+        Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, "bn_apply_");
+
+    public void BatchNormSiluTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) =>
+        Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, "bn_silu_apply_");
+
+    /// Batch statistics, running statistics, then y = apply(x·scale + shift) with the named kernel.
+    void Train(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, string applyKernel)
     {
         RequireFloat32Stats(gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
         int c = x.Shape[3];
@@ -47,7 +56,7 @@ public sealed unsafe partial class CudaBackend
         using (var args = Args().Add(Ptr(centredSq)).Add(Ptr(saveMean)).Add(Ptr(saveInvStd)).Add(Ptr(runningMean)).Add(Ptr(runningVar))
                    .Add(Ptr(gamma)).Add(Ptr(beta)).Add(Ptr(scale)).Add(Ptr(shift)).Add(c).Add(rows).Add((float)momentum).Add((float)eps))
             Launch("batchnorm", "bn_train_finalize", c, args);
-        Apply(x, y, scale, shift);
+        Apply(x, y, scale, shift, applyKernel);
     }
 
     public void BatchNormEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps, Tensor y)
@@ -58,7 +67,7 @@ public sealed unsafe partial class CudaBackend
         using var shift = Tensor.Empty(new Shape(c), DType.Float32, Device);
         using (var args = Args().Add(Ptr(runningMean)).Add(Ptr(runningVar)).Add(Ptr(gamma)).Add(Ptr(beta)).Add(Ptr(scale)).Add(Ptr(shift)).Add(c).Add((float)eps))
             Launch("batchnorm", "bn_eval_affine", c, args);
-        Apply(x, y, scale, shift);
+        Apply(x, y, scale, shift, "bn_apply_");
     }
 
     /// The per-channel kernels index with 32-bit arithmetic.
@@ -67,11 +76,11 @@ public sealed unsafe partial class CudaBackend
         if (x.Count >= 1L << 32) throw new NotSupportedException($"BatchNorm on CUDA handles up to 2^32 elements per call, got {x}");
     }
 
-    void Apply(Tensor x, Tensor y, Tensor scale, Tensor shift)
+    void Apply(Tensor x, Tensor y, Tensor scale, Tensor shift, string kernel)
     {
         Require32BitIndex(x);
         using var args = Args().Add(Ptr(x)).Add(Ptr(y)).Add(Ptr(scale)).Add(Ptr(shift)).Add(x.Count).Add(x.Shape[3]);
-        Launch("batchnorm", "bn_apply_" + Suffix(x, "BatchNorm2d"), x.Count, args);
+        Launch("batchnorm", kernel + Suffix(x, "BatchNorm2d"), x.Count, args);
     }
 
     public void BatchNormBackward(Tensor x, Tensor gy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor? gx, Tensor? ggamma, Tensor? gbeta)
@@ -93,5 +102,19 @@ public sealed unsafe partial class CudaBackend
         Require32BitIndex(x);
         using (var args = Args().Add(Ptr(x)).Add(Ptr(gy)).Add(Ptr(gx)).Add(Ptr(saveMean)).Add(Ptr(k)).Add(Ptr(m1)).Add(Ptr(m2)).Add(x.Count).Add(c))
             Launch("batchnorm", "bn_input_grad_" + Suffix(x, "BatchNorm2d"), x.Count, args);
+    }
+
+    /// Back through SiLU at z recomputed from x and the saved statistics, into a temporary, then
+    /// BatchNorm's backward on that.
+    public void BatchNormSiluBackward(Tensor x, Tensor gy, Tensor gamma, Tensor beta, Tensor saveMean, Tensor saveInvStd,
+        Tensor? gx, Tensor? ggamma, Tensor? gbeta)
+    {
+        RequireFloat32Stats(gamma, beta, saveMean, saveInvStd);
+        Require32BitIndex(x);
+        using var g = Tensor.Empty(x.Shape, x.DType, Device);
+        using (var args = Args().Add(Ptr(x)).Add(Ptr(gy)).Add(Ptr(g)).Add(Ptr(saveMean)).Add(Ptr(saveInvStd)).Add(Ptr(gamma)).Add(Ptr(beta))
+                   .Add(x.Count).Add(x.Shape[3]))
+            Launch("batchnorm", "bn_silu_grad_" + Suffix(x, "BatchNormSilu"), x.Count, args);
+        BatchNormBackward(x, g, gamma, saveMean, saveInvStd, gx, ggamma, gbeta);
     }
 }

@@ -69,6 +69,8 @@ public static class OpCatalog
         new("conv k3 s2 p0 even", [N(1, 8, 8, 2), N(3, 3, 3, 2)], x => x[0].Conv2d(x[1], null, 2, 0)),
         new("batchnorm train", [N(2, 3, 4, 5), BnP(5), BnN(5)],
             x => x[0].BatchNorm2d(x[1], x[2], Tensor.Zeros(new Shape(5), x[1].DType, x[0].Device), Tensor.Ones(new Shape(5), x[1].DType, x[0].Device), true, 0.03, 1e-3)),
+        new("batchnorm+silu train", [N(2, 3, 4, 5), BnP(5), BnN(5)],
+            x => x[0].BatchNormSilu(x[1], x[2], Tensor.Zeros(new Shape(5), x[1].DType, x[0].Device), Tensor.Ones(new Shape(5), x[1].DType, x[0].Device), 0.03, 1e-3)),
         new("batchnorm eval", [N(2, 3, 3, 4), BnP(4), BnN(4)],
             x => x[0].BatchNorm2d(x[1], x[2], Tensor.Full(new Shape(4), 0.2, x[1].DType, x[0].Device), Tensor.Full(new Shape(4), 1.7, x[1].DType, x[0].Device), false, 0.03, 1e-3)),
         new("silu", [N(3, 17)], x => x[0].Silu()),

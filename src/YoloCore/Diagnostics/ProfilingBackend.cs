@@ -77,6 +77,10 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
         Time("BatchNorm eval", () => Inner.BatchNormEval(x, gamma, beta, runningMean, runningVar, eps, y));
     public void BatchNormBackward(Tensor x, Tensor gy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor? gx, Tensor? ggamma, Tensor? gbeta) =>
         Time("BatchNorm backward", () => Inner.BatchNormBackward(x, gy, gamma, saveMean, saveInvStd, gx, ggamma, gbeta));
+    public void BatchNormSiluTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) =>
+        Time("BatchNorm+SiLU", () => Inner.BatchNormSiluTrain(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd));
+    public void BatchNormSiluBackward(Tensor x, Tensor gy, Tensor gamma, Tensor beta, Tensor saveMean, Tensor saveInvStd, Tensor? gx, Tensor? ggamma, Tensor? gbeta) =>
+        Time("BatchNorm+SiLU backward", () => Inner.BatchNormSiluBackward(x, gy, gamma, beta, saveMean, saveInvStd, gx, ggamma, gbeta));
     public void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor y, Tensor argmax) => Time("MaxPool2d", () => Inner.MaxPool2d(x, g, y, argmax));
     public void MaxPool2dBackward(Tensor gy, Tensor argmax, Pool2dGeometry g, Tensor gx) => Time("MaxPool2d backward", () => Inner.MaxPool2dBackward(gy, argmax, g, gx));
     public void UpsampleNearest(Tensor x, int scale, Tensor y) => Time("Upsample", () => Inner.UpsampleNearest(x, scale, y));
