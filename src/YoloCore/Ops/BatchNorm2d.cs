@@ -32,24 +32,31 @@ public static partial class Ops
         return y;
     }
 
+    /// Train-mode BatchNorm's backward, or BatchNorm + SiLU's when silu (then β is needed too:
+    /// the SiLU input is recomputed as x̂·γ + β).
     sealed class BatchNormTrainNode : Node
     {
         readonly Tensor x, gamma, mean, invStd;
+        readonly Tensor? beta;
 
-        public BatchNormTrainNode(Tensor x, Tensor gamma, Tensor beta, Tensor mean, Tensor invStd) : base(x, gamma, beta)
+        public BatchNormTrainNode(Tensor x, Tensor gamma, Tensor beta, Tensor mean, Tensor invStd, bool silu = false) : base(x, gamma, beta)
         {
             this.x = Save(x);
             this.gamma = Save(gamma);
             this.mean = Save(mean);
             this.invStd = Save(invStd);
+            if (silu) this.beta = Save(beta);
         }
+
+        public override string Name => beta is null ? "BatchNormTrainNode" : "BatchNormSiluNode";
 
         protected internal override Tensor?[] Backward(Tensor gy)
         {
             var gx = NeedsGrad(0) ? Like(x) : null;
             var gg = NeedsGrad(1) ? Like(gamma) : null;
             var gb = NeedsGrad(2) ? Like(gamma) : null;
-            x.Backend.BatchNormBackward(x, gy, gamma, mean, invStd, gx, gg, gb);
+            if (beta is null) x.Backend.BatchNormBackward(x, gy, gamma, mean, invStd, gx, gg, gb);
+            else x.Backend.BatchNormSiluBackward(x, gy, gamma, beta, mean, invStd, gx, gg, gb);
             return [gx, gg, gb];
         }
     }

@@ -19,30 +19,7 @@ public static partial class Ops
         using var mean = Like(gamma);
         using var invStd = Like(gamma);
         x.Backend.BatchNormSiluTrain(x, gamma, beta, runningMean, runningVar, momentum, eps, y, mean, invStd);
-        if (GradMode.ShouldRecord(x, gamma, beta)) y.GradFn = new BatchNormSiluNode(x, gamma, beta, mean, invStd);
+        if (GradMode.ShouldRecord(x, gamma, beta)) y.GradFn = new BatchNormTrainNode(x, gamma, beta, mean, invStd, silu: true);
         return y;
-    }
-
-    sealed class BatchNormSiluNode : Node
-    {
-        readonly Tensor x, gamma, beta, mean, invStd;
-
-        public BatchNormSiluNode(Tensor x, Tensor gamma, Tensor beta, Tensor mean, Tensor invStd) : base(x, gamma, beta)
-        {
-            this.x = Save(x);
-            this.gamma = Save(gamma);
-            this.beta = Save(beta);
-            this.mean = Save(mean);
-            this.invStd = Save(invStd);
-        }
-
-        protected internal override Tensor?[] Backward(Tensor gy)
-        {
-            var gx = NeedsGrad(0) ? Like(x) : null;
-            var gg = NeedsGrad(1) ? Like(gamma) : null;
-            var gb = NeedsGrad(2) ? Like(gamma) : null;
-            x.Backend.BatchNormSiluBackward(x, gy, gamma, beta, mean, invStd, gx, gg, gb);
-            return [gx, gg, gb];
-        }
     }
 }
