@@ -84,28 +84,30 @@ public class LaunchTests : IDisposable
     static string[] TinyBench => ["bench", "--device", "cpu", "--img", "64", "--batch-size", "4", "--warmup", "0", "--steps", "1", "--json"];
 
     static int WorldSizeReported(string output) =>
-        System.Text.Json.JsonDocument.Parse(Assert.Single(output.Split('\n').Where(l => l.StartsWith('{')))).RootElement.GetProperty("world_size").GetInt32();
+        System.Text.Json.JsonDocument.Parse(Assert.Single(output.Split('\n'), l => l.StartsWith('{'))).RootElement.GetProperty("world_size").GetInt32();
 
     [Fact]
-    public void TwoNodesAndForeignLaunchersJoinTheSameWay()
+    public async Task TwoNodesAndForeignLaunchersJoinTheSameWay()
     {
         // Two "machines" on one: a launcher per node with --nnodes 2 and its own --node-rank.
         string p = (port++).ToString();
         string[] Node(int r) => ["launch", "--nnodes", "2", "--node-rank", r.ToString(), "--nproc-per-node", "1", "--master-addr", "127.0.0.1", "--master-port", p, "--", .. TinyBench];
         var node1 = Task.Run(() => Yolocore(Node(1)));
         var node0 = Yolocore(Node(0));
+        var second = await node1;
         Assert.True(node0.Code == 0, node0.Output);
-        Assert.True(node1.Result.Code == 0, node1.Result.Output);
+        Assert.True(second.Code == 0, second.Output);
         Assert.Equal(2, WorldSizeReported(node0.Output));
-        Assert.DoesNotContain("{", node1.Result.Output); // only global rank 0 reports
+        Assert.DoesNotContain("{", second.Output); // only global rank 0 reports
 
         // Ranks started by another launcher (torchrun, SLURM): only the variables, no `yolocore launch`.
         p = (port++).ToString();
         Dictionary<string, string> Vars(int r) => new() { ["RANK"] = r.ToString(), ["LOCAL_RANK"] = r.ToString(), ["WORLD_SIZE"] = "2", ["MASTER_ADDR"] = "127.0.0.1", ["MASTER_PORT"] = p };
         var rank1 = Task.Run(() => Yolocore(TinyBench, Vars(1)));
         var rank0 = Yolocore(TinyBench, Vars(0));
+        var other = await rank1;
         Assert.True(rank0.Code == 0, rank0.Output);
-        Assert.True(rank1.Result.Code == 0, rank1.Result.Output);
+        Assert.True(other.Code == 0, other.Output);
         Assert.Equal(2, WorldSizeReported(rank0.Output));
     }
 
