@@ -1,22 +1,20 @@
-using System.Runtime.InteropServices;
-
 namespace YoloCore.Cpu;
 
 /// Host memory for a tensor: 64-byte aligned (one cache line, one AVX-512 register) native memory,
-/// freed when the last tensor handle goes, not by the garbage collector.
+/// returned when the last tensor handle goes, not by the garbage collector; large blocks go back
+/// to HostBlockCache for the next tensor of their size.
 internal sealed unsafe class CpuStorage : Storage
 {
     public CpuStorage(long bytes) : base(Device.Cpu, bytes)
     {
-        Pointer = NativeMemory.AlignedAlloc((nuint)bytes, 64);
-        if (Pointer is null) throw new OutOfMemoryException($"could not allocate {bytes} bytes of host memory");
+        Pointer = HostBlockCache.Allocate(bytes);
     }
 
     public void* Pointer { get; private set; }
 
     protected override void Free()
     {
-        NativeMemory.AlignedFree(Pointer);
+        HostBlockCache.Free(Pointer, Bytes);
         Pointer = null;
     }
 }

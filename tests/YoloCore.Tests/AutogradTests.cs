@@ -23,6 +23,19 @@ public class AutogradTests
     }
 
     [Fact]
+    public void AddPassesItsGradientOnSharedWithoutMixingPaths()
+    {
+        using var scope = TensorScope.Begin();
+        var x = Leaf([1.5, -2, 0.25], 3);
+        var w = Tensor.FromDoubles([0.5, 3, -1], new Shape(3), DType.Float64);
+        // h = 2x; loss = Σ (h + h)·w + Σ h·h + Σ (h + x)  →  dloss/dx = 4w + 8x + 3
+        var h = x * 2.0;
+        ((h + h) * w).Sum().Add((h * h).Sum()).Add((h + x).Sum()).Backward();
+        var expected = new[] { 4 * 0.5 + 8 * 1.5 + 3, 4 * 3 + 8 * -2.0 + 3, 4 * -1 + 8 * 0.25 + 3 };
+        Assert.Equal(expected, x.Grad!.ToDoubles());
+    }
+
+    [Fact]
     public void BackwardAccumulatesIntoExistingGradients()
     {
         using var scope = TensorScope.Begin();

@@ -105,10 +105,22 @@ public static partial class Ops
 
         protected internal override Tensor?[] Backward(Tensor gy)
         {
+            if (op == BinaryOp.Add) return [NeedsGrad(0) ? PassOn(gy, a.Shape) : null, NeedsGrad(1) ? PassOn(gy, b.Shape) : null];
             var ga = NeedsGrad(0) ? Like(gy) : null;
             var gb = NeedsGrad(1) ? Like(gy) : null;
             a.Backend.BinaryBackward(op, a, b, gy, ga, gb);
             return [ReduceTo(ga, a.Shape), ReduceTo(gb, b.Shape)];
+        }
+
+        /// Both inputs of a sum get gy itself: shared rather than copied when the shapes match (the
+        /// engine copies before it would ever add into shared storage), summed down where an input
+        /// was broadcast.
+        static Tensor PassOn(Tensor gy, Shape shape)
+        {
+            if (gy.Shape == shape) return gy.ShareStorage(shape);
+            var r = Like(gy, shape);
+            gy.Backend.SumTo(gy, r);
+            return r;
         }
 
         static Tensor? ReduceTo(Tensor? g, Shape shape)
