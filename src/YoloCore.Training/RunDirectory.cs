@@ -14,12 +14,13 @@ public static class RunDirectory
         }
     }
 
-    /// Creates the folder and checks it can be written, with a message that names it when not.
-    public static string Create(string path)
+    /// Creates the folder (and its subfolder, e.g. weights/ for training) and checks it can be
+    /// written, with a message that names it when not.
+    public static string Create(string path, string subfolder)
     {
         try
         {
-            Directory.CreateDirectory(Path.Combine(path, "weights"));
+            Directory.CreateDirectory(Path.Combine(path, subfolder));
             string probe = Path.Combine(path, ".write-test");
             File.WriteAllText(probe, "");
             File.Delete(probe);

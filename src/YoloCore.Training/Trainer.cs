@@ -49,7 +49,7 @@ public sealed class Trainer(ITrainingReporter reporter)
         int world = env.WorldSize;
         log = main ? caller : new SilentReporter();
         if (group is not null) log.Info($"data parallel: {world} ranks, {options.BatchSize / world} images per rank, {(device.IsCpu ? "TCP" : "NCCL")} communicator{(options.SyncBn ? ", SyncBatchNorm" : "")}");
-        string saveDir = resumeDir ?? (main ? RunDirectory.Create(RunDirectory.Next(options.Project, options.Name, options.ExistOk)) : "");
+        string saveDir = resumeDir ?? (main ? RunDirectory.Create(RunDirectory.Next(options.Project, options.Name, options.ExistOk), "weights") : "");
         if (group is not null) saveDir = group.Share("run/dir", saveDir);
         string weights = Path.Combine(saveDir, "weights"), resultsCsv = Path.Combine(saveDir, "results.csv");
         var hyp = options.Hyp is null ? new Hyperparameters() : Hyperparameters.Load(options.Hyp);

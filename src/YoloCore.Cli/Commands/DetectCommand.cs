@@ -27,17 +27,22 @@ public static class DetectCommand
         double conf = args.Double("conf-thres", 0.25), iou = args.Double("iou-thres", 0.45);
         var device = Device.Parse(args.String("device", "cpu"));
         string project = args.String("project", Path.Combine("runs", "detect")), name = args.String("name", "exp");
-        bool existOk = args.Flag("exist-ok");
+        bool existOk = args.Flag("exist-ok"), agnostic = args.Flag("agnostic-nms"), noSave = args.Flag("nosave");
+        var style = new LabelStyle(args.Flag("hide-labels"), args.Flag("hide-conf"), args.Int("line-thickness", 0));
+        string classList = args.String("classes", "");
         if (args.Help)
         {
             Console.WriteLine("""
                 usage: yolocore detect --weights W.safetensors --source IMAGE|FOLDER [--img 640] [--conf-thres 0.25]
                                        [--iou-thres 0.45] [--max-det 1000] [--device cpu|0] [--cfg yolov5n] [--data DATA.yaml]
-                                       [--project runs/detect] [--name exp] [--exist-ok]
+                                       [--classes 0,2] [--agnostic-nms] [--hide-labels] [--hide-conf] [--line-thickness N]
+                                       [--nosave] [--project runs/detect] [--name exp] [--exist-ok]
+                  --classes keeps only those class indices (before NMS, as detect.py); --nosave writes only labels/*.txt.
                 """);
             return 0;
         }
         args.RejectUnknown();
+        var classes = ParseClasses(classList);
         if (weights.Length == 0 || source.Length == 0) throw new CliUsageException("--weights and --source are required");
         if (img % 32 != 0) { int f = (img + 31) / 32 * 32; Console.WriteLine($"WARNING ⚠️ --img {img} must be multiple of max stride 32, updating to {f}"); img = f; }
         var files = Directory.Exists(source)
@@ -46,8 +51,7 @@ public static class DetectCommand
         if (files.Count == 0) throw new FileNotFoundException($"no images ({string.Join(", ", extensions)}) in {source}");
         var names = data is not null ? DatasetConfig.Load(data).Names : null;
         var (model, classNames) = WeightsMetadata.LoadModel(weights, cfg, names?.Count, names);
-        string saveDir = RunDirectory.Create(RunDirectory.Next(project, name, existOk));
-        Directory.CreateDirectory(Path.Combine(saveDir, "labels"));
+        string saveDir = RunDirectory.Create(RunDirectory.Next(project, name, existOk), "labels");
         using (model)
         {
             model.To(device);
@@ -70,9 +74,9 @@ public static class DetectCommand
                     using var boxed = Letterbox.Apply(original, img, img, out var lb);
                     var x = Tensor.FromArray<byte>(boxed.Pixels, new Shape(1, img, img, 3)).To(device).Cast(dtype) * (1.0 / 255);
                     var pred = model.Forward(x);
-                    var dets = Nms.Run(pred, conf, iou, maxDet)[0]
+                    var dets = Nms.Run(pred, conf, iou, maxDet, agnostic, classes: classes)[0]
                         .Select(det => { var (x1, y1, x2, y2) = lb.BoxToOriginal(det.X1, det.Y1, det.X2, det.Y2); return det with { X1 = x1, Y1 = y1, X2 = x2, Y2 = y2 }; }).ToList();
-                    Save(saveDir, file, original, dets, classNames);
+                    Save(saveDir, file, original, !noSave, dets, classNames, style);
                     var counts = dets.GroupBy(det => det.Class).Select(g => $"{g.Count()} {Name(classNames, g.Key)}{(g.Count() > 1 ? "s" : "")}");
                     Console.WriteLine($"image {files.IndexOf(file) + 1}/{files.Count} {file}: {img}x{img} {(dets.Count == 0 ? "(no detections)" : string.Join(", ", counts))}, {clock.Elapsed.TotalMilliseconds:F1}ms");
                 }
@@ -82,6 +86,19 @@ public static class DetectCommand
         return 0;
     }
 
+    /// "0,2" or "0 2" → {0, 2}; empty → every class.
+    static HashSet<int>? ParseClasses(string list)
+    {
+        if (list.Length == 0) return null;
+        var set = new HashSet<int>();
+        foreach (var part in list.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries))
+            set.Add(int.TryParse(part, out int c) && c >= 0 ? c : throw new CliUsageException($"--classes takes class indices like 0,2; got '{part}'"));
+        return set;
+    }
+
+    /// detect.py's --hide-labels, --hide-conf and --line-thickness (0: from the image size).
+    readonly record struct LabelStyle(bool HideLabels, bool HideConf, int LineThickness);
+
     static string Name(IReadOnlyList<string> names, int c) => c < names.Count ? names[c] : c.ToString();
 
     static (byte, byte, byte) Colour(int c)
@@ -90,25 +107,34 @@ public static class DetectCommand
         return (Convert.ToByte(hex[..2], 16), Convert.ToByte(hex[2..4], 16), Convert.ToByte(hex[4..], 16));
     }
 
-    static void Save(string saveDir, string file, RgbImage image, List<Detection> dets, IReadOnlyList<string> names)
+    /// Writes labels/NAME.txt and, when saveImage (not --nosave), NAME.jpg with the boxes drawn.
+    static void Save(string saveDir, string file, RgbImage image, bool saveImage, List<Detection> dets, IReadOnlyList<string> names, LabelStyle style)
     {
-        var canvas = Canvas.FromRgb(image.Pixels.ToArray(), image.Width, image.Height);
-        int thickness = Math.Max(2, (image.Width + image.Height) / 600), scale = Math.Max(1, (image.Width + image.Height) / 800);
-        var lines = new List<string>();
-        foreach (var d in dets)
-        {
-            var colour = Colour(d.Class);
-            canvas.DrawRect((int)d.X1, (int)d.Y1, (int)d.X2, (int)d.Y2, colour, thickness);
-            string label = $"{Name(names, d.Class)} {d.Score:F2}";
-            int th = (BitmapFont.Height + 3) * scale, tw = BitmapFont.MeasureWidth(label, scale) + 2 * scale;
-            int ty = d.Y1 - th >= 0 ? (int)d.Y1 - th : (int)d.Y1;
-            canvas.FillRect((int)d.X1, ty, (int)d.X1 + tw, ty + th, colour);
-            canvas.DrawText((int)d.X1 + scale, ty + 2 * scale, label, (255, 255, 255), scale);
-            double cx = (d.X1 + d.X2) / 2 / image.Width, cy = (d.Y1 + d.Y2) / 2 / image.Height, w = (d.X2 - d.X1) / image.Width, h = (d.Y2 - d.Y1) / image.Height;
-            lines.Add(string.Create(CultureInfo.InvariantCulture, $"{d.Class} {cx:F6} {cy:F6} {w:F6} {h:F6} {d.Score:F6}"));
-        }
         string stem = Path.GetFileNameWithoutExtension(file);
-        canvas.Save(Path.Combine(saveDir, stem + ".jpg"));
+        if (saveImage)
+        {
+            var canvas = Canvas.FromRgb(image.Pixels.ToArray(), image.Width, image.Height);
+            int thickness = style.LineThickness > 0 ? style.LineThickness : Math.Max(2, (image.Width + image.Height) / 600);
+            int scale = Math.Max(1, (image.Width + image.Height) / 800);
+            foreach (var d in dets)
+            {
+                var colour = Colour(d.Class);
+                canvas.DrawRect((int)d.X1, (int)d.Y1, (int)d.X2, (int)d.Y2, colour, thickness);
+                if (style.HideLabels) continue;
+                string label = style.HideConf ? Name(names, d.Class) : $"{Name(names, d.Class)} {d.Score:F2}";
+                int th = (BitmapFont.Height + 3) * scale, tw = BitmapFont.MeasureWidth(label, scale) + 2 * scale;
+                int ty = d.Y1 - th >= 0 ? (int)d.Y1 - th : (int)d.Y1;
+                canvas.FillRect((int)d.X1, ty, (int)d.X1 + tw, ty + th, colour);
+                canvas.DrawText((int)d.X1 + scale, ty + 2 * scale, label, (255, 255, 255), scale);
+            }
+            canvas.Save(Path.Combine(saveDir, stem + ".jpg"));
+        }
+        var lines = dets.Select(d =>
+        {
+            double cx = (d.X1 + d.X2) / 2 / image.Width, cy = (d.Y1 + d.Y2) / 2 / image.Height;
+            double w = (d.X2 - d.X1) / image.Width, h = (d.Y2 - d.Y1) / image.Height;
+            return string.Create(CultureInfo.InvariantCulture, $"{d.Class} {cx:F6} {cy:F6} {w:F6} {h:F6} {d.Score:F6}");
+        });
         File.WriteAllLines(Path.Combine(saveDir, "labels", stem + ".txt"), lines);
     }
 }

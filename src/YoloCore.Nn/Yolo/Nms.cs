@@ -5,7 +5,7 @@ public readonly record struct Detection(double X1, double Y1, double X2, double 
 
 /// YOLOv5 v7.0's non_max_suppression for one image: drop rows with objectness ≤ conf, score each
 /// row by obj × class score (the best class, or with multiLabel every class above conf, as val.py
-/// asks for), drop scores ≤ conf, sort by score (descending; keep the first max_nms), then greedy
+/// asks for), drop scores ≤ conf and classes not asked for (detect.py's --classes), sort by score (descending; keep the first max_nms), then greedy
 /// NMS per class (boxes offset by class × 7680, suppress IoU > iou_thres, as torchvision.ops.nms)
 /// and keep at most max_det.
 public static class Nms
@@ -14,7 +14,7 @@ public static class Nms
 
     /// pred: N rows of (x, y, w, h, obj, class scores...) for one image, as Detect.Decode gives.
     public static List<Detection> Run(ReadOnlySpan<float> pred, int no, double confThres = 0.25, double iouThres = 0.45,
-        int maxDet = 300, int maxNms = 30000, bool agnostic = false, bool multiLabel = false)
+        int maxDet = 300, int maxNms = 30000, bool agnostic = false, bool multiLabel = false, IReadOnlySet<int>? classes = null)
     {
         if (confThres < 0 || confThres > 1 || iouThres < 0 || iouThres > 1)
             throw new ArgumentOutOfRangeException(nameof(confThres), $"thresholds must be in [0, 1] (conf {confThres}, iou {iouThres})");
@@ -46,6 +46,7 @@ public static class Nms
             if (!(bestScore > confThres)) continue;
             candidates.Add(new Detection(x - hw, y - hh, x + hw, y + hh, bestScore, best));
         }
+        if (classes is not null) candidates.RemoveAll(d => !classes.Contains(d.Class));
         // Stable descending sort: ties keep prediction order.
         var sorted = candidates.Select((d, i) => (d, i)).OrderByDescending(p => p.d.Score).ThenBy(p => p.i).Select(p => p.d).Take(maxNms).ToList();
         var kept = new List<Detection>();
@@ -72,11 +73,12 @@ public static class Nms
     }
 
     /// Runs NMS for every image of a [B, N, 5 + nc] prediction tensor.
-    public static List<Detection>[] Run(Tensor pred, double confThres = 0.25, double iouThres = 0.45, int maxDet = 300, bool agnostic = false, bool multiLabel = false)
+    public static List<Detection>[] Run(Tensor pred, double confThres = 0.25, double iouThres = 0.45, int maxDet = 300, bool agnostic = false,
+        bool multiLabel = false, IReadOnlySet<int>? classes = null)
     {
         int bs = pred.Shape[0], no = pred.Shape[2];
         var host = pred.DType == DType.Float32 ? pred.ToArray<float>() : pred.ToDoubles().Select(v => (float)v).ToArray();
         var per = host.Length / bs;
-        return Enumerable.Range(0, bs).Select(b => Run(host.AsSpan(b * per, per), no, confThres, iouThres, maxDet, agnostic: agnostic, multiLabel: multiLabel)).ToArray();
+        return Enumerable.Range(0, bs).Select(b => Run(host.AsSpan(b * per, per), no, confThres, iouThres, maxDet, agnostic: agnostic, multiLabel: multiLabel, classes: classes)).ToArray();
     }
 }
