@@ -25,6 +25,8 @@ public sealed record TrainOptions
     public int Patience { get; init; } = 100;
     public bool NoAmp { get; init; }
     public bool NoVal { get; init; }
+    /// Keep decoded, resized images in memory after their first load (YOLOv5's --cache ram).
+    public bool CacheImages { get; init; }
     /// Data parallel: BatchNorm statistics over every rank's images (YOLOv5's --sync-bn).
     public bool SyncBn { get; init; }
     /// Data parallel: seconds a rank waits for a peer before giving up with the peer's rank named.

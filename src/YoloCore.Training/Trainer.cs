@@ -110,10 +110,12 @@ public sealed class Trainer(ITrainingReporter reporter)
             bestEpoch = history.Count > 0 ? history.MaxBy(r => r.Fitness)!.Epoch : 0;
         }
 
-        using var trainSet = YoloDataset.Open(data, DatasetSplit.Train, DatasetOptions.Training(img, hyp.Augment));
-        using var valSet = YoloDataset.Open(data, DatasetSplit.Val, DatasetOptions.Validation(img, batch * 2));
+        bool cache = options.CacheImages;
+        using var trainSet = YoloDataset.Open(data, DatasetSplit.Train, DatasetOptions.Training(img, hyp.Augment) with { CacheImages = cache });
+        using var valSet = YoloDataset.Open(data, DatasetSplit.Val, DatasetOptions.Validation(img, batch * 2) with { CacheImages = cache });
         log.Info("train: " + trainSet.Summary.Line);
         log.Info("val: " + valSet.Summary.Line);
+        if (cache) log.Info($"caching images in RAM as they are first loaded (at most {(trainSet.Count + valSet.Count) * 3.0 * img * img / 1e9:F1} GB)");
         if (trainSet.Count == 0) throw new InvalidDataException($"no usable training images in {dataYaml}");
         // On a GPU, batches are assembled in pinned memory and uploaded one batch ahead (UploadAsync).
         using var pinned = device.IsCpu ? null : new PinnedBatchStaging(backend);

@@ -60,6 +60,18 @@ public class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void CachingImagesInRamTrainsExactlyAsLoadingThemAgain()
+    {
+        // Two epochs: mosaic reads every image several times, so the second look comes from the cache.
+        var plain = new Trainer(new SilentReporter()).Run(Tiny("plain", 2));
+        var cached = new Trainer(new SilentReporter()).Run(Tiny("cached", 2) with { CacheImages = true });
+        var a = Weights(Path.Combine(plain.SaveDir, "weights", "last.safetensors"));
+        var b = Weights(Path.Combine(cached.SaveDir, "weights", "last.safetensors"));
+        foreach (var k in a.Keys) Assert.True(a[k].SequenceEqual(b[k]), $"{k} differs with --cache");
+        Assert.Equal(File.ReadAllLines(Path.Combine(plain.SaveDir, "results.csv")), File.ReadAllLines(Path.Combine(cached.SaveDir, "results.csv")));
+    }
+
+    [Fact]
     public void ARunWritesEveryOutput()
     {
         var r = new Trainer(new SilentReporter()).Run(Tiny("outputs", 1));

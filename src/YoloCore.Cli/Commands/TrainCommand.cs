@@ -15,6 +15,13 @@ public static class TrainCommand
         var args = new CliArgs(argv);
         string? data = args.String("data", "") is { Length: > 0 } d ? d : null;
         var (resume, resumePath) = args.Optional("resume");
+        var (cache, cacheKind) = args.Optional("cache");
+        bool cacheImages = cacheKind switch
+        {
+            null => cache,
+            "ram" => true,
+            _ => throw new CliUsageException($"--cache {cacheKind}: only RAM caching is supported (--cache or --cache ram)"),
+        };
         string imgText = args.String("img", args.String("img-size", ""));
         var options = new TrainOptions
         {
@@ -37,6 +44,7 @@ public static class TrainCommand
             Patience = args.Int("patience", 100),
             NoAmp = args.Flag("no-amp"),
             NoVal = args.Flag("noval"),
+            CacheImages = cacheImages,
             SyncBn = args.Flag("sync-bn"),
             DdpTimeout = args.Int("ddp-timeout", 300),
             MaxSteps = args.Int("max-steps", 0),
@@ -51,7 +59,7 @@ public static class TrainCommand
                                       [--epochs N] [--batch-size N] [--img PX] [--device cpu|0|cuda:N] [--workers N]
                                       [--optimizer SGD|Adam|AdamW] [--cos-lr] [--hyp HYP.yaml] [--patience N] [--seed N]
                                       [--project runs/train] [--name exp] [--exist-ok] [--resume [RUN_DIR|last.json]]
-                                      [--noval] [--no-amp] [--synth-train 400] [--synth-val 100]
+                                      [--noval] [--no-amp] [--cache [ram]] [--synth-train 400] [--synth-val 100]
                                       [--sync-bn] [--ddp-timeout 300] [--max-steps N] [--dump-steps DIR]
                   Trains as YOLOv5 v7.0 does (hyp.scratch-low defaults, SGD nesterov, warmup, EMA, mAP each epoch).
                   Without --data: generates the synthetic shapes dataset in the run folder and trains on it
