@@ -12,11 +12,13 @@ public sealed record ValidationResult(DetectionMetrics Metrics, double Box, doub
 /// YOLOv5's val.run as the trainer calls it: letterboxed (rect) batches, eval-mode forward,
 /// the loss of the raw heads (averaged over batches), NMS (conf 0.001, IoU 0.6, multi-label),
 /// predictions and labels mapped back to each image's original pixels, matched at IoU
-/// 0.50:0.05:0.95, and precision, recall, mAP@0.5 and mAP@0.5:0.95.
+/// 0.50:0.05:0.95, and precision, recall, mAP@0.5 and mAP@0.5:0.95. onImage sees each image's
+/// detections in its own pixels (val.py's --save-txt and --save-json).
 public static class Validator
 {
     public static ValidationResult Run(YoloModel model, DataLoader loader, Device device, DType computeType, YoloLoss? loss = null,
-        double confThres = 0.001, double iouThres = 0.6, int maxDet = 300, Action<int, int>? progress = null)
+        double confThres = 0.001, double iouThres = 0.6, int maxDet = 300, Action<int, int>? progress = null,
+        Action<ImagePredictions>? onImage = null)
     {
         var clock = Stopwatch.StartNew();
         bool wasTraining = model.Training;
@@ -58,6 +60,7 @@ public static class Validator
                         return d with { X1 = x1, Y1 = y1, X2 = x2, Y2 = y2 };
                     }).ToList();
                     stats.Add(native, labels);
+                    onImage?.Invoke(new ImagePredictions(batch.Paths[i], lb.OriginalWidth, lb.OriginalHeight, native));
                 }
                 batches++;
                 progress?.Invoke(batches, loader.BatchCount);

@@ -19,12 +19,18 @@ public static class ValCommand
         string task = args.String("task", "val");
         var device = Device.Parse(args.String("device", "cpu"));
         bool half = !device.IsCpu && !args.Flag("no-amp");
+        bool saveTxt = args.Flag("save-txt"), saveConf = args.Flag("save-conf"), saveJson = args.Flag("save-json"), existOk = args.Flag("exist-ok");
+        string project = args.String("project", Path.Combine("runs", "val")), name = args.String("name", "exp");
         if (args.Help)
         {
             Console.WriteLine("""
                 usage: yolocore val --data DATA.yaml --weights W.safetensors [--cfg yolov5n] [--img 640] [--batch-size 32]
                                     [--task val|test|train] [--conf-thres 0.001] [--iou-thres 0.6] [--max-det 300]
                                     [--device cpu|0] [--workers N] [--no-amp]
+                                    [--save-txt] [--save-conf] [--save-json] [--project runs/val] [--name exp] [--exist-ok]
+                  --save-txt: labels/NAME.txt per image (class xc yc w h, + conf with --save-conf);
+                  --save-json: WEIGHTS_predictions.json in COCO's results format (for pycocotools).
+                  Both go to runs/val/expN.
                 """);
             return 0;
         }
@@ -42,8 +48,13 @@ public static class ValCommand
             Console.WriteLine($"{task}: {set.Summary.Line}");
             var loader = new DataLoader(set, new LoaderOptions { BatchSize = batch, Workers = workers, Shuffle = false });
             var reporter = new ConsoleReporter();
-            var r = Validator.Run(model, loader, device, half ? DType.Float16 : DType.Float32, null, conf, iou, maxDet, reporter.ValidationProgress);
+            string? saveDir = saveTxt || saveJson ? RunDirectory.Create(RunDirectory.Next(project, name, existOk), "") : null;
+            bool isCoco = config.Val.Any(v => v.Replace('\\', '/').EndsWith("coco/val2017.txt", StringComparison.Ordinal));
+            var writer = saveDir is null ? null : new PredictionWriter(saveDir, saveTxt, saveConf, cocoIds: isCoco);
+            var r = Validator.Run(model, loader, device, half ? DType.Float16 : DType.Float32, null, conf, iou, maxDet, reporter.ValidationProgress, writer is null ? null : writer.Add);
             reporter.ValidationDone(r, names, perClass: true);
+            if (saveJson) Console.WriteLine($"saved COCO results to {writer!.WriteJson(Path.GetFileNameWithoutExtension(weights) + "_predictions.json")}");
+            if (saveDir is not null) Console.WriteLine($"Results saved to {saveDir}");
         }
         return 0;
     }

@@ -1,0 +1,76 @@
+using YoloCore.Cli;
+using YoloCore.Nn.IO;
+using YoloCore.Nn.Yolo;
+
+namespace YoloCore.Tests;
+
+/// `yolocore detect` and `val` in process: a freshly initialised yolov5n (3 classes) on synthetic
+/// images, with a low threshold so that there is something to filter and write.
+public class InferenceCommandTests : IDisposable
+{
+    readonly string root = Path.Combine(Path.GetTempPath(), $"yolocore-infer-{Guid.NewGuid():N}");
+    readonly string data, weights;
+
+    public InferenceCommandTests()
+    {
+        data = Path.Combine(root, "shapes");
+        weights = Path.Combine(root, "w.safetensors");
+        Assert.Equal(0, Program.Main(["data", "synth", "--out", data, "--train", "1", "--val", "2", "--img", "128"]));
+        using var model = new YoloModel(ModelConfig.Load("yolov5n").WithClasses(3));
+        StateDictIO.Save(model, weights);
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(root, recursive: true); } catch (IOException) { }
+    }
+
+    [Fact]
+    public void ClassesFilterAndNosaveWriteOnlyTheAskedForLabels()
+    {
+        string[] Detect(string name, params string[] extra) =>
+            ["detect", "--weights", weights, "--cfg", "yolov5n", "--data", Path.Combine(data, "data.yaml"), "--source", Path.Combine(data, "images", "val"),
+             "--img", "128", "--conf-thres", "0.001", "--project", root, "--name", name, .. extra];
+        static List<int> Classes(string dir) =>
+            Directory.GetFiles(Path.Combine(dir, "labels")).SelectMany(File.ReadAllLines).Select(l => int.Parse(l.Split(' ')[0])).ToList();
+
+        Assert.Equal(0, Program.Main(Detect("all")));
+        var all = Classes(Path.Combine(root, "all"));
+        Assert.True(all.Distinct().Count() > 1, $"expected several classes from an untrained model, got {string.Join(",", all.Distinct())}");
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(root, "all"), "*.jpg").Length);
+
+        Assert.Equal(0, Program.Main(Detect("only2", "--classes", "2", "--nosave", "--hide-conf")));
+        var only2 = Classes(Path.Combine(root, "only2"));
+        Assert.NotEmpty(only2);
+        Assert.All(only2, c => Assert.Equal(2, c));
+        Assert.Empty(Directory.GetFiles(Path.Combine(root, "only2"), "*.jpg"));
+        Assert.False(Directory.Exists(Path.Combine(root, "only2", "weights")));
+
+        Assert.Equal(2, Program.Main(Detect("bad", "--classes", "two")));
+    }
+
+    [Fact]
+    public void ValSavesLabelsAndCocoResultsForEveryDetection()
+    {
+        Assert.Equal(0, Program.Main(["val", "--data", Path.Combine(data, "data.yaml"), "--weights", weights, "--cfg", "yolov5n", "--img", "128",
+            "--batch-size", "2", "--workers", "1", "--save-txt", "--save-conf", "--save-json", "--project", root, "--name", "val"]));
+        string dir = Path.Combine(root, "val");
+        var lines = Directory.GetFiles(Path.Combine(dir, "labels")).OrderBy(f => f)
+            .SelectMany(f => File.ReadAllLines(f).Select(l => (Stem: Path.GetFileNameWithoutExtension(f), Fields: l.Split(' ')))).ToList();
+        Assert.NotEmpty(lines);
+        Assert.All(lines, l => Assert.Equal(6, l.Fields.Length)); // class xc yc w h conf
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "w_predictions.json")));
+        var results = json.RootElement.EnumerateArray().ToList();
+        Assert.Equal(lines.Count, results.Count);
+        var byImage = results.GroupBy(e => e.GetProperty("image_id").GetString()).ToDictionary(g => g.Key!, g => g.Count());
+        Assert.Equal(lines.GroupBy(l => l.Stem).ToDictionary(g => g.Key, g => g.Count()), byImage);
+        foreach (var e in results)
+        {
+            Assert.InRange(e.GetProperty("category_id").GetInt32(), 0, 2);
+            var box = e.GetProperty("bbox").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+            Assert.Equal(4, box.Length);
+            Assert.True(box[0] >= 0 && box[1] >= 0 && box[2] >= 0 && box[3] >= 0 && box[0] + box[2] <= 128.001 && box[1] + box[3] <= 128.001, string.Join(",", box));
+            Assert.InRange(e.GetProperty("score").GetDouble(), 0.001, 1);
+        }
+    }
+}
