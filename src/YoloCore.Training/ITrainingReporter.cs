@@ -12,6 +12,8 @@ public interface ITrainingReporter
     void Warning(string line);
     void EpochStarted(int epoch, int epochs);
     void BatchDone(BatchProgress progress);
+    /// The first three training batches of a run from scratch (YOLOv5's train_batch0..2.jpg).
+    void TrainBatchSample(int index, Data.Batch batch, IReadOnlyList<string> names, string saveDir);
     void ValidationProgress(int batch, int batches);
     void ValidationDone(ValidationResult result, IReadOnlyList<string> names, bool perClass);
     void EpochDone(EpochResult result, string resultsCsv);
@@ -24,6 +26,7 @@ public class SilentReporter : ITrainingReporter
     public virtual void Warning(string line) { }
     public virtual void EpochStarted(int epoch, int epochs) { }
     public virtual void BatchDone(BatchProgress progress) { }
+    public virtual void TrainBatchSample(int index, Data.Batch batch, IReadOnlyList<string> names, string saveDir) { }
     public virtual void ValidationProgress(int batch, int batches) { }
     public virtual void ValidationDone(ValidationResult result, IReadOnlyList<string> names, bool perClass) { }
     public virtual void EpochDone(EpochResult result, string resultsCsv) { }

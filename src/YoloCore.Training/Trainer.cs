@@ -157,6 +157,7 @@ public sealed class Trainer(ITrainingReporter reporter)
                     backend.DeviceWait(c.Fence);
                     var b = c.Batch;
                     int ni = i + nb * epoch;
+                    if (ni < 3) log.TrainBatchSample(ni, b, data.Names, saveDir);
                     int accumulate = LrSchedule.Accumulate(ni, nw, NominalBatch, batch);
                     for (int j = 0; j < optimizer.Groups.Count; j++)
                     {

@@ -38,6 +38,16 @@ public sealed class ConsoleReporter : ITrainingReporter
         Draw(line, p.Batch == p.Batches);
     }
 
+    public void TrainBatchSample(int index, YoloCore.Data.Batch batch, IReadOnlyList<string> names, string saveDir)
+    {
+        try
+        {
+            Drawing.BatchMosaic.Render(batch.Images.Span, batch.Size, batch.Height, batch.Width, batch.Targets, names, batch.Paths,
+                Path.Combine(saveDir, $"train_batch{index}.jpg"));
+        }
+        catch (IOException e) { Warning($"could not write train_batch{index}.jpg: {e.Message}"); }
+    }
+
     public void ValidationProgress(int batch, int batches)
     {
         pending = $"{"Class",22}{"Images",11}{"Instances",11}{"P",11}{"R",11}{"mAP50",11}{"mAP50-95",11}: {100 * batch / batches,3}%|{Bar(batch, batches)}| {batch}/{batches}";

@@ -14,8 +14,6 @@ namespace YoloCore.Cli.Commands;
 public static class DetectCommand
 {
     static readonly string[] extensions = [".jpg", ".jpeg", ".png", ".bmp"];
-    static readonly string[] palette = ["FF3838", "FF9D97", "FF701F", "FFB21D", "CFD231", "48F90A", "92CC17", "3DDB86", "1A9334", "00D4BB",
-        "2C99A8", "00C2FF", "344593", "6473FF", "0018EC", "8438FF", "520085", "CB38FF", "FF95C8", "FF37C7"];
 
     public static int Run(string[] argv)
     {
@@ -99,13 +97,7 @@ public static class DetectCommand
     /// detect.py's --hide-labels, --hide-conf and --line-thickness (0: from the image size).
     readonly record struct LabelStyle(bool HideLabels, bool HideConf, int LineThickness);
 
-    static string Name(IReadOnlyList<string> names, int c) => c < names.Count ? names[c] : c.ToString();
-
-    static (byte, byte, byte) Colour(int c)
-    {
-        var hex = palette[c % palette.Length];
-        return (Convert.ToByte(hex[..2], 16), Convert.ToByte(hex[2..4], 16), Convert.ToByte(hex[4..], 16));
-    }
+    static string Name(IReadOnlyList<string> names, int c) => Palette.Name(names, c);
 
     /// Writes labels/NAME.txt and, when saveImage (not --nosave), NAME.jpg with the boxes drawn.
     static void Save(string saveDir, string file, RgbImage image, bool saveImage, List<Detection> dets, IReadOnlyList<string> names, LabelStyle style)
@@ -118,7 +110,7 @@ public static class DetectCommand
             int scale = Math.Max(1, (image.Width + image.Height) / 800);
             foreach (var d in dets)
             {
-                var colour = Colour(d.Class);
+                var colour = Palette.Of(d.Class);
                 canvas.DrawRect((int)d.X1, (int)d.Y1, (int)d.X2, (int)d.Y2, colour, thickness);
                 if (style.HideLabels) continue;
                 string label = style.HideConf ? Name(names, d.Class) : $"{Name(names, d.Class)} {d.Score:F2}";
