@@ -67,6 +67,12 @@ public sealed class ConsoleReporter : ITrainingReporter
         Console.WriteLine($"Speed: {1000 * r.Seconds / Math.Max(1, r.Images):F1}ms per image (forward, loss, NMS, metrics)");
     }
 
+    public void ValidationCurves(ValidationResult result, IReadOnlyList<string> names, string saveDir)
+    {
+        try { Drawing.CurvePlot.RenderAll(result.Metrics, names, saveDir); }
+        catch (IOException e) { Warning($"could not write the PR/F1/P/R curves: {e.Message}"); }
+    }
+
     public void EpochDone(EpochResult result, string resultsCsv)
     {
         try { Drawing.ResultsPlot.Render(resultsCsv, Path.Combine(Path.GetDirectoryName(resultsCsv)!, "results.png")); }

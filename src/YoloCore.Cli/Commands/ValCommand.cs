@@ -30,7 +30,7 @@ public static class ValCommand
                                     [--save-txt] [--save-conf] [--save-json] [--project runs/val] [--name exp] [--exist-ok]
                   --save-txt: labels/NAME.txt per image (class xc yc w h, + conf with --save-conf);
                   --save-json: WEIGHTS_predictions.json in COCO's results format (for pycocotools).
-                  Both go to runs/val/expN.
+                  Everything goes to runs/val/expN, with PR_curve.png, F1_curve.png, P_curve.png and R_curve.png.
                 """);
             return 0;
         }
@@ -48,13 +48,14 @@ public static class ValCommand
             Console.WriteLine($"{task}: {set.Summary.Line}");
             var loader = new DataLoader(set, new LoaderOptions { BatchSize = batch, Workers = workers, Shuffle = false });
             var reporter = new ConsoleReporter();
-            string? saveDir = saveTxt || saveJson ? RunDirectory.Create(RunDirectory.Next(project, name, existOk), "") : null;
+            string saveDir = RunDirectory.Create(RunDirectory.Next(project, name, existOk), "");
             bool isCoco = config.Val.Any(v => v.Replace('\\', '/').EndsWith("coco/val2017.txt", StringComparison.Ordinal));
-            var writer = saveDir is null ? null : new PredictionWriter(saveDir, saveTxt, saveConf, cocoIds: isCoco);
+            var writer = saveTxt || saveJson ? new PredictionWriter(saveDir, saveTxt, saveConf, cocoIds: isCoco) : null;
             var r = Validator.Run(model, loader, device, half ? DType.Float16 : DType.Float32, null, conf, iou, maxDet, reporter.ValidationProgress, writer is null ? null : writer.Add);
             reporter.ValidationDone(r, names, perClass: true);
             if (saveJson) Console.WriteLine($"saved COCO results to {writer!.WriteJson(Path.GetFileNameWithoutExtension(weights) + "_predictions.json")}");
-            if (saveDir is not null) Console.WriteLine($"Results saved to {saveDir}");
+            reporter.ValidationCurves(r, names, saveDir);
+            Console.WriteLine($"Results saved to {saveDir}");
         }
         return 0;
     }

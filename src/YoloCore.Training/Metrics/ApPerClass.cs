@@ -3,6 +3,9 @@ namespace YoloCore.Training.Metrics;
 /// Per-class and mean detection metrics as YOLOv5 v7.0 reports them.
 public sealed record DetectionMetrics(int[] Classes, int[] Targets, double[] Precision, double[] Recall, double[] F1, double[,] Ap)
 {
+    /// The curves behind them, for PR_curve.png and friends (null when nothing was collected).
+    public MetricCurves? Curves { get; init; }
+
     /// AP@0.5 per class (first IoU threshold).
     public double Ap50(int i) => Ap[i, 0];
 
@@ -17,6 +20,12 @@ public sealed record DetectionMetrics(int[] Classes, int[] Targets, double[] Pre
     /// YOLOv5's fitness: 0.1·mAP@0.5 + 0.9·mAP@0.5:0.95.
     public double Fitness => 0.1 * Map50 + 0.9 * Map;
 }
+
+/// What YOLOv5 plots after validation, per class (rows) at 1000 points X in [0, 1]: precision at
+/// recall X for IoU 0.5 (PR_curve.png), and precision, recall and F1 at confidence X
+/// (P_curve.png, R_curve.png, F1_curve.png). Rows of PrecisionAtRecall are NaN for classes without
+/// predictions.
+public sealed record MetricCurves(double[] X, double[,] PrecisionAtRecall, double[,] PrecisionAtConf, double[,] RecallAtConf, double[,] F1AtConf);
 
 /// YOLOv5 v7.0's ap_per_class and compute_ap (101-point interpolation): detections sorted by
 /// confidence; per class, precision and recall curves over cumulative true/false positives;
@@ -39,6 +48,8 @@ public static class ApPerClass
         var ap = new double[nc, nt];
         var p = new double[nc, 1000];
         var r = new double[nc, 1000];
+        var prCurve = new double[nc, 1000]; // NaN rows: classes without predictions (YOLOv5 leaves them out)
+        for (int ci = 0; ci < nc; ci++) for (int k = 0; k < 1000; k++) prCurve[ci, k] = double.NaN;
         for (int ci = 0; ci < nc; ci++)
         {
             var idx = order.Where(i => predClass[i] == classes[ci]).ToArray();
@@ -64,7 +75,11 @@ public static class ApPerClass
                 r[ci, k] = NumpyInterp.Interp(-px[k], negConf, recall[0], left: 0);
                 p[ci, k] = NumpyInterp.Interp(-px[k], negConf, precision[0], left: 1);
             }
-            for (int t = 0; t < nt; t++) ap[ci, t] = ComputeAp(recall[t], precision[t]);
+            for (int t = 0; t < nt; t++)
+            {
+                ap[ci, t] = ComputeAp(recall[t], precision[t], out var mrec, out var mpre);
+                if (t == 0) for (int k = 0; k < 1000; k++) prCurve[ci, k] = NumpyInterp.Interp(px[k], mrec, mpre);
+            }
         }
         var f1 = new double[nc, 1000];
         var meanF1 = new double[1000];
@@ -81,21 +96,28 @@ public static class ApPerClass
         return new DetectionMetrics(classes, counts,
             Enumerable.Range(0, nc).Select(ci => p[ci, best]).ToArray(),
             Enumerable.Range(0, nc).Select(ci => r[ci, best]).ToArray(),
-            Enumerable.Range(0, nc).Select(ci => f1[ci, best]).ToArray(), ap);
+            Enumerable.Range(0, nc).Select(ci => f1[ci, best]).ToArray(), ap)
+        {
+            Curves = new MetricCurves(px, prCurve, p, r, f1),
+        };
     }
 
     /// compute_ap: append sentinels, make precision monotone, integrate at 101 recall points.
-    public static double ComputeAp(double[] recall, double[] precision)
+    public static double ComputeAp(double[] recall, double[] precision) => ComputeAp(recall, precision, out _, out _);
+
+    /// The same, also giving the monotone precision envelope (mpre) over recall (mrec).
+    public static double ComputeAp(double[] recall, double[] precision, out double[] mrec, out double[] mpre)
     {
-        var mrec = new double[recall.Length + 2];
-        var mpre = new double[precision.Length + 2];
+        mrec = new double[recall.Length + 2];
+        mpre = new double[precision.Length + 2];
         mrec[0] = 0; mrec[^1] = 1;
         mpre[0] = 1; mpre[^1] = 0;
         recall.CopyTo(mrec, 1);
         precision.CopyTo(mpre, 1);
         for (int i = mpre.Length - 2; i >= 0; i--) mpre[i] = Math.Max(mpre[i], mpre[i + 1]);
         var x = NumpyInterp.Linspace01(101);
-        var y = x.Select(v => NumpyInterp.Interp(v, mrec, mpre)).ToArray();
+        var (r, p) = (mrec, mpre);
+        var y = x.Select(v => NumpyInterp.Interp(v, r, p)).ToArray();
         return NumpyInterp.Trapz(y, x);
     }
 
