@@ -246,7 +246,7 @@ public sealed class Trainer(ITrainingReporter reporter)
             log.Info($"Validating {best}...");
             finalVal = Validator.Run(emaModel, valLoader, device, computeType, progress: log.ValidationProgress);
             log.ValidationDone(finalVal, data.Names, perClass: true);
-            log.ValidationCurves(finalVal, data.Names, saveDir);
+            log.ValidationPlots(finalVal, data.Names, saveDir);
         }
         group?.Store.Barrier("finished", world); // rank 0 serves the store: it leaves last
         log.Info($"{epoch - startEpoch} epochs completed. Results saved to {saveDir}");

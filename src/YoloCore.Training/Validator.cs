@@ -7,7 +7,11 @@ using YoloCore.Training.Metrics;
 namespace YoloCore.Training;
 
 /// What one validation pass measured.
-public sealed record ValidationResult(DetectionMetrics Metrics, double Box, double Obj, double Cls, int Images, int Instances, double Seconds);
+public sealed record ValidationResult(DetectionMetrics Metrics, double Box, double Obj, double Cls, int Images, int Instances, double Seconds)
+{
+    /// YOLOv5's confusion matrix of the same pass (for confusion_matrix.png).
+    public ConfusionMatrix? Confusion { get; init; }
+}
 
 /// YOLOv5's val.run as the trainer calls it: letterboxed (rect) batches, eval-mode forward,
 /// the loss of the raw heads (averaged over batches), NMS (conf 0.001, IoU 0.6, multi-label),
@@ -24,6 +28,7 @@ public static class Validator
         bool wasTraining = model.Training;
         model.Eval();
         var stats = new DetectionStats();
+        var confusion = new ConfusionMatrix(model.Nc);
         double box = 0, obj = 0, cls = 0;
         int batches = 0;
         using var _ = GradMode.NoGrad();
@@ -60,6 +65,7 @@ public static class Validator
                         return d with { X1 = x1, Y1 = y1, X2 = x2, Y2 = y2 };
                     }).ToList();
                     stats.Add(native, labels);
+                    confusion.Add(native, labels);
                     onImage?.Invoke(new ImagePredictions(batch.Paths[i], lb.OriginalWidth, lb.OriginalHeight, native));
                 }
                 batches++;
@@ -68,6 +74,9 @@ public static class Validator
         }
         if (wasTraining) model.Train();
         int nb = Math.Max(1, batches);
-        return new ValidationResult(stats.Compute(), box / nb, obj / nb, cls / nb, stats.Images, stats.Instances, clock.Elapsed.TotalSeconds);
+        return new ValidationResult(stats.Compute(), box / nb, obj / nb, cls / nb, stats.Images, stats.Instances, clock.Elapsed.TotalSeconds)
+        {
+            Confusion = confusion,
+        };
     }
 }

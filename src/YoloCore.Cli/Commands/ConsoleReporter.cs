@@ -67,10 +67,14 @@ public sealed class ConsoleReporter : ITrainingReporter
         Console.WriteLine($"Speed: {1000 * r.Seconds / Math.Max(1, r.Images):F1}ms per image (forward, loss, NMS, metrics)");
     }
 
-    public void ValidationCurves(ValidationResult result, IReadOnlyList<string> names, string saveDir)
+    public void ValidationPlots(ValidationResult result, IReadOnlyList<string> names, string saveDir)
     {
-        try { Drawing.CurvePlot.RenderAll(result.Metrics, names, saveDir); }
-        catch (IOException e) { Warning($"could not write the PR/F1/P/R curves: {e.Message}"); }
+        try
+        {
+            Drawing.CurvePlot.RenderAll(result.Metrics, names, saveDir);
+            if (result.Confusion is { } m) Drawing.ConfusionPlot.Render(m, names, Path.Combine(saveDir, "confusion_matrix.png"));
+        }
+        catch (IOException e) { Warning($"could not write the validation plots: {e.Message}"); }
     }
 
     public void EpochDone(EpochResult result, string resultsCsv)

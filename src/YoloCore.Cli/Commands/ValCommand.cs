@@ -30,7 +30,7 @@ public static class ValCommand
                                     [--save-txt] [--save-conf] [--save-json] [--project runs/val] [--name exp] [--exist-ok]
                   --save-txt: labels/NAME.txt per image (class xc yc w h, + conf with --save-conf);
                   --save-json: WEIGHTS_predictions.json in COCO's results format (for pycocotools).
-                  Everything goes to runs/val/expN, with PR_curve.png, F1_curve.png, P_curve.png and R_curve.png.
+                  Everything goes to runs/val/expN, with PR_curve.png, F1_curve.png, P_curve.png, R_curve.png and confusion_matrix.png.
                 """);
             return 0;
         }
@@ -54,7 +54,7 @@ public static class ValCommand
             var r = Validator.Run(model, loader, device, half ? DType.Float16 : DType.Float32, null, conf, iou, maxDet, reporter.ValidationProgress, writer is null ? null : writer.Add);
             reporter.ValidationDone(r, names, perClass: true);
             if (saveJson) Console.WriteLine($"saved COCO results to {writer!.WriteJson(Path.GetFileNameWithoutExtension(weights) + "_predictions.json")}");
-            reporter.ValidationCurves(r, names, saveDir);
+            reporter.ValidationPlots(r, names, saveDir);
             Console.WriteLine($"Results saved to {saveDir}");
         }
         return 0;
