@@ -16,6 +16,8 @@ public interface ITrainingReporter
     void TrainBatchSample(int index, Data.Batch batch, IReadOnlyList<string> names, string saveDir);
     void ValidationProgress(int batch, int batches);
     void ValidationDone(ValidationResult result, IReadOnlyList<string> names, bool perClass);
+    /// A batch of the final validation with its detections in letterboxed pixels (val_batchN_*.jpg).
+    void ValidationBatchSample(int index, Data.Batch batch, IReadOnlyList<YoloCore.Nn.Yolo.Detection>[] detections, IReadOnlyList<string> names, string saveDir);
     /// The final validation's curves and confusion matrix, to plot into the run folder.
     void ValidationPlots(ValidationResult result, IReadOnlyList<string> names, string saveDir);
     void EpochDone(EpochResult result, string resultsCsv);
@@ -31,6 +33,8 @@ public class SilentReporter : ITrainingReporter
     public virtual void TrainBatchSample(int index, Data.Batch batch, IReadOnlyList<string> names, string saveDir) { }
     public virtual void ValidationProgress(int batch, int batches) { }
     public virtual void ValidationDone(ValidationResult result, IReadOnlyList<string> names, bool perClass) { }
+    public virtual void ValidationBatchSample(int index, Data.Batch batch, IReadOnlyList<YoloCore.Nn.Yolo.Detection>[] detections,
+        IReadOnlyList<string> names, string saveDir) { }
     public virtual void ValidationPlots(ValidationResult result, IReadOnlyList<string> names, string saveDir) { }
     public virtual void EpochDone(EpochResult result, string resultsCsv) { }
 }

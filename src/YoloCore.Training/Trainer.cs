@@ -244,7 +244,8 @@ public sealed class Trainer(ITrainingReporter reporter)
         {
             StateDictIO.Load(emaModel, best);
             log.Info($"Validating {best}...");
-            finalVal = Validator.Run(emaModel, valLoader, device, computeType, progress: log.ValidationProgress);
+            finalVal = Validator.Run(emaModel, valLoader, device, computeType, progress: log.ValidationProgress,
+                onBatch: (b, d) => { if (b.Index < 3) log.ValidationBatchSample(b.Index, b, d, data.Names, saveDir); });
             log.ValidationDone(finalVal, data.Names, perClass: true);
             log.ValidationPlots(finalVal, data.Names, saveDir);
         }

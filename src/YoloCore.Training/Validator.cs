@@ -17,12 +17,13 @@ public sealed record ValidationResult(DetectionMetrics Metrics, double Box, doub
 /// the loss of the raw heads (averaged over batches), NMS (conf 0.001, IoU 0.6, multi-label),
 /// predictions and labels mapped back to each image's original pixels, matched at IoU
 /// 0.50:0.05:0.95, and precision, recall, mAP@0.5 and mAP@0.5:0.95. onImage sees each image's
-/// detections in its own pixels (val.py's --save-txt and --save-json).
+/// detections in its own pixels (val.py's --save-txt and --save-json); onBatch each batch's, in the
+/// batch's letterboxed pixels (val_batchN_pred.jpg).
 public static class Validator
 {
     public static ValidationResult Run(YoloModel model, DataLoader loader, Device device, DType computeType, YoloLoss? loss = null,
         double confThres = 0.001, double iouThres = 0.6, int maxDet = 300, Action<int, int>? progress = null,
-        Action<ImagePredictions>? onImage = null)
+        Action<ImagePredictions>? onImage = null, Action<Batch, IReadOnlyList<Detection>[]>? onBatch = null)
     {
         var clock = Stopwatch.StartNew();
         bool wasTraining = model.Training;
@@ -47,6 +48,7 @@ public static class Validator
                 }
                 var pred = model.Detect.Decode(heads);
                 var detections = Nms.Run(pred, confThres, iouThres, maxDet, multiLabel: true);
+                onBatch?.Invoke(batch, detections);
                 for (int i = 0; i < batch.Size; i++)
                 {
                     var lb = batch.Letterboxes[i] ?? new LetterboxInfo(batch.Width, batch.Height, 1, 1, 0, 0);

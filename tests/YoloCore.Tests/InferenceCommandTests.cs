@@ -55,7 +55,7 @@ public class InferenceCommandTests : IDisposable
         Assert.Equal(0, Program.Main(["val", "--data", Path.Combine(data, "data.yaml"), "--weights", weights, "--cfg", "yolov5n", "--img", "128",
             "--batch-size", "2", "--workers", "1", "--save-txt", "--save-conf", "--save-json", "--project", root, "--name", "val"]));
         string dir = Path.Combine(root, "val");
-        foreach (var plot in new[] { "PR_curve.png", "F1_curve.png", "P_curve.png", "R_curve.png", "confusion_matrix.png" }) Assert.True(File.Exists(Path.Combine(dir, plot)), plot);
+        foreach (var plot in new[] { "PR_curve.png", "F1_curve.png", "P_curve.png", "R_curve.png", "confusion_matrix.png", "val_batch0_labels.jpg", "val_batch0_pred.jpg" }) Assert.True(File.Exists(Path.Combine(dir, plot)), plot);
         var lines = Directory.GetFiles(Path.Combine(dir, "labels")).OrderBy(f => f)
             .SelectMany(f => File.ReadAllLines(f).Select(l => (Stem: Path.GetFileNameWithoutExtension(f), Fields: l.Split(' ')))).ToList();
         Assert.NotEmpty(lines);

@@ -67,6 +67,29 @@ public sealed class ConsoleReporter : ITrainingReporter
         Console.WriteLine($"Speed: {1000 * r.Seconds / Math.Max(1, r.Images):F1}ms per image (forward, loss, NMS, metrics)");
     }
 
+    public void ValidationBatchSample(int index, YoloCore.Data.Batch batch, IReadOnlyList<YoloCore.Nn.Yolo.Detection>[] detections,
+        IReadOnlyList<string> names, string saveDir)
+    {
+        try
+        {
+            Drawing.BatchMosaic.Render(batch.Images.Span, batch.Size, batch.Height, batch.Width, batch.Targets, names, batch.Paths,
+                Path.Combine(saveDir, $"val_batch{index}_labels.jpg"));
+            // Detections as rows like the labels': image, class, centre and size normalised to the batch.
+            var rows = new List<float>();
+            var confidence = new List<double>();
+            for (int i = 0; i < detections.Length; i++)
+                foreach (var d in detections[i])
+                {
+                    rows.AddRange([i, d.Class, (float)((d.X1 + d.X2) / 2 / batch.Width), (float)((d.Y1 + d.Y2) / 2 / batch.Height),
+                        (float)((d.X2 - d.X1) / batch.Width), (float)((d.Y2 - d.Y1) / batch.Height)]);
+                    confidence.Add(d.Score);
+                }
+            Drawing.BatchMosaic.Render(batch.Images.Span, batch.Size, batch.Height, batch.Width, rows.ToArray(), names, batch.Paths,
+                Path.Combine(saveDir, $"val_batch{index}_pred.jpg"), confidence);
+        }
+        catch (IOException e) { Warning($"could not write val_batch{index} images: {e.Message}"); }
+    }
+
     public void ValidationPlots(ValidationResult result, IReadOnlyList<string> names, string saveDir)
     {
         try

@@ -51,7 +51,8 @@ public static class ValCommand
             string saveDir = RunDirectory.Create(RunDirectory.Next(project, name, existOk), "");
             bool isCoco = config.Val.Any(v => v.Replace('\\', '/').EndsWith("coco/val2017.txt", StringComparison.Ordinal));
             var writer = saveTxt || saveJson ? new PredictionWriter(saveDir, saveTxt, saveConf, cocoIds: isCoco) : null;
-            var r = Validator.Run(model, loader, device, half ? DType.Float16 : DType.Float32, null, conf, iou, maxDet, reporter.ValidationProgress, writer is null ? null : writer.Add);
+            var r = Validator.Run(model, loader, device, half ? DType.Float16 : DType.Float32, null, conf, iou, maxDet, reporter.ValidationProgress, writer is null ? null : writer.Add,
+                (b, d) => { if (b.Index < 3) reporter.ValidationBatchSample(b.Index, b, d, names, saveDir); });
             reporter.ValidationDone(r, names, perClass: true);
             if (saveJson) Console.WriteLine($"saved COCO results to {writer!.WriteJson(Path.GetFileNameWithoutExtension(weights) + "_predictions.json")}");
             reporter.ValidationPlots(r, names, saveDir);
