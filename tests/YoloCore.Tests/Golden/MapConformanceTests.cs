@@ -14,9 +14,8 @@ public class MapConformanceTests
         return files.Select(f => new object[] { Path.GetFileName(f) });
     }
 
-    [Theory]
-    [MemberData(nameof(Cases))]
-    public void MetricsMatchYoloV5sValidator(string file)
+    /// The case's detections and labels through our evaluator, and the case's JSON root.
+    static (DetectionMetrics Metrics, JsonElement Root) Evaluate(string file)
     {
         var root = JsonDocument.Parse(File.ReadAllText(Path.Combine(GoldenCase.Directory, file))).RootElement;
         var stats = new DetectionStats();
@@ -28,7 +27,14 @@ public class MapConformanceTests
                 .Select(v => new Detection(v[0], v[1], v[2], v[3], v[4], (int)v[5])).ToList();
             stats.Add(dets, labels);
         }
-        var m = stats.Compute();
+        return (stats.Compute(), root);
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void MetricsMatchYoloV5sValidator(string file)
+    {
+        var (m, root) = Evaluate(file);
         var e = root.GetProperty("expected");
         void Near(string what, double expected, double actual) =>
             Assert.True(Math.Abs(expected - actual) <= 1e-6, $"{file}: {what} {actual:G10}, YOLOv5 {expected:G10}");
@@ -53,14 +59,7 @@ public class MapConformanceTests
     [MemberData(nameof(Cases))]
     public void CurvesAgreeWithTheReportedMetrics(string file)
     {
-        var root = JsonDocument.Parse(File.ReadAllText(Path.Combine(GoldenCase.Directory, file))).RootElement;
-        var stats = new DetectionStats();
-        foreach (var image in root.GetProperty("images").EnumerateArray())
-            stats.Add(image.GetProperty("detections").EnumerateArray().Select(d => d.EnumerateArray().Select(v => v.GetDouble()).ToArray())
-                    .Select(v => new Detection(v[0], v[1], v[2], v[3], v[4], (int)v[5])).ToList(),
-                image.GetProperty("labels").EnumerateArray().Select(l => l.EnumerateArray().Select(v => v.GetDouble()).ToArray())
-                    .Select(v => new GroundTruthBox((int)v[0], v[1], v[2], v[3], v[4])).ToList());
-        var m = stats.Compute();
+        var (m, _) = Evaluate(file);
         var c = m.Curves!;
         for (int i = 0; i < m.Classes.Length; i++)
         {
