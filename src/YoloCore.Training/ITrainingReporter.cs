@@ -12,6 +12,8 @@ public interface ITrainingReporter
     void Warning(string line);
     void EpochStarted(int epoch, int epochs);
     void BatchDone(BatchProgress progress);
+    /// The training set's labels before a run from scratch (YOLOv5's labels.jpg): class, xc, yc, w, h.
+    void TrainingLabels(IReadOnlyList<(int Class, float X, float Y, float W, float H)> boxes, IReadOnlyList<string> names, string saveDir);
     /// The first three training batches of a run from scratch (YOLOv5's train_batch0..2.jpg).
     void TrainBatchSample(int index, Data.Batch batch, IReadOnlyList<string> names, string saveDir);
     void ValidationProgress(int batch, int batches);
@@ -30,6 +32,8 @@ public class SilentReporter : ITrainingReporter
     public virtual void Warning(string line) { }
     public virtual void EpochStarted(int epoch, int epochs) { }
     public virtual void BatchDone(BatchProgress progress) { }
+    public virtual void TrainingLabels(IReadOnlyList<(int Class, float X, float Y, float W, float H)> boxes, IReadOnlyList<string> names,
+        string saveDir) { }
     public virtual void TrainBatchSample(int index, Data.Batch batch, IReadOnlyList<string> names, string saveDir) { }
     public virtual void ValidationProgress(int batch, int batches) { }
     public virtual void ValidationDone(ValidationResult result, IReadOnlyList<string> names, bool perClass) { }

@@ -115,6 +115,10 @@ public sealed class Trainer(ITrainingReporter reporter)
         using var valSet = YoloDataset.Open(data, DatasetSplit.Val, DatasetOptions.Validation(img, batch * 2) with { CacheImages = cache });
         log.Info("train: " + trainSet.Summary.Line);
         log.Info("val: " + valSet.Summary.Line);
+        if (resumeDir is null)
+            log.TrainingLabels(trainSet.Images.SelectMany(r => Enumerable.Range(0, r.LabelCount)
+                .Select(k => ((int)r.Labels[5 * k], r.Labels[5 * k + 1], r.Labels[5 * k + 2], r.Labels[5 * k + 3], r.Labels[5 * k + 4]))).ToList(),
+                data.Names, saveDir);
         if (cache) log.Info($"caching images in RAM as they are first loaded (at most {(trainSet.Count + valSet.Count) * 3.0 * img * img / 1e9:F1} GB)");
         if (trainSet.Count == 0) throw new InvalidDataException($"no usable training images in {dataYaml}");
         // On a GPU, batches are assembled in pinned memory and uploaded one batch ahead (UploadAsync).

@@ -38,6 +38,12 @@ public sealed class ConsoleReporter : ITrainingReporter
         Draw(line, p.Batch == p.Batches);
     }
 
+    public void TrainingLabels(IReadOnlyList<(int Class, float X, float Y, float W, float H)> boxes, IReadOnlyList<string> names, string saveDir)
+    {
+        try { Drawing.LabelsPlot.Render(boxes, names.Count, names, Path.Combine(saveDir, "labels.jpg")); }
+        catch (IOException e) { Warning($"could not write labels.jpg: {e.Message}"); }
+    }
+
     public void TrainBatchSample(int index, YoloCore.Data.Batch batch, IReadOnlyList<string> names, string saveDir)
     {
         try
