@@ -14,8 +14,15 @@ public sealed class ConvBnSilu : Module
     public Conv2d Conv { get; }
     public BatchNorm2d Bn { get; }
 
+    /// In eval mode, fold BatchNorm into the convolution (YOLOv5's fuse_conv_and_bn, as detect.py
+    /// and val.py run): w·γ/√(var + eps) and β - mean·γ/√(var + eps) as the bias, then SiLU. The
+    /// folded weights are made on first use from the current parameters, on the input's device.
+    public bool FuseForInference { get; set; }
+    Tensor? fusedWeight, fusedBias;
+
     public override Tensor Forward(Tensor x)
     {
+        if (!Training && FuseForInference) return FusedForward(x);
         using var c = Conv.Forward(x);
         if (Bn.Training && Bn.Sync is not { WorldSize: > 1 } && FusedOn(c.Device))
             return c.BatchNormSilu(Bn.Weight, Bn.Bias, Bn.RunningMean, Bn.RunningVar, Bn.Momentum, Bn.Eps);
@@ -27,4 +34,42 @@ public sealed class ConvBnSilu : Module
     /// and sit in `yolocore doctor --check`'s parity table, but have not run on a GPU yet: until
     /// they pass there, GPUs keep the two separately verified ops.
     static bool FusedOn(Device device) => device.IsCpu;
+
+    Tensor FusedForward(Tensor x)
+    {
+        if (fusedWeight is null || fusedWeight.Device != x.Device) Fold(x.Device);
+        using var w = fusedWeight!.DType == x.DType ? fusedWeight.Detach() : fusedWeight.Cast(x.DType);
+        using var b = fusedBias!.DType == x.DType ? fusedBias.Detach() : fusedBias.Cast(x.DType);
+        using var y = x.Conv2d(w, b, Conv.Stride, Conv.Padding);
+        return y.Silu();
+    }
+
+    /// The folded weight and bias, computed in double from the current parameters.
+    void Fold(Device device)
+    {
+        fusedWeight?.Dispose();
+        fusedBias?.Dispose();
+        var gamma = Bn.Weight.ToDoubles();
+        var beta = Bn.Bias.ToDoubles();
+        var mean = Bn.RunningMean.ToDoubles();
+        var variance = Bn.RunningVar.ToDoubles();
+        var w = Conv.Weight.ToDoubles();
+        int cout = Conv.Weight.Shape[0], per = w.Length / cout;
+        var bias = new double[cout];
+        for (int o = 0; o < cout; o++)
+        {
+            double scale = gamma[o] / Math.Sqrt(variance[o] + Bn.Eps);
+            for (int k = 0; k < per; k++) w[o * per + k] *= scale;
+            bias[o] = beta[o] - mean[o] * scale;
+        }
+        fusedWeight = TensorScope.Escape(Tensor.FromDoubles(w, Conv.Weight.Shape, DType.Float32, device));
+        fusedBias = TensorScope.Escape(Tensor.FromDoubles(bias, new Shape(cout), DType.Float32, device));
+    }
+
+    public override void Dispose()
+    {
+        fusedWeight?.Dispose();
+        fusedBias?.Dispose();
+        base.Dispose();
+    }
 }

@@ -31,6 +31,27 @@ public class YoloModelTests
     }
 
     [Fact]
+    public void FusingBatchNormIntoConvolutionsKeepsEvalOutputs()
+    {
+        using var scope = TensorScope.Begin();
+        using var model = new YoloModel(ModelConfig.Load("yolov5n").WithClasses(3));
+        // Statistics and affine parameters far from their initial values, so folding has work to do.
+        var rng = new Rng(7);
+        foreach (var (name, t) in model.StateDict())
+        {
+            if (name.EndsWith("running_mean") || name.EndsWith("bn.bias")) t.Backend.Copy(Tensor.Uniform(t.Shape, rng, -0.5, 0.5), t);
+            else if (name.EndsWith("running_var") || name.EndsWith("bn.weight")) t.Backend.Copy(Tensor.Uniform(t.Shape, rng, 0.5, 2), t);
+        }
+        model.Eval();
+        var x = Tensor.Uniform(new Shape(2, 64, 96, 3), rng, 0, 1);
+        var plain = model.Forward(x).ToDoubles();
+        Assert.Equal(57, model.FuseForInference());
+        var fused = model.Forward(x).ToDoubles();
+        double err = GradientCheckTests.RelativeError(fused, plain);
+        Assert.True(err < 1e-5, $"fused vs plain: {err:E2}");
+    }
+
+    [Fact]
     public void UnknownModulesAndBadConfigsGetClearErrors()
     {
         const string yaml = """

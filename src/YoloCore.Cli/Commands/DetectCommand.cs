@@ -54,6 +54,7 @@ public static class DetectCommand
         {
             model.To(device);
             model.Eval();
+            Console.WriteLine($"Fusing layers... {model.FuseForInference()} Conv+BatchNorm blocks");
             var dtype = device.IsCpu ? DType.Float32 : DType.Float16;
             foreach (var file in files)
             {

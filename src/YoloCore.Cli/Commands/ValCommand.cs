@@ -44,6 +44,7 @@ public static class ValCommand
         using (model)
         {
             model.To(device);
+            Console.WriteLine($"Fusing layers... {model.FuseForInference()} Conv+BatchNorm blocks");
             using var set = YoloDataset.Open(config, split, DatasetOptions.Validation(img, batch));
             Console.WriteLine($"{task}: {set.Summary.Line}");
             var loader = new DataLoader(set, new LoaderOptions { BatchSize = batch, Workers = workers, Shuffle = false });

@@ -100,6 +100,16 @@ public sealed class YoloModel : Module
     public int Nc => Config.Nc;
     public double MaxStride => Detect.Strides.Max();
 
+    /// YOLOv5's model.fuse() for detect and val: in eval mode every Conv block folds its BatchNorm
+    /// into the convolution. Returns how many blocks were fused.
+    public int FuseForInference()
+    {
+        int n = 0;
+        foreach (var (_, m) in NamedModules())
+            if (m is ConvBnSilu c) { c.FuseForInference = true; n++; }
+        return n;
+    }
+
     static int MakeDivisible(double x, int divisor) => (int)Math.Ceiling(x / divisor) * divisor;
 
     static Module Repeat(int n, Func<Module> make) => n > 1 ? new ModuleList(Enumerable.Range(0, n).Select(_ => make()).ToList()) : make();
