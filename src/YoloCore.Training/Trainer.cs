@@ -77,6 +77,7 @@ public sealed class Trainer(ITrainingReporter reporter)
                 foreach (var (_, m) in model.NamedModules())
                     if (m is YoloCore.Nn.BatchNorm2d bn) bn.Sync = group.Comm;
         }
+        log.Info(model.Summary());
         log.Info($"{options.Cfg}: {model.ParameterCount():N0} parameters, {nc} classes, device {device}");
 
         bool amp = !device.IsCpu && !options.NoAmp;

@@ -16,6 +16,22 @@ public class YoloModelTests
         Assert.Equal(expected, model.ParameterCount());
     }
 
+    /// YOLOv5's README table (GFLOPs at 640 px).
+    [Theory]
+    [InlineData("yolov5n", 4.5)]
+    [InlineData("yolov5s", 16.5)]
+    [InlineData("yolov5m", 49.0)]
+    [InlineData("yolov5l", 109.1)]
+    [InlineData("yolov5x", 205.7)]
+    public void GFlopsAt640MatchYoloV5sTable(string cfg, double expected)
+    {
+        using var model = new YoloModel(ModelConfig.Load(cfg));
+        Assert.Equal(expected, Math.Round(model.GFlops(), 1));
+        string summary = model.Summary();
+        Assert.Contains("models.yolo.Detect", summary);
+        Assert.EndsWith($"{model.ParameterCount()} gradients, {expected:F1} GFLOPs", summary);
+    }
+
     [Fact]
     public void StateDictNamesFollowYoloV5()
     {

@@ -3,9 +3,11 @@ namespace YoloCore.Nn.Yolo;
 /// A YOLOv5 detector built from a model config the way YOLOv5's parse_model builds it, with the
 /// same state-dict names ("model.0.conv.weight", ..., "model.24.anchors") and order. Input NHWC
 /// [B, H, W, 3] in [0, 1]; H and W must be multiples of the largest stride.
-public sealed class YoloModel : Module
+public sealed partial class YoloModel : Module
 {
-    sealed record Layer(int Index, int[] From, Module Module, string Type);
+    /// One layer of the config as built: its inputs, module, repeats, the arguments parse_model
+    /// passes on (for the summary table) and the stride of its output.
+    sealed record Layer(int Index, int[] From, Module Module, string Type, int Repeats, string Arguments, double Stride);
 
     readonly ModuleList model;
     readonly List<Layer> layers = [];
@@ -31,6 +33,7 @@ public sealed class YoloModel : Module
             int f0 = spec.From[0];
             Module module;
             int c2;
+            string args;
             double s = Stride(f0);
             switch (spec.Module)
             {
@@ -40,6 +43,7 @@ public sealed class YoloModel : Module
                     int k = IntOr(spec.Args, 1, 1, where), st = IntOr(spec.Args, 2, 1, where);
                     int? p = spec.Args.Count > 3 && spec.Args[3] is not null ? Int(spec.Args, 3, where) : null;
                     module = Repeat(n, () => new ConvBnSilu(Ch(f0), c2, k, st, rng, p));
+                    args = $"[{Ch(f0)}, {c2}, {k}, {st}" + (p is { } pad ? $", {pad}]" : "]");
                     s *= st;
                     break;
                 }
@@ -47,15 +51,18 @@ public sealed class YoloModel : Module
                     c2 = Scale(Int(spec.Args, 0, where));
                     bool shortcut = spec.Args.Count <= 1 || spec.Args[1] is not false;
                     module = new C3(Ch(f0), c2, n, shortcut, 0.5, rng);
+                    args = $"[{Ch(f0)}, {c2}, {n}" + (shortcut ? "]" : ", False]");
                     break;
                 case "Bottleneck":
                     c2 = Scale(Int(spec.Args, 0, where));
                     bool sc = spec.Args.Count <= 1 || spec.Args[1] is not false;
                     module = Repeat(n, () => new Bottleneck(Ch(f0), c2, sc, 0.5, rng));
+                    args = $"[{Ch(f0)}, {c2}" + (sc ? "]" : ", False]");
                     break;
                 case "SPPF":
                     c2 = Scale(Int(spec.Args, 0, where));
                     module = new Sppf(Ch(f0), c2, IntOr(spec.Args, 1, 5, where), rng);
+                    args = $"[{Ch(f0)}, {c2}, {IntOr(spec.Args, 1, 5, where)}]";
                     break;
                 case "nn.Upsample":
                     c2 = Ch(f0);
@@ -63,12 +70,14 @@ public sealed class YoloModel : Module
                     if (spec.Args.Count > 2 && spec.Args[2] is string mode && mode != "nearest")
                         throw new InvalidDataException($"{where}: only nearest upsampling is supported, not '{mode}'");
                     module = new Upsample(scale);
+                    args = $"[None, {scale}, 'nearest']";
                     s /= scale;
                     break;
                 case "Concat":
                     c2 = spec.From.Sum(Ch);
                     if (spec.From.Select(Stride).Distinct().Count() != 1) throw new InvalidDataException($"{where}: inputs have different strides");
                     module = new Concat();
+                    args = "[1]";
                     break;
                 case "Detect":
                     c2 = no;
@@ -76,13 +85,14 @@ public sealed class YoloModel : Module
                     if (spec.From.Length != config.Anchors.Length) throw new InvalidDataException($"{where}: {spec.From.Length} inputs but {config.Anchors.Length} anchor levels");
                     var strides = spec.From.Select(Stride).ToArray();
                     module = Detect = new Detect(nc, config.Anchors, spec.From.Select(Ch).ToArray(), strides, rng);
+                    args = $"[{nc}, {config.Anchors.Length} levels × {na} anchors, [{string.Join(", ", spec.From.Select(Ch))}]]";
                     break;
                 default:
                     throw new InvalidDataException($"{where}: module '{spec.Module}' is not supported (Conv, C3, Bottleneck, SPPF, nn.Upsample, Concat, Detect)");
             }
             foreach (int f in spec.From) if (f != -1) save.Add(f);
             model.Add(module);
-            layers.Add(new Layer(i, spec.From, module, spec.Module));
+            layers.Add(new Layer(i, spec.From, module, spec.Module, n, args, s));
             ch.Add(c2);
             stride.Add(s);
         }
