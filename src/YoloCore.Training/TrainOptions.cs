@@ -25,6 +25,9 @@ public sealed record TrainOptions
     public int Patience { get; init; } = 100;
     public bool NoAmp { get; init; }
     public bool NoVal { get; init; }
+    /// Layers whose parameters stay fixed (YOLOv5's --freeze: "10" freezes layers 0-9, the backbone;
+    /// several numbers freeze exactly those layers).
+    public int[] Freeze { get; init; } = [];
     /// Keep decoded, resized images in memory after their first load (YOLOv5's --cache ram).
     public bool CacheImages { get; init; }
     /// Data parallel: BatchNorm statistics over every rank's images (YOLOv5's --sync-bn).

@@ -77,6 +77,7 @@ public sealed class Trainer(ITrainingReporter reporter)
                 foreach (var (_, m) in model.NamedModules())
                     if (m is YoloCore.Nn.BatchNorm2d bn) bn.Sync = group.Comm;
         }
+        FreezeLayers(model, options.Freeze);
         log.Info(model.Summary());
         log.Info($"{options.Cfg}: {model.ParameterCount():N0} parameters, {nc} classes, device {device}");
 
@@ -131,7 +132,7 @@ public sealed class Trainer(ITrainingReporter reporter)
         var valLoader = new DataLoader(valSet, new LoaderOptions { BatchSize = batch * 2, Workers = options.Workers, Shuffle = false });
         int nb = trainLoader.BatchCount, nw = schedule.WarmupIterations(nb);
         var lossHyp = hyp.Loss(model.Detect.Nl, nc, img);
-        using var reducer = group is null ? null : new YoloCore.Distributed.DataParallelReducer(model.Parameters().ToList(), group.Comm);
+        using var reducer = group is null ? null : new YoloCore.Distributed.DataParallelReducer(model.Parameters().Where(p => p.RequiresGrad).ToList(), group.Comm);
         var step = new TrainStep(model, new YoloLoss(model.Detect, lossHyp) { Distributed = group?.Comm }, optimizer, ema, scaler, computeType,
             reducer: reducer, worldSize: world);
         var valLoss = new YoloLoss(emaModel.Detect, lossHyp);
@@ -288,6 +289,22 @@ public sealed class Trainer(ITrainingReporter reporter)
         if (o.Data is not null && !File.Exists(o.Data)) throw new FileNotFoundException($"dataset YAML not found: {Path.GetFullPath(o.Data)}", o.Data);
         if (o.Weights is not null && !File.Exists(o.Weights)) throw new FileNotFoundException($"weights not found: {Path.GetFullPath(o.Weights)}", o.Weights);
         if (o.Workers < 0) throw new ArgumentException($"--workers must be 0 or more, got {o.Workers}");
+    }
+
+    /// YOLOv5's --freeze: parameters of the named layers ("model.N.") get no gradient, so no
+    /// optimizer step, no reduction across ranks and no change; their BatchNorm statistics still
+    /// update in train mode, as in YOLOv5.
+    void FreezeLayers(YoloModel model, int[] freeze)
+    {
+        if (freeze.Length == 0) return;
+        var layers = freeze.Length > 1 ? freeze : Enumerable.Range(0, freeze[0]).ToArray();
+        var prefixes = layers.Select(l => $"model.{l}.").ToArray();
+        int frozen = 0;
+        foreach (var (name, p) in model.NamedParameters())
+            if (prefixes.Any(name.StartsWith)) { p.RequiresGrad = false; frozen++; }
+        if (model.Parameters().All(p => !p.RequiresGrad))
+            throw new ArgumentException($"--freeze {string.Join(",", freeze)} freezes every layer: nothing is left to train");
+        log.Info($"freezing layers {string.Join(",", layers)}: {frozen} parameter tensors");
     }
 
     string SyntheticData(string saveDir, TrainOptions o)

@@ -72,6 +72,28 @@ public class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void FrozenLayersKeepTheirWeightsWhileTheRestTrains()
+    {
+        string dump = Path.Combine(root, "frozen-steps");
+        new Trainer(new SilentReporter()).Run(Tiny("frozen", 1) with { Freeze = [10], MaxSteps = 2, DumpSteps = dump });
+        // The model the trainer starts from (same config and seed), written the way the dumps are.
+        string initial = Path.Combine(root, "initial.safetensors");
+        using (var fresh = new YoloCore.Nn.Yolo.YoloModel(YoloCore.Nn.Yolo.ModelConfig.Load("yolov5n").WithClasses(3), 5)) StateDictIO.Save(fresh, initial);
+        var start = Weights(initial);
+        var after = Weights(Path.Combine(dump, "step0002.safetensors"));
+        int trainable = 0, moved = 0;
+        foreach (var (name, w) in after)
+        {
+            if (name.Contains("running_") || name.EndsWith("anchors")) continue;
+            bool unchanged = w.SequenceEqual(start[name]);
+            if (Enumerable.Range(0, 10).Any(l => name.StartsWith($"model.{l}."))) Assert.True(unchanged, $"{name} is frozen but changed");
+            else { trainable++; if (!unchanged) moved++; }
+        }
+        // Warm-up starts weight learning rates at 0, so a BatchNorm weight of 1 may not move yet.
+        Assert.True(moved > trainable * 3 / 4, $"only {moved} of {trainable} trainable tensors moved");
+    }
+
+    [Fact]
     public void ARunWritesEveryOutput()
     {
         var r = new Trainer(new SilentReporter()).Run(Tiny("outputs", 1));

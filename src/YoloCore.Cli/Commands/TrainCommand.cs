@@ -45,6 +45,7 @@ public static class TrainCommand
             NoAmp = args.Flag("no-amp"),
             NoVal = args.Flag("noval"),
             CacheImages = cacheImages,
+            Freeze = ParseFreeze(args.String("freeze", "")),
             SyncBn = args.Flag("sync-bn"),
             DdpTimeout = args.Int("ddp-timeout", 300),
             MaxSteps = args.Int("max-steps", 0),
@@ -59,7 +60,7 @@ public static class TrainCommand
                                       [--epochs N] [--batch-size N] [--img PX] [--device cpu|0|cuda:N] [--workers N]
                                       [--optimizer SGD|Adam|AdamW] [--cos-lr] [--hyp HYP.yaml] [--patience N] [--seed N]
                                       [--project runs/train] [--name exp] [--exist-ok] [--resume [RUN_DIR|last.json]]
-                                      [--noval] [--no-amp] [--cache [ram]] [--synth-train 400] [--synth-val 100]
+                                      [--noval] [--no-amp] [--cache [ram]] [--freeze N|L1,L2,...] [--synth-train 400] [--synth-val 100]
                                       [--sync-bn] [--ddp-timeout 300] [--max-steps N] [--dump-steps DIR]
                   Trains as YOLOv5 v7.0 does (hyp.scratch-low defaults, SGD nesterov, warmup, EMA, mAP each epoch).
                   Without --data: generates the synthetic shapes dataset in the run folder and trains on it
@@ -90,6 +91,14 @@ public static class TrainCommand
         try { result = new Trainer(new ConsoleReporter()).Run(options, resumeFrom, cancel.Token); }
         finally { Console.CancelKeyPress -= onCancel; }
         return result.EpochsRun >= 0 ? 0 : 1;
+    }
+
+    /// "--freeze 10" (layers 0-9) or "--freeze 0,1,2" (those layers).
+    static int[] ParseFreeze(string text)
+    {
+        if (text.Length == 0) return [];
+        var parts = text.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries);
+        return parts.Select(t => int.TryParse(t, out int v) && v >= 0 ? v : throw new CliUsageException($"--freeze takes a layer count or layer indices, got '{text}'")).ToArray();
     }
 
     static int ParseInt(string text, string name) =>
