@@ -16,6 +16,8 @@ public sealed record DatasetOptions
     public int Stride { get; init; } = 32;
     /// Rect shape padding in strides (YOLOv5 validation uses 0.5).
     public double Pad { get; init; }
+    /// Every label becomes class 0 (YOLOv5's --single-cls): one "item" class for detecting anything.
+    public bool SingleClass { get; init; }
     /// Keep every resized image in memory after its first load (YOLOv5's --cache ram).
     public bool CacheImages { get; init; }
     /// Read and write the label cache file (labels/<split>.cache).

@@ -31,9 +31,9 @@ public sealed class YoloDataset : IDisposable
     YoloDataset(ImageRecord[] usable, DatasetSummary summary, int classCount, DatasetOptions options)
     {
         Options = options;
-        ClassCount = classCount;
+        ClassCount = options.SingleClass ? 1 : classCount;
         Summary = summary;
-        records = usable;
+        records = options.SingleClass ? usable.Select(r => r with { Labels = ToClassZero(r.Labels) }).ToArray() : usable;
         if (options.Rect)
         {
             if (options.BatchSize < 1) throw new ArgumentException("rect batches need a batch size of at least 1");
@@ -42,6 +42,14 @@ public sealed class YoloDataset : IDisposable
             BatchShapes = RectBatchShapes.Compute(records.Select(r => (r.Width, r.Height)).ToList(), options.BatchSize, options.ImageSize, options.Stride, options.Pad);
         }
         if (options.CacheImages) imageCache = new RgbImage?[records.Length];
+    }
+
+    /// The same boxes, every one of class 0.
+    static float[] ToClassZero(float[] labels)
+    {
+        var copy = (float[])labels.Clone();
+        for (int i = 0; i < copy.Length; i += 5) copy[i] = 0;
+        return copy;
     }
 
     public static YoloDataset Open(DatasetConfig config, DatasetSplit split, DatasetOptions options)

@@ -30,6 +30,8 @@ public sealed record TrainOptions
     public int[] Freeze { get; init; } = [];
     /// Keep decoded, resized images in memory after their first load (YOLOv5's --cache ram).
     public bool CacheImages { get; init; }
+    /// Train as one class, "item" (YOLOv5's --single-cls).
+    public bool SingleClass { get; init; }
     /// Data parallel: BatchNorm statistics over every rank's images (YOLOv5's --sync-bn).
     public bool SyncBn { get; init; }
     /// Data parallel: seconds a rank waits for a peer before giving up with the peer's rank named.

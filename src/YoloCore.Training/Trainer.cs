@@ -63,7 +63,9 @@ public sealed class Trainer(ITrainingReporter reporter)
         string dataYaml = options.Data ?? (main ? SyntheticData(saveDir, options) : "");
         if (group is not null && options.Data is null) dataYaml = group.Share("run/data", dataYaml);
         var data = DatasetConfig.Load(dataYaml);
-        int nc = data.ClassCount;
+        bool single = options.SingleClass;
+        int nc = single ? 1 : data.ClassCount;
+        IReadOnlyList<string> names = single && data.Names.Count != 1 ? ["item"] : data.Names;
         using var model = new YoloModel(ModelConfig.Load(options.Cfg).WithClasses(nc), (ulong)options.Seed);
         using var emaModel = new YoloModel(ModelConfig.Load(options.Cfg).WithClasses(nc), (ulong)options.Seed);
         if (options.Weights is not null && resume is null) LoadPretrained(model, options.Weights);
@@ -113,14 +115,14 @@ public sealed class Trainer(ITrainingReporter reporter)
         }
 
         bool cache = options.CacheImages;
-        using var trainSet = YoloDataset.Open(data, DatasetSplit.Train, DatasetOptions.Training(img, hyp.Augment) with { CacheImages = cache });
-        using var valSet = YoloDataset.Open(data, DatasetSplit.Val, DatasetOptions.Validation(img, batch * 2) with { CacheImages = cache });
+        using var trainSet = YoloDataset.Open(data, DatasetSplit.Train, DatasetOptions.Training(img, hyp.Augment) with { CacheImages = cache, SingleClass = single });
+        using var valSet = YoloDataset.Open(data, DatasetSplit.Val, DatasetOptions.Validation(img, batch * 2) with { CacheImages = cache, SingleClass = single });
         log.Info("train: " + trainSet.Summary.Line);
         log.Info("val: " + valSet.Summary.Line);
         if (resumeDir is null)
             log.TrainingLabels(trainSet.Images.SelectMany(r => Enumerable.Range(0, r.LabelCount)
                 .Select(k => ((int)r.Labels[5 * k], r.Labels[5 * k + 1], r.Labels[5 * k + 2], r.Labels[5 * k + 3], r.Labels[5 * k + 4]))).ToList(),
-                data.Names, saveDir);
+                names, saveDir);
         if (cache) log.Info($"caching images in RAM as they are first loaded (at most {(trainSet.Count + valSet.Count) * 3.0 * img * img / 1e9:F1} GB)");
         if (trainSet.Count == 0) throw new InvalidDataException($"no usable training images in {dataYaml}");
         // On a GPU, batches are assembled in pinned memory and uploaded one batch ahead (UploadAsync).
@@ -139,7 +141,7 @@ public sealed class Trainer(ITrainingReporter reporter)
         log.Info($"image sizes {img} train, {img} val; {options.Workers} dataloader workers; logging results to {saveDir}; " +
             $"starting training for {options.Epochs} epochs...");
 
-        var metadata = WeightsMetadata.Create(options.Cfg, data.Names);
+        var metadata = WeightsMetadata.Create(options.Cfg, names);
         EpochResult? last = null;
         var optionsNode = JsonSerializer.SerializeToNode(options, json)!.AsObject();
         int epoch = startEpoch, totalSteps = 0;
@@ -163,7 +165,7 @@ public sealed class Trainer(ITrainingReporter reporter)
                     backend.DeviceWait(c.Fence);
                     var b = c.Batch;
                     int ni = i + nb * epoch;
-                    if (ni < 3) log.TrainBatchSample(ni, b, data.Names, saveDir);
+                    if (ni < 3) log.TrainBatchSample(ni, b, names, saveDir);
                     int accumulate = LrSchedule.Accumulate(ni, nw, NominalBatch, batch);
                     for (int j = 0; j < optimizer.Groups.Count; j++)
                     {
@@ -204,7 +206,7 @@ public sealed class Trainer(ITrainingReporter reporter)
                 if (!options.NoVal || final)
                 {
                     val = Validator.Run(emaModel, valLoader, device, computeType, valLoss, progress: log.ValidationProgress);
-                    log.ValidationDone(val, data.Names, perClass: false);
+                    log.ValidationDone(val, names, perClass: false);
                 }
                 var m = val?.Metrics;
                 last = new EpochResult(epoch, box, obj, cls, m?.MeanPrecision ?? 0, m?.MeanRecall ?? 0, m?.Map50 ?? 0, m?.Map ?? 0,
@@ -251,9 +253,9 @@ public sealed class Trainer(ITrainingReporter reporter)
             StateDictIO.Load(emaModel, best);
             log.Info($"Validating {best}...");
             finalVal = Validator.Run(emaModel, valLoader, device, computeType, progress: log.ValidationProgress,
-                onBatch: (b, d) => { if (b.Index < 3) log.ValidationBatchSample(b.Index, b, d, data.Names, saveDir); });
-            log.ValidationDone(finalVal, data.Names, perClass: true);
-            log.ValidationPlots(finalVal, data.Names, saveDir);
+                onBatch: (b, d) => { if (b.Index < 3) log.ValidationBatchSample(b.Index, b, d, names, saveDir); });
+            log.ValidationDone(finalVal, names, perClass: true);
+            log.ValidationPlots(finalVal, names, saveDir);
         }
         group?.Store.Barrier("finished", world); // rank 0 serves the store: it leaves last
         log.Info($"{epoch - startEpoch} epochs completed. Results saved to {saveDir}");

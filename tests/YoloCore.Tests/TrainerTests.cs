@@ -94,6 +94,26 @@ public class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void SingleClassTrainsOneItemClassOnAllBoxes()
+    {
+        var run = new Trainer(new SilentReporter()).Run(Tiny("single", 1) with { SingleClass = true, MaxSteps = 1 });
+        var (tensors, meta) = Safetensors.Load(Path.Combine(run.SaveDir, "weights", "last.safetensors"));
+        try
+        {
+            // Detect's 1×1 convolutions predict 3 anchors × (5 + 1 class).
+            Assert.Equal(18, tensors.Single(e => e.Name == "model.24.m.0.weight").Tensor.Shape[0]);
+            Assert.Equal("[\"item\"]", meta["names"]);
+        }
+        finally { foreach (var (_, t) in tensors) t.Dispose(); }
+        using var plain = YoloDataset.Open(YoloCore.Data.DatasetConfig.Load(dataYaml), DatasetSplit.Train, DatasetOptions.Training(64));
+        Assert.Contains(plain.Images.SelectMany(r => Enumerable.Range(0, r.LabelCount).Select(k => r.Labels[5 * k])), c => c > 0);
+        using var set = YoloDataset.Open(YoloCore.Data.DatasetConfig.Load(dataYaml), DatasetSplit.Train, DatasetOptions.Training(64) with { SingleClass = true });
+        Assert.Equal(1, set.ClassCount);
+        Assert.True(set.Images.Sum(r => r.LabelCount) > 0);
+        Assert.All(set.Images.SelectMany(r => Enumerable.Range(0, r.LabelCount).Select(k => r.Labels[5 * k])), c => Assert.Equal(0f, c));
+    }
+
+    [Fact]
     public void ARunWritesEveryOutput()
     {
         var r = new Trainer(new SilentReporter()).Run(Tiny("outputs", 1));

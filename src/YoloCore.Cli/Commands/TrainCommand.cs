@@ -45,6 +45,7 @@ public static class TrainCommand
             NoAmp = args.Flag("no-amp"),
             NoVal = args.Flag("noval"),
             CacheImages = cacheImages,
+            SingleClass = args.Flag("single-cls"),
             Freeze = ParseFreeze(args.String("freeze", "")),
             SyncBn = args.Flag("sync-bn"),
             DdpTimeout = args.Int("ddp-timeout", 300),
@@ -60,7 +61,7 @@ public static class TrainCommand
                                       [--epochs N] [--batch-size N] [--img PX] [--device cpu|0|cuda:N] [--workers N]
                                       [--optimizer SGD|Adam|AdamW] [--cos-lr] [--hyp HYP.yaml] [--patience N] [--seed N]
                                       [--project runs/train] [--name exp] [--exist-ok] [--resume [RUN_DIR|last.json]]
-                                      [--noval] [--no-amp] [--cache [ram]] [--freeze N|L1,L2,...] [--synth-train 400] [--synth-val 100]
+                                      [--noval] [--no-amp] [--cache [ram]] [--freeze N|L1,L2,...] [--single-cls] [--synth-train 400] [--synth-val 100]
                                       [--sync-bn] [--ddp-timeout 300] [--max-steps N] [--dump-steps DIR]
                   Trains as YOLOv5 v7.0 does (hyp.scratch-low defaults, SGD nesterov, warmup, EMA, mAP each epoch).
                   Without --data: generates the synthetic shapes dataset in the run folder and trains on it

@@ -19,6 +19,7 @@ public static class ValCommand
         string task = args.String("task", "val");
         var device = Device.Parse(args.String("device", "cpu"));
         bool half = !device.IsCpu && !args.Flag("no-amp");
+        bool singleClass = args.Flag("single-cls");
         bool saveTxt = args.Flag("save-txt"), saveConf = args.Flag("save-conf"), saveJson = args.Flag("save-json"), existOk = args.Flag("exist-ok");
         string project = args.String("project", Path.Combine("runs", "val")), name = args.String("name", "exp");
         if (args.Help)
@@ -27,7 +28,7 @@ public static class ValCommand
                 usage: yolocore val --data DATA.yaml --weights W.safetensors [--cfg yolov5n] [--img 640] [--batch-size 32]
                                     [--task val|test|train] [--conf-thres 0.001] [--iou-thres 0.6] [--max-det 300]
                                     [--device cpu|0] [--workers N] [--no-amp]
-                                    [--save-txt] [--save-conf] [--save-json] [--project runs/val] [--name exp] [--exist-ok]
+                                    [--save-txt] [--save-conf] [--save-json] [--single-cls] [--project runs/val] [--name exp] [--exist-ok]
                   --save-txt: labels/NAME.txt per image (class xc yc w h, + conf with --save-conf);
                   --save-json: WEIGHTS_predictions.json in COCO's results format (for pycocotools).
                   Everything goes to runs/val/expN, with PR_curve.png, F1_curve.png, P_curve.png, R_curve.png and confusion_matrix.png.
@@ -40,12 +41,13 @@ public static class ValCommand
         if (batch < 1) throw new CliUsageException("--batch-size must be at least 1");
         var config = DatasetConfig.Load(data);
         var split = task switch { "train" => DatasetSplit.Train, "test" => DatasetSplit.Test, "val" => DatasetSplit.Val, _ => throw new CliUsageException("--task must be train, val or test") };
-        var (model, names) = WeightsMetadata.LoadModel(weights, cfg, config.ClassCount, config.Names);
+        IReadOnlyList<string> dataNames = singleClass && config.Names.Count != 1 ? ["item"] : config.Names;
+        var (model, names) = WeightsMetadata.LoadModel(weights, cfg, dataNames.Count, dataNames);
         using (model)
         {
             model.To(device);
             Console.WriteLine($"Fusing layers... {model.FuseForInference()} Conv+BatchNorm blocks");
-            using var set = YoloDataset.Open(config, split, DatasetOptions.Validation(img, batch));
+            using var set = YoloDataset.Open(config, split, DatasetOptions.Validation(img, batch) with { SingleClass = singleClass });
             Console.WriteLine($"{task}: {set.Summary.Line}");
             var loader = new DataLoader(set, new LoaderOptions { BatchSize = batch, Workers = workers, Shuffle = false });
             var reporter = new ConsoleReporter();
