@@ -4,32 +4,21 @@ namespace YoloCore.Tests;
 
 public class YoloModelTests
 {
+    /// Parameters and GFLOPs at 640 px as YOLOv5's README table gives them.
     [Theory]
-    [InlineData("yolov5n", 1_872_157)]
-    [InlineData("yolov5s", 7_235_389)]
-    [InlineData("yolov5m", 21_190_557)]
-    [InlineData("yolov5l", 46_563_709)]
-    [InlineData("yolov5x", 86_749_405)]
-    public void BuiltInConfigsHaveYoloV5sParameterCounts(string cfg, long expected)
+    [InlineData("yolov5n", 1_872_157, 4.5)]
+    [InlineData("yolov5s", 7_235_389, 16.5)]
+    [InlineData("yolov5m", 21_190_557, 49.0)]
+    [InlineData("yolov5l", 46_563_709, 109.1)]
+    [InlineData("yolov5x", 86_749_405, 205.7)]
+    public void BuiltInConfigsHaveYoloV5sSizes(string cfg, long parameters, double gflops)
     {
         using var model = new YoloModel(ModelConfig.Load(cfg));
-        Assert.Equal(expected, model.ParameterCount());
-    }
-
-    /// YOLOv5's README table (GFLOPs at 640 px).
-    [Theory]
-    [InlineData("yolov5n", 4.5)]
-    [InlineData("yolov5s", 16.5)]
-    [InlineData("yolov5m", 49.0)]
-    [InlineData("yolov5l", 109.1)]
-    [InlineData("yolov5x", 205.7)]
-    public void GFlopsAt640MatchYoloV5sTable(string cfg, double expected)
-    {
-        using var model = new YoloModel(ModelConfig.Load(cfg));
-        Assert.Equal(expected, Math.Round(model.GFlops(), 1));
+        Assert.Equal(parameters, model.ParameterCount());
+        Assert.Equal(gflops, Math.Round(model.GFlops(), 1));
         string summary = model.Summary();
         Assert.Contains("models.yolo.Detect", summary);
-        Assert.EndsWith($"{model.ParameterCount()} gradients, {expected:F1} GFLOPs", summary);
+        Assert.EndsWith($"{parameters} parameters, {parameters} gradients, {gflops:F1} GFLOPs", summary);
     }
 
     [Fact]
