@@ -46,6 +46,10 @@ public sealed class Hyperparameters
         return new Hyperparameters(values);
     }
 
+    /// Writes hyp.yaml as YOLOv5 does ("name: value" lines), so `--hyp` can reuse a run's values.
+    public void Save(string path) =>
+        File.WriteAllLines(path, Values.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key}: {kv.Value:R}")));
+
     public AugmentHyp Augment => new()
     {
         HsvH = this["hsv_h"], HsvS = this["hsv_s"], HsvV = this["hsv_v"], Degrees = this["degrees"], Translate = this["translate"],

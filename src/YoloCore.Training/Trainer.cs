@@ -56,7 +56,7 @@ public sealed class Trainer(ITrainingReporter reporter)
         if (resume is null && main)
         {
             File.WriteAllText(Path.Combine(saveDir, "opt.json"), JsonSerializer.Serialize(options, new JsonSerializerOptions(json) { WriteIndented = true }));
-            File.WriteAllText(Path.Combine(saveDir, "hyp.json"), JsonSerializer.Serialize(hyp.Values, new JsonSerializerOptions { WriteIndented = true }));
+            hyp.Save(Path.Combine(saveDir, "hyp.yaml"));
         }
         log.Info("hyperparameters: " + string.Join(", ", hyp.Values.Select(kv => $"{kv.Key}={kv.Value:G4}")));
 

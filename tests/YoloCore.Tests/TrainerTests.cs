@@ -117,9 +117,11 @@ public class TrainerTests : IDisposable
     public void ARunWritesEveryOutput()
     {
         var r = new Trainer(new SilentReporter()).Run(Tiny("outputs", 1));
-        foreach (var f in new[] { "results.csv", "opt.json", "hyp.json", "weights/last.safetensors", "weights/last.state.safetensors",
+        foreach (var f in new[] { "results.csv", "opt.json", "hyp.yaml", "weights/last.safetensors", "weights/last.state.safetensors",
                      "weights/last.json", "weights/best.safetensors", "weights/best.json" })
             Assert.True(File.Exists(Path.Combine(r.SaveDir, f)), $"{f} was not written");
+        // hyp.yaml is what --hyp reads: the run's values come back exactly.
+        Assert.Equal(new Hyperparameters().Values.OrderBy(kv => kv.Key), Hyperparameters.Load(Path.Combine(r.SaveDir, "hyp.yaml")).Values.OrderBy(kv => kv.Key));
         var header = File.ReadLines(Path.Combine(r.SaveDir, "results.csv")).First().Split(',').Select(h => h.Trim());
         Assert.Equal(ResultsCsv.Columns, header);
         Assert.NotNull(r.Final);
