@@ -16,6 +16,16 @@ public sealed unsafe partial class CpuBackend
 
     static int TileRows(ConvDims d) => (int)Math.Max(1, TileBytes / ((long)d.K * sizeof(float)));
 
+    /// Where the patch of output pixel r (over the whole batch) starts: its image's first row
+    /// (n·H), its top-left input row and column (may lie in the padding), and whether every
+    /// column of the patch lies inside the image.
+    static (long Image, int Ih0, int Iw0, bool RowInside) PatchOrigin(ConvDims d, long r)
+    {
+        int n = (int)(r / d.PixelsOut), pix = (int)(r % d.PixelsOut);
+        int iw0 = pix % d.Wo * d.G.StrideW - d.G.PadW;
+        return ((long)n * d.H, pix / d.Wo * d.G.StrideH - d.G.PadH, iw0, iw0 >= 0 && iw0 + d.Kw <= d.W);
+    }
+
     /// Col rows [r0, r1) (global output pixels) of x, into col (row stride K). In NHWC one kernel
     /// row of a patch, kw pixels × Cin channels, is contiguous in x, so it is one copy when the
     /// whole row lies inside the image (the stem's Cin = 3 would otherwise copy 12 bytes at a time).
@@ -24,16 +34,13 @@ public sealed unsafe partial class CpuBackend
         int cin = d.Cin, span = d.Kw * cin;
         for (long r = r0; r < r1; r++)
         {
-            int n = (int)(r / d.PixelsOut), pix = (int)(r % d.PixelsOut);
-            int oh = pix / d.Wo, ow = pix % d.Wo;
-            int iw0 = ow * d.G.StrideW - d.G.PadW;
-            bool rowInside = iw0 >= 0 && iw0 + d.Kw <= d.W;
+            var (image, ih0, iw0, rowInside) = PatchOrigin(d, r);
             float* dst = col + (r - r0) * d.K;
             for (int ki = 0; ki < d.Kh; ki++, dst += span)
             {
-                int ih = oh * d.G.StrideH - d.G.PadH + ki;
+                int ih = ih0 + ki;
                 if ((uint)ih >= (uint)d.H) { new Span<float>(dst, span).Clear(); continue; }
-                float* src = x + (((long)n * d.H + ih) * d.W + iw0) * cin;
+                float* src = x + ((image + ih) * d.W + iw0) * cin;
                 if (rowInside) { Buffer.MemoryCopy(src, dst, span * sizeof(float), span * sizeof(float)); continue; }
                 for (int kj = 0; kj < d.Kw; kj++)
                 {
@@ -52,16 +59,13 @@ public sealed unsafe partial class CpuBackend
         int cin = d.Cin, span = d.Kw * cin;
         for (long r = r0; r < r1; r++)
         {
-            int n = (int)(r / d.PixelsOut), pix = (int)(r % d.PixelsOut);
-            int oh = pix / d.Wo, ow = pix % d.Wo;
-            int iw0 = ow * d.G.StrideW - d.G.PadW;
-            bool rowInside = iw0 >= 0 && iw0 + d.Kw <= d.W;
+            var (image, ih0, iw0, rowInside) = PatchOrigin(d, r);
             float* src = dcol + (r - r0) * d.K;
             for (int ki = 0; ki < d.Kh; ki++, src += span)
             {
-                int ih = oh * d.G.StrideH - d.G.PadH + ki;
+                int ih = ih0 + ki;
                 if ((uint)ih >= (uint)d.H) continue;
-                float* dst = gx + (((long)n * d.H + ih) * d.W + iw0) * cin;
+                float* dst = gx + ((image + ih) * d.W + iw0) * cin;
                 if (rowInside) { VectorMath.AddInto(new Span<float>(dst, span), new ReadOnlySpan<float>(src, span)); continue; }
                 for (int kj = 0; kj < d.Kw; kj++)
                     if ((uint)(iw0 + kj) < (uint)d.W)
