@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace YoloCore.Benchmarks;
@@ -13,16 +12,7 @@ public static class ConvTable
         foreach (var s in ConvShape.Load())
         {
             using var step = new ConvStep(s);
-            for (int i = 0; i < warmup; i++) step.Run();
-            var ms = new List<double>();
-            for (int i = 0; i < runs; i++)
-            {
-                var t = Stopwatch.GetTimestamp();
-                step.Run();
-                ms.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
-            }
-            ms.Sort();
-            double median = ms.Count % 2 == 1 ? ms[ms.Count / 2] : (ms[ms.Count / 2 - 1] + ms[ms.Count / 2]) / 2;
+            double median = MedianTime.Of(step.Run, runs, warmup);
             Console.WriteLine(JsonSerializer.Serialize(new { name = s.Name, count = s.Count, yolocore_ms = median, gflops = s.TrainFlops / median / 1e6 }));
         }
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace YoloCore.Benchmarks;
@@ -14,17 +13,8 @@ public static unsafe class GemmTable
         {
             var bench = new GemmBenchmarks { Shape = c };
             bench.Setup();
-            for (int i = 0; i < warmup; i++) bench.Sgemm();
-            var ms = new List<double>();
-            for (int i = 0; i < runs; i++)
-            {
-                long t = Stopwatch.GetTimestamp();
-                bench.Sgemm();
-                ms.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
-            }
+            double median = MedianTime.Of(() => bench.Sgemm(), runs, warmup);
             bench.Cleanup();
-            ms.Sort();
-            double median = ms[ms.Count / 2];
             Console.WriteLine(JsonSerializer.Serialize(new { name = c.Name, m = c.M, n = c.N, k = c.K, ms = median, gflops = 2.0 * c.M * c.N * c.K / median / 1e6 }));
         }
     }
