@@ -50,6 +50,11 @@ public sealed class CliArgs
         return values.TryGetValue(name, out var v) ? v ?? throw new CliUsageException($"--{name} needs a value") : fallback;
     }
 
+    /// A list of non-negative integers, "0,2" or "0 2" (quoted); empty when the option is absent.
+    public int[] IntList(string name) =>
+        String(name, "").Split([',', ' '], StringSplitOptions.RemoveEmptyEntries).Select(t => int.TryParse(t, out int v) && v >= 0 ? v
+            : throw new CliUsageException($"--{name} takes non-negative integers like 0,2; got '{t}'")).ToArray();
+
     delegate bool TryParse<T>(string s, out T value);
 
     T Parse<T>(string name, T fallback, TryParse<T> parse)

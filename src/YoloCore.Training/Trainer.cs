@@ -119,7 +119,7 @@ public sealed class Trainer(ITrainingReporter reporter)
         using var valSet = YoloDataset.Open(data, DatasetSplit.Val, DatasetOptions.Validation(img, batch * 2) with { CacheImages = cache, SingleClass = single });
         log.Info("train: " + trainSet.Summary.Line);
         log.Info("val: " + valSet.Summary.Line);
-        if (resumeDir is null)
+        if (resumeDir is null && main)
             log.TrainingLabels(trainSet.Images.SelectMany(r => Enumerable.Range(0, r.LabelCount)
                 .Select(k => ((int)r.Labels[5 * k], r.Labels[5 * k + 1], r.Labels[5 * k + 2], r.Labels[5 * k + 3], r.Labels[5 * k + 4]))).ToList(),
                 names, saveDir);

@@ -27,7 +27,7 @@ public static class DetectCommand
         string project = args.String("project", Path.Combine("runs", "detect")), name = args.String("name", "exp");
         bool existOk = args.Flag("exist-ok"), agnostic = args.Flag("agnostic-nms"), noSave = args.Flag("nosave");
         var style = new LabelStyle(args.Flag("hide-labels"), args.Flag("hide-conf"), args.Int("line-thickness", 0));
-        string classList = args.String("classes", "");
+        int[] classList = args.IntList("classes");
         if (args.Help)
         {
             Console.WriteLine("""
@@ -40,7 +40,7 @@ public static class DetectCommand
             return 0;
         }
         args.RejectUnknown();
-        var classes = ParseClasses(classList);
+        var classes = classList.Length > 0 ? classList.ToHashSet() : null;
         if (weights.Length == 0 || source.Length == 0) throw new CliUsageException("--weights and --source are required");
         if (img % 32 != 0) { int f = (img + 31) / 32 * 32; Console.WriteLine($"WARNING ⚠️ --img {img} must be multiple of max stride 32, updating to {f}"); img = f; }
         var files = Directory.Exists(source)
@@ -76,7 +76,7 @@ public static class DetectCommand
                     var dets = Nms.Run(pred, conf, iou, maxDet, agnostic, classes: classes)[0]
                         .Select(det => { var (x1, y1, x2, y2) = lb.BoxToOriginal(det.X1, det.Y1, det.X2, det.Y2); return det with { X1 = x1, Y1 = y1, X2 = x2, Y2 = y2 }; }).ToList();
                     Save(saveDir, file, original, !noSave, dets, classNames, style);
-                    var counts = dets.GroupBy(det => det.Class).Select(g => $"{g.Count()} {Name(classNames, g.Key)}{(g.Count() > 1 ? "s" : "")}");
+                    var counts = dets.GroupBy(det => det.Class).Select(g => $"{g.Count()} {Palette.Name(classNames, g.Key)}{(g.Count() > 1 ? "s" : "")}");
                     Console.WriteLine($"image {files.IndexOf(file) + 1}/{files.Count} {file}: {img}x{img} {(dets.Count == 0 ? "(no detections)" : string.Join(", ", counts))}, {clock.Elapsed.TotalMilliseconds:F1}ms");
                 }
             }
@@ -85,20 +85,9 @@ public static class DetectCommand
         return 0;
     }
 
-    /// "0,2" or "0 2" → {0, 2}; empty → every class.
-    static HashSet<int>? ParseClasses(string list)
-    {
-        if (list.Length == 0) return null;
-        var set = new HashSet<int>();
-        foreach (var part in list.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries))
-            set.Add(int.TryParse(part, out int c) && c >= 0 ? c : throw new CliUsageException($"--classes takes class indices like 0,2; got '{part}'"));
-        return set;
-    }
-
     /// detect.py's --hide-labels, --hide-conf and --line-thickness (0: from the image size).
     readonly record struct LabelStyle(bool HideLabels, bool HideConf, int LineThickness);
 
-    static string Name(IReadOnlyList<string> names, int c) => Palette.Name(names, c);
 
     /// Writes labels/NAME.txt and, when saveImage (not --nosave), NAME.jpg with the boxes drawn.
     static void Save(string saveDir, string file, RgbImage image, bool saveImage, List<Detection> dets, IReadOnlyList<string> names, LabelStyle style)
@@ -114,7 +103,7 @@ public static class DetectCommand
                 var colour = Palette.Of(d.Class);
                 canvas.DrawRect((int)d.X1, (int)d.Y1, (int)d.X2, (int)d.Y2, colour, thickness);
                 if (style.HideLabels) continue;
-                string label = style.HideConf ? Name(names, d.Class) : $"{Name(names, d.Class)} {d.Score:F2}";
+                string label = style.HideConf ? Palette.Name(names, d.Class) : $"{Palette.Name(names, d.Class)} {d.Score:F2}";
                 int th = (BitmapFont.Height + 3) * scale, tw = BitmapFont.MeasureWidth(label, scale) + 2 * scale;
                 int ty = d.Y1 - th >= 0 ? (int)d.Y1 - th : (int)d.Y1;
                 canvas.FillRect((int)d.X1, ty, (int)d.X1 + tw, ty + th, colour);

@@ -46,7 +46,7 @@ public static class TrainCommand
             NoVal = args.Flag("noval"),
             CacheImages = cacheImages,
             SingleClass = args.Flag("single-cls"),
-            Freeze = ParseFreeze(args.String("freeze", "")),
+            Freeze = args.IntList("freeze"),
             SyncBn = args.Flag("sync-bn"),
             DdpTimeout = args.Int("ddp-timeout", 300),
             MaxSteps = args.Int("max-steps", 0),
@@ -92,14 +92,6 @@ public static class TrainCommand
         try { result = new Trainer(new ConsoleReporter()).Run(options, resumeFrom, cancel.Token); }
         finally { Console.CancelKeyPress -= onCancel; }
         return result.EpochsRun >= 0 ? 0 : 1;
-    }
-
-    /// "--freeze 10" (layers 0-9) or "--freeze 0,1,2" (those layers).
-    static int[] ParseFreeze(string text)
-    {
-        if (text.Length == 0) return [];
-        var parts = text.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries);
-        return parts.Select(t => int.TryParse(t, out int v) && v >= 0 ? v : throw new CliUsageException($"--freeze takes a layer count or layer indices, got '{text}'")).ToArray();
     }
 
     static int ParseInt(string text, string name) =>
