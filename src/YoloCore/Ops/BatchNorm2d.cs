@@ -11,10 +11,7 @@ public static partial class Ops
     public static Tensor BatchNorm2d(this Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
         bool training, double momentum, double eps)
     {
-        if (x.Rank != 4) throw new ArgumentException($"BatchNorm2d needs NHWC input, got {x.Shape}");
-        int c = x.Shape[3];
-        foreach (var p in new[] { gamma, beta, runningMean, runningVar })
-            if (p.Rank != 1 || p.Shape[0] != c) throw new ArgumentException($"BatchNorm2d over {c} channels got a parameter of shape {p.Shape}");
+        CheckBatchNorm("BatchNorm2d", x, training, gamma, beta, runningMean, runningVar);
         var y = Like(x);
         if (!training)
         {
@@ -22,7 +19,6 @@ public static partial class Ops
             if (GradMode.ShouldRecord(x, gamma, beta)) y.GradFn = new BatchNormEvalNode(x, gamma, beta, runningMean, runningVar, eps);
             return y;
         }
-        if (x.Count / c < 2) throw new ArgumentException($"BatchNorm2d in training needs more than one value per channel, got {x.Shape}");
         var mean = Like(gamma);
         var invStd = Like(gamma);
         x.Backend.BatchNormTrain(x, gamma, beta, runningMean, runningVar, momentum, eps, y, mean, invStd);
@@ -30,6 +26,17 @@ public static partial class Ops
         mean.Dispose();
         invStd.Dispose();
         return y;
+    }
+
+    /// NHWC input, one value per channel in each parameter, and in training more than one value
+    /// per channel to take statistics over.
+    static void CheckBatchNorm(string op, Tensor x, bool training, params Tensor[] perChannel)
+    {
+        if (x.Rank != 4) throw new ArgumentException($"{op} needs NHWC input, got {x.Shape}");
+        int c = x.Shape[3];
+        foreach (var p in perChannel)
+            if (p.Rank != 1 || p.Shape[0] != c) throw new ArgumentException($"{op} over {c} channels got a parameter of shape {p.Shape}");
+        if (training && x.Count / c < 2) throw new ArgumentException($"{op} in training needs more than one value per channel, got {x.Shape}");
     }
 
     /// Train-mode BatchNorm's backward, or BatchNorm + SiLU's when silu (then β is needed too:

@@ -10,11 +10,7 @@ public static partial class Ops
     public static Tensor BatchNormSilu(this Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
         double momentum, double eps)
     {
-        if (x.Rank != 4) throw new ArgumentException($"BatchNormSilu needs NHWC input, got {x.Shape}");
-        int c = x.Shape[3];
-        foreach (var p in new[] { gamma, beta, runningMean, runningVar })
-            if (p.Rank != 1 || p.Shape[0] != c) throw new ArgumentException($"BatchNormSilu over {c} channels got a parameter of shape {p.Shape}");
-        if (x.Count / c < 2) throw new ArgumentException($"BatchNorm2d in training needs more than one value per channel, got {x.Shape}");
+        CheckBatchNorm("BatchNormSilu", x, true, gamma, beta, runningMean, runningVar);
         var y = Like(x);
         using var mean = Like(gamma);
         using var invStd = Like(gamma);

@@ -12,7 +12,7 @@ public static partial class Ops
     public static Tensor SyncBatchNorm2d(this Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
         double momentum, double eps, ICommunicator comm)
     {
-        if (x.Rank != 4) throw new ArgumentException($"SyncBatchNorm2d needs NHWC input, got {x.Shape}");
+        CheckBatchNorm("SyncBatchNorm2d", x, false, gamma, beta, runningMean, runningVar);
         int c = x.Shape[3];
         var statType = gamma.DType;
         Tensor mean, varBiased;
