@@ -10,7 +10,8 @@ namespace YoloCore.Cpu;
 /// MinBytes round up to 64 KiB (pages never touched cost nothing, so rounding wastes no memory);
 /// smaller ones come straight from the C allocator, which reuses them without faults. At most
 /// as many bytes as the largest number ever in use at once stay cached (and at least 256 MiB), so
-/// shapes that change over a run cannot grow the cache without bound.
+/// shapes that change over a run cannot grow the cache without bound; when it is full, blocks of
+/// other sizes make room for the one just freed.
 internal static unsafe class HostBlockCache
 {
     const long MinBytes = 256 << 10, Round = 64 << 10, MinCapacity = 256L << 20;
@@ -50,7 +51,11 @@ internal static unsafe class HostBlockCache
             lock (gate)
             {
                 inUse -= size;
-                if (cached + size <= Math.Max(MinCapacity, peakInUse))
+                long capacity = Math.Max(MinCapacity, peakInUse);
+                // The newest block is the likeliest to be asked for again: make room for it by
+                // returning blocks of other sizes, so a full cache of stale shapes cannot refuse it.
+                while (cached + size > capacity && EvictOtherThan(size)) { }
+                if (cached + size <= capacity)
                 {
                     if (!free.TryGetValue(size, out var stack)) free[size] = stack = new Stack<nint>();
                     stack.Push((nint)p);
@@ -59,5 +64,18 @@ internal static unsafe class HostBlockCache
                 }
             }
         NativeMemory.AlignedFree(p);
+    }
+
+    /// Returns one cached block of a size class other than keep to the C allocator (under gate).
+    static bool EvictOtherThan(long keep)
+    {
+        foreach (var (size, stack) in free)
+            if (size != keep && stack.Count > 0)
+            {
+                NativeMemory.AlignedFree((void*)stack.Pop());
+                cached -= size;
+                return true;
+            }
+        return false;
     }
 }

@@ -13,6 +13,12 @@ public unsafe class HostBlockCacheTests
         Assert.Equal(0, size % (64 << 10));
         Assert.InRange(size - bytes, 0, (64 << 10) - 1);
 
+        // Fill the cache to its capacity with blocks of another size first (a cache full of a
+        // previous shape's blocks): the new block must still be kept.
+        long stale = 9L << 20;
+        var blocks = Enumerable.Range(0, 40).Select(_ => (nint)HostBlockCache.Allocate(stale)).ToList();
+        foreach (var b in blocks) HostBlockCache.Free((void*)b, stale);
+
         void* first = HostBlockCache.Allocate(bytes);
         new Span<byte>(first, (int)bytes).Fill(1); // the whole requested range is usable
         HostBlockCache.Free(first, bytes);
