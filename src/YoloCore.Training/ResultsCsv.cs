@@ -48,14 +48,36 @@ public static class ResultsCsv
         return f.Contains('.') ? f.TrimEnd('0').TrimEnd('.') : f;
     }
 
+    /// Keeps the rows of epochs up to `epoch` (what the checkpoint being resumed has seen) and drops
+    /// later ones and any line cut short, so a resumed run never writes an epoch twice. Returns how
+    /// many lines went.
+    public static int KeepUpTo(string path, int epoch)
+    {
+        if (!File.Exists(path)) return 0;
+        var lines = File.ReadAllLines(path);
+        if (lines.Length == 0) return 0;
+        var kept = lines.Skip(1).Where(l => TryParse(l) is { } r && r.Epoch <= epoch).ToList();
+        int dropped = lines.Length - 1 - kept.Count;
+        if (dropped == 0) return 0;
+        File.WriteAllLines(path + ".tmp", [lines[0], .. kept]);
+        File.Move(path + ".tmp", path, overwrite: true);
+        return dropped;
+    }
+
+    static EpochResult? TryParse(string line)
+    {
+        var fields = line.Split(',');
+        if (fields.Length != Columns.Length) return null;
+        var v = new double[fields.Length];
+        for (int i = 0; i < fields.Length; i++)
+            if (!double.TryParse(fields[i].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out v[i])) return null;
+        return new EpochResult((int)v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11..]);
+    }
+
     /// The rows already written, for --resume to restore the history before appending.
     public static List<EpochResult> Read(string path)
     {
         if (!File.Exists(path)) return [];
-        return File.ReadLines(path).Skip(1).Where(l => l.Trim().Length > 0).Select(l =>
-        {
-            var v = l.Split(',').Select(s => double.Parse(s.Trim(), CultureInfo.InvariantCulture)).ToArray();
-            return new EpochResult((int)v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11..]);
-        }).ToList();
+        return File.ReadLines(path).Skip(1).Select(TryParse).OfType<EpochResult>().ToList();
     }
 }

@@ -26,17 +26,13 @@ public sealed class Trainer(ITrainingReporter reporter)
     /// --resume can continue it exactly (the command line cancels on Ctrl+C).
     public TrainResult Run(TrainOptions options, string? resumeFrom = null, CancellationToken cancel = default)
     {
-        JsonObject? resume = null;
-        string? resumeDir = null;
+        Checkpoint.Resumable? resume = null;
         if (resumeFrom is not null)
         {
-            string ckpt = Directory.Exists(resumeFrom) ? Path.Combine(resumeFrom, "weights", "last.json") : resumeFrom;
-            resume = Checkpoint.ReadJson(ckpt);
-            if (resume["resumable"]?.GetValue<bool>() != true) throw new InvalidDataException($"{ckpt} is not a resumable (last) checkpoint");
-            options = resume["options"].Deserialize<TrainOptions>(json) ?? throw new InvalidDataException($"{ckpt} has no options");
-            resumeDir = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(ckpt)))!;
-            log.Info($"Resuming training from {ckpt} (epoch {resume["epoch"]!.GetValue<int>() + 1} of {options.Epochs})");
+            resume = Checkpoint.OpenForResume(resumeFrom);
+            options = ResumedOptions(resume);
         }
+        string? resumeDir = resume?.RunDir;
         Validate(ref options);
         var device = YoloCore.Device.Parse(options.Device);
         // Data parallel when started by `yolocore launch` or torchrun: one GPU per local rank.
@@ -48,6 +44,11 @@ public sealed class Trainer(ITrainingReporter reporter)
         bool main = group?.IsMain ?? true;
         int world = env.WorldSize;
         log = main ? caller : new SilentReporter();
+        if (resume is not null)
+        {
+            if (resume.Repair is not null) log.Warning($"{resume.ManifestPath}: {resume.Repair}");
+            log.Info($"Resuming training from {resume.ManifestPath} from epoch {resume.State.Epoch + 2} to {options.Epochs} total epochs");
+        }
         if (group is not null) log.Info($"data parallel: {world} ranks, {options.BatchSize / world} images per rank, {(device.IsCpu ? "TCP" : "NCCL")} communicator{(options.SyncBn ? ", SyncBatchNorm" : "")}");
         string saveDir = resumeDir ?? (main ? RunDirectory.Create(RunDirectory.Next(options.Project, options.Name, options.ExistOk), "weights") : "");
         if (group is not null) saveDir = group.Share("run/dir", saveDir);
@@ -100,16 +101,17 @@ public sealed class Trainer(ITrainingReporter reporter)
         double bestFitness = 0;
         if (resume is not null)
         {
-            Checkpoint.LoadTrainingState(weights, "last", model, optimizer.StateBuffer);
-            StateDictIO.Load(emaModel, Path.Combine(weights, "last.safetensors"));
-            startEpoch = resume["epoch"]!.GetValue<int>() + 1;
-            bestFitness = resume["best_fitness"]!.GetValue<double>();
-            ema.Updates = resume["ema_updates"]!.GetValue<int>();
-            optimizer.Steps = resume["optimizer_steps"]!.GetValue<int>();
-            lastOptStep = resume["last_opt_step"]!.GetValue<int>();
-            scaler.Scale = resume["scaler"]!["scale"]!.GetValue<double>();
-            scaler.CleanSteps = resume["scaler"]!["clean_steps"]!.GetValue<int>();
-            scaler.Skipped = resume["scaler"]!["skipped"]!.GetValue<int>();
+            var st = resume.State;
+            Checkpoint.LoadTrainingState(resume, model, emaModel, optimizer.StateBuffer);
+            startEpoch = st.Epoch + 1;
+            bestFitness = st.BestFitness;
+            ema.Updates = st.EmaUpdates;
+            optimizer.Steps = st.OptimizerSteps;
+            lastOptStep = st.LastOptStep;
+            (scaler.Scale, scaler.CleanSteps, scaler.Skipped) = (st.Scale, st.CleanSteps, st.Skipped);
+            // Rows written after the checkpoint (a kill between the two) belong to an epoch that runs again.
+            if (main && ResultsCsv.KeepUpTo(resultsCsv, st.Epoch) is > 0 and int dropped)
+                log.Info($"{resultsCsv}: dropped {dropped} row{(dropped > 1 ? "s" : "")} written after the checkpoint of epoch {st.Epoch}");
             var history = ResultsCsv.Read(resultsCsv).Where(r => r.Epoch < startEpoch).ToList();
             bestEpoch = history.Count > 0 ? history.MaxBy(r => r.Fitness)!.Epoch : 0;
         }
@@ -216,8 +218,10 @@ public sealed class Trainer(ITrainingReporter reporter)
                 bool improved = last.Fitness >= bestFitness;
                 if (improved) { bestFitness = last.Fitness; bestEpoch = epoch; }
                 var state = new Checkpoint.State(epoch, bestFitness, ema.Updates, optimizer.Steps, lastOptStep, scaler.Scale, scaler.CleanSteps, scaler.Skipped, optionsNode);
-                Checkpoint.Save(weights, "last", model, emaModel, optimizer, state, full: true, metadata);
+                // best before last: a kill between the two resumes from the previous last and
+                // writes this best again, so best never lags an epoch that last has.
                 if (improved) Checkpoint.Save(weights, "best", model, emaModel, optimizer, state, full: false, metadata);
+                Checkpoint.Save(weights, "last", model, emaModel, optimizer, state, full: true, metadata);
                 log.EpochDone(last, resultsCsv);
                 if (cancel.IsCancellationRequested)
                 {
@@ -260,6 +264,20 @@ public sealed class Trainer(ITrainingReporter reporter)
         group?.Store.Barrier("finished", world); // rank 0 serves the store: it leaves last
         log.Info($"{epoch - startEpoch} epochs completed. Results saved to {saveDir}");
         return new TrainResult(saveDir, epoch - startEpoch, bestFitness, last, finalVal);
+    }
+
+    /// The options a resumed run continues with: the checkpoint's own. A finished run has nothing
+    /// to resume (YOLOv5 refuses it too).
+    static TrainOptions ResumedOptions(Checkpoint.Resumable resume)
+    {
+        TrainOptions? options;
+        try { options = resume.State.Options.Deserialize<TrainOptions>(json); }
+        catch (JsonException e) { throw new InvalidDataException($"{resume.ManifestPath}: its options cannot be read ({e.Message})"); }
+        if (options is null) throw new InvalidDataException($"{resume.ManifestPath} has no options");
+        if (resume.State.Epoch + 1 >= options.Epochs)
+            throw new InvalidDataException($"{resume.RunDir} finished training to {options.Epochs} epochs: nothing to resume " +
+                $"(train again with --weights {Path.Combine(resume.WeightsDir, "last.safetensors")} to continue from its weights)");
+        return options;
     }
 
     /// The next batch and its images on the device: an asynchronous upload from pinned memory on a
@@ -332,7 +350,7 @@ public sealed class Trainer(ITrainingReporter reporter)
             {
                 total++;
                 if (!file.TryGetValue(name, out var src)) continue;
-                var v = src.Rank == 4 ? StateDictIO.OihwToOhwi(src) : src;
+                var v = StateDictIO.FromPyTorch(src);
                 if (v.Shape != t.Shape) continue;
                 t.Backend.Copy(v.DType == t.DType ? v : v.Cast(t.DType), t);
                 matched++;

@@ -38,7 +38,7 @@ internal static class GoldenCheck
                 foreach (var (name, p) in model.NamedParameters())
                 {
                     var g = golden["grad." + name];
-                    var expected = g.Rank == 4 ? StateDictIO.OihwToOhwi(g).ToDoubles() : g.ToDoubles();
+                    var expected = StateDictIO.FromPyTorch(g).ToDoubles();
                     double e = BackendParity.RelativeError(p.Grad!.ToDoubles(), expected);
                     if (e > gradErr) { gradErr = e; worst = name; }
                 }

@@ -69,8 +69,18 @@ public static class Safetensors
         return (tensors, metadata);
     }
 
-    /// Writes tensors in the given order (header padded with spaces to 8 bytes, as the format suggests).
+    /// Writes a file to PATH.tmp and moves it into place, so a crash never leaves half a file.
     public static void Save(string path, IEnumerable<(string Name, Tensor Tensor)> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        string tmp = path + ".tmp";
+        using (var file = File.Create(tmp)) Write(file, tensors, metadata);
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    /// Writes tensors in the given order (header padded with spaces to 8 bytes, as the format suggests).
+    public static void Write(Stream file, IEnumerable<(string Name, Tensor Tensor)> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var list = tensors.ToList();
         var header = new JsonObject();
@@ -94,24 +104,37 @@ public static class Safetensors
         }
         var json = Encoding.UTF8.GetBytes(header.ToJsonString());
         int pad = (8 - json.Length % 8) % 8;
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is not null) Directory.CreateDirectory(dir);
-        // Write to a temporary file and move it into place, so a crash never leaves half a checkpoint.
-        string tmp = path + ".tmp";
-        using (var file = File.Create(tmp))
+        Span<byte> len = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)(json.Length + pad));
+        file.Write(len);
+        file.Write(json);
+        for (int i = 0; i < pad; i++) file.WriteByte((byte)' ');
+        foreach (var (_, t) in list)
         {
-            Span<byte> len = stackalloc byte[8];
-            BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)(json.Length + pad));
-            file.Write(len);
-            file.Write(json);
-            for (int i = 0; i < pad; i++) file.WriteByte((byte)' ');
-            foreach (var (_, t) in list)
-            {
-                var data = new byte[t.Bytes];
-                t.Backend.CopyToHost(t, data);
-                file.Write(data);
-            }
+            var data = new byte[t.Bytes];
+            t.Backend.CopyToHost(t, data);
+            file.Write(data);
         }
-        File.Move(tmp, path, overwrite: true);
+    }
+
+    /// The "__metadata__" pairs of a file's header alone (empty when there are none or the file is
+    /// not a safetensors file): what a checkpoint check reads to name the epoch a file holds.
+    public static Dictionary<string, string> ReadMetadata(string path)
+    {
+        var metadata = new Dictionary<string, string>();
+        try
+        {
+            using var file = File.OpenRead(path);
+            var lenBytes = new byte[8];
+            if (file.Read(lenBytes, 0, 8) != 8) return metadata;
+            ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(lenBytes);
+            if (headerLen == 0 || (long)headerLen > file.Length - 8 || headerLen > 100_000_000) return metadata;
+            var headerBytes = new byte[headerLen];
+            file.ReadExactly(headerBytes);
+            if (JsonNode.Parse(headerBytes)?["__metadata__"] is JsonObject m)
+                foreach (var (k, v) in m) if (v is JsonValue value && value.TryGetValue<string>(out var text)) metadata[k] = text;
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException) { }
+        return metadata;
     }
 }
