@@ -36,9 +36,9 @@ public static class DatasetScan
     {
         int labelled = records.Count(r => r.Status == ImageStatus.Labelled);
         string? note = null;
+        string dir = Path.GetDirectoryName(labels[0])!;
         if (labelled == 0)
         {
-            string dir = Path.GetDirectoryName(labels[0])!;
             note = Directory.Exists(dir) ? $"no labels found in {dir}: every image is a background"
                 : $"labels folder {dir} does not exist: every image is a background";
         }
@@ -50,6 +50,7 @@ public static class DatasetScan
             CorruptFiles = records.Where(r => r.Status == ImageStatus.Corrupt).Select(r => (r.ImagePath, r.Message ?? "corrupt")).ToList(),
             Warnings = records.Where(r => r.Status != ImageStatus.Corrupt && r.Message is not null).Select(r => (r.ImagePath, r.Message!)).ToList(),
             Note = note,
+            LabelsFolder = dir,
             CacheInfo = cacheInfo,
         };
     }

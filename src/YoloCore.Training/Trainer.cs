@@ -119,14 +119,18 @@ public sealed class Trainer(ITrainingReporter reporter)
         bool cache = options.CacheImages;
         using var trainSet = YoloDataset.Open(data, DatasetSplit.Train, DatasetOptions.Training(img, hyp.Augment) with { CacheImages = cache, SingleClass = single });
         using var valSet = YoloDataset.Open(data, DatasetSplit.Val, DatasetOptions.Validation(img, batch * 2) with { CacheImages = cache, SingleClass = single });
-        log.Info("train: " + trainSet.Summary.Line);
-        log.Info("val: " + valSet.Summary.Line);
+        Report("train", trainSet.Summary);
+        Report("val", valSet.Summary);
+        // As YOLOv5: a training set without a single label cannot train (every loss would be zero).
+        if (trainSet.Summary.Labelled == 0)
+            throw new InvalidDataException($"train: no labels found in {trainSet.Summary.LabelsFolder}: cannot start training " +
+                "(each image needs a .txt of the same name in the labels/ folder beside its images/ folder)");
+        if (valSet.Summary.Labelled == 0) log.Warning($"val: no labels found in {valSet.Summary.LabelsFolder}: metrics cannot be computed without labels");
         if (resumeDir is null && main)
             log.TrainingLabels(trainSet.Images.SelectMany(r => Enumerable.Range(0, r.LabelCount)
                 .Select(k => ((int)r.Labels[5 * k], r.Labels[5 * k + 1], r.Labels[5 * k + 2], r.Labels[5 * k + 3], r.Labels[5 * k + 4]))).ToList(),
                 names, saveDir);
         if (cache) log.Info($"caching images in RAM as they are first loaded (at most {(trainSet.Count + valSet.Count) * 3.0 * img * img / 1e9:F1} GB)");
-        if (trainSet.Count == 0) throw new InvalidDataException($"no usable training images in {dataYaml}");
         // On a GPU, batches are assembled in pinned memory and uploaded one batch ahead (UploadAsync).
         using var pinned = device.IsCpu ? null : new PinnedBatchStaging(backend);
         var trainLoader = new DataLoader(trainSet, new LoaderOptions
@@ -147,6 +151,7 @@ public sealed class Trainer(ITrainingReporter reporter)
         EpochResult? last = null;
         var optionsNode = JsonSerializer.SerializeToNode(options, json)!.AsObject();
         int epoch = startEpoch, totalSteps = 0;
+        var reportedFailures = new HashSet<string>();
         bool stepLimitReached = false;
         for (; epoch < options.Epochs; epoch++)
         {
@@ -198,6 +203,7 @@ public sealed class Trainer(ITrainingReporter reporter)
                     break;
                 }
             }
+            ReportLoadFailures(trainSet, reportedFailures);
             var lr = optimizer.Groups.Select(g => g.Lr).ToArray();
             bool final = epoch + 1 == options.Epochs || stepLimitReached;
             bool stop = stepLimitReached;
@@ -292,6 +298,21 @@ public sealed class Trainer(ITrainingReporter reporter)
             return (b, images, fence);
         }
         return (b, TensorScope.Escape(b.ImagesTensor(device)), 0);
+    }
+
+    /// A split's scan line, then a WARNING per skipped or repaired file, as YOLOv5 prints them.
+    void Report(string split, DatasetSummary summary)
+    {
+        log.Info($"{split}: {summary.Line}");
+        foreach (var w in summary.WarningLines()) log.Warning($"{split}: {w}");
+    }
+
+    /// Images that passed the scan but could not be read later train as grey backgrounds: each is
+    /// said once, when the epoch that met it ends.
+    void ReportLoadFailures(YoloDataset set, HashSet<string> reported)
+    {
+        foreach (var (file, reason) in set.LoadFailures)
+            if (reported.Add(file)) log.Warning($"train: {file} could not be read any more ({reason}): trained as a grey background");
     }
 
     /// The checks YOLOv5 makes before anything is written: sizes, counts, paths.

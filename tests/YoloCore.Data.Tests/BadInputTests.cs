@@ -74,9 +74,13 @@ public class BadInputTests
         var warnings = s.Warnings.ToDictionary(w => Path.GetFileName(w.File), w => w.Warning);
         Assert.Equal("1 duplicate labels removed", warnings["dupes.png"]);
         Assert.Contains("no end marker", warnings["jpegnoeoi.jpg"]);
-        Assert.StartsWith("6 images (3 labelled, 3 backgrounds), 9 corrupt: ", s.Line);
-        Assert.Contains("fields.png (", s.Line);
-        Assert.Contains(s.Lines(), l => l.Contains("dupes.png") && l.Contains("duplicate"));
+        Assert.Equal("6 images (3 labelled, 3 backgrounds), 9 corrupt, 2 repaired", s.Line);
+        // One WARNING per skipped and per repaired file, each naming it.
+        var lines = s.Lines().ToList();
+        Assert.Equal(1 + 9 + 2, lines.Count);
+        Assert.Contains(lines, l => l.StartsWith("WARNING: ignoring corrupt image and/or label") && l.Contains("fields.png: ") && l.Contains("5 columns"));
+        Assert.Contains(lines, l => l.StartsWith("WARNING: ") && l.Contains("dupes.png: 1 duplicate labels removed"));
+        Assert.Contains(lines, l => l.StartsWith("WARNING: ") && l.Contains("jpegnoeoi.jpg: corrupt JPEG"));
 
         // Training over it: every usable image appears once per epoch, nothing throws.
         var loader = new DataLoader(ds, new LoaderOptions { BatchSize = 4, Workers = 2, Seed = 3 });

@@ -15,7 +15,7 @@ public class Coco128Tests
         Assert.Equal(126, ds.Summary.Labelled);
         Assert.Equal(2, ds.Summary.Backgrounds);
         Assert.Equal(0, ds.Summary.Corrupt);
-        Assert.Equal("128 images (126 labelled, 2 backgrounds), 0 corrupt", ds.Summary.Line);
+        Assert.Equal("128 images (126 labelled, 2 backgrounds), 0 corrupt, 0 repaired", ds.Summary.Line);
         Assert.Equal(929, ds.Images.Sum(r => r.LabelCount));   // YOLOv5 counts 929 instances in coco128
     }
 

@@ -21,7 +21,7 @@ public class SyntheticDatasetTests
         var config = DatasetConfig.Load(yaml);
         Assert.Equal(["rectangle", "ellipse", "triangle"], config.Names);
         using var train = YoloDataset.Open(config, DatasetSplit.Train, DatasetOptions.Training(320));
-        Assert.Equal("40 images (40 labelled, 0 backgrounds), 0 corrupt", train.Summary.Line);
+        Assert.Equal("40 images (40 labelled, 0 backgrounds), 0 corrupt, 0 repaired", train.Summary.Line);
         Assert.All(train.Images, r => Assert.InRange(r.LabelCount, 1, 4));
         var classes = train.Images.SelectMany(r => Enumerable.Range(0, r.LabelCount).Select(i => (int)r.Labels[i * 5])).ToHashSet();
         Assert.Equal([0, 1, 2], classes.Order());

@@ -155,6 +155,64 @@ public class TrainerTests : IDisposable
         Assert.True(File.Exists(Path.Combine(r.SaveDir, "weights", "last.json")));
     }
 
+    /// A copy of the tiny dataset that a test may break.
+    string CopyOfData(string name)
+    {
+        string src = Path.GetDirectoryName(dataYaml)!, dst = Path.Combine(root, name);
+        foreach (var f in Directory.GetFiles(src, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".cache")))
+        {
+            string to = Path.Combine(dst, Path.GetRelativePath(src, f));
+            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+            File.Copy(f, to);
+        }
+        return Path.Combine(dst, Path.GetFileName(dataYaml));
+    }
+
+    [Fact]
+    public void ATrainingSetWithoutLabelsIsRefusedNamingTheFolder()
+    {
+        string yaml = CopyOfData("nolabels");
+        string labels = Path.Combine(Path.GetDirectoryName(yaml)!, "labels", "train");
+        Directory.Delete(labels, recursive: true);
+        var e = Assert.Throws<InvalidDataException>(() => new Trainer(new SilentReporter()).Run(Tiny("x", 1) with { Data = yaml }));
+        Assert.Contains($"no labels found in {labels}", e.Message);
+    }
+
+    [Fact]
+    public void AValidationSetWithoutLabelsWarnsAndTrains()
+    {
+        string yaml = CopyOfData("novallabels");
+        Directory.Delete(Path.Combine(Path.GetDirectoryName(yaml)!, "labels", "val"), recursive: true);
+        var log = new Collect();
+        new Trainer(log).Run(Tiny("x", 1) with { Data = yaml, MaxSteps = 1 });
+        Assert.Contains(log.Warnings, w => w.StartsWith("val: no labels found in") && w.Contains("metrics cannot be computed"));
+    }
+
+    [Fact]
+    public void EveryRepairedOrSkippedFileIsWarnedAboutByName()
+    {
+        string yaml = CopyOfData("repairs");
+        string labels = Path.Combine(Path.GetDirectoryName(yaml)!, "labels", "train");
+        var first = Directory.GetFiles(labels, "*.txt").Order().First();
+        var line = File.ReadLines(first).First();
+        File.AppendAllText(first, line + "\n");
+        var second = Directory.GetFiles(labels, "*.txt").Order().Skip(1).First();
+        File.WriteAllText(second, "9 0.5 0.5 0.1 0.1\n"); // class 9 of 3: the image is skipped
+        var log = new Collect();
+        var infos = new List<string>();
+        new Trainer(new CollectBoth(log.Warnings, infos)).Run(Tiny("x", 1) with { Data = yaml, MaxSteps = 1 });
+        string stem(string f) => Path.GetFileNameWithoutExtension(f);
+        Assert.Contains(log.Warnings, w => w.StartsWith("train: ") && w.Contains(stem(first)) && w.Contains("1 duplicate labels removed"));
+        Assert.Contains(log.Warnings, w => w.StartsWith("train: ignoring corrupt image and/or label") && w.Contains(stem(second)));
+        Assert.Contains(infos, l => l.StartsWith("train: ") && l.EndsWith("1 corrupt, 1 repaired"));
+    }
+
+    sealed class CollectBoth(List<string> warnings, List<string> infos) : SilentReporter
+    {
+        public override void Warning(string line) => warnings.Add(line);
+        public override void Info(string line) => infos.Add(line);
+    }
+
     [Fact]
     public void AnUnwritableOutputFolderIsReported()
     {

@@ -48,9 +48,11 @@ public static class ValCommand
             model.To(device);
             Console.WriteLine($"Fusing layers... {model.FuseForInference()} Conv+BatchNorm blocks");
             using var set = YoloDataset.Open(config, split, DatasetOptions.Validation(img, batch) with { SingleClass = singleClass });
-            Console.WriteLine($"{task}: {set.Summary.Line}");
-            var loader = new DataLoader(set, new LoaderOptions { BatchSize = batch, Workers = workers, Shuffle = false });
             var reporter = new ConsoleReporter();
+            Console.WriteLine($"{task}: {set.Summary.Line}");
+            foreach (var w in set.Summary.WarningLines()) reporter.Warning($"{task}: {w}");
+            if (set.Summary.Labelled == 0) reporter.Warning($"{task}: no labels found in {set.Summary.LabelsFolder}: metrics cannot be computed without labels");
+            var loader = new DataLoader(set, new LoaderOptions { BatchSize = batch, Workers = workers, Shuffle = false });
             string saveDir = RunDirectory.Create(RunDirectory.Next(project, name, existOk), "");
             bool isCoco = config.Val.Any(v => v.Replace('\\', '/').EndsWith("coco/val2017.txt", StringComparison.Ordinal));
             var writer = saveTxt || saveJson ? new PredictionWriter(saveDir, saveTxt, saveConf, cocoIds: isCoco) : null;
