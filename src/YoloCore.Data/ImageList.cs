@@ -36,7 +36,7 @@ public static class ImageList
         return images;
     }
 
-    static bool IsImage(string f)
+    public static bool IsImage(string f)
     {
         string ext = Path.GetExtension(f);
         return ext.Length > 1 && ImageExtensions.Contains(ext[1..]);

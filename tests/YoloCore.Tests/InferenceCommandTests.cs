@@ -50,6 +50,40 @@ public class InferenceCommandTests : IDisposable
     }
 
     [Fact]
+    public void DetectReadsEveryImageFormatAndKeepsSameStemOutputsApart()
+    {
+        string src = Path.Combine(root, "mixed");
+        Directory.CreateDirectory(src);
+        string jpg = Directory.GetFiles(Path.Combine(data, "images", "val"), "*.jpg").Order().First();
+        File.Copy(jpg, Path.Combine(src, "x.jpg"));
+        using (var im = SixLabors.ImageSharp.Image.Load(jpg))
+        {
+            SixLabors.ImageSharp.ImageExtensions.SaveAsPng(im, Path.Combine(src, "x.png"));
+            SixLabors.ImageSharp.ImageExtensions.SaveAsTiff(im, Path.Combine(src, "y.tif"));
+            SixLabors.ImageSharp.ImageExtensions.SaveAsTiff(im, Path.Combine(src, "z.tiff"));
+            SixLabors.ImageSharp.ImageExtensions.SaveAsWebp(im, Path.Combine(src, "w.webp"));
+        }
+        File.WriteAllText(Path.Combine(src, "broken.jpg"), "not an image");
+        File.WriteAllText(Path.Combine(src, "notes.txt"), "not an image either, and not one by name");
+        var output = new StringWriter();
+        var stdout = Console.Out;
+        Console.SetOut(output);
+        try
+        {
+            Assert.Equal(0, Program.Main(["detect", "--weights", weights, "--cfg", "yolov5n", "--data", Path.Combine(data, "data.yaml"), "--source", src, "--img", "128", "--conf-thres", "0.001",
+                "--project", root, "--name", "mixed-out"]));
+        }
+        finally { Console.SetOut(stdout); }
+        string dir = Path.Combine(root, "mixed-out");
+        Assert.Equal(["w.png", "x.jpg", "x.png", "y.png", "z.png"], Directory.GetFiles(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(["w.txt", "x.txt", "x_2.txt", "y.txt", "z.txt"], Directory.GetFiles(Path.Combine(dir, "labels")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        string log = output.ToString();
+        Assert.Contains("x.png: x.txt is already another image's output, so this one's is x_2.txt", log);
+        Assert.Contains("broken.jpg: skipped, not a readable image", log);
+        Assert.Contains("1 of 6 images skipped", log);
+    }
+
+    [Fact]
     public void ValSavesLabelsAndCocoResultsForEveryDetection()
     {
         Assert.Equal(0, Program.Main(["val", "--data", Path.Combine(data, "data.yaml"), "--weights", weights, "--cfg", "yolov5n", "--img", "128",

@@ -13,8 +13,6 @@ namespace YoloCore.Cli.Commands;
 /// "class xc yc w h conf" (normalised) under runs/detect/expN.
 public static class DetectCommand
 {
-    static readonly string[] extensions = [".jpg", ".jpeg", ".png", ".bmp"];
-
     public static int Run(string[] argv)
     {
         var args = new CliArgs(argv);
@@ -44,9 +42,11 @@ public static class DetectCommand
         if (weights.Length == 0 || source.Length == 0) throw new CliUsageException("--weights and --source are required");
         if (img % 32 != 0) { int f = (img + 31) / 32 * 32; Console.WriteLine($"WARNING ⚠️ --img {img} must be multiple of max stride 32, updating to {f}"); img = f; }
         var files = Directory.Exists(source)
-            ? Directory.GetFiles(source).Where(f => extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).OrderBy(f => f).ToList()
+            ? Directory.GetFiles(source).Where(ImageList.IsImage).OrderBy(f => f, StringComparer.Ordinal).ToList()
             : File.Exists(source) ? [source] : throw new FileNotFoundException($"--source {source} is neither an image nor a folder");
-        if (files.Count == 0) throw new FileNotFoundException($"no images ({string.Join(", ", extensions)}) in {source}");
+        if (files.Count == 0) throw new FileNotFoundException($"no images ({string.Join(", ", ImageList.ImageExtensions.Order())}) in {source}");
+        var outputs = OutputNames(files, w => Console.WriteLine($"WARNING ⚠️ {w}"));
+        int skipped = 0;
         var names = data is not null ? DatasetConfig.Load(data).Names : null;
         var (model, classNames) = WeightsMetadata.LoadModel(weights, cfg, names?.Count, names);
         string saveDir = RunDirectory.Create(RunDirectory.Next(project, name, existOk), "labels");
@@ -64,6 +64,7 @@ public static class DetectCommand
                 catch (Exception e) when (e is InvalidDataException or IOException or NotSupportedException or SixLabors.ImageSharp.ImageFormatException)
                 {
                     Console.WriteLine($"WARNING ⚠️ {file}: skipped, not a readable image ({e.Message})");
+                    skipped++;
                     continue;
                 }
                 using (original)
@@ -75,24 +76,45 @@ public static class DetectCommand
                     var pred = model.Forward(x);
                     var dets = Nms.Run(pred, conf, iou, maxDet, agnostic, classes: classes)[0]
                         .Select(det => { var (x1, y1, x2, y2) = lb.BoxToOriginal(det.X1, det.Y1, det.X2, det.Y2); return det with { X1 = x1, Y1 = y1, X2 = x2, Y2 = y2 }; }).ToList();
-                    Save(saveDir, file, original, !noSave, dets, classNames, style);
+                    Save(saveDir, outputs[files.IndexOf(file)], original, !noSave, dets, classNames, style);
                     var counts = dets.GroupBy(det => det.Class).Select(g => $"{g.Count()} {Palette.Name(classNames, g.Key)}{(g.Count() > 1 ? "s" : "")}");
                     Console.WriteLine($"image {files.IndexOf(file) + 1}/{files.Count} {file}: {img}x{img} {(dets.Count == 0 ? "(no detections)" : string.Join(", ", counts))}, {clock.Elapsed.TotalMilliseconds:F1}ms");
                 }
             }
         }
+        if (skipped > 0) Console.WriteLine($"WARNING ⚠️ {skipped} of {files.Count} images skipped as unreadable (each named above)");
         Console.WriteLine($"Results saved to {saveDir}");
         return 0;
+    }
+
+    /// Each source's output image and label names, distinct even when sources share a stem (x.jpg
+    /// and x.png): the image keeps its source's file name as detect.py does (formats we do not
+    /// write get .png), labels take the stem; a name already taken gets _2, _3, ... and a warning.
+    internal static List<(string Image, string Label)> OutputNames(IReadOnlyList<string> files, Action<string> warn)
+    {
+        var taken = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        string Unique(string name, string file)
+        {
+            string stem = Path.GetFileNameWithoutExtension(name), ext = Path.GetExtension(name), candidate = name;
+            for (int n = 2; !taken.Add(candidate); n++) candidate = $"{stem}_{n}{ext}";
+            if (candidate != name) warn($"{file}: {name} is already another image's output, so this one's is {candidate}");
+            return candidate;
+        }
+        return files.Select(f =>
+        {
+            string name = Path.GetFileName(f), ext = Path.GetExtension(f).ToLowerInvariant();
+            string image = ext is ".jpg" or ".jpeg" or ".png" ? name : Path.GetFileNameWithoutExtension(f) + ".png";
+            return (Unique(image, f), Path.Combine("labels", Unique(Path.GetFileNameWithoutExtension(f) + ".txt", f)));
+        }).ToList();
     }
 
     /// detect.py's --hide-labels, --hide-conf and --line-thickness (0: from the image size).
     readonly record struct LabelStyle(bool HideLabels, bool HideConf, int LineThickness);
 
 
-    /// Writes labels/NAME.txt and, when saveImage (not --nosave), NAME.jpg with the boxes drawn.
-    static void Save(string saveDir, string file, RgbImage image, bool saveImage, List<Detection> dets, IReadOnlyList<string> names, LabelStyle style)
+    /// Writes the label file and, when saveImage (not --nosave), the image with the boxes drawn.
+    static void Save(string saveDir, (string Image, string Label) output, RgbImage image, bool saveImage, List<Detection> dets, IReadOnlyList<string> names, LabelStyle style)
     {
-        string stem = Path.GetFileNameWithoutExtension(file);
         if (saveImage)
         {
             var canvas = Canvas.FromRgb(image.Pixels.ToArray(), image.Width, image.Height);
@@ -109,7 +131,7 @@ public static class DetectCommand
                 canvas.FillRect((int)d.X1, ty, (int)d.X1 + tw, ty + th, colour);
                 canvas.DrawText((int)d.X1 + scale, ty + 2 * scale, label, (255, 255, 255), scale);
             }
-            canvas.Save(Path.Combine(saveDir, stem + ".jpg"));
+            canvas.Save(Path.Combine(saveDir, output.Image));
         }
         var lines = dets.Select(d =>
         {
@@ -117,6 +139,6 @@ public static class DetectCommand
             double w = (d.X2 - d.X1) / image.Width, h = (d.Y2 - d.Y1) / image.Height;
             return string.Create(CultureInfo.InvariantCulture, $"{d.Class} {cx:F6} {cy:F6} {w:F6} {h:F6} {d.Score:F6}");
         });
-        File.WriteAllLines(Path.Combine(saveDir, "labels", stem + ".txt"), lines);
+        File.WriteAllLines(Path.Combine(saveDir, output.Label), lines);
     }
 }
