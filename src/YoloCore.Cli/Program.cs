@@ -19,6 +19,9 @@ public static class Program
 
     public static int Main(string[] args)
     {
+        // --verbose anywhere: a failure prints its stack trace as well.
+        bool verbose = args.Contains("--verbose");
+        args = args.Where(a => a != "--verbose").ToArray();
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
             PrintUsage();
@@ -40,15 +43,23 @@ public static class Program
             Console.Error.WriteLine($"yolocore {cmd.Name}: {e.Message}");
             return 2;
         }
-        // Expected failures end with one line that says what is wrong, not a stack trace.
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or ArgumentException
-                                   or IOException or DllNotFoundException or NotSupportedException or OutOfMemoryException
-                                   or YoloCore.Training.NonFiniteLossException or FormatException or TimeoutException)
+        // Every failure ends with one line that says what is wrong, not a stack trace.
+        catch (Exception e)
         {
-            Console.Error.WriteLine($"yolocore {cmd.Name}: {e.Message}");
+            Console.Error.WriteLine($"yolocore {cmd.Name}: {Describe(e)}");
+            if (verbose) Console.Error.WriteLine(e);
+            else if (!IsExpected(e)) Console.Error.WriteLine("(an internal error: run again with --verbose for the stack trace, and please report it)");
             return 1;
         }
     }
+
+    /// Failures of the user's input or environment; their messages name the file or flag.
+    static bool IsExpected(Exception e) =>
+        e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or ArgumentException or IOException
+            or DllNotFoundException or NotSupportedException or OutOfMemoryException or UnauthorizedAccessException
+            or YoloCore.Training.NonFiniteLossException or FormatException or TimeoutException;
+
+    static string Describe(Exception e) => IsExpected(e) ? e.Message : $"{e.GetType().Name}: {e.Message}";
 
     static int DataCommand(string[] args)
     {

@@ -31,9 +31,10 @@ public sealed class DatasetConfig
             map = stream.Documents.Count > 0 && stream.Documents[0].RootNode is YamlMappingNode m
                 ? m : throw new InvalidDataException($"dataset YAML {full} is not a mapping of keys (path, train, val, nc, names)");
         }
-        catch (YamlDotNet.Core.YamlException e)
+        // YamlDotNet reports some malformed input (an unclosed '[') as InvalidOperationException.
+        catch (Exception e) when (e is YamlDotNet.Core.YamlException or InvalidOperationException)
         {
-            throw new InvalidDataException($"dataset YAML {full} cannot be parsed: {e.Message}", e);
+            throw new InvalidDataException($"dataset YAML {full} cannot be parsed: {YamlError(e)}", e);
         }
 
         string yamlDir = Path.GetDirectoryName(full)!;
@@ -51,6 +52,11 @@ public sealed class DatasetConfig
             ClassCount = nc, Names = names,
         };
     }
+
+    /// A YAML parse failure in words: YamlDotNet's own message with its position, or, where it
+    /// throws InvalidOperationException (an unclosed '[' at the end of the file), what to look for.
+    public static string YamlError(Exception e) =>
+        e is InvalidOperationException ? "malformed YAML (look for an unclosed '[', '{' or quote)" : e.Message;
 
     static (int nc, string[] names) ReadClasses(YamlMappingNode map, string file)
     {

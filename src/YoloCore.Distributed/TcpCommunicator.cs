@@ -124,8 +124,18 @@ public sealed class TcpCommunicator : ICommunicator
 
     void Send(Socket s, byte[] data, string who)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         try { s.Send(data); }
-        catch (SocketException e) { throw new IOException($"communicator: cannot send to {who} ({e.SocketErrorCode}); it has probably died", e); }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut && clock.Elapsed >= timeout * 0.9)
+        {
+            throw new TimeoutException($"communicator: {who} took nothing for {timeout.TotalSeconds:F0} s (hung or dead)", e);
+        }
+        // A socket can report TimedOut long before the timeout when the peer's end has gone: say what happened.
+        catch (SocketException e)
+        {
+            throw new IOException($"communicator: cannot send to {who}: the connection broke after {clock.Elapsed.TotalSeconds:F2} s " +
+                $"({e.SocketErrorCode}); {who} has probably ended", e);
+        }
     }
 
     public Task AllReduceSumAsync(Tensor tensor)

@@ -11,6 +11,9 @@ namespace YoloCore.Distributed;
 public sealed class TcpStore : IDisposable
 {
     enum Op : byte { Set = 1, Get = 2, Add = 3, WaitCount = 4 }
+    /// The first bytes each side sends: a client that hears anything else has reached another
+    /// program that happens to listen on MASTER_PORT.
+    static readonly byte[] hello = "yolocore-store/1"u8.ToArray();
     enum Status : byte { Ok = 0, Timeout = 1 }
 
     readonly TcpListener? listener;
@@ -55,6 +58,26 @@ public sealed class TcpStore : IDisposable
             }
         }
         stream = client.GetStream();
+        Greet(host, port, TimeSpan.FromSeconds(Math.Min(10, timeout.TotalSeconds)));
+    }
+
+    void Greet(string host, int port, TimeSpan within)
+    {
+        byte[]? reply = null;
+        try
+        {
+            client.ReceiveTimeout = (int)within.TotalMilliseconds;
+            stream.Write(hello);
+            reply = ReadExactly(stream, hello.Length);
+        }
+        catch (Exception e) when (e is IOException or EndOfStreamException) { }
+        if (reply is null || !reply.AsSpan().SequenceEqual(hello))
+        {
+            client.Dispose();
+            throw new IOException($"rendezvous: the program listening on {host}:{port} is not yolocore's store " +
+                $"(it {(reply is null ? $"did not answer within {within.TotalSeconds:F0} s" : "answered something else")}); " +
+                "another program holds MASTER_PORT there: choose another --master-port");
+        }
     }
 
     async Task AcceptLoop()
@@ -75,6 +98,8 @@ public sealed class TcpStore : IDisposable
         var s = c.GetStream();
         try
         {
+            if (!ReadExactly(s, hello.Length).AsSpan().SequenceEqual(hello)) return;
+            s.Write(hello);
             while (!stop.IsCancellationRequested)
             {
                 var op = (Op)ReadExactly(s, 1)[0];

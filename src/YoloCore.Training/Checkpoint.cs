@@ -79,6 +79,7 @@ public static class Checkpoint
                 if (File.Exists(Path.Combine(dir, "last.json")) || File.Exists(Path.Combine(dir, "last.json.tmp"))) return Path.Combine(dir, "last.json");
             throw new FileNotFoundException($"--resume {given}: no weights/last.json in this folder (is it a training run's folder?)");
         }
+        if (!File.Exists(full) && !File.Exists(full + ".tmp")) throw new FileNotFoundException($"--resume {given}: no such file or folder", full);
         string file = Path.GetFileName(full), folder = Path.GetDirectoryName(full)!;
         string stem = file.EndsWith(".state.safetensors") ? file[..^".state.safetensors".Length]
             : file.EndsWith(".safetensors") ? file[..^".safetensors".Length]

@@ -58,7 +58,7 @@ public static class CheckpointFiles
         if (File.Exists(pending)) repair = FinishOrDrop(dir, name, pending, manifestPath);
         if (!File.Exists(manifestPath)) throw new FileNotFoundException($"no checkpoint {Path.GetFileName(manifestPath)} in {dir}", manifestPath);
         var manifest = Parse(manifestPath)
-            ?? throw new InvalidDataException($"{manifestPath} is empty or cut short (not valid JSON): the checkpoint cannot be trusted");
+            ?? throw new InvalidDataException($"{manifestPath} is not a checkpoint: empty, cut short or not JSON, so it cannot be trusted");
         if (manifest["files"] is not JsonObject files)
             throw new InvalidDataException($"{manifestPath} lists no files with checksums (written by an older yolocore?): it cannot be verified");
         var wrong = files.Where(f => !Matches(Path.Combine(dir, f.Key), f.Value)).Select(f => f.Key).ToList();

@@ -31,15 +31,18 @@ public sealed class Hyperparameters
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"hyperparameter file not found: {path}", path);
         var yaml = new YamlStream();
-        yaml.Load(new StringReader(File.ReadAllText(path)));
+        // YamlDotNet reports some malformed input (an unclosed '[') as InvalidOperationException.
+        try { yaml.Load(new StringReader(File.ReadAllText(path))); }
+        catch (Exception e) when (e is YamlDotNet.Core.YamlException or InvalidOperationException)
+        { throw new InvalidDataException($"hyperparameter file {path} cannot be parsed: {Data.DatasetConfig.YamlError(e)}", e); }
         var map = yaml.Documents.Count > 0 ? yaml.Documents[0].RootNode as YamlMappingNode : null;
         if (map is null) throw new InvalidDataException($"{path}: expected a mapping of hyperparameter: value");
         var values = new Dictionary<string, double>();
         foreach (var (k, v) in map.Children)
         {
-            string key = ((YamlScalarNode)k).Value!;
-            if (!double.TryParse(((YamlScalarNode)v).Value, NumberStyles.Float, CultureInfo.InvariantCulture, out double d))
-                throw new InvalidDataException($"{path}: {key} must be a number");
+            string key = (k as YamlScalarNode)?.Value ?? throw new InvalidDataException($"{path}: a key is not a name ({k})");
+            if (v is not YamlScalarNode scalar || !double.TryParse(scalar.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out double d))
+                throw new InvalidDataException($"{path}: {key} must be a number, got {v}");
             if (!ScratchLow.ContainsKey(key)) throw new InvalidDataException($"{path}: unknown hyperparameter '{key}'");
             values[key] = d;
         }

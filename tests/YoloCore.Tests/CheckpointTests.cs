@@ -137,7 +137,7 @@ public class CheckpointTests : IDisposable
         {
             File.WriteAllText(json, broken);
             var e = Assert.Throws<InvalidDataException>(() => new Trainer(new SilentReporter()).Run(Tiny("x", 2), resumeFrom: run.SaveDir));
-            Assert.Contains("last.json is empty or cut short", e.Message);
+            Assert.Contains("last.json is not a checkpoint: empty, cut short or not JSON", e.Message);
         }
     }
 

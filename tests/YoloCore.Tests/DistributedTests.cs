@@ -188,6 +188,31 @@ public class DistributedTests
     }
 
     [Fact]
+    public void AForeignProgramOnTheMasterPortIsNamedAsSuchNotAsADeadRankZero()
+    {
+        // One that answers something else (an HTTP server), one that answers nothing.
+        foreach (var reply in new[] { "HTTP/1.1 400 Bad Request\r\n\r\n", null })
+        {
+            var foreign = new TcpListener(IPAddress.Loopback, 0);
+            foreign.Start();
+            int port = ((IPEndPoint)foreign.LocalEndpoint).Port;
+            var serve = Task.Run(async () =>
+            {
+                using var c = await foreign.AcceptTcpClientAsync();
+                if (reply is not null) await c.GetStream().WriteAsync(System.Text.Encoding.ASCII.GetBytes(reply.PadRight(40)));
+                await Task.Delay(3000);
+            });
+            try
+            {
+                var e = Assert.Throws<IOException>(() => new TcpStore("127.0.0.1", port, false, TimeSpan.FromSeconds(2)));
+                Assert.Contains($"the program listening on 127.0.0.1:{port} is not yolocore's store", e.Message);
+                Assert.Contains(reply is null ? "did not answer" : "answered something else", e.Message);
+            }
+            finally { foreign.Stop(); }
+        }
+    }
+
+    [Fact]
     public void ADeadPeerEndsTheCollectiveWithItsRankInTheMessage()
     {
         int port = FreePort();

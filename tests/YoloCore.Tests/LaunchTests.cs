@@ -16,21 +16,8 @@ public class LaunchTests : IDisposable
         try { Directory.Delete(root, recursive: true); } catch (IOException) { }
     }
 
-    /// Runs the command-line program; returns its exit code and everything it printed.
-    static (int Code, string Output, TimeSpan Took) Yolocore(IEnumerable<string> args, Dictionary<string, string>? env = null, int timeoutSeconds = 240)
-    {
-        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(typeof(YoloCore.Cli.Program).Assembly.Location);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var k in new[] { "RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT" }) psi.Environment.Remove(k);
-        foreach (var (k, v) in env ?? []) psi.Environment[k] = v;
-        var clock = Stopwatch.StartNew();
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeoutSeconds * 1000)) { p.Kill(entireProcessTree: true); throw new TimeoutException($"yolocore {string.Join(' ', args)} ran over {timeoutSeconds} s"); }
-        return (p.ExitCode, stdout.Result + stderr.Result, clock.Elapsed);
-    }
+    static (int Code, string Output, TimeSpan Took) Yolocore(IEnumerable<string> args, Dictionary<string, string>? env = null, int timeoutSeconds = 240) =>
+        CliProcess.Run(args, env, timeoutSeconds);
 
     string[] Train(string name, string dump) =>
         ["train", "--data", Coco128, "--cfg", "yolov5n", "--img", "128", "--batch-size", "16", "--max-steps", "3", "--dump-steps", dump,

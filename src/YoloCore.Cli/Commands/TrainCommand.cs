@@ -60,7 +60,7 @@ public static class TrainCommand
                 usage: yolocore train [--data DATA.yaml] [--cfg yolov5n|s|m|l|x|FILE.yaml] [--weights W.safetensors]
                                       [--epochs N] [--batch-size N] [--img PX] [--device cpu|0|cuda:N] [--workers N]
                                       [--optimizer SGD|Adam|AdamW] [--cos-lr] [--hyp HYP.yaml] [--patience N] [--seed N]
-                                      [--project runs/train] [--name exp] [--exist-ok] [--resume [RUN_DIR|last.json]]
+                                      [--project runs/train] [--name exp] [--exist-ok] [--resume [RUN_DIR|last.json|last.safetensors]]
                                       [--noval] [--no-amp] [--cache [ram]] [--freeze N|L1,L2,...] [--single-cls] [--synth-train 400] [--synth-val 100]
                                       [--sync-bn] [--ddp-timeout 300] [--max-steps N] [--dump-steps DIR]
                   Trains as YOLOv5 v7.0 does (hyp.scratch-low defaults, SGD nesterov, warmup, EMA, mAP each epoch).
@@ -88,10 +88,10 @@ public static class TrainCommand
             Console.Error.WriteLine("\nstopping after this epoch (Ctrl+C again to abort)...");
         };
         Console.CancelKeyPress += onCancel;
-        TrainResult result;
-        try { result = new Trainer(new ConsoleReporter()).Run(options, resumeFrom, cancel.Token); }
+        try { new Trainer(new ConsoleReporter()).Run(options, resumeFrom, cancel.Token); }
         finally { Console.CancelKeyPress -= onCancel; }
-        return result.EpochsRun >= 0 ? 0 : 1;
+        // Stopped by Ctrl+C after a clean save: 130, as a shell reports SIGINT.
+        return cancel.IsCancellationRequested ? 130 : 0;
     }
 
     static int ParseInt(string text, string name) =>

@@ -34,6 +34,8 @@ public sealed record ModelConfig(string Name, int Nc, double DepthMultiple, doub
         var stream = new YamlStream();
         try { stream.Load(new StringReader(yaml)); }
         catch (YamlException e) { throw new InvalidDataException($"{source}: not valid YAML ({e.Message})"); }
+        // YamlDotNet throws this for an unclosed '[' at the end of the file.
+        catch (InvalidOperationException) { throw new InvalidDataException($"{source}: malformed YAML (look for an unclosed '[', '{{' or quote)"); }
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
             throw new InvalidDataException($"{source}: expected a mapping with nc, depth_multiple, width_multiple, anchors, backbone, head");
 

@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using YoloCore.Cli;
+
+namespace YoloCore.Tests;
+
+/// What a user sees when something is wrong: one line naming the file or flag and exit 1, never a
+/// stack trace (unless --verbose); Ctrl+C and kills leave a run that --resume continues.
+public class CommandLineFailureTests : IDisposable
+{
+    readonly string root = Path.Combine(Path.GetTempPath(), $"yolocore-cli-{Guid.NewGuid():N}");
+
+    public CommandLineFailureTests() => Directory.CreateDirectory(root);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(root, recursive: true); } catch (IOException) { }
+    }
+
+    string Write(string name, string text)
+    {
+        string path = Path.Combine(root, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    static (int Code, string Stdout, string Stderr) Main(params string[] args)
+    {
+        var (stdout, stderr) = (Console.Out, Console.Error);
+        var (o, e) = (new StringWriter(), new StringWriter());
+        Console.SetOut(o);
+        Console.SetError(e);
+        try { return (Program.Main(args), o.ToString(), e.ToString()); }
+        finally { Console.SetOut(stdout); Console.SetError(stderr); }
+    }
+
+    [Fact]
+    public void BrokenFilesEndInOneLineThatNamesThem()
+    {
+        string data = Write("unclosed.yaml", "path: .\ntrain: [images/train\nval: images/val\nnames: [a]\n");
+        string hypYaml = Write("hyp-broken.yaml", "lr0: [0.01\n");
+        string hypList = Write("hyp-list.yaml", "lr0: [0.01, 0.02]\n");
+        string text = Write("notes.txt", "hello");
+        string notJson = Write("last.json", "not json at all");
+        var cases = new (string[] Args, string Expected)[]
+        {
+            (["train", "--data", data], $"dataset YAML {data} cannot be parsed: malformed YAML"),
+            (["train", "--hyp", hypYaml, "--project", root], $"hyperparameter file {hypYaml} cannot be parsed"),
+            (["train", "--hyp", hypList, "--project", root], $"{hypList}: lr0 must be a number"),
+            (["train", "--resume", text], "expected a run folder, last.json or last.safetensors"),
+            (["train", "--resume", notJson], $"{notJson} is not a checkpoint"),
+            (["train", "--resume", Path.Combine(root, "missing")], "missing: no such file or folder"),
+            (["val", "--data", data, "--weights", text], $"dataset YAML {data} cannot be parsed"),
+        };
+        foreach (var (args, expected) in cases)
+        {
+            var r = Main(args);
+            Assert.True(r.Code == 1, $"{string.Join(' ', args)}: exit {r.Code}\n{r.Stderr}");
+            var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.True(lines.Length == 1, $"{string.Join(' ', args)}: expected one line, got\n{r.Stderr}");
+            Assert.Contains(expected, lines[0]);
+            Assert.DoesNotContain("   at ", r.Stderr + r.Stdout);
+        }
+    }
+
+    [Fact]
+    public void VerbosePrintsTheStackTraceAsWell()
+    {
+        string data = Write("unclosed.yaml", "train: [a\n");
+        var r = Main("train", "--data", data, "--verbose");
+        Assert.Equal(1, r.Code);
+        Assert.Contains("cannot be parsed", r.Stderr.Split('\n')[0]);
+        Assert.Contains("   at ", r.Stderr);
+    }
+
+    string[] TinyTrain(string name, int epochs) =>
+        ["train", "--synth-train", "16", "--synth-val", "8", "--img", "64", "--batch-size", "8", "--epochs", epochs.ToString(), "--workers", "1",
+         "--project", root, "--name", name];
+
+    [Fact]
+    public void CtrlCStopsAfterTheEpochWithExit130AndTheRunResumes()
+    {
+        var psi = CliProcess.StartInfo(TinyTrain("interrupted", 3));
+        using var p = Process.Start(psi)!;
+        var output = new System.Text.StringBuilder();
+        var started = new ManualResetEventSlim();
+        p.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); if (e.Data?.Contains("starting training") == true) started.Set(); };
+        p.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        Assert.True(started.Wait(TimeSpan.FromSeconds(120)), output.ToString());
+        Process.Start("kill", ["-INT", p.Id.ToString()])!.WaitForExit();
+        Assert.True(p.WaitForExit(120_000), output.ToString());
+        p.WaitForExit();
+        string log;
+        lock (output) log = output.ToString();
+        Assert.True(p.ExitCode == 130, $"exit {p.ExitCode}\n{log}");
+        Assert.Contains("Stopped after epoch 0 on request; continue with --resume", log);
+
+        var resumed = CliProcess.Run(["train", "--resume", Path.Combine(root, "interrupted", "weights", "last.safetensors")]);
+        Assert.True(resumed.Code == 0, resumed.Output);
+        Assert.Contains("from epoch 2 to 3 total epochs", resumed.Output);
+        Assert.Contains("2 epochs completed", resumed.Output);
+    }
+
+    [Fact]
+    public void AProcessKilledWhileSavingLeavesARunThatResumes()
+    {
+        // 137 as if killed, part-way through the second epoch's checkpoint: yolov5n with 3 classes
+        // writes about 28 MB per epoch (best 7, last 7, its state 14), so byte 30,000,000 is in epoch 1's.
+        var killed = CliProcess.Run(TinyTrain("killed", 3), new() { ["YOLOCORE_FAULT_CHECKPOINT_BYTES"] = "30000000" });
+        Assert.True(killed.Code == 137, $"exit {killed.Code}\n{killed.Output}");
+        string weights = Path.Combine(root, "killed", "weights");
+        Assert.NotEmpty(Directory.GetFiles(weights, "*.tmp"));
+        var resumed = CliProcess.Run(["train", "--resume", Path.Combine(root, "killed")]);
+        Assert.True(resumed.Code == 0, resumed.Output);
+        Assert.Contains("Resuming training from", resumed.Output);
+        Assert.Empty(Directory.GetFiles(weights, "*.tmp"));
+    }
+}
