@@ -8,8 +8,9 @@ namespace YoloCore.Training;
 /// A training checkpoint (weights/NAME.*), written and checked as one unit by CheckpointFiles:
 ///   NAME.safetensors        the EMA model's weights under YOLOv5's state-dict names, in PyTorch
 ///                           layout: what val, detect and PyTorch load;
-///   NAME.state.safetensors  (last only) what resuming needs besides: the raw model ("model.…")
-///                           and the optimizer's buffers ("optimizer.<param index>.<buffer>");
+///   NAME.state.safetensors  (last only) what resuming needs besides: the raw model ("model.…"),
+///                           the optimizer's buffers ("optimizer.<param index>.<buffer>") and the
+///                           gradients of an accumulation window still open ("grad.<param index>");
 ///   NAME.json               the manifest: epoch, fitness, EMA updates, optimizer steps and group
 ///                           settings, loss-scaler state, the options, and each file's SHA-256.
 public static class Checkpoint
@@ -35,8 +36,12 @@ public static class Checkpoint
         if (full)
         {
             var parameters = model.Parameters().ToList();
+            // An epoch can end inside an accumulation window (nominal batch 64 over few batches):
+            // its gradients are part of the state, or a resumed run would step without them.
+            var open = parameters.Select((p, i) => (i, p.Grad)).Where(g => g.Grad is not null);
             files.Add((name + ".state.safetensors", s => Write(s, StateDictIO.Entries(model, "model.")
-                .Concat(optimizer.State(parameters).Select(e => ("optimizer." + e.Name, StateDictIO.ToPyTorch(e.Tensor)))),
+                .Concat(optimizer.State(parameters).Select(e => ("optimizer." + e.Name, StateDictIO.ToPyTorch(e.Tensor))))
+                .Concat(open.Select(g => ($"grad.{g.i}", StateDictIO.ToPyTorch(g.Grad!)))),
                 new Dictionary<string, string> { ["producer"] = "yolocore", ["epoch"] = epoch })));
         }
         var json = new JsonObject
@@ -119,16 +124,19 @@ public static class Checkpoint
             var all = list.ToDictionary(e => e.Name, e => e.Tensor);
             StateDictIO.Load(model, all, prefix: "model.");
             var parameters = model.Parameters().ToList();
-            foreach (var (key, t) in all.Where(kv => kv.Key.StartsWith("optimizer.")))
+            foreach (var (key, t) in all.Where(kv => !kv.Key.StartsWith("model.")))
             {
-                var parts = key["optimizer.".Length..].Split('.', 2);
-                if (parts.Length != 2 || !int.TryParse(parts[0], out int index) || index < 0 || index >= parameters.Count)
+                var parts = key.Split('.', 3);
+                bool grad = parts[0] == "grad" && parts.Length == 2, buffer = parts[0] == "optimizer" && parts.Length == 3;
+                if (!(grad || buffer) || !int.TryParse(parts[1], out int index) || index < 0 || index >= parameters.Count)
                     throw new InvalidDataException($"{stem}.state.safetensors: '{key}' names no parameter of this model");
-                var buffer = ensureBuffer(parameters[index], parts[1]);
+                var p = parameters[index];
                 using var scope = TensorScope.Begin();
+                var target = grad ? Tensor.Empty(p.Shape, p.DType, p.Device) : ensureBuffer(p, parts[2]);
                 var value = StateDictIO.FromPyTorch(t);
-                if (value.Shape != buffer.Shape) throw new InvalidDataException($"{stem}.state.safetensors: '{key}' is {value.Shape}, the parameter is {buffer.Shape}");
-                buffer.Backend.Copy(value.Device == buffer.Device ? value : value.To(buffer.Device), buffer);
+                if (value.Shape != target.Shape) throw new InvalidDataException($"{stem}.state.safetensors: '{key}' is {value.Shape}, the parameter is {target.Shape}");
+                target.Backend.Copy(value.Device == target.Device ? value : value.To(target.Device), target);
+                if (grad) p.SetGrad(target);
             }
         }
         finally { foreach (var (_, t) in list) t.Dispose(); }
