@@ -61,7 +61,9 @@ public sealed class CliArgs
     {
         read.Add(name);
         if (!values.TryGetValue(name, out var v)) return fallback;
-        if (v is null || !parse(v, out var r)) throw new CliUsageException($"--{name} needs a {typeof(T).Name.ToLowerInvariant()} value, got '{v}'");
+        string kind = typeof(T) == typeof(int) ? "an integer" : "a number";
+        if (v is null) throw new CliUsageException($"--{name} needs {kind} value");
+        if (!parse(v, out var r)) throw new CliUsageException($"--{name} needs {kind} value, got '{v}'");
         return r;
     }
 

@@ -39,7 +39,10 @@ public sealed class Trainer(ITrainingReporter reporter)
         var env = YoloCore.Distributed.DistributedEnv.FromEnvironment();
         int rankBatch = env.RankBatch(options.BatchSize);
         device = env.DeviceFor(device);
-        var backend = Backends.For(device); // a missing GPU library fails here, before anything is written
+        // A missing GPU library fails here, before anything is written, naming where it looked.
+        IBackend backend;
+        try { backend = Backends.For(device); }
+        catch (DllNotFoundException e) { throw new DllNotFoundException($"--device {options.Device}: {e.Message}", e); }
         using var group = env.IsDistributed ? YoloCore.Distributed.ProcessGroup.Join(env, device, TimeSpan.FromSeconds(options.DdpTimeout)) : null;
         bool main = group?.IsMain ?? true;
         int world = env.WorldSize;

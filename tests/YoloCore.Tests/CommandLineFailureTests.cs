@@ -63,6 +63,17 @@ public class CommandLineFailureTests : IDisposable
     }
 
     [Fact]
+    public void AGpuDeviceWithoutTheDriverNamesTheFlagAndWhereItLooked()
+    {
+        if (YoloCore.Native.NativeLibraries.TryProbe(YoloCore.Native.NativeLib.Cuda, out _, out _)) return; // a GPU machine: nothing missing to report
+        var r = Main("train", "--device", "7", "--epochs", "1", "--project", root);
+        Assert.Equal(1, r.Code);
+        Assert.StartsWith("yolocore train: --device 7: Cannot load the CUDA driver API", r.Stderr);
+        Assert.Contains("directories tried", r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+    }
+
+    [Fact]
     public void VerbosePrintsTheStackTraceAsWell()
     {
         string data = Write("unclosed.yaml", "train: [a\n");
