@@ -21,7 +21,7 @@ public static class DataTable
         Console.WriteLine($"{"stage",-34} {"images/s per core",18} {"ms/image",9}");
 
         var paths = train.Images.Select(r => r.ImagePath).ToArray();
-        Report("JPEG decode (ImageSharp, EXIF)", runs, paths.Length, () => { foreach (var p in paths) ImageDecoder.Decode(p).Dispose(); });
+        Report(ImageDecoder.UseTurboJpeg ? "JPEG decode (TurboJPEG, EXIF)" : "JPEG decode (SkiaSharp, EXIF)", runs, paths.Length, () => { foreach (var p in paths) ImageDecoder.Decode(p).Dispose(); });
         int epoch = 0;
         Report("mosaic training pipeline @640", runs, train.Count, () =>
         {

@@ -2,7 +2,7 @@
 // numeric status and the library's own name for it, so a log line says exactly what went wrong.
 namespace YoloCore.Native;
 
-/// <summary>A call into an NVIDIA library returned an error status.</summary>
+/// <summary>A call into a native library returned an error status.</summary>
 public abstract class NativeCallException : Exception
 {
     private protected NativeCallException(string call, int code, string codeName, string message)
@@ -101,4 +101,17 @@ public sealed class NcclException : NativeCallException
     public ncclResult_t Result { get; }
     /// <summary>NCCL's detailed message for the failure (ncclGetLastError), when it has one.</summary>
     public string? LastError { get; }
+}
+
+/// <summary>A TurboJPEG call failed or warned (tjGetErrorCode: TJERR_WARNING 0, TJERR_FATAL 1).</summary>
+public sealed class TurboJpegException : NativeCallException
+{
+    internal TurboJpegException(string call, string text, bool isWarning)
+        : base(call, isWarning ? 0 : 1, isWarning ? "TJERR_WARNING" : "TJERR_FATAL", $"{call} failed: {text}")
+    {
+        IsWarning = isWarning;
+    }
+
+    /// <summary>TJERR_WARNING: the pixels were written, but the data was not clean (it ended early).</summary>
+    public bool IsWarning { get; }
 }

@@ -1,13 +1,14 @@
-// Finds and loads the NVIDIA libraries for the [LibraryImport] declarations in this assembly.
-// The declarations name logical libraries ("cuda", "nvrtc", "cublas", "cublasLt", "nccl"); the
-// resolver maps each to the newest installed version, so one build runs on CUDA 11.2 to 13.x.
+// Finds and loads the native libraries for the [LibraryImport] declarations in this assembly.
+// The declarations name logical libraries ("cuda", "nvrtc", "cublas", "cublasLt", "nccl",
+// "turbojpeg"); the resolver maps each to the newest installed version, so one build runs on CUDA
+// 11.2 to 13.x.
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace YoloCore.Native;
 
-/// <summary>The NVIDIA libraries this assembly binds.</summary>
+/// <summary>The native libraries this assembly binds: NVIDIA's, and libjpeg-turbo's TurboJPEG.</summary>
 public enum NativeLib
 {
     /// <summary>CUDA driver API: <c>libcuda.so.1</c> / <c>nvcuda.dll</c>, installed with the display driver.</summary>
@@ -20,6 +21,8 @@ public enum NativeLib
     CublasLt,
     /// <summary>NCCL, the collective-communication library (Linux only).</summary>
     Nccl,
+    /// <summary>TurboJPEG, libjpeg-turbo's simple API (optional: the JPEG fast path).</summary>
+    TurboJpeg,
 }
 
 /// <summary>What <see cref="NativeLibraries.Probe"/> tried and found.</summary>
@@ -83,10 +86,11 @@ public static class NativeLibraries
     internal const string CublasName = "cublas";
     internal const string CublasLtName = "cublasLt";
     internal const string NcclName = "nccl";
+    internal const string TurboJpegName = "turbojpeg";
 
     private static readonly object Gate = new();
-    private static readonly nint[] Handles = new nint[5];
-    private static readonly string?[] ResolvedNames = new string?[5];
+    private static readonly nint[] Handles = new nint[6];
+    private static readonly string?[] ResolvedNames = new string?[6];
 
 #pragma warning disable CA2255 // The resolver must be registered before the first P/Invoke of this assembly runs.
     [ModuleInitializer]
@@ -102,6 +106,7 @@ public static class NativeLibraries
         NativeLib.Cublas => CublasName,
         NativeLib.CublasLt => CublasLtName,
         NativeLib.Nccl => NcclName,
+        NativeLib.TurboJpeg => TurboJpegName,
         _ => throw new ArgumentOutOfRangeException(nameof(lib)),
     };
 
@@ -113,6 +118,7 @@ public static class NativeLibraries
         NativeLib.Cublas => "cuBLAS (libcublas)",
         NativeLib.CublasLt => "cuBLASLt (libcublasLt)",
         NativeLib.Nccl => "NCCL (libnccl)",
+        NativeLib.TurboJpeg => "TurboJPEG (libturbojpeg, from libjpeg-turbo)",
         _ => throw new ArgumentOutOfRangeException(nameof(lib)),
     };
 
@@ -129,11 +135,13 @@ public static class NativeLibraries
         (NativeLib.Cublas, false) => ["libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so"],
         (NativeLib.CublasLt, false) => ["libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so.11", "libcublasLt.so"],
         (NativeLib.Nccl, false) => ["libnccl.so.2", "libnccl.so"],
+        (NativeLib.TurboJpeg, false) => ["libturbojpeg.so.0", "libturbojpeg.so"],
         (NativeLib.Cuda, true) => ["nvcuda.dll"],
         (NativeLib.Nvrtc, true) => ["nvrtc64_130_0.dll", "nvrtc64_120_0.dll", "nvrtc64_112_0.dll"],
         (NativeLib.Cublas, true) => ["cublas64_13.dll", "cublas64_12.dll", "cublas64_11.dll"],
         (NativeLib.CublasLt, true) => ["cublasLt64_13.dll", "cublasLt64_12.dll", "cublasLt64_11.dll"],
         (NativeLib.Nccl, true) => [],
+        (NativeLib.TurboJpeg, true) => ["turbojpeg.dll"],
         _ => throw new ArgumentOutOfRangeException(nameof(lib)),
     };
 
@@ -263,6 +271,7 @@ public static class NativeLibraries
             NativeLib.Cublas => typeof(Cublas.Api),
             NativeLib.CublasLt => typeof(CublasLt.Api),
             NativeLib.Nccl => typeof(Nccl.Api),
+            NativeLib.TurboJpeg => typeof(TurboJpeg.Api),
             _ => throw new ArgumentOutOfRangeException(nameof(lib)),
         };
         return api.GetMethods(BindingFlags.Public | BindingFlags.Static)
@@ -295,6 +304,7 @@ public static class NativeLibraries
                 NativeLib.Cublas => Cublas.GetVersion().ToString(),
                 NativeLib.CublasLt => CublasLt.GetVersion().ToString(),
                 NativeLib.Nccl => Nccl.GetVersion().ToString(),
+                NativeLib.TurboJpeg => "2.x (TurboJPEG API)",
                 _ => throw new ArgumentOutOfRangeException(nameof(lib)),
             };
             error = null;
@@ -346,6 +356,7 @@ public static class NativeLibraries
         NativeLib.Cublas => "cuBLAS 11 or newer (CUDA toolkit, or the libcublas package)",
         NativeLib.CublasLt => "cuBLASLt 11 or newer (CUDA toolkit, or the libcublaslt package)",
         NativeLib.Nccl => "NCCL 2 (the libnccl2 package or NVIDIA's NCCL download)",
+        NativeLib.TurboJpeg => "libjpeg-turbo's TurboJPEG (the libturbojpeg0 package)",
         _ => "it",
     };
 
@@ -357,6 +368,7 @@ public static class NativeLibraries
             CublasName => Load(NativeLib.Cublas),
             CublasLtName => Load(NativeLib.CublasLt),
             NcclName => Load(NativeLib.Nccl),
+            TurboJpegName => Load(NativeLib.TurboJpeg),
             _ => 0,
         };
 

@@ -6,7 +6,7 @@ namespace YoloCore.Data;
 /// extension with .txt.
 public static class ImageList
 {
-    /// Extensions YOLOv5 treats as images. Those ImageSharp cannot read end up counted as corrupt.
+    /// Extensions YOLOv5 treats as images. Those the decoder cannot read (dng, mpo, pfm) end up counted as corrupt.
     public static readonly IReadOnlySet<string> ImageExtensions =
         new HashSet<string>(["bmp", "dng", "jpeg", "jpg", "mpo", "png", "tif", "tiff", "webp", "pfm"], StringComparer.OrdinalIgnoreCase);
 

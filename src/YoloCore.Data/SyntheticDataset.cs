@@ -1,8 +1,5 @@
 using System.Globalization;
 using System.Text;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.Formats.Jpeg;
-using SixLabors.ImageSharp.PixelFormats;
 
 namespace YoloCore.Data;
 
@@ -32,7 +29,6 @@ public static class SyntheticDataset
             }
             File.Delete(Path.Combine(outDir, "labels", split + ".cache"));
         }
-        var encoder = new JpegEncoder { Quality = 95 };
         var jobs = Enumerable.Range(0, trainCount).Select(i => ("train", i)).Concat(Enumerable.Range(0, valCount).Select(i => ("val", i))).ToArray();
         Parallel.ForEach(jobs, job =>
         {
@@ -40,8 +36,7 @@ public static class SyntheticDataset
             var rng = new Rng(SampleSeed.Mix((ulong)seed, split == "train" ? 1UL : 2UL, (ulong)i));
             using var im = Render(imageSize, rng, out var labels);
             string name = $"{split}_{i:D5}";
-            using (var image = Image.LoadPixelData<Rgb24>(im.Pixels, imageSize, imageSize))
-                image.SaveAsJpeg(Path.Combine(outDir, "images", split, name + ".jpg"), encoder);
+            ImageEncoder.Save(im, Path.Combine(outDir, "images", split, name + ".jpg"), quality: 95);
             File.WriteAllText(Path.Combine(outDir, "labels", split, name + ".txt"), labels);
         });
         string yaml = Path.Combine(outDir, "data.yaml");

@@ -1,4 +1,3 @@
-using SixLabors.ImageSharp.Metadata.Profiles.Exif;
 using YoloCore.Data;
 
 namespace YoloCore.Data.Tests;
@@ -41,7 +40,7 @@ public class BadInputTests
         TestFiles.Save(tiny, Path.Combine(root, "images", "train", "tiny.png"));
         // A JPEG cut inside its header is corrupt; one that only lost its end marker is restored.
         var jpegPath = Path.Combine(root, "images", "train", "jpegsrc.jpg");
-        using (var im = RgbImage.Filled(64, 48, 90)) TestFiles.Save(im, jpegPath, ImageFormatKind.Jpeg);
+        using (var im = RgbImage.Filled(64, 48, 90)) TestFiles.Save(im, jpegPath);
         var jpeg = File.ReadAllBytes(jpegPath);
         File.Delete(jpegPath);
         File.WriteAllBytes(Path.Combine(root, "images", "train", "jpeghead.jpg"), jpeg[..100]);

@@ -1,8 +1,3 @@
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.Formats.Bmp;
-using SixLabors.ImageSharp.Formats.Jpeg;
-using SixLabors.ImageSharp.Formats.Png;
-using SixLabors.ImageSharp.PixelFormats;
 using YoloCore.Data;
 
 namespace YoloCore.Data.Tests;
@@ -35,18 +30,15 @@ public static class TestFiles
 
     public static string Coco128Yaml => System.IO.Path.Combine(DatasetsDir, "coco128.yaml");
 
-    public static void Save(RgbImage im, string path, ImageFormatKind kind = ImageFormatKind.Png, Action<Image<Rgb24>>? edit = null)
+    /// Writes PNG or JPEG (quality 95) by the path's extension.
+    public static void Save(RgbImage im, string path)
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
-        using var image = Image.LoadPixelData<Rgb24>(im.Pixels, im.Width, im.Height);
-        edit?.Invoke(image);
-        switch (kind)
-        {
-            case ImageFormatKind.Png: image.Save(path, new PngEncoder()); break;
-            case ImageFormatKind.Bmp: image.Save(path, new BmpEncoder { BitsPerPixel = BmpBitsPerPixel.Pixel24 }); break;
-            default: image.Save(path, new JpegEncoder { Quality = 95 }); break;
-        }
+        ImageEncoder.Save(im, path);
     }
+
+    /// The fixtures of decode_golden.py (copied beside the test assembly).
+    public static string DecodeFixtures => System.IO.Path.Combine(AppContext.BaseDirectory, "decode");
 
     /// Paints box [x1, x2) × [y1, y2) in colour c.
     public static void Fill(RgbImage im, int x1, int y1, int x2, int y2, (byte, byte, byte) c)
@@ -75,5 +67,3 @@ public static class TestFiles
         File.WriteAllText(p, text);
     }
 }
-
-public enum ImageFormatKind { Png, Jpeg, Bmp }

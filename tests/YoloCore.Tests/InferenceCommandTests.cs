@@ -56,13 +56,10 @@ public class InferenceCommandTests : IDisposable
         Directory.CreateDirectory(src);
         string jpg = Directory.GetFiles(Path.Combine(data, "images", "val"), "*.jpg").Order().First();
         File.Copy(jpg, Path.Combine(src, "x.jpg"));
-        using (var im = SixLabors.ImageSharp.Image.Load(jpg))
-        {
-            SixLabors.ImageSharp.ImageExtensions.SaveAsPng(im, Path.Combine(src, "x.png"));
-            SixLabors.ImageSharp.ImageExtensions.SaveAsTiff(im, Path.Combine(src, "y.tif"));
-            SixLabors.ImageSharp.ImageExtensions.SaveAsTiff(im, Path.Combine(src, "z.tiff"));
-            SixLabors.ImageSharp.ImageExtensions.SaveAsWebp(im, Path.Combine(src, "w.webp"));
-        }
+        // Other formats from the decoding fixtures (tests/YoloCore.Data.Tests/decode).
+        string fixtures = Path.Combine(Golden.GoldenCase.RepoRoot, "tests", "YoloCore.Data.Tests", "decode");
+        foreach (var (from, to) in new[] { ("rgb.png", "x.png"), ("lzw.tif", "y.tif"), ("deflate.tiff", "z.tiff"), ("lossy.webp", "w.webp") })
+            File.Copy(Path.Combine(fixtures, from), Path.Combine(src, to));
         File.WriteAllText(Path.Combine(src, "broken.jpg"), "not an image");
         File.WriteAllText(Path.Combine(src, "notes.txt"), "not an image either, and not one by name");
         var output = new StringWriter();

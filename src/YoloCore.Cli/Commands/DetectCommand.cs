@@ -61,7 +61,7 @@ public static class DetectCommand
                 var clock = Stopwatch.StartNew();
                 RgbImage original;
                 try { original = ImageDecoder.Decode(file); }
-                catch (Exception e) when (e is InvalidDataException or IOException or NotSupportedException or SixLabors.ImageSharp.ImageFormatException)
+                catch (Exception e) when (e is InvalidDataException or IOException or NotSupportedException)
                 {
                     Console.WriteLine($"WARNING ⚠️ {file}: skipped, not a readable image ({e.Message})");
                     skipped++;

@@ -1,10 +1,7 @@
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-
 namespace YoloCore.Cli.Drawing;
 
 /// An RGB image to draw plots and detections on: filled and outlined rectangles, thick lines and
-/// 5×7 bitmap text, saved as PNG or JPEG through ImageSharp. Coordinates are clipped to the image.
+/// 5×7 bitmap text, saved as PNG or JPEG through SkiaSharp. Coordinates are clipped to the image.
 public sealed class Canvas(int width, int height)
 {
     readonly byte[] rgb = new byte[width * height * 3];
@@ -70,9 +67,8 @@ public sealed class Canvas(int width, int height)
     /// Saves as PNG, or JPEG when the extension is .jpg/.jpeg.
     public void Save(string path)
     {
-        using var image = Image.LoadPixelData<Rgb24>(rgb, Width, Height);
-        var ext = Path.GetExtension(path).ToLowerInvariant();
-        if (ext is ".jpg" or ".jpeg") image.SaveAsJpeg(path);
-        else image.SaveAsPng(path);
+        using var image = new YoloCore.Data.RgbImage(Width, Height);
+        rgb.CopyTo(image.Pixels);
+        YoloCore.Data.ImageEncoder.Save(image, Path.GetExtension(path).ToLowerInvariant() is ".jpg" or ".jpeg" ? path : Path.ChangeExtension(path, ".png"));
     }
 }

@@ -31,11 +31,18 @@ public sealed class GoldenCase : IDisposable
         get
         {
             var env = Environment.GetEnvironmentVariable("YOLOCORE_GOLDEN_DIR");
-            if (!string.IsNullOrEmpty(env)) return env;
+            return !string.IsNullOrEmpty(env) ? env : Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "golden"));
+        }
+    }
+
+    /// The repository root (the folder holding YoloCore.sln) above the test assembly.
+    public static string RepoRoot
+    {
+        get
+        {
             var dir = new DirectoryInfo(AppContext.BaseDirectory);
             while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "YoloCore.sln"))) dir = dir.Parent;
-            if (dir is null) throw new DirectoryNotFoundException("cannot find the repository root (YoloCore.sln) above " + AppContext.BaseDirectory);
-            return Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "golden"));
+            return dir?.FullName ?? throw new DirectoryNotFoundException("cannot find the repository root (YoloCore.sln) above " + AppContext.BaseDirectory);
         }
     }
 
