@@ -7,8 +7,11 @@ public sealed record TrainOptions
 {
     /// Dataset YAML; null trains on the synthetic shapes dataset (generated under the run folder).
     public string? Data { get; init; }
-    public string Cfg { get; init; } = "yolov5n";
-    /// Initial weights (safetensors with YOLOv5 state-dict names); entries of matching shape are loaded.
+    /// yolov5n/s/m/l/x or a model YAML; null: the model --weights describes (as train.py builds
+    /// Model(cfg or ckpt['model'].yaml)), else yolov5n.
+    public string? Cfg { get; init; }
+    /// Initial weights (a YOLOv5 .pt, or safetensors with YOLOv5 state-dict names): entries of
+    /// matching name and shape are loaded (train.py's transfer).
     public string? Weights { get; init; }
     public string? Hyp { get; init; }
     public int Epochs { get; init; } = 100;

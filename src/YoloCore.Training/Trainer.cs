@@ -57,11 +57,7 @@ public sealed class Trainer(ITrainingReporter reporter)
         if (group is not null) saveDir = group.Share("run/dir", saveDir);
         string weights = Path.Combine(saveDir, "weights"), resultsCsv = Path.Combine(saveDir, "results.csv");
         var hyp = options.Hyp is null ? new Hyperparameters() : Hyperparameters.Load(options.Hyp);
-        if (resume is null && main)
-        {
-            File.WriteAllText(Path.Combine(saveDir, "opt.json"), JsonSerializer.Serialize(options, new JsonSerializerOptions(json) { WriteIndented = true }));
-            hyp.Save(Path.Combine(saveDir, "hyp.yaml"));
-        }
+        if (resume is null && main) hyp.Save(Path.Combine(saveDir, "hyp.yaml"));
         log.Info("hyperparameters: " + string.Join(", ", hyp.Values.Select(kv => $"{kv.Key}={kv.Value:G4}")));
 
         string dataYaml = options.Data ?? (main ? SyntheticData(saveDir, options) : "");
@@ -70,9 +66,15 @@ public sealed class Trainer(ITrainingReporter reporter)
         bool single = options.SingleClass;
         int nc = single ? 1 : data.ClassCount;
         IReadOnlyList<string> names = single && data.Names.Count != 1 ? ["item"] : data.Names;
-        using var model = new YoloModel(ModelConfig.Load(options.Cfg).WithClasses(nc), (ulong)options.Seed);
-        using var emaModel = new YoloModel(ModelConfig.Load(options.Cfg).WithClasses(nc), (ulong)options.Seed);
-        if (options.Weights is not null && resume is null) LoadPretrained(model, options.Weights);
+        // train.py: Model(cfg or ckpt['model'].yaml); anchors transferred only when the config came from the weights.
+        using var pretrained = options.Weights is not null && resume is null ? WeightsFile.Read(options.Weights, emaFirst: false) : null;
+        bool cfgGiven = options.Cfg is not null;
+        var config = ModelConfigFor(ref options, pretrained, saveDir, main);
+        using var model = new YoloModel(config.WithClasses(nc), (ulong)options.Seed);
+        using var emaModel = new YoloModel(config.WithClasses(nc), (ulong)options.Seed);
+        if (pretrained is not null) LoadPretrained(model, pretrained, excludeAnchors: cfgGiven);
+        if (resume is null && main) // the options as resolved (the model config chosen)
+            File.WriteAllText(Path.Combine(saveDir, "opt.json"), JsonSerializer.Serialize(options, new JsonSerializerOptions(json) { WriteIndented = true }));
         model.To(device);
         emaModel.To(device);
         if (group is not null)
@@ -85,7 +87,7 @@ public sealed class Trainer(ITrainingReporter reporter)
         }
         FreezeLayers(model, options.Freeze);
         log.Info(model.Summary());
-        log.Info($"{options.Cfg}: {model.ParameterCount():N0} parameters, {nc} classes, device {device}");
+        log.Info($"{config.Name}: {model.ParameterCount():N0} parameters, {nc} classes, device {device}");
 
         bool amp = !device.IsCpu && !options.NoAmp;
         var computeType = amp ? DType.Float16 : DType.Float32;
@@ -150,7 +152,7 @@ public sealed class Trainer(ITrainingReporter reporter)
         log.Info($"image sizes {img} train, {img} val; {options.Workers} dataloader workers; logging results to {saveDir}; " +
             $"starting training for {options.Epochs} epochs...");
 
-        var metadata = WeightsMetadata.Create(options.Cfg, names);
+        var metadata = WeightsMetadata.Create(options.Cfg!, names);
         EpochResult? last = null;
         var optionsNode = JsonSerializer.SerializeToNode(options, json)!.AsObject();
         int epoch = startEpoch, totalSteps = 0;
@@ -360,28 +362,55 @@ public sealed class Trainer(ITrainingReporter reporter)
         return SyntheticDataset.Generate(dir, o.SynthTrain, o.SynthVal, o.ImageSize, o.Seed);
     }
 
-    /// Loads every entry of a weights file whose name and shape match the model (YOLOv5's
-    /// intersect_dicts), so weights trained for another class count still seed the backbone.
-    void LoadPretrained(YoloModel model, string path)
+    /// The model config: --cfg, else the one the --weights file describes (written to the run
+    /// folder so that --resume and the saved weights name it), else yolov5n. options.Cfg is set to
+    /// what was chosen, so opt.json and checkpoints record it.
+    ModelConfig ModelConfigFor(ref TrainOptions options, WeightsFile? pretrained, string saveDir, bool main)
     {
-        var (list, _) = Safetensors.Load(path);
-        try
+        if (options.Cfg is not null) return ModelConfig.Load(options.Cfg);
+        var fromWeights = pretrained is null ? null : WeightsMetadata.ConfigOf(pretrained);
+        if (fromWeights is null)
         {
-            int matched = 0, total = 0;
-            using var scope = TensorScope.Begin();
-            var file = list.ToDictionary(e => e.Name, e => e.Tensor);
-            foreach (var (name, t) in model.StateDict())
-            {
-                total++;
-                if (!file.TryGetValue(name, out var src)) continue;
-                var v = StateDictIO.FromPyTorch(src);
-                if (v.Shape != t.Shape) continue;
-                t.Backend.Copy(v.DType == t.DType ? v : v.Cast(t.DType), t);
-                matched++;
-            }
-            log.Info($"Transferred {matched}/{total} items from {path}");
+            options = options with { Cfg = "yolov5n" };
+            return ModelConfig.Load("yolov5n");
         }
-        finally { foreach (var (_, t) in list) t.Dispose(); }
+        if (ModelConfig.Embedded.Contains(pretrained!.ConfigName) && pretrained.ConfigYaml is null)
+        {
+            options = options with { Cfg = pretrained.ConfigName };
+            return fromWeights;
+        }
+        string path = Path.Combine(saveDir, (pretrained.ConfigName ?? "model") + ".yaml");
+        if (main) File.WriteAllText(path, pretrained.ConfigYaml);
+        options = options with { Cfg = path };
+        log.Info($"model config from {pretrained.Path} ({fromWeights.Name}), saved as {path}");
+        return fromWeights;
+    }
+
+    /// train.py's transfer: every entry of the file whose name and shape match the model
+    /// (intersect_dicts), anchors left out when --cfg was given, so weights trained for another
+    /// class count still seed the backbone. Counted as train.py counts: over PyTorch's state dict,
+    /// whose BatchNorms also hold num_batches_tracked.
+    void LoadPretrained(YoloModel model, WeightsFile file, bool excludeAnchors)
+    {
+        using var scope = TensorScope.Begin();
+        var entries = file.ByName();
+        int matched = 0, total = 0;
+        foreach (var (name, t) in model.StateDict())
+        {
+            total++;
+            if (name.EndsWith(".running_var"))
+            {
+                total++; // num_batches_tracked beside it in PyTorch's state dict
+                if (entries.ContainsKey(name[..^"running_var".Length] + "num_batches_tracked")) matched++;
+            }
+            if (excludeAnchors && name.Contains("anchor")) continue;
+            if (!entries.TryGetValue(name, out var src)) continue;
+            var v = StateDictIO.FromPyTorch(src);
+            if (v.Shape != t.Shape) continue;
+            t.Backend.Copy(v.DType == t.DType ? v : v.Cast(t.DType), t);
+            matched++;
+        }
+        log.Info($"Transferred {matched}/{total} items from {file.Path}");
     }
 
     static double PeakGiB(IBackend backend, YoloCore.Device device) => MemoryStats.PeakBytes(device) / (1024.0 * 1024 * 1024);

@@ -17,26 +17,31 @@ public static class WeightsMetadata
         ["names"] = JsonSerializer.Serialize(names),
     };
 
-    /// Builds the model a weights file describes (or the one given) and loads the weights into it.
+    /// The model config a weights file describes: its YAML, else its built-in name; null when the
+    /// file does not say (a bare PyTorch state dict).
+    public static ModelConfig? ConfigOf(WeightsFile file) =>
+        file.ConfigYaml is { } yaml ? ModelConfig.Parse(yaml, file.ConfigName ?? "custom", $"the model config inside {file.Path}")
+        : file.ConfigName is { } name ? ModelConfig.Load(name)
+        : null;
+
+    /// Builds the model a weights file describes (or the one given) and loads the weights into it:
+    /// our safetensors, a PyTorch state dict as safetensors, or a YOLOv5 .pt ('ema' first, as
+    /// upstream's attempt_load).
     public static (YoloModel Model, string[] Names) LoadModel(string weights, string? cfg, int? nc, IReadOnlyList<string>? names)
     {
-        if (!File.Exists(weights)) throw new FileNotFoundException($"weights not found: {Path.GetFullPath(weights)}", weights);
-        var (tensors, meta) = Safetensors.Load(weights);
-        try
+        using var file = WeightsFile.Read(weights, emaFirst: true);
+        ModelConfig config = cfg is not null ? ModelConfig.Load(cfg)
+            : ConfigOf(file) ?? throw new ArgumentException($"{weights} does not say which model it holds: pass --cfg (yolov5n/s/m/l/x or a YAML)");
+        int classes = nc ?? names?.Count ?? file.Names?.Length ?? file.ClassCount
+            ?? throw new ArgumentException($"{weights} does not say how many classes it detects: pass --data or --nc");
+        var finalNames = names?.ToArray() ?? (file.Names?.Length == classes ? file.Names : null) ?? Enumerable.Range(0, classes).Select(i => i.ToString()).ToArray();
+        var model = new YoloModel(config.WithClasses(classes));
+        try { StateDictIO.Load(model, file.ByName()); }
+        catch (InvalidDataException e)
         {
-            string? metaCfg = meta.GetValueOrDefault("cfg");
-            ModelConfig config = cfg is not null ? ModelConfig.Load(cfg)
-                : meta.GetValueOrDefault("cfg_yaml") is { Length: > 0 } yaml ? ModelConfig.Parse(yaml, metaCfg ?? "custom")
-                : metaCfg is not null ? ModelConfig.Load(metaCfg)
-                : throw new ArgumentException($"{weights} does not say which model it holds: pass --cfg (yolov5n/s/m/l/x or a YAML)");
-            var metaNames = meta.TryGetValue("names", out var n) ? JsonSerializer.Deserialize<string[]>(n) : null;
-            int classes = nc ?? names?.Count ?? metaNames?.Length
-                ?? (int.TryParse(meta.GetValueOrDefault("nc"), out int k) ? k : throw new ArgumentException($"{weights} does not say how many classes it detects: pass --data or --nc"));
-            var finalNames = names?.ToArray() ?? metaNames ?? Enumerable.Range(0, classes).Select(i => i.ToString()).ToArray();
-            var model = new YoloModel(config.WithClasses(classes));
-            StateDictIO.Load(model, tensors.ToDictionary(e => e.Name, e => e.Tensor));
-            return (model, finalNames);
+            model.Dispose();
+            throw new InvalidDataException($"{weights}: {e.Message}", e);
         }
-        finally { foreach (var (_, t) in tensors) t.Dispose(); }
+        return (model, finalNames);
     }
 }

@@ -26,7 +26,7 @@ public static class TrainCommand
         var options = new TrainOptions
         {
             Data = data,
-            Cfg = args.String("cfg", "yolov5n"),
+            Cfg = args.String("cfg", "") is { Length: > 0 } cfg ? cfg : null,
             Weights = args.String("weights", "") is { Length: > 0 } w ? w : null,
             Hyp = args.String("hyp", "") is { Length: > 0 } h ? h : null,
             Epochs = args.Int("epochs", data is null ? SynthEpochs : 100),
@@ -57,13 +57,15 @@ public static class TrainCommand
         if (args.Help)
         {
             Console.WriteLine($"""
-                usage: yolocore train [--data DATA.yaml] [--cfg yolov5n|s|m|l|x|FILE.yaml] [--weights W.safetensors]
+                usage: yolocore train [--data DATA.yaml] [--cfg yolov5n|s|m|l|x|FILE.yaml] [--weights W.pt|W.safetensors]
                                       [--epochs N] [--batch-size N] [--img PX] [--device cpu|0|cuda:N] [--workers N]
                                       [--optimizer SGD|Adam|AdamW] [--cos-lr] [--hyp HYP.yaml] [--patience N] [--seed N]
                                       [--project runs/train] [--name exp] [--exist-ok] [--resume [RUN_DIR|last.json|last.safetensors]]
                                       [--noval] [--no-amp] [--cache [ram]] [--freeze N|L1,L2,...] [--single-cls] [--synth-train 400] [--synth-val 100]
                                       [--sync-bn] [--ddp-timeout 300] [--max-steps N] [--dump-steps DIR]
                   Trains as YOLOv5 v7.0 does (hyp.scratch-low defaults, SGD nesterov, warmup, EMA, mAP each epoch).
+                  --weights: a YOLOv5 .pt or safetensors to start from (matching entries transferred); without --cfg
+                  the model is the one the weights describe, else yolov5n.
                   Without --data: generates the synthetic shapes dataset in the run folder and trains on it
                   ({SynthEpochs} epochs, batch {SynthBatch}, {SynthImage} px unless given). Outputs go to runs/train/expN:
                   weights/(last|best).safetensors (+ .json, + last.state.safetensors for --resume), results.csv, results.png.

@@ -16,6 +16,15 @@ public static class Safetensors
         ["F32"] = DType.Float32, ["F64"] = DType.Float64, ["F16"] = DType.Float16, ["I32"] = DType.Int32, ["U8"] = DType.UInt8,
     };
 
+    /// Codes PyTorch writes that we read into one of our dtypes: (bytes per element, our dtype).
+    /// bfloat16 widens to float32; other integers narrow to int32 (a value beyond it is an error);
+    /// bool becomes uint8. num_batches_tracked (int64) is read this way and then ignored.
+    static readonly Dictionary<string, (int Size, DType DType)> converted = new()
+    {
+        ["BF16"] = (2, DType.Float32), ["I64"] = (8, DType.Int32), ["U64"] = (8, DType.Int32), ["U32"] = (4, DType.Int32),
+        ["I16"] = (2, DType.Int32), ["U16"] = (2, DType.Int32), ["I8"] = (1, DType.Int32), ["BOOL"] = (1, DType.UInt8),
+    };
+
     static string Code(DType d) => fromCode.First(kv => kv.Value == d).Key;
 
     /// Reads every tensor (unscoped; the caller disposes them) in the order the header lists them.
@@ -47,15 +56,19 @@ public static class Safetensors
                 }
                 var entry = node!.AsObject();
                 string code = entry["dtype"]!.GetValue<string>();
-                if (!fromCode.TryGetValue(code, out var dtype)) throw new InvalidDataException($"{path}: tensor '{name}' has unsupported dtype {code}");
+                int size;
+                if (fromCode.TryGetValue(code, out var dtype)) size = dtype.SizeOf();
+                else if (converted.TryGetValue(code, out var c)) (size, dtype) = c;
+                else throw new InvalidDataException($"{path}: tensor '{name}' has unsupported dtype {code}");
                 var shape = new Shape(entry["shape"]!.AsArray().Select(d => d!.GetValue<int>()).ToArray());
                 var offsets = entry["data_offsets"]!.AsArray().Select(o => o!.GetValue<long>()).ToArray();
                 long bytes = offsets[1] - offsets[0];
-                if (offsets[0] < 0 || offsets[1] > dataLen || bytes != shape.Count * dtype.SizeOf())
-                    throw new InvalidDataException($"{path}: tensor '{name}' {shape} {dtype.Name()} has offsets [{offsets[0]}, {offsets[1]}) outside the data or of the wrong size");
+                if (offsets[0] < 0 || offsets[1] > dataLen || bytes != shape.Count * size)
+                    throw new InvalidDataException($"{path}: tensor '{name}' {shape} {code} has offsets [{offsets[0]}, {offsets[1]}) outside the data or of the wrong size");
                 var data = new byte[bytes];
                 file.Position = dataStart + offsets[0];
                 file.ReadExactly(data);
+                if (!fromCode.ContainsKey(code)) data = Widen(data, code, path, name);
                 var t = TensorScope.Escape(Tensor.Empty(shape, dtype));
                 t.Backend.CopyFromHost(data, t);
                 tensors.Add((name, t));
@@ -67,6 +80,36 @@ public static class Safetensors
             throw;
         }
         return (tensors, metadata);
+    }
+
+    /// The bytes of a converted code in its target dtype (see `converted`).
+    static byte[] Widen(byte[] data, string code, string path, string name)
+    {
+        if (code == "BOOL") return data.Select(b => b != 0 ? (byte)1 : (byte)0).ToArray();
+        if (code == "BF16")
+        {
+            var f = new float[data.Length / 2];
+            for (int i = 0; i < f.Length; i++) f[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(data.AsSpan(2 * i)) << 16);
+            return System.Runtime.InteropServices.MemoryMarshal.AsBytes(f.AsSpan()).ToArray();
+        }
+        int size = converted[code].Size;
+        var ints = new int[data.Length / size];
+        for (int i = 0; i < ints.Length; i++)
+        {
+            var b = data.AsSpan(size * i, size);
+            long v = code switch
+            {
+                "I64" => BinaryPrimitives.ReadInt64LittleEndian(b),
+                "U64" => (long)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(b), long.MaxValue),
+                "U32" => BinaryPrimitives.ReadUInt32LittleEndian(b),
+                "I16" => BinaryPrimitives.ReadInt16LittleEndian(b),
+                "U16" => BinaryPrimitives.ReadUInt16LittleEndian(b),
+                _ => (sbyte)b[0],
+            };
+            if (v is < int.MinValue or > int.MaxValue) throw new InvalidDataException($"{path}: tensor '{name}' holds {v}, beyond int32");
+            ints[i] = (int)v;
+        }
+        return System.Runtime.InteropServices.MemoryMarshal.AsBytes(ints.AsSpan()).ToArray();
     }
 
     /// Writes a file to PATH.tmp and moves it into place, so a crash never leaves half a file.
