@@ -304,7 +304,8 @@ public static class NativeLibraries
                 NativeLib.Cublas => Cublas.GetVersion().ToString(),
                 NativeLib.CublasLt => CublasLt.GetVersion().ToString(),
                 NativeLib.Nccl => Nccl.GetVersion().ToString(),
-                NativeLib.TurboJpeg => "2.x (TurboJPEG API)",
+                // TurboJPEG 2.x exports no version query: the API level its declarations use, once it loads.
+                NativeLib.TurboJpeg => Load(lib) != 0 ? "2.0" : null,
                 _ => throw new ArgumentOutOfRangeException(nameof(lib)),
             };
             error = null;

@@ -11,6 +11,7 @@ public static class Program
         ("launch", "run a command on several ranks (data-parallel training), like torchrun", LaunchCommand.Run),
         ("val", "evaluate weights on a dataset: P, R, mAP@0.5, mAP@0.5:0.95 per class", ValCommand.Run),
         ("detect", "detect objects in images and write them with boxes drawn and text labels", DetectCommand.Run),
+        ("export", "convert weights: a YOLOv5 .pt to safetensors (YOLOv5's names, the model config and class names inside)", ExportCommand.Run),
         ("demo", "fit a small Conv-BN-SiLU network to a synthetic target on the CPU (the core's demo)", DemoCommand.Run),
         ("bench", "time YOLOv5 training steps on synthetic data (images/s, step time, memory, phases)", BenchCommand.Run),
         ("data", "data tools: `data synth` writes the synthetic shapes dataset (the main job's default)", DataCommand),

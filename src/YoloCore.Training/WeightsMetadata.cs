@@ -9,10 +9,17 @@ namespace YoloCore.Training;
 /// the model from it; weights from PyTorch lack it, and then --cfg and --data (or --nc) say it.
 public static class WeightsMetadata
 {
-    public static Dictionary<string, string> Create(string cfg, IReadOnlyList<string> names) => new()
+    /// cfg: a built-in name or a YAML file's path (its text goes into the header).
+    public static Dictionary<string, string> Create(string cfg, IReadOnlyList<string> names) =>
+        ModelConfig.Embedded.Contains(Path.GetFileNameWithoutExtension(cfg)) && !File.Exists(cfg)
+            ? Create(Path.GetFileNameWithoutExtension(cfg), null, names)
+            : Create(cfg, File.Exists(cfg) ? File.ReadAllText(cfg) : null, names);
+
+    /// name: what the config is called; yaml: its text, or null for a built-in.
+    public static Dictionary<string, string> Create(string name, string? yaml, IReadOnlyList<string> names) => new()
     {
-        ["cfg"] = ModelConfig.Embedded.Contains(Path.GetFileNameWithoutExtension(cfg)) && !File.Exists(cfg) ? Path.GetFileNameWithoutExtension(cfg) : cfg,
-        ["cfg_yaml"] = File.Exists(cfg) ? File.ReadAllText(cfg) : "",
+        ["cfg"] = name,
+        ["cfg_yaml"] = yaml ?? "",
         ["nc"] = names.Count.ToString(),
         ["names"] = JsonSerializer.Serialize(names),
     };

@@ -81,6 +81,23 @@ public class InferenceCommandTests : IDisposable
     }
 
     [Fact]
+    public void ExportWritesACheckpointAsSafetensorsThatNeedsNoCfg()
+    {
+        string pt = Path.Combine(root, "w.pt"), st = Path.Combine(root, "w.safetensors.out");
+        File.Copy(Path.Combine(Golden.GoldenCase.Directory, "val_synth_n3", "weights.pt"), pt);
+        Assert.Equal(0, Program.Main(["export", "--weights", pt, "--output", st]));
+        var (model, names) = YoloCore.Training.WeightsMetadata.LoadModel(st, cfg: null, nc: null, names: null);
+        using (model) Assert.Equal(["rectangle", "ellipse", "triangle"], names);
+        // The exported values are the checkpoint's EMA weights, widened from float16 exactly.
+        using var source = YoloCore.Nn.IO.WeightsFile.Read(pt, emaFirst: true);
+        using var exported = YoloCore.Nn.IO.WeightsFile.Read(st);
+        var written = exported.ByName();
+        foreach (var (name, t) in source.Entries.Where(e => e.Tensor.DType.IsFloating()))
+            Assert.True(t.ToDoubles().SequenceEqual(written[name].ToDoubles()), $"{name} differs after export");
+        Assert.Equal(2, Program.Main(["export", "--weights", pt, "--format", "onnx"]));
+    }
+
+    [Fact]
     public void ValSavesLabelsAndCocoResultsForEveryDetection()
     {
         Assert.Equal(0, Program.Main(["val", "--data", Path.Combine(data, "data.yaml"), "--weights", weights, "--cfg", "yolov5n", "--img", "128",

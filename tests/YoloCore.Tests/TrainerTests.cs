@@ -217,6 +217,25 @@ public class TrainerTests : IDisposable
         public override void Info(string line) => infos.Add(line);
     }
 
+    /// train.py's transfer from a YOLOv5 .pt: every entry of matching name and shape ('model',
+    /// not 'ema'), counted over PyTorch's state dict (349 for yolov5n, num_batches_tracked
+    /// included); without --cfg the model is the checkpoint's own and its anchors come too, with
+    /// --cfg they are left out, as train.py does.
+    [Fact]
+    public void AYoloV5CheckpointSeedsTrainingAsTrainPyDoes()
+    {
+        string pt = Path.Combine(Golden.GoldenCase.Directory, "val_synth_n3", "weights.pt");
+        var lines = new List<string>();
+        var run = new Trainer(new CollectBoth([], lines)).Run(Tiny("transfer", 1) with { Cfg = null, Weights = pt, MaxSteps = 1 });
+        Assert.Contains($"Transferred 349/349 items from {pt}", lines);
+        Assert.True(File.Exists(Path.Combine(run.SaveDir, "weights.yaml")), "the checkpoint's model config is kept in the run folder");
+        // --resume rebuilds the same model from the options the run recorded.
+        Assert.Contains("weights.yaml", File.ReadAllText(Path.Combine(run.SaveDir, "opt.json")));
+        lines.Clear();
+        new Trainer(new CollectBoth([], lines)).Run(Tiny("transfer-cfg", 1) with { Cfg = "yolov5n", Weights = pt, MaxSteps = 1 });
+        Assert.Contains($"Transferred 348/349 items from {pt}", lines);
+    }
+
     [Fact]
     public void AnUnwritableOutputFolderIsReported()
     {

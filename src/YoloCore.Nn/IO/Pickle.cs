@@ -85,11 +85,12 @@ public sealed class PickleReader
             p += (int)n;
             return s;
         }
-        string Line(ReadOnlySpan<byte> d)
+        string Line(ReadOnlySpan<byte> d) => Encoding.UTF8.GetString(LineBytes(d));
+        byte[] LineBytes(ReadOnlySpan<byte> d)
         {
             int end = d[p..].IndexOf((byte)'\n');
             if (end < 0) throw Bad("the pickle ends in the middle of a text line");
-            string s = Encoding.UTF8.GetString(d.Slice(p, end));
+            var s = d.Slice(p, end).ToArray();
             p += end + 1;
             return s;
         }
@@ -122,7 +123,7 @@ public sealed class PickleReader
                 case (byte)'U': stack.Add(Encoding.Latin1.GetString(Take(Take(1, data)[0], data))); break; // SHORT_BINSTRING
                 case (byte)'T': stack.Add(Encoding.Latin1.GetString(Take(BinaryPrimitives.ReadInt32LittleEndian(Take(4, data)), data))); break;
                 case (byte)'S': stack.Add(Line(data).Trim().Trim('\'', '"')); break;
-                case (byte)'V': stack.Add(Line(data)); break;
+                case (byte)'V': stack.Add(RawUnicodeEscape(LineBytes(data))); break;
                 case (byte)'C': stack.Add(Take(Take(1, data)[0], data).ToArray()); break;              // SHORT_BINBYTES
                 case (byte)'B': stack.Add(Take(BinaryPrimitives.ReadUInt32LittleEndian(Take(4, data)), data).ToArray()); break;
                 case 0x8e or 0x96: stack.Add(Take((long)BinaryPrimitives.ReadUInt64LittleEndian(Take(8, data)), data).ToArray()); break; // BINBYTES8, BYTEARRAY8
@@ -213,17 +214,38 @@ public sealed class PickleReader
         }
     }
 
+    /// Protocol 0's text: Latin-1 bytes with \uXXXX and \UXXXXXXXX escapes.
+    static string RawUnicodeEscape(byte[] b)
+    {
+        var sb = new StringBuilder(b.Length);
+        for (int i = 0; i < b.Length; i++)
+        {
+            if (b[i] == '\\' && i + 1 < b.Length && (b[i + 1] == 'u' || b[i + 1] == 'U'))
+            {
+                int digits = b[i + 1] == 'u' ? 4 : 8;
+                if (i + 2 + digits <= b.Length && int.TryParse(Encoding.ASCII.GetString(b, i + 2, digits), System.Globalization.NumberStyles.HexNumber, null, out int cp))
+                {
+                    sb.Append(char.ConvertFromUtf32(cp));
+                    i += 1 + digits;
+                    continue;
+                }
+            }
+            sb.Append((char)b[i]);
+        }
+        return sb.ToString();
+    }
+
     static object Long(ReadOnlySpan<byte> little)
     {
         if (little.Length == 0) return 0L;
         var v = new BigInteger(little, isUnsigned: false, isBigEndian: false);
-        return v >= long.MinValue && v <= long.MaxValue ? (long)v : v;
+        return v >= long.MinValue && v <= long.MaxValue ? (object)(long)v : v;
     }
 
     static object IntLine(string s) => s switch
     {
         "00" => false,
         "01" => true,
-        _ => long.TryParse(s, out long v) ? v : BigInteger.Parse(s),
+        _ => long.TryParse(s, out long v) ? (object)v : BigInteger.Parse(s),
     };
 }

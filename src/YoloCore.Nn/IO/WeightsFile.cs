@@ -68,7 +68,8 @@ public sealed class WeightsFile : IDisposable
         return new WeightsFile
         {
             Path = path, Entries = entries,
-            ConfigYaml = yaml?.ToJsonString(), ConfigName = yamlName is null ? null : System.IO.Path.GetFileNameWithoutExtension(yamlName),
+            // Named after the YAML it came from, as upstream records it, else after the file.
+            ConfigYaml = yaml?.ToJsonString(), ConfigName = System.IO.Path.GetFileNameWithoutExtension(yamlName ?? path),
             Names = NamesOf(module?["names"]),
             ClassCount = module?["nc"] is long nc ? (int)nc : yaml?["nc"]?.GetValue<long>() is long ync ? (int)ync : null,
         };
