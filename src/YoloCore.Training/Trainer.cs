@@ -19,33 +19,27 @@ public sealed class Trainer(ITrainingReporter reporter)
     readonly ITrainingReporter caller = reporter;
     /// Where this run reports: the caller's reporter, or nothing on ranks other than 0.
     ITrainingReporter log = reporter;
-    const int NominalBatch = 64;
     static readonly JsonSerializerOptions json = new() { Converters = { new JsonStringEnumConverter() } };
 
     /// cancel: checked after each epoch's checkpoint is written, so a cancelled run stops where
     /// --resume can continue it exactly (the command line cancels on Ctrl+C).
     public TrainResult Run(TrainOptions options, string? resumeFrom = null, CancellationToken cancel = default)
     {
-        Checkpoint.Resumable? resume = null;
-        if (resumeFrom is not null)
-        {
-            resume = Checkpoint.OpenForResume(resumeFrom);
-            options = ResumedOptions(resume);
-        }
-        string? resumeDir = resume?.RunDir;
+        // ==== Options: a resumed run continues with the options it started with ====================
+        var resume = resumeFrom is null ? null : Checkpoint.OpenForResume(resumeFrom);
+        if (resume is not null) options = ResumedOptions(resume);
         Validate(ref options);
-        var device = YoloCore.Device.Parse(options.Device);
-        // Data parallel when started by `yolocore launch` or torchrun: one GPU per local rank.
+
+        // ==== Device and ranks: data parallel under `yolocore launch` or torchrun, a GPU per rank ===
         var env = YoloCore.Distributed.DistributedEnv.FromEnvironment();
-        int rankBatch = env.RankBatch(options.BatchSize);
-        device = env.DeviceFor(device);
+        var device = env.DeviceFor(YoloCore.Device.Parse(options.Device));
+        int world = env.WorldSize, rankBatch = env.RankBatch(options.BatchSize);
         // A missing GPU library fails here, before anything is written, naming where it looked.
         IBackend backend;
         try { backend = Backends.For(device); }
         catch (DllNotFoundException e) { throw new DllNotFoundException($"--device {options.Device}: {e.Message}", e); }
         using var group = env.IsDistributed ? YoloCore.Distributed.ProcessGroup.Join(env, device, TimeSpan.FromSeconds(options.DdpTimeout)) : null;
         bool main = group?.IsMain ?? true;
-        int world = env.WorldSize;
         log = main ? caller : new SilentReporter();
         if (resume is not null)
         {
@@ -53,6 +47,9 @@ public sealed class Trainer(ITrainingReporter reporter)
             log.Info($"Resuming training from {resume.ManifestPath} from epoch {resume.State.Epoch + 2} to {options.Epochs} total epochs");
         }
         if (group is not null) log.Info($"data parallel: {world} ranks, {options.BatchSize / world} images per rank, {(device.IsCpu ? "TCP" : "NCCL")} communicator{(options.SyncBn ? ", SyncBatchNorm" : "")}");
+
+        // ==== Run folder and hyperparameters ==========================================================
+        string? resumeDir = resume?.RunDir;
         string saveDir = resumeDir ?? (main ? RunDirectory.Create(RunDirectory.Next(options.Project, options.Name, options.ExistOk), "weights") : "");
         if (group is not null) saveDir = group.Share("run/dir", saveDir);
         string weights = Path.Combine(saveDir, "weights"), resultsCsv = Path.Combine(saveDir, "results.csv");
@@ -60,67 +57,60 @@ public sealed class Trainer(ITrainingReporter reporter)
         if (resume is null && main) hyp.Save(Path.Combine(saveDir, "hyp.yaml"));
         log.Info("hyperparameters: " + string.Join(", ", hyp.Values.Select(kv => $"{kv.Key}={kv.Value:G4}")));
 
+        // ==== Dataset config ============================================================================
         string dataYaml = options.Data ?? (main ? SyntheticData(saveDir, options) : "");
         if (group is not null && options.Data is null) dataYaml = group.Share("run/data", dataYaml);
         var data = DatasetConfig.Load(dataYaml);
         bool single = options.SingleClass;
-        int nc = single ? 1 : data.ClassCount;
+        int nc = single ? 1 : data.ClassCount, img = options.ImageSize, batch = options.BatchSize;
         IReadOnlyList<string> names = single && data.Names.Count != 1 ? ["item"] : data.Names;
-        // train.py: Model(cfg or ckpt['model'].yaml); anchors transferred only when the config came from the weights.
+
+        // ==== Model, EMA, optimizer, loss and step (train.py: Model, Freeze, Optimizer, EMA) ===========
+        // Model(cfg or ckpt['model'].yaml); anchors transferred only when the config came from the weights.
         using var pretrained = options.Weights is not null && resume is null ? WeightsFile.Read(options.Weights, emaFirst: false) : null;
         bool cfgGiven = options.Cfg is not null;
         var config = ModelConfigFor(ref options, pretrained, saveDir, main);
-        using var model = new YoloModel(config.WithClasses(nc), (ulong)options.Seed);
-        using var emaModel = new YoloModel(config.WithClasses(nc), (ulong)options.Seed);
-        if (pretrained is not null) LoadPretrained(model, pretrained, excludeAnchors: cfgGiven);
-        if (resume is null && main) // the options as resolved (the model config chosen)
-            File.WriteAllText(Path.Combine(saveDir, "opt.json"), JsonSerializer.Serialize(options, new JsonSerializerOptions(json) { WriteIndented = true }));
-        model.To(device);
-        emaModel.To(device);
-        if (group is not null)
+        bool amp = !device.IsCpu && !options.NoAmp;
+        var freeze = options.Freeze;
+        bool syncBn = options.SyncBn;
+        using var setup = new TrainingSetup(config, nc, img, batch, hyp, options.Optimizer, device, amp, (ulong)options.Seed, group, model =>
         {
-            // Every rank starts from rank 0's weights and statistics.
-            YoloCore.Distributed.DataParallelReducer.BroadcastFromRankZero(model.StateDict().Select(e => e.Tensor), group.Comm);
-            if (options.SyncBn)
+            if (pretrained is not null) LoadPretrained(model, pretrained, excludeAnchors: cfgGiven);
+            if (syncBn && group is not null)
                 foreach (var (_, m) in model.NamedModules())
                     if (m is YoloCore.Nn.BatchNorm2d bn) bn.Sync = group.Comm;
-        }
-        FreezeLayers(model, options.Freeze);
+            FreezeLayers(model, freeze);
+        });
+        var (model, emaModel, optimizer, scaler, step) = (setup.Model, setup.EmaModel, setup.Optimizer, setup.Scaler, setup.Step);
+        if (resume is null && main) // the options as resolved (the model config chosen)
+            File.WriteAllText(Path.Combine(saveDir, "opt.json"), JsonSerializer.Serialize(options, new JsonSerializerOptions(json) { WriteIndented = true }));
         log.Info(model.Summary());
         log.Info($"{config.Name}: {model.ParameterCount():N0} parameters, {nc} classes, device {device}");
-
-        bool amp = !device.IsCpu && !options.NoAmp;
-        var computeType = amp ? DType.Float16 : DType.Float32;
-        int batch = options.BatchSize, img = options.ImageSize;
-        int accumulateFull = Math.Max((int)Math.Round((double)NominalBatch / batch, MidpointRounding.ToEven), 1);
-        double weightDecay = hyp["weight_decay"] * batch * accumulateFull / NominalBatch;
-        var groups = YoloParamGroups.Create(model, hyp["lr0"], hyp["momentum"], weightDecay, nesterov: true);
-        using IOptimizer optimizer = options.Optimizer == OptimizerKind.SGD ? new Sgd(groups) : new Adam(groups, decoupled: options.Optimizer == OptimizerKind.AdamW);
+        var groups = optimizer.Groups;
         log.Info($"optimizer: {options.Optimizer}(lr={hyp["lr0"]}) with parameter groups {groups[2].Parameters.Count} weight(decay=0.0), " +
-            $"{groups[1].Parameters.Count} weight(decay={weightDecay:G4}), {groups[0].Parameters.Count} bias");
+            $"{groups[1].Parameters.Count} weight(decay={setup.WeightDecay:G4}), {groups[0].Parameters.Count} bias");
         var schedule = new LrSchedule(options.Epochs, hyp["lr0"], hyp["lrf"], hyp["momentum"], options.CosLr, hyp["warmup_epochs"], hyp["warmup_momentum"], hyp["warmup_bias_lr"]);
-        var ema = new ModelEma(emaModel, model);
-        var scaler = new GradScaler(amp);
 
-        int startEpoch = 0, lastOptStep = -1, bestEpoch = 0;
-        double bestFitness = 0;
+        // ==== Resume ========================================================================================
+        var progress = new Progress();
         if (resume is not null)
         {
             var st = resume.State;
             Checkpoint.LoadTrainingState(resume, model, emaModel, optimizer.StateBuffer);
-            startEpoch = st.Epoch + 1;
-            bestFitness = st.BestFitness;
-            ema.Updates = st.EmaUpdates;
+            progress.StartEpoch = st.Epoch + 1;
+            progress.BestFitness = st.BestFitness;
+            setup.Ema.Updates = st.EmaUpdates;
             optimizer.Steps = st.OptimizerSteps;
-            lastOptStep = st.LastOptStep;
+            progress.LastOptStep = st.LastOptStep;
             (scaler.Scale, scaler.CleanSteps, scaler.Skipped) = (st.Scale, st.CleanSteps, st.Skipped);
             // Rows written after the checkpoint (a kill between the two) belong to an epoch that runs again.
             if (main && ResultsCsv.KeepUpTo(resultsCsv, st.Epoch) is > 0 and int dropped)
                 log.Info($"{resultsCsv}: dropped {dropped} row{(dropped > 1 ? "s" : "")} written after the checkpoint of epoch {st.Epoch}");
-            var history = ResultsCsv.Read(resultsCsv).Where(r => r.Epoch < startEpoch).ToList();
-            bestEpoch = history.Count > 0 ? history.MaxBy(r => r.Fitness)!.Epoch : 0;
+            var history = ResultsCsv.Read(resultsCsv).Where(r => r.Epoch < progress.StartEpoch).ToList();
+            progress.BestEpoch = history.Count > 0 ? history.MaxBy(r => r.Fitness)!.Epoch : 0;
         }
 
+        // ==== Dataloaders (train.py's create_dataloader, for train and val) =================================
         bool cache = options.CacheImages;
         using var trainSet = YoloDataset.Open(data, DatasetSplit.Train, DatasetOptions.Training(img, hyp.Augment) with { CacheImages = cache, SingleClass = single });
         using var valSet = YoloDataset.Open(data, DatasetSplit.Val, DatasetOptions.Validation(img, batch * 2) with { CacheImages = cache, SingleClass = single });
@@ -143,82 +133,30 @@ public sealed class Trainer(ITrainingReporter reporter)
             BatchSize = rankBatch, Workers = options.Workers, Seed = (ulong)options.Seed, Staging = pinned, Rank = env.Rank, WorldSize = world,
         });
         var valLoader = new DataLoader(valSet, new LoaderOptions { BatchSize = batch * 2, Workers = options.Workers, Shuffle = false });
-        int nb = trainLoader.BatchCount, nw = schedule.WarmupIterations(nb);
-        var lossHyp = hyp.Loss(model.Detect.Nl, nc, img);
-        using var reducer = group is null ? null : new YoloCore.Distributed.DataParallelReducer(model.Parameters().Where(p => p.RequiresGrad).ToList(), group.Comm);
-        var step = new TrainStep(model, new YoloLoss(model.Detect, lossHyp) { Distributed = group?.Comm }, optimizer, ema, scaler, computeType,
-            reducer: reducer, worldSize: world);
-        var valLoss = new YoloLoss(emaModel.Detect, lossHyp);
+        var valLoss = new YoloLoss(emaModel.Detect, hyp.Loss(model.Detect.Nl, nc, img));
         log.Info($"image sizes {img} train, {img} val; {options.Workers} dataloader workers; logging results to {saveDir}; " +
             $"starting training for {options.Epochs} epochs...");
 
+        // ==== Train: an epoch of steps, then (rank 0) validate, log, checkpoint, decide to stop ============
+        var loop = new EpochLoop(options, setup, schedule, trainLoader, pinned, backend, device, names, saveDir, env.Rank, main);
         var metadata = WeightsMetadata.Create(options.Cfg!, names);
-        EpochResult? last = null;
         var optionsNode = JsonSerializer.SerializeToNode(options, json)!.AsObject();
-        int epoch = startEpoch, totalSteps = 0;
         var reportedFailures = new HashSet<string>();
-        bool stepLimitReached = false;
+        EpochResult? last = null;
+        int epoch = progress.StartEpoch;
         for (; epoch < options.Epochs; epoch++)
         {
-            model.Train();
-            log.EpochStarted(epoch, options.Epochs);
-            double box = 0, obj = 0, cls = 0;
-            var clock = Stopwatch.StartNew();
-            int i = 0;
-            using var batches = trainLoader.Epoch(epoch).GetEnumerator();
-            var current = Upload(batches, pinned, device);
-            while (current is { } c)
-            {
-                // Queue the next batch's copy before this step's work, so the two overlap on the GPU.
-                var next = Upload(batches, pinned, device);
-                using (c.Batch)
-                using (c.Images)
-                {
-                    backend.DeviceWait(c.Fence);
-                    var b = c.Batch;
-                    int ni = i + nb * epoch;
-                    if (ni < 3) log.TrainBatchSample(ni, b, names, saveDir);
-                    int accumulate = LrSchedule.Accumulate(ni, nw, NominalBatch, batch);
-                    for (int j = 0; j < optimizer.Groups.Count; j++)
-                    {
-                        optimizer.Groups[j].Lr = schedule.GroupLr(j, ni, epoch, nw);
-                        if (options.Optimizer == OptimizerKind.SGD) optimizer.Groups[j].Momentum = schedule.GroupMomentum(ni, nw);
-                    }
-                    bool optimizerStep = ni - lastOptStep >= accumulate;
-                    FaultInjection.MaybeExit(env.Rank, totalSteps);
-                    var r = step.Run(c.Images, Array.ConvertAll(b.Targets, v => (double)v), optimizerStep);
-                    if (optimizerStep) lastOptStep = ni;
-                    totalSteps++;
-                    if (optimizerStep && main && options.DumpSteps is not null)
-                        StateDictIO.Save(model, Path.Combine(options.DumpSteps, $"step{totalSteps:D4}.safetensors"));
-                    box = (box * i + r.Box) / (i + 1);
-                    obj = (obj * i + r.Obj) / (i + 1);
-                    cls = (cls * i + r.Cls) / (i + 1);
-                    i++;
-                    double rate = i / clock.Elapsed.TotalSeconds;
-                    log.BatchDone(new BatchProgress(epoch, options.Epochs, i, nb, box, obj, cls, b.TargetCount, img,
-                        PeakGiB(backend, device), rate, (nb - i) / rate));
-                }
-                current = next;
-                if (options.MaxSteps > 0 && totalSteps >= options.MaxSteps)
-                {
-                    stepLimitReached = true;
-                    next?.Images.Dispose();
-                    next?.Batch.Dispose();
-                    break;
-                }
-            }
+            var (box, obj, cls, limitReached) = loop.Train(epoch, progress, log);
             ReportLoadFailures(trainSet, reportedFailures);
             var lr = optimizer.Groups.Select(g => g.Lr).ToArray();
-            bool final = epoch + 1 == options.Epochs || stepLimitReached;
-            bool stop = stepLimitReached;
+            bool stop = limitReached;
             if (main)
             {
                 // Rank 0 alone validates, logs and writes checkpoints, as in YOLOv5.
                 ValidationResult? val = null;
-                if (!options.NoVal || final)
+                if (!options.NoVal || epoch + 1 == options.Epochs || limitReached)
                 {
-                    val = Validator.Run(emaModel, valLoader, device, computeType, valLoss, progress: log.ValidationProgress);
+                    val = Validator.Run(emaModel, valLoader, device, setup.ComputeType, valLoss, progress: log.ValidationProgress);
                     log.ValidationDone(val, names, perClass: false);
                 }
                 var m = val?.Metrics;
@@ -226,9 +164,10 @@ public sealed class Trainer(ITrainingReporter reporter)
                     val?.Box ?? 0, val?.Obj ?? 0, val?.Cls ?? 0, lr);
                 ResultsCsv.Append(resultsCsv, last);
                 // As YOLOv5: best is saved (and early stopping's clock reset) when fitness ties or improves.
-                bool improved = last.Fitness >= bestFitness;
-                if (improved) { bestFitness = last.Fitness; bestEpoch = epoch; }
-                var state = new Checkpoint.State(epoch, bestFitness, ema.Updates, optimizer.Steps, lastOptStep, scaler.Scale, scaler.CleanSteps, scaler.Skipped, optionsNode);
+                bool improved = last.Fitness >= progress.BestFitness;
+                if (improved) (progress.BestFitness, progress.BestEpoch) = (last.Fitness, epoch);
+                var state = new Checkpoint.State(epoch, progress.BestFitness, setup.Ema.Updates, optimizer.Steps, progress.LastOptStep,
+                    scaler.Scale, scaler.CleanSteps, scaler.Skipped, optionsNode);
                 // best before last: a kill between the two resumes from the previous last and
                 // writes this best again, so best never lags an epoch that last has.
                 if (improved) Checkpoint.Save(weights, "best", model, emaModel, optimizer, state, full: false, metadata);
@@ -239,10 +178,10 @@ public sealed class Trainer(ITrainingReporter reporter)
                     log.Info($"Stopped after epoch {epoch} on request; continue with --resume {saveDir}");
                     stop = true;
                 }
-                else if (epoch - bestEpoch >= options.Patience)
+                else if (epoch - progress.BestEpoch >= options.Patience)
                 {
                     log.Info($"Stopping training early as no improvement observed in last {options.Patience} epochs. " +
-                        $"Best results observed at epoch {bestEpoch}, best model saved as best.safetensors.");
+                        $"Best results observed at epoch {progress.BestEpoch}, best model saved as best.safetensors.");
                     stop = true;
                 }
             }
@@ -261,20 +200,90 @@ public sealed class Trainer(ITrainingReporter reporter)
         }
         if (scaler.Skipped > 0) log.Warning($"the loss scaler skipped {scaler.Skipped} optimizer steps on float16 overflow");
 
+        // ==== Final validation of best, with the plots ====================================================
         ValidationResult? finalVal = null;
         string best = Path.Combine(weights, "best.safetensors");
-        if (main && File.Exists(best) && epoch > startEpoch && !options.NoVal)
+        if (main && File.Exists(best) && epoch > progress.StartEpoch && !options.NoVal)
         {
             StateDictIO.Load(emaModel, best);
             log.Info($"Validating {best}...");
-            finalVal = Validator.Run(emaModel, valLoader, device, computeType, progress: log.ValidationProgress,
+            finalVal = Validator.Run(emaModel, valLoader, device, setup.ComputeType, progress: log.ValidationProgress,
                 onBatch: (b, d) => { if (b.Index < 3) log.ValidationBatchSample(b.Index, b, d, names, saveDir); });
             log.ValidationDone(finalVal, names, perClass: true);
             log.ValidationPlots(finalVal, names, saveDir);
         }
         group?.Store.Barrier("finished", world); // rank 0 serves the store: it leaves last
-        log.Info($"{epoch - startEpoch} epochs completed. Results saved to {saveDir}");
-        return new TrainResult(saveDir, epoch - startEpoch, bestFitness, last, finalVal);
+        log.Info($"{epoch - progress.StartEpoch} epochs completed. Results saved to {saveDir}");
+        return new TrainResult(saveDir, epoch - progress.StartEpoch, progress.BestFitness, last, finalVal);
+    }
+
+    /// What the epochs carry from one to the next (and what resume restores).
+    sealed class Progress
+    {
+        public int StartEpoch, LastOptStep = -1, BestEpoch, TotalSteps;
+        public double BestFitness;
+    }
+
+    /// One epoch of training steps: warmup (learning rates, momentum, accumulation) per
+    /// iteration as train.py, the next batch uploaded while this one runs, progress reported.
+    sealed class EpochLoop(TrainOptions options, TrainingSetup setup, LrSchedule schedule, DataLoader loader, PinnedBatchStaging? pinned,
+        IBackend backend, YoloCore.Device device, IReadOnlyList<string> names, string saveDir, int rank, bool main)
+    {
+        readonly int nb = loader.BatchCount, nw = schedule.WarmupIterations(loader.BatchCount);
+
+        /// Mean box, obj and cls losses over the epoch, and whether --max-steps ended it.
+        public (double Box, double Obj, double Cls, bool LimitReached) Train(int epoch, Progress progress, ITrainingReporter log)
+        {
+            var optimizer = setup.Optimizer;
+            setup.Model.Train();
+            log.EpochStarted(epoch, options.Epochs);
+            double box = 0, obj = 0, cls = 0;
+            var clock = Stopwatch.StartNew();
+            int i = 0;
+            using var batches = loader.Epoch(epoch).GetEnumerator();
+            var current = Upload(batches, pinned, device);
+            while (current is { } c)
+            {
+                // Queue the next batch's copy before this step's work, so the two overlap on the GPU.
+                var next = Upload(batches, pinned, device);
+                using (c.Batch)
+                using (c.Images)
+                {
+                    backend.DeviceWait(c.Fence);
+                    var b = c.Batch;
+                    int ni = i + nb * epoch;
+                    if (ni < 3) log.TrainBatchSample(ni, b, names, saveDir);
+                    int accumulate = LrSchedule.Accumulate(ni, nw, TrainingSetup.NominalBatch, options.BatchSize);
+                    for (int j = 0; j < optimizer.Groups.Count; j++)
+                    {
+                        optimizer.Groups[j].Lr = schedule.GroupLr(j, ni, epoch, nw);
+                        if (options.Optimizer == OptimizerKind.SGD) optimizer.Groups[j].Momentum = schedule.GroupMomentum(ni, nw);
+                    }
+                    bool optimizerStep = ni - progress.LastOptStep >= accumulate;
+                    FaultInjection.MaybeExit(rank, progress.TotalSteps);
+                    var r = setup.Step.Run(c.Images, Array.ConvertAll(b.Targets, v => (double)v), optimizerStep);
+                    if (optimizerStep) progress.LastOptStep = ni;
+                    progress.TotalSteps++;
+                    if (optimizerStep && main && options.DumpSteps is not null)
+                        StateDictIO.Save(setup.Model, Path.Combine(options.DumpSteps, $"step{progress.TotalSteps:D4}.safetensors"));
+                    box = (box * i + r.Box) / (i + 1);
+                    obj = (obj * i + r.Obj) / (i + 1);
+                    cls = (cls * i + r.Cls) / (i + 1);
+                    i++;
+                    double rate = i / clock.Elapsed.TotalSeconds;
+                    log.BatchDone(new BatchProgress(epoch, options.Epochs, i, nb, box, obj, cls, b.TargetCount, options.ImageSize,
+                        PeakGiB(device), rate, (nb - i) / rate));
+                }
+                current = next;
+                if (options.MaxSteps > 0 && progress.TotalSteps >= options.MaxSteps)
+                {
+                    next?.Images.Dispose();
+                    next?.Batch.Dispose();
+                    return (box, obj, cls, true);
+                }
+            }
+            return (box, obj, cls, false);
+        }
     }
 
     /// The options a resumed run continues with: the checkpoint's own. A finished run has nothing
@@ -407,11 +416,12 @@ public sealed class Trainer(ITrainingReporter reporter)
             if (!entries.TryGetValue(name, out var src)) continue;
             var v = StateDictIO.FromPyTorch(src);
             if (v.Shape != t.Shape) continue;
+            if (v.Device != t.Device) v = v.To(t.Device); // files load on the CPU; the model may be on a GPU
             t.Backend.Copy(v.DType == t.DType ? v : v.Cast(t.DType), t);
             matched++;
         }
         log.Info($"Transferred {matched}/{total} items from {file.Path}");
     }
 
-    static double PeakGiB(IBackend backend, YoloCore.Device device) => MemoryStats.PeakBytes(device) / (1024.0 * 1024 * 1024);
+    static double PeakGiB(YoloCore.Device device) => MemoryStats.PeakBytes(device) / (1024.0 * 1024 * 1024);
 }

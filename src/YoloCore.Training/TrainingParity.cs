@@ -22,8 +22,8 @@ public static class TrainingParity
         using var set = YoloDataset.Open(data, DatasetSplit.Train, DatasetOptions.Training(imageSize));
         var loader = new DataLoader(set, new LoaderOptions { BatchSize = batch, Workers = Math.Min(8, Environment.ProcessorCount), Seed = (ulong)seed });
         var hyp = new Hyperparameters();
-        using var reference = new ParityRun(cfg, data.ClassCount, imageSize, Device.Cpu, amp: false, seed, hyp);
-        using var subject = new ParityRun(cfg, data.ClassCount, imageSize, device, amp, seed, hyp);
+        using var reference = new ParityRun(cfg, data.ClassCount, imageSize, batch, Device.Cpu, amp: false, seed, hyp);
+        using var subject = new ParityRun(cfg, data.ClassCount, imageSize, batch, device, amp, seed, hyp);
         var rows = new List<ParityStep>();
         for (int epoch = 0, step = 0; step < steps; epoch++)
             foreach (var b in loader.Epoch(epoch))
@@ -41,38 +41,20 @@ public static class TrainingParity
         return (rows, subject.Scaler.Skipped);
     }
 
-    /// One model with its optimizer and step; both runs start from the same seeded weights and use
-    /// a constant learning rate (no warmup), stepping every batch.
-    sealed class ParityRun : IDisposable
+    /// One TrainingSetup (the step `train` runs); both runs start from the same seeded weights and
+    /// use a constant learning rate (no warmup), stepping every batch.
+    sealed class ParityRun(string cfg, int nc, int imageSize, int batch, Device device, bool amp, int seed, Hyperparameters hyp) : IDisposable
     {
-        readonly YoloModel model;
-        readonly Sgd optimizer;
-        readonly TrainStep step;
-        readonly Device device;
+        readonly TrainingSetup setup = new(ModelConfig.Load(cfg), nc, imageSize, batch, hyp, OptimizerKind.SGD, device, amp, (ulong)seed);
 
-        public ParityRun(string cfg, int nc, int imageSize, Device device, bool amp, int seed, Hyperparameters hyp)
-        {
-            this.device = device;
-            model = new YoloModel(ModelConfig.Load(cfg).WithClasses(nc), (ulong)seed);
-            model.To(device);
-            optimizer = new Sgd(YoloParamGroups.Create(model, hyp["lr0"], hyp["momentum"], hyp["weight_decay"], nesterov: true));
-            Scaler = new GradScaler(amp);
-            step = new TrainStep(model, new YoloLoss(model.Detect, hyp.Loss(model.Detect.Nl, nc, imageSize)), optimizer, null, Scaler,
-                amp ? DType.Float16 : DType.Float32);
-        }
-
-        public GradScaler Scaler { get; }
+        public GradScaler Scaler => setup.Scaler;
 
         public double Step(Batch b, double[] targets)
         {
             using var images = b.ImagesTensor(device);
-            return step.Run(images, targets, optimizerStep: true).Loss;
+            return setup.Step.Run(images, targets, optimizerStep: true).Loss;
         }
 
-        public void Dispose()
-        {
-            optimizer.Dispose();
-            model.Dispose();
-        }
+        public void Dispose() => setup.Dispose();
     }
 }

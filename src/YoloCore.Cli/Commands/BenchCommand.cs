@@ -48,18 +48,9 @@ public static class BenchCommand
         device = env.DeviceFor(device);
         var backend = Backends.For(device);
         using var group = env.IsDistributed ? ProcessGroup.Join(env, device, TimeSpan.FromMinutes(10)) : null;
-        using var model = new YoloModel(ModelConfig.Load(cfg).WithClasses(nc), (ulong)seed);
-        using var emaModel = new YoloModel(ModelConfig.Load(cfg).WithClasses(nc), (ulong)seed);
-        model.To(device);
-        emaModel.To(device);
-        if (group is not null) DataParallelReducer.BroadcastFromRankZero(model.StateDict().Select(e => e.Tensor), group.Comm);
-        var ema = new ModelEma(emaModel, model);
-        int accumulate = Math.Max((int)Math.Round(64.0 / batch, MidpointRounding.ToEven), 1);
-        using var optimizer = new Sgd(YoloParamGroups.Create(model, 0.01, 0.937, 0.0005 * batch * accumulate / 64, nesterov: true));
-        var hyp = new LossHyperparameters().ForTraining(model.Detect.Nl, nc, img);
-        using var reducer = group is null ? null : new DataParallelReducer(model.Parameters().ToList(), group.Comm);
-        var step = new TrainStep(model, new YoloLoss(model.Detect, hyp) { Distributed = group?.Comm }, optimizer, ema, new GradScaler(amp),
-            amp ? DType.Float16 : DType.Float32, reducer: reducer, worldSize: world);
+        // The step `train` runs (TrainingSetup): same parameter groups, weight decay, loss and reducer.
+        using var setup = new TrainingSetup(ModelConfig.Load(cfg), nc, img, batch, new Hyperparameters(), OptimizerKind.SGD, device, amp, (ulong)seed, group);
+        var (model, step, reducer) = (setup.Model, setup.Step, setup.Reducer);
         var (images, targets) = SyntheticBatch(rankBatch, img, nc, seed + env.Rank, device);
 
         for (int i = 0; i < warmup; i++) step.Run(images, targets, optimizerStep: true);
