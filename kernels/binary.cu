@@ -3,7 +3,7 @@
 // wa and wb walk the output's shape with each input's strides (0 along broadcast axes).
 #include "common.cuh"
 
-enum { Add, Sub, Mul, Div, Pow, Minimum, Maximum };
+#include "enums.cuh"
 
 __device__ __forceinline__ float binary_f(int op, float a, float b)
 {

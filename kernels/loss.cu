@@ -2,6 +2,7 @@
 //   loss = (1 - t)·x + w·(log(1 + e^-|x|) + max(-x, 0)),  w = (pw - 1)·t + 1
 //   ∂/∂x = w·σ(x) - pw·t        ∂/∂t = -x + (pw - 1)·softplus(-x)
 #include "common.cuh"
+#include "enums.cuh"
 
 __device__ __forceinline__ float softplus_neg(float x) { return log1pf(expf(-fabsf(x))) + fmaxf(-x, 0.0f); }
 
@@ -33,7 +34,7 @@ EXPORT_FLOAT_TYPES(EXPORT)
 
 // ---- The fused YOLOv5 loss of one level (float32; see IBackend.YoloLossForward) -------------
 // Per target k: the predicted box from its head row (xy = 2σ - 0.5, wh = (2σ)²·anchor), its IoU
-// with the target (iou_kind 0 IoU, 1 GIoU, 2 DIoU, 3 CIoU, eps 1e-7, as YOLOv5 v7.0's bbox_iou) and
+// with the target (iou_kind: an IouKind, eps 1e-7, as YOLOv5 v7.0's bbox_iou) and
 // the class BCE; per row: the objectness BCE. Gradients split min/max ties in half and pass
 // clamp(0) at 0, as autograd does; CIoU's alpha is constant. Mirrors CpuBackend's BoxIouMath.
 struct LossTerms
@@ -63,7 +64,7 @@ __device__ float box_iou(const float* b, const float* t, int kind, float* grad)
     float datan = atanf(w2 / h2) - atanf(w1 / h1), v = k4pi2 * datan * datan;
     float carea = cw * ch + eps;
     float alpha = v / (v - iou + (1.0f + eps));
-    float value = kind == 0 ? iou : kind == 1 ? iou - (carea - uni) / carea : kind == 2 ? iou - rho2 / c2 : iou - (rho2 / c2 + v * alpha);
+    float value = kind == Iou ? iou : kind == GIoU ? iou - (carea - uni) / carea : kind == DIoU ? iou - rho2 / c2 : iou - (rho2 / c2 + v * alpha);
     if (!grad) return value;
     const float dl[4] = {1, 0, -0.5f, 0}, dr[4] = {1, 0, 0.5f, 0}, dt[4] = {0, 1, 0, -0.5f}, db[4] = {0, 1, 0, 0.5f};
     for (int j = 0; j < 4; j++)
@@ -74,11 +75,11 @@ __device__ float box_iou(const float* b, const float* t, int kind, float* grad)
         float darea = j == 2 ? h1 : (j == 3 ? w1 : 0.0f);
         float duni = darea - dinter;
         float d = (dinter * uni - inter * duni) / (uni * uni);
-        if (kind >= 1)
+        if (kind != Iou)
         {
             float dcw = dmax(b1x2, b2x2) * dr[j] - dmin(b1x1, b2x1) * dl[j];
             float dch = dmax(b1y2, b2y2) * db[j] - dmin(b1y1, b2y1) * dt[j];
-            if (kind == 1)
+            if (kind == GIoU)
             {
                 float dcarea = ch * dcw + cw * dch;
                 d += (duni * carea - uni * dcarea) / (carea * carea);
@@ -88,7 +89,7 @@ __device__ float box_iou(const float* b, const float* t, int kind, float* grad)
                 float dc2 = 2 * cw * dcw + 2 * ch * dch;
                 float drho2 = (2 * dxs * (-(dl[j] + dr[j])) + 2 * dys * (-(dt[j] + db[j]))) / 4;
                 d -= (drho2 * c2 - rho2 * dc2) / (c2 * c2);
-                if (kind == 3)
+                if (kind == CIoU)
                 {
                     float r = w1 / h1, dratio = j == 2 ? 1.0f / h1 : (j == 3 ? -w1 / (h1 * h1) : 0.0f);
                     d -= alpha * k4pi2 * 2 * datan * (-(1.0f / (1.0f + r * r)) * dratio);

@@ -3,7 +3,7 @@
 // op's scalar parameters (Affine: a·x + b; PowScalar: x^a; Clamp: [a, b]). Flat, any layout.
 #include "common.cuh"
 
-enum { Neg, Exp, Log, Sqrt, Square, Abs, Atan, Sigmoid, Silu, Affine, PowScalar, Clamp };
+#include "enums.cuh"
 
 __device__ __forceinline__ float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 

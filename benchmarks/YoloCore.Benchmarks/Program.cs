@@ -6,6 +6,7 @@ using YoloCore.Benchmarks;
 //   -- --gemm-table [--runs 9] [--warmup 2]     GFLOP/s of 1024³ and yolov5n's convolution GEMMs
 //   -- --conv-table [--runs 10] [--warmup 3]    yolov5n's convolutions, for benchmarks/compare-conv-cpu.sh
 //   -- --data-table [--runs 5]                  the data pipeline's images/s per core on coco128
+YoloCore.Backends.Use(YoloCore.Cpu.CpuBackend.Create);
 int Arg(string name, int fallback) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
 switch (args.FirstOrDefault())
 {

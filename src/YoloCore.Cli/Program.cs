@@ -20,6 +20,7 @@ public static class Program
 
     public static int Main(string[] args)
     {
+        Backends.Use(YoloCore.Cpu.CpuBackend.Create, YoloCore.Cuda.CudaBackend.Create);
         // --verbose anywhere: a failure prints its stack trace as well.
         bool verbose = args.Contains("--verbose");
         args = args.Where(a => a != "--verbose").ToArray();

@@ -1,36 +1,41 @@
 using System.Collections.Concurrent;
-using System.Reflection;
 
 namespace YoloCore;
 
-/// Finds the backend that owns a device. The CPU backend lives in YoloCore.Cpu and the CUDA one in
-/// YoloCore.Cuda; the core references neither, so they register themselves, or are found by
-/// assembly name the first time a device of their kind is used.
+/// Which backend owns a device. The core references no backend: the program that composes the
+/// engine says which exist, once at startup (the yolocore command, each test assembly, the
+/// benchmarks): Backends.Use(CpuBackend.Create, CudaBackend.Create). Each device's backend is then
+/// made the first time a tensor of that device is.
 public static class Backends
 {
-    static readonly ConcurrentDictionary<Device, IBackend> registered = new();
+    static readonly ConcurrentDictionary<Device, IBackend> instances = new();
+    static readonly Lock gate = new();
+    static Func<Device, IBackend>? cpu, gpu;
 
-    public static void Register(IBackend backend) => registered[backend.Device] = backend;
+    /// Installs the backend factories: cpu for the CPU, gpu (optional) for cuda:N.
+    public static void Use(Func<Device, IBackend> cpuBackend, Func<Device, IBackend>? gpuBackend = null)
+    {
+        cpu = cpuBackend;
+        gpu = gpuBackend;
+    }
+
+    /// Replaces the backend of one device (bench --profile puts its timing backend in front).
+    public static void Register(IBackend backend) => instances[backend.Device] = backend;
 
     public static IBackend For(Device device)
     {
-        if (registered.TryGetValue(device, out var b)) return b;
-        var (assembly, type) = device.IsCpu ? ("YoloCore.Cpu", "YoloCore.Cpu.CpuBackend") : ("YoloCore.Cuda", "YoloCore.Cuda.CudaBackend");
-        Type? t = null;
-        try { t = Assembly.Load(assembly).GetType(type); }
-        catch (FileNotFoundException) { }
-        var create = t?.GetMethod("Create", BindingFlags.Public | BindingFlags.Static, [typeof(Device)]);
-        if (create is null)
-            throw new InvalidOperationException($"no backend for device {device}: reference {assembly} (type {type})");
-        IBackend backend;
-        // Unwrap reflection's wrapper so the caller sees the backend's own error (for example a
-        // missing libcuda, named with where it was looked for).
-        try { backend = (IBackend)create.Invoke(null, [device])!; }
-        catch (TargetInvocationException e) when (e.InnerException is not null)
+        if (instances.TryGetValue(device, out var b)) return b;
+        var create = (device.IsCpu ? cpu : gpu) ?? throw new InvalidOperationException(
+            $"no backend is registered for {device}: the program must call Backends.Use at startup " +
+            "(YoloCore.Cpu.CpuBackend.Create, and YoloCore.Cuda.CudaBackend.Create for GPUs)");
+        // Not GetOrAdd's factory: a failing backend (a missing libcuda, named with where it was
+        // looked for) must throw its own error each time and cache nothing.
+        lock (gate)
         {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
-            throw;
+            if (instances.TryGetValue(device, out b)) return b;
+            b = create(device);
+            instances[device] = b;
+            return b;
         }
-        return registered.GetOrAdd(device, backend);
     }
 }

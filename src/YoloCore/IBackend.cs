@@ -37,10 +37,12 @@ public readonly record struct Pool2dGeometry(int Kernel, int Stride, int Pad)
     public int Out(int size) => (size + 2 * Pad - Kernel) / Stride + 1;
 }
 
-/// Settings of the fused YOLOv5 loss for one detection level. IouKind: 0 IoU, 1 GIoU, 2 DIoU, 3 CIoU.
-/// Cp and Cn are the label-smoothed positive and negative class targets; Gr mixes the objectness
-/// target: (1 - gr) + gr·clamp(iou, 0).
-public readonly record struct YoloLossTerms(int Classes, int IouKind, double Cp, double Cn, double ClsPw, double ObjPw, double Gr);
+/// The box overlap measures of YOLOv5's bbox_iou. The values are what kernels/loss.cu's iou_kind reads.
+public enum IouKind { Iou = 0, GIoU = 1, DIoU = 2, CIoU = 3 }
+
+/// Settings of the fused YOLOv5 loss for one detection level. Cp and Cn are the label-smoothed
+/// positive and negative class targets; Gr mixes the objectness target: (1 - gr) + gr·clamp(iou, 0).
+public readonly record struct YoloLossTerms(int Classes, IouKind Iou, double Cp, double Cn, double ClsPw, double ObjPw, double Gr);
 
 /// The operations a device backend implements. The caller (the autograd layer in Ops) allocates
 /// every output with the right shape and dtype on the backend's device; the backend only

@@ -66,6 +66,16 @@ public class KernelCompileTests
         Assert.Contains("struct f16", source);
     }
 
+    /// kernels/enums.cuh is what the C# enums generate: an op code added or reordered in C# and
+    /// not in the kernels fails here, not as a wrong result on a GPU.
+    [Fact]
+    public void TheKernelEnumHeaderIsTheCSharpEnums()
+    {
+        string file = Path.Combine(Repo.Root, "kernels", "enums.cuh");
+        Assert.True(File.ReadAllText(file) == KernelEnums.Header(),
+            "kernels/enums.cuh differs from the C# enums: run `./yolocore doctor --kernel-enums > kernels/enums.cuh`");
+    }
+
     [Fact]
     public void ArgumentStructsMatchCommonCuh()
     {

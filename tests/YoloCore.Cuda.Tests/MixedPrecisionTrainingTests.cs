@@ -7,12 +7,7 @@ namespace YoloCore.Cuda.Tests;
 /// runs the same comparison on a GPU machine without the SDK.)
 public class MixedPrecisionTrainingTests
 {
-    static string Coco128()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "YoloCore.sln"))) dir = dir.Parent;
-        return Path.GetFullPath(Path.Combine(dir!.FullName, "..", "shared", "datasets", "coco128.yaml"));
-    }
+    static string Coco128() => Path.GetFullPath(Path.Combine(Repo.Root, "..", "shared", "datasets", "coco128.yaml"));
 
     [SkippableFact]
     public void AmpLossCurveFollowsTheFloat32Cpu()

@@ -1,3 +1,10 @@
 // Tests run one at a time: the ops already use every core, and memory tests read process-wide
 // live-byte counters that concurrent tests would disturb.
 [assembly: CollectionBehavior(DisableTestParallelization = true)]
+
+/// The backends these tests run on, installed before any test does.
+static class BackendSetup
+{
+    [System.Runtime.CompilerServices.ModuleInitializer]
+    internal static void Install() => YoloCore.Backends.Use(YoloCore.Cpu.CpuBackend.Create, YoloCore.Cuda.CudaBackend.Create);
+}

@@ -20,15 +20,22 @@ public static class DoctorCommand
         string? golden = args.String("golden", "") is { Length: > 0 } g ? g : null;
         string? trainData = args.String("train-check", "") is { Length: > 0 } t ? t : null;
         int trainSteps = args.Int("train-steps", 200);
+        bool kernelEnums = args.Flag("kernel-enums");
         if (args.Help)
         {
-            Console.WriteLine("usage: yolocore doctor [--check [--golden DIR] [--train-check DATA.yaml [--train-steps 200]]]\n" +
+            Console.WriteLine("usage: yolocore doctor [--check [--golden DIR] [--train-check DATA.yaml [--train-steps 200]]] [--kernel-enums]\n" +
                 "  --check        run every CUDA op against the CPU op (float32 and float16) and print the table\n" +
                 "  --golden       also run the YOLOv5 golden cases in DIR on each GPU (heads, loss, every gradient)\n" +
-                "  --train-check  also train yolov5n on DATA for N steps on the GPU (AMP) and the CPU (float32) and compare the losses");
+                "  --train-check  also train yolov5n on DATA for N steps on the GPU (AMP) and the CPU (float32) and compare the losses\n" +
+                "  --kernel-enums print kernels/enums.cuh as the C# enums define it (> kernels/enums.cuh)");
             return 0;
         }
         args.RejectUnknown();
+        if (kernelEnums)
+        {
+            Console.Write(YoloCore.Cuda.KernelEnums.Header());
+            return 0;
+        }
 
         Console.WriteLine("YoloCore doctor");
         Console.WriteLine($"  OS          {RuntimeInformation.OSDescription} ({RuntimeInformation.OSArchitecture})");

@@ -63,7 +63,7 @@ public sealed unsafe partial class CpuBackend
                 var (box, _) = Predicted(row, anchors + 2 * k);
                 var t = new double[4];
                 for (int j = 0; j < 4; j++) t[j] = D(tbox[4 * k + j]);
-                double v = BoxIouMath.Value(box, t, terms.IouKind);
+                double v = BoxIouMath.Value(box, t, terms.Iou);
                 iou[k] = T.CreateChecked(v);
                 sumBox += 1 - v;
                 if (nc > 1)
@@ -93,7 +93,7 @@ public sealed unsafe partial class CpuBackend
                 var (box, dbox) = Predicted(row, anchors + 2 * k);
                 var t = new double[4];
                 for (int j = 0; j < 4; j++) t[j] = D(tbox[4 * k + j]);
-                var dIou = BoxIouMath.Gradient(box, t, terms.IouKind);
+                var dIou = BoxIouMath.Gradient(box, t, terms.Iou);
                 // Σ (1 - iou): d/dbox = -d iou/d box.
                 for (int j = 0; j < 4; j++) grow[j] += T.CreateChecked(-gBox * dIou[j] * dbox[j]);
                 if (nc > 1)
@@ -111,9 +111,9 @@ internal static class BoxIouMath
 {
     const double Eps = 1e-7;
 
-    public static double Value(double[] b, double[] t, int kind) => Evaluate(b, t, kind, null);
+    public static double Value(double[] b, double[] t, IouKind kind) => Evaluate(b, t, kind, null);
 
-    public static double[] Gradient(double[] b, double[] t, int kind)
+    public static double[] Gradient(double[] b, double[] t, IouKind kind)
     {
         var g = new double[4];
         Evaluate(b, t, kind, g);
@@ -124,7 +124,7 @@ internal static class BoxIouMath
     static double DMin(double a, double c) => a < c ? 1 : a == c ? 0.5 : 0;
     static double DMax(double a, double c) => a > c ? 1 : a == c ? 0.5 : 0;
 
-    static double Evaluate(double[] b, double[] t, int kind, double[]? grad)
+    static double Evaluate(double[] b, double[] t, IouKind kind, double[]? grad)
     {
         double x1 = b[0], y1 = b[1], w1 = b[2], h1 = b[3], x2 = t[0], y2 = t[1], w2 = t[2], h2 = t[3];
         double b1x1 = x1 - w1 / 2, b1x2 = x1 + w1 / 2, b1y1 = y1 - h1 / 2, b1y2 = y1 + h1 / 2;
@@ -139,9 +139,9 @@ internal static class BoxIouMath
         double carea = cw * ch + Eps;
         double value = kind switch
         {
-            0 => iou,
-            1 => iou - (carea - union) / carea,
-            2 => iou - rho2 / c2,
+            IouKind.Iou => iou,
+            IouKind.GIoU => iou - (carea - union) / carea,
+            IouKind.DIoU => iou - rho2 / c2,
             _ => iou - (rho2 / c2 + v * (v / (v - iou + (1 + Eps)))),
         };
         if (grad is null) return value;
@@ -157,11 +157,11 @@ internal static class BoxIouMath
             double dUnion = dArea - dInter;
             double dIou = (dInter * union - inter * dUnion) / (union * union);
             double d = dIou;
-            if (kind >= 1)
+            if (kind != IouKind.Iou)
             {
                 double dCw = DMax(b1x2, b2x2) * dRight[j] - DMin(b1x1, b2x1) * dLeft[j];
                 double dCh = DMax(b1y2, b2y2) * dBottom[j] - DMin(b1y1, b2y1) * dTop[j];
-                if (kind == 1)
+                if (kind == IouKind.GIoU)
                 {
                     double dCarea = ch * dCw + cw * dCh;
                     // term = (carea - union)/carea = 1 - union/carea
@@ -173,7 +173,7 @@ internal static class BoxIouMath
                     double dDxs = -(dLeft[j] + dRight[j]), dDys = -(dTop[j] + dBottom[j]);
                     double dRho2 = (2 * dxs * dDxs + 2 * dys * dDys) / 4;
                     d -= (dRho2 * c2 - rho2 * dC2) / (c2 * c2);
-                    if (kind == 3)
+                    if (kind == IouKind.CIoU)
                     {
                         double alpha = v / (v - iou + (1 + Eps));
                         double r = w1 / h1;

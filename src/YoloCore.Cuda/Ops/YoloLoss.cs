@@ -15,7 +15,7 @@ public sealed unsafe partial class CudaBackend
 
         public static LossTerms From(YoloLossTerms t) => new()
         {
-            Classes = t.Classes, IouKind = t.IouKind, Cp = (float)t.Cp, Cn = (float)t.Cn, ClsPw = (float)t.ClsPw, ObjPw = (float)t.ObjPw, Gr = (float)t.Gr,
+            Classes = t.Classes, IouKind = (int)t.Iou, Cp = (float)t.Cp, Cn = (float)t.Cn, ClsPw = (float)t.ClsPw, ObjPw = (float)t.ObjPw, Gr = (float)t.Gr,
         };
     }
 

@@ -2,7 +2,6 @@ using YoloCore.Autograd;
 
 namespace YoloCore.Nn.Yolo;
 
-public enum IouKind { Iou, GIoU, DIoU, CIoU }
 
 /// IoU of paired boxes given as centre x, centre y, width, height ([n, 4] each), and its
 /// generalised forms, written as differentiable tensor expressions exactly as YOLOv5 v7.0's

@@ -26,7 +26,7 @@ public sealed class YoloLoss(Detect detect, LossHyperparameters hyp)
         if (targets.Length % 6 != 0) throw new ArgumentException($"targets must be rows of 6 values, got {targets.Length} values");
         int nl = detect.Nl, na = detect.Na, nc = detect.Nc, no = detect.No;
         double[] balance = nl == 3 ? [4.0, 1.0, 0.4] : [4.0, 1.0, 0.25, 0.06, 0.02];
-        var terms = new YoloLossTerms(nc, (int)Hyp.Iou, 1.0 - 0.5 * Hyp.LabelSmoothing, 0.5 * Hyp.LabelSmoothing, Hyp.ClsPw, Hyp.ObjPw, Hyp.Gr);
+        var terms = new YoloLossTerms(nc, Hyp.Iou, 1.0 - 0.5 * Hyp.LabelSmoothing, 0.5 * Hyp.LabelSmoothing, Hyp.ClsPw, Hyp.ObjPw, Hyp.Gr);
         var anchors = detect.Anchors.ToDoubles();
         int bs = heads[0].Shape[0];
         Tensor? total = null;

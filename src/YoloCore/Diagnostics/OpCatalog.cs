@@ -119,7 +119,7 @@ public static class OpCatalog
                 // DIoU and gr = 0 detach nothing, so central differences see the whole gradient
                 // (CIoU's detached alpha is compared with autograd in FusedLossTests).
                 Tensor F(Tensor t) => t.DType == DType.Float16 ? t.Cast(DType.Float32) : t;
-                return F(x[0]).YoloLossLevel(x[1], F(x[2]), F(x[3]), x[4], new YoloLossTerms(3, 2, 0.95, 0.05, 1.2, 0.9, 0.0)).Sums;
+                return F(x[0]).YoloLossLevel(x[1], F(x[2]), F(x[3]), x[4], new YoloLossTerms(3, IouKind.DIoU, 0.95, 0.05, 1.2, 0.9, 0.0)).Sums;
             }),
         new("matmul", [N(3, 4), N(4, 5)], x => x[0].MatMul(x[1])),
         new("matmul aT", [N(4, 3), N(4, 5)], x => x[0].MatMul(x[1], transA: true)),
