@@ -1,22 +1,26 @@
+using System.CommandLine;
 using YoloCore.Cli.Commands;
 
 namespace YoloCore.Cli;
 
-/// `yolocore COMMAND [options]`. Each command lives in Commands/ and prints its own --help.
+/// `yolocore COMMAND [options]`: each command lives in Commands/ with its options, parsed by
+/// System.CommandLine (generated --help per command); any failure ends in one line.
 public static class Program
 {
-    static readonly (string Name, string Summary, Func<string[], int> Run)[] commands =
-    [
-        ("train", "train a YOLOv5 detector (no --data: the synthetic shapes dataset, yolov5n, CPU)", TrainCommand.Run),
-        ("launch", "run a command on several ranks (data-parallel training), like torchrun", LaunchCommand.Run),
-        ("val", "evaluate weights on a dataset: P, R, mAP@0.5, mAP@0.5:0.95 per class", ValCommand.Run),
-        ("detect", "detect objects in images and write them with boxes drawn and text labels", DetectCommand.Run),
-        ("export", "convert weights: a YOLOv5 .pt to safetensors (YOLOv5's names, the model config and class names inside)", ExportCommand.Run),
-        ("demo", "fit a small Conv-BN-SiLU network to a synthetic target on the CPU (the core's demo)", DemoCommand.Run),
-        ("bench", "time YOLOv5 training steps on synthetic data (images/s, step time, memory, phases)", BenchCommand.Run),
-        ("data", "data tools: `data synth` writes the synthetic shapes dataset (the main job's default)", DataCommand),
-        ("doctor", "what this machine offers: OS, .NET, NVIDIA libraries, GPUs; --check compares every CUDA op with the CPU", DoctorCommand.Run),
-    ];
+    static RootCommand Root()
+    {
+        var root = new RootCommand("YoloCore: YOLOv5 training, validation and detection on our own engine (yolocore COMMAND --help for a command's options)")
+        {
+            HelpName = "yolocore",
+        };
+        foreach (var command in new[]
+                 {
+                     TrainCommand.Create(), LaunchCommand.Create(), ValCommand.Create(), DetectCommand.Create(), ExportCommand.Create(),
+                     DemoCommand.Create(), BenchCommand.Create(), DataSynthCommand.Create(), DoctorCommand.Create(),
+                 })
+            root.Add(command);
+        return root;
+    }
 
     public static int Main(string[] args)
     {
@@ -24,35 +28,52 @@ public static class Program
         // --verbose anywhere: a failure prints its stack trace as well.
         bool verbose = args.Contains("--verbose");
         args = args.Where(a => a != "--verbose").ToArray();
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        var root = Root();
+        if (args.Length == 0)
         {
-            PrintUsage();
-            return args.Length == 0 ? 2 : 0;
+            root.Parse(["--help"]).Invoke();
+            return 2;
         }
-        var cmd = commands.FirstOrDefault(c => c.Name == args[0]);
-        if (cmd.Run is null)
+        var parsed = root.Parse(args);
+        var command = parsed.CommandResult.Command;
+        string prefix = command == root ? "yolocore" : "yolocore " + string.Join(' ', CommandPath(parsed));
+        if (parsed.Errors.Count > 0)
         {
-            Console.Error.WriteLine($"yolocore: unknown command '{args[0]}'");
-            PrintUsage();
+            if (command == root && !args[0].StartsWith('-'))
+            {
+                var names = root.Subcommands.Select(c => c.Name).ToList();
+                var close = names.Where(n => n.StartsWith(args[0][..1], StringComparison.Ordinal) && Math.Abs(n.Length - args[0].Length) <= 2).ToList();
+                Console.Error.WriteLine($"yolocore: unknown command '{args[0]}'{(close.Count > 0 ? $" (did you mean {string.Join(" or ", close)}?)" : "")}; commands: {string.Join(", ", names)}");
+                return 2;
+            }
+            Console.Error.WriteLine($"{prefix}: {Opt.Describe(parsed.Errors[0], command)}");
             return 2;
         }
         try
         {
-            return cmd.Run(args[1..]);
+            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (CliUsageException e)
         {
-            Console.Error.WriteLine($"yolocore {cmd.Name}: {e.Message}");
+            Console.Error.WriteLine($"{prefix}: {e.Message}");
             return 2;
         }
         // Every failure ends with one line that says what is wrong, not a stack trace.
         catch (Exception e)
         {
-            Console.Error.WriteLine($"yolocore {cmd.Name}: {Describe(e)}");
+            Console.Error.WriteLine($"{prefix}: {Describe(e)}");
             if (verbose) Console.Error.WriteLine(e);
             else if (!IsExpected(e)) Console.Error.WriteLine("(an internal error: run again with --verbose for the stack trace, and please report it)");
             return 1;
         }
+    }
+
+    static IEnumerable<string> CommandPath(ParseResult parsed)
+    {
+        var names = new List<string>();
+        for (var c = parsed.CommandResult; c is not null && c.Command is not RootCommand; c = c.Parent as System.CommandLine.Parsing.CommandResult)
+            names.Insert(0, c.Command.Name);
+        return names;
     }
 
     /// Failures of the user's input or environment; their messages name the file or flag.
@@ -62,18 +83,4 @@ public static class Program
             or YoloCore.Training.NonFiniteLossException or FormatException or TimeoutException;
 
     static string Describe(Exception e) => IsExpected(e) ? e.Message : $"{e.GetType().Name}: {e.Message}";
-
-    static int DataCommand(string[] args)
-    {
-        if (args.Length > 0 && args[0] == "synth") return DataSynthCommand.Run(args[1..]);
-        Console.Error.WriteLine("usage: yolocore data synth [--out DIR] [--train N] [--val N] [--img PX] [--seed S]   (yolocore data synth --help)");
-        return 2;
-    }
-
-    static void PrintUsage()
-    {
-        Console.WriteLine("usage: yolocore COMMAND [options]   (yolocore COMMAND --help for its options)");
-        Console.WriteLine();
-        foreach (var (name, summary, _) in commands) Console.WriteLine($"  {name,-8} {summary}");
-    }
 }

@@ -1,5 +1,4 @@
 using YoloCore.Cli;
-using YoloCore.Cli.Commands;
 using YoloCore.Data;
 
 namespace YoloCore.Data.Tests;
@@ -10,13 +9,13 @@ public class DataSynthCommandTests
     public void WritesTheDatasetAndRejectsBadArguments()
     {
         using var dir = new TempDir();
-        Assert.Equal(0, DataSynthCommand.Run(["--out", dir.Path, "--train", "6", "--val", "2", "--img", "128", "--seed", "4"]));
+        Assert.Equal(0, Program.Main(["data", "synth", "--out", dir.Path, "--train", "6", "--val", "2", "--img", "128", "--seed", "4"]));
         var config = DatasetConfig.Load(Path.Combine(dir.Path, "data.yaml"));
         Assert.Equal(6, Directory.GetFiles(config.Train[0]).Length);
         Assert.Equal(2, Directory.GetFiles(config.Val[0]).Length);
-        Assert.Equal(0, DataSynthCommand.Run(["--help"]));
-        Assert.Throws<CliUsageException>(() => DataSynthCommand.Run(["--train", "5"]));                   // no --out
-        Assert.Throws<CliUsageException>(() => DataSynthCommand.Run(["--out", dir.Path, "--imgs", "5"])); // misspelt
-        Assert.Throws<CliUsageException>(() => DataSynthCommand.Run(["--out", dir.Path, "--img", "10"]));
+        Assert.Equal(0, Program.Main(["data", "synth", "--help"]));
+        Assert.Equal(2, Program.Main(["data", "synth", "--train", "5"]));                   // no --out
+        Assert.Equal(2, Program.Main(["data", "synth", "--out", dir.Path, "--imgs", "5"])); // misspelt
+        Assert.Equal(2, Program.Main(["data", "synth", "--out", dir.Path, "--img", "10"]));
     }
 }

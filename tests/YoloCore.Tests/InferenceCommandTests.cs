@@ -30,7 +30,7 @@ public class InferenceCommandTests : IDisposable
     {
         string[] Detect(string name, params string[] extra) =>
             ["detect", "--weights", weights, "--cfg", "yolov5n", "--data", Path.Combine(data, "data.yaml"), "--source", Path.Combine(data, "images", "val"),
-             "--img", "128", "--conf-thres", "0.001", "--project", root, "--name", name, .. extra];
+             "--img", "128", "--conf-thres", "0.001", "--save-txt", "--project", root, "--name", name, .. extra];
         static List<int> Classes(string dir) =>
             Directory.GetFiles(Path.Combine(dir, "labels")).SelectMany(File.ReadAllLines).Select(l => int.Parse(l.Split(' ')[0])).ToList();
 
@@ -68,16 +68,53 @@ public class InferenceCommandTests : IDisposable
         try
         {
             Assert.Equal(0, Program.Main(["detect", "--weights", weights, "--cfg", "yolov5n", "--data", Path.Combine(data, "data.yaml"), "--source", src, "--img", "128", "--conf-thres", "0.001",
-                "--project", root, "--name", "mixed-out"]));
+                "--save-txt", "--project", root, "--name", "mixed-out"]));
         }
         finally { Console.SetOut(stdout); }
         string dir = Path.Combine(root, "mixed-out");
-        Assert.Equal(["w.png", "x.jpg", "x.png", "y.png", "z.png"], Directory.GetFiles(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(["w.webp", "x.jpg", "x.png", "y.png", "z.png"], Directory.GetFiles(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Equal(["w.txt", "x.txt", "x_2.txt", "y.txt", "z.txt"], Directory.GetFiles(Path.Combine(dir, "labels")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         string log = output.ToString();
         Assert.Contains("x.png: x.txt is already another image's output, so this one's is x_2.txt", log);
         Assert.Contains("broken.jpg: skipped, not a readable image", log);
         Assert.Contains("1 of 6 images skipped", log);
+    }
+
+    /// detect.py's outputs for upstream-trained weights (Fixtures/detect_golden.py): the same label
+    /// rows, character for character, and the same crops, by class folder, name and size.
+    [Fact]
+    public void DetectSaveTxtConfCropWritesWhatDetectPyWrites()
+    {
+        var golden = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "detect_golden.json"))).RootElement;
+        string caseDir = Path.Combine(Golden.GoldenCase.Directory, "val_synth_n3"), src = Path.Combine(root, "detect-src");
+        Directory.CreateDirectory(src);
+        foreach (var image in golden.GetProperty("images").EnumerateArray())
+            File.Copy(Path.Combine(caseDir, "images", "val", image.GetString()!), Path.Combine(src, image.GetString()!));
+        Assert.Equal(0, Program.Main(["detect", "--weights", Path.Combine(caseDir, "weights.pt"), "--source", src, "--img", golden.GetProperty("img").GetInt32().ToString(),
+            "--save-txt", "--save-conf", "--save-crop", "--project", root, "--name", "detect-golden"]));
+        string dir = Path.Combine(root, "detect-golden");
+        var labels = golden.GetProperty("labels").EnumerateObject().ToList();
+        Assert.Equal(labels.Select(l => l.Name).Order(), Directory.GetFiles(Path.Combine(dir, "labels")).Select(Path.GetFileName).Order());
+        foreach (var l in labels)
+        {
+            var want = l.Value.EnumerateArray().Select(v => v.GetString()!.Split(' ')).ToList();
+            var got = File.ReadAllLines(Path.Combine(dir, "labels", l.Name)).Select(line => line.Split(' ')).ToList();
+            Assert.Equal(want.Count, got.Count);
+            for (int i = 0; i < want.Count; i++)
+            {
+                // Class and box as written, character for character; the confidence to float32 noise
+                // (PyTorch's convolutions and ours round differently in the 7th digit).
+                Assert.Equal(want[i][..5], got[i][..5]);
+                Assert.True(Math.Abs(double.Parse(want[i][5], System.Globalization.CultureInfo.InvariantCulture) - double.Parse(got[i][5], System.Globalization.CultureInfo.InvariantCulture)) <= 2e-6,
+                    $"{l.Name} row {i}: confidence {got[i][5]}, detect.py {want[i][5]}");
+            }
+        }
+        var crops = golden.GetProperty("crops").EnumerateObject().ToDictionary(c => c.Name, c => (c.Value[0].GetInt32(), c.Value[1].GetInt32()));
+        var ours = Directory.GetFiles(Path.Combine(dir, "crops"), "*.jpg", SearchOption.AllDirectories)
+            .ToDictionary(f => Path.GetRelativePath(dir, f).Replace('\\', '/'), f => { var h = YoloCore.Data.ImageDecoder.Identify(f); return (h.Width, h.Height); });
+        Assert.Equal(crops.Keys.Order(), ours.Keys.Order());
+        foreach (var (name, size) in crops) Assert.True(ours[name] == size, $"{name}: {ours[name]}, detect.py {size}");
+        Assert.Equal(5, Directory.GetFiles(dir, "*.jpg").Length); // and the annotated images
     }
 
     [Fact]

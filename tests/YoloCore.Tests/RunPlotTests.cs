@@ -42,14 +42,25 @@ public class RunPlotTests
             for (int i = 0; i < 10; i++) boxes.Add((0, 0.25f, 0.75f, 0.1f, 0.3f));
             LabelsPlot.Render(boxes, 3, ["a", "b", "c"], path);
             using var png = ImageDecoder.Decode(path);
-            Assert.Equal((1600, 1600), (png.Width, png.Height));
-            // Bars of the three classes span x 70..780 in thirds; the plot runs from y 30 (top) to 740.
-            (byte, byte, byte) At(int x, int y) { int o = (y * png.Width + x) * 3; return (png.Pixels[o], png.Pixels[o + 1], png.Pixels[o + 2]); }
-            int third = (780 - 70) / 3;
-            Assert.Equal(Palette.Of(1), At(70 + third + third / 2, 40));        // class 1, 30 boxes: full height
-            Assert.Equal((255, 255, 255), At(70 + third / 2, 400));             // class 0, 10 boxes: a third
-            Assert.Equal(Palette.Of(0), At(70 + third / 2, 600));
-            Assert.Equal((255, 255, 255), At(70 + 2 * third + third / 2, 700)); // class 2: none
+            Assert.Equal((1600, 1600), (png.Width, png.Height)); // YOLOv5's 8 × 8 inches at 200 dpi
+            // In the top-left panel, each class's bar is the column of pixels in its colour.
+            int Height((byte R, byte G, byte B) colour)
+            {
+                int top = int.MaxValue, bottom = -1;
+                for (int y = 0; y < 800; y++)
+                    for (int x = 0; x < 800; x++)
+                    {
+                        int o = (y * png.Width + x) * 3;
+                        if (Math.Abs(png.Pixels[o] - colour.R) + Math.Abs(png.Pixels[o + 1] - colour.G) + Math.Abs(png.Pixels[o + 2] - colour.B) > 6) continue;
+                        top = Math.Min(top, y);
+                        bottom = Math.Max(bottom, y);
+                    }
+                return bottom < 0 ? 0 : bottom - top + 1;
+            }
+            int b = Height(Palette.Of(1)), a = Height(Palette.Of(0));
+            Assert.True(b > 300, $"the bar of the most frequent class is {b} pixels high");
+            Assert.InRange((double)a / b, 0.30, 0.37); // 10 boxes against 30
+            Assert.Equal(0, Height(Palette.Of(2)));     // class 2: none
         }
         finally { File.Delete(path); }
     }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using YoloCore.Cuda;
@@ -13,33 +14,42 @@ namespace YoloCore.Cli.Commands;
 /// Prints images/s, step time, peak memory and a per-phase breakdown; --json for scripts.
 /// Under `yolocore launch` (or torchrun) every rank runs the step with the bucketed gradient
 /// reducer, so `launch --nproc-per-node 1 -- bench` against plain `bench` is the reducer's overhead.
-public static class BenchCommand
+public sealed class BenchCommand
 {
-    public static int Run(string[] argv)
+    readonly Option<string> deviceOption = Opt.Text("device", "cpu, or a GPU: 0, cuda:0", "cpu");
+    readonly Option<string?> cfgOption = Opt.TextOrNull("cfg", "model (yolov5s on a GPU, yolov5n on the CPU)");
+    readonly Option<int?> batchOption = Opt.IntOrNull("batch-size", "total batch size (64 on a GPU, 8 on the CPU)", "batch");
+    readonly Option<int?> imgOption = Opt.IntOrNull("imgsz", "image size (640 on a GPU, 320 on the CPU)", "img", "img-size");
+    readonly Option<int?> warmupOption = Opt.IntOrNull("warmup", "untimed steps first (5 on a GPU, 1 on the CPU)");
+    readonly Option<int?> stepsOption = Opt.IntOrNull("steps", "timed steps (20 on a GPU, 3 on the CPU)");
+    readonly Option<int> ncOption = Opt.Int("nc", "classes", 80);
+    readonly Option<int> seedOption = Opt.Int("seed", "random seed", 0);
+    readonly Option<bool> noAmpOption = Opt.Flag("no-amp", "float32 on a GPU instead of mixed precision");
+    readonly Option<bool> jsonOption = Opt.Flag("json", "one JSON line for scripts");
+    readonly Option<bool> profileOption = Opt.Flag("profile", "a table of time per op (each op waits for the device, so totals grow)");
+
+    public static Command Create()
     {
-        var args = new CliArgs(argv);
-        var device = Device.Parse(args.String("device", "cpu"));
-        bool gpu = !device.IsCpu;
-        string cfg = args.String("cfg", gpu ? "yolov5s" : "yolov5n");
-        int batch = args.Int("batch-size", gpu ? 64 : 8), img = args.Int("img", gpu ? 640 : 320);
-        int warmup = args.Int("warmup", gpu ? 5 : 1), steps = args.Int("steps", gpu ? 20 : 3), nc = args.Int("nc", 80);
-        bool amp = gpu && !args.Flag("no-amp"), json = args.Flag("json"), profile = args.Flag("profile");
-        int seed = args.Int("seed", 0);
-        if (args.Help)
+        var b = new BenchCommand();
+        var c = new Command("bench", "time YOLOv5 training steps (forward, loss, backward, SGD, EMA) on synthetic data: images/s, step time, " +
+            "peak memory, phases. Mixed precision on GPUs unless --no-amp. Under `yolocore launch` the step runs data parallel and rank 0 prints.")
         {
-            Console.WriteLine("""
-                usage: yolocore bench [--cfg yolov5s] [--batch-size 64] [--img 640] [--device 0|cpu] [--no-amp]
-                                      [--warmup 5] [--steps 20] [--nc 80] [--seed 0] [--json] [--profile]
-                  Times YOLOv5 training steps (forward, loss, backward, SGD, EMA) on synthetic data.
-                  Defaults on the CPU: yolov5n, batch 8, 320 px, 1 warm-up and 3 timed steps.
-                  Mixed precision (float16 compute, float32 master weights) is on for GPUs unless --no-amp.
-                  --profile adds a table of time per op (each op waits for the device, so totals grow).
-                  Under `yolocore launch` the step runs data parallel (gradients all-reduced in buckets),
-                  --batch-size is the total over all ranks and rank 0 prints.
-                """);
-            return 0;
-        }
-        args.RejectUnknown();
+            b.deviceOption, b.cfgOption, b.batchOption, b.imgOption, b.warmupOption, b.stepsOption, b.ncOption, b.seedOption, b.noAmpOption,
+            b.jsonOption, b.profileOption,
+        };
+        c.SetAction(b.Run);
+        return c;
+    }
+
+    int Run(ParseResult r)
+    {
+        var device = Device.Parse(r.GetValue(deviceOption)!);
+        bool gpu = !device.IsCpu;
+        string cfg = r.GetValue(cfgOption) ?? (gpu ? "yolov5s" : "yolov5n");
+        int batch = r.GetValue(batchOption) ?? (gpu ? 64 : 8), img = r.GetValue(imgOption) ?? (gpu ? 640 : 320);
+        int warmup = r.GetValue(warmupOption) ?? (gpu ? 5 : 1), steps = r.GetValue(stepsOption) ?? (gpu ? 20 : 3), nc = r.GetValue(ncOption);
+        bool amp = gpu && !r.GetValue(noAmpOption), json = r.GetValue(jsonOption), profile = r.GetValue(profileOption);
+        int seed = r.GetValue(seedOption);
         if (batch < 1 || img < 32 || steps < 1 || warmup < 0) throw new CliUsageException("--batch-size, --img (≥ 32), --steps must be positive");
         if (img % 32 != 0) throw new CliUsageException($"--img {img} must be a multiple of the model stride 32");
 

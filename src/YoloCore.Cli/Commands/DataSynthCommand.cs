@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using YoloCore.Data;
 
@@ -5,24 +6,28 @@ namespace YoloCore.Cli.Commands;
 
 /// `yolocore data synth --out DIR`: writes the synthetic shapes dataset (rectangles, ellipses,
 /// triangles on textured backgrounds, exact labels) as a YOLO dataset with its data.yaml.
-public static class DataSynthCommand
+public sealed class DataSynthCommand
 {
-    public static int Run(string[] argv)
+    readonly Option<string?> outDir = Opt.TextOrNull("out", "folder to write the dataset to");
+    readonly Option<int> train = Opt.Int("train", "training images", 400);
+    readonly Option<int> val = Opt.Int("val", "validation images", 100);
+    readonly Option<int> img = Opt.Int("img", "image size in pixels", 320, "imgsz");
+    readonly Option<int> seed = Opt.Int("seed", "random seed", 0);
+
+    /// `yolocore data synth`.
+    public static Command Create()
     {
-        var args = new CliArgs(argv);
-        string outDir = args.String("out", "");
-        int train = args.Int("train", 400);
-        int val = args.Int("val", 100);
-        int img = args.Int("img", 320);
-        int seed = args.Int("seed", 0);
-        if (args.Help)
-        {
-            Console.WriteLine("usage: yolocore data synth --out DIR [--train 400] [--val 100] [--img 320] [--seed 0]");
-            Console.WriteLine("  writes DIR/images/{train,val}, DIR/labels/{train,val} and DIR/data.yaml:");
-            Console.WriteLine("  coloured rectangles (class 0), ellipses (1) and triangles (2) on textured backgrounds");
-            return 0;
-        }
-        args.RejectUnknown();
+        var d = new DataSynthCommand();
+        var synth = new Command("synth", "write the synthetic shapes dataset (coloured rectangles, ellipses and triangles on textured backgrounds, " +
+            "exact labels): DIR/images/{train,val}, DIR/labels/{train,val}, DIR/data.yaml") { d.outDir, d.train, d.val, d.img, d.seed };
+        synth.SetAction(d.Run);
+        return new Command("data", "data tools (data synth: the synthetic shapes dataset, the main job's default)") { synth };
+    }
+
+    int Run(ParseResult r)
+    {
+        string outDir = r.GetValue(this.outDir) ?? "";
+        int train = r.GetValue(this.train), val = r.GetValue(this.val), img = r.GetValue(this.img), seed = r.GetValue(this.seed);
         if (outDir.Length == 0) throw new CliUsageException("--out DIR is required");
         if (train < 1 || val < 1) throw new CliUsageException("--train and --val must be at least 1");
         if (img < 64 || img > 4096) throw new CliUsageException("--img must be between 64 and 4096");

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 
 namespace YoloCore.Cli.Commands;
@@ -5,20 +6,24 @@ namespace YoloCore.Cli.Commands;
 /// `yolocore demo`: trains TinyConvNet on a synthetic regression target on the CPU and prints the
 /// loss falling, the step time and the memory the steps used. It shows the core at work (tensors,
 /// autograd, BatchNorm, SGD, scoped memory) before the YOLOv5 trainer exists.
-public static class DemoCommand
+public sealed class DemoCommand
 {
-    public static int Run(string[] argv)
+    readonly Option<int> stepsOption = Opt.Int("steps", "training steps", 200);
+    readonly Option<double> lrOption = Opt.Double("lr", "learning rate", 0.05);
+    readonly Option<int> seedOption = Opt.Int("seed", "random seed", 1);
+
+    public static Command Create()
     {
-        var args = new CliArgs(argv);
-        int steps = args.Int("steps", 200);
-        double lr = args.Double("lr", 0.05);
-        int seed = args.Int("seed", 1);
-        if (args.Help)
-        {
-            Console.WriteLine("usage: yolocore demo [--steps 200] [--lr 0.05] [--seed 1]");
-            return 0;
-        }
-        args.RejectUnknown();
+        var d = new DemoCommand();
+        var c = new Command("demo", "fit a small Conv-BN-SiLU network to a synthetic target on the CPU (the core's demo)") { d.stepsOption, d.lrOption, d.seedOption };
+        c.SetAction(d.Run);
+        return c;
+    }
+
+    int Run(ParseResult r)
+    {
+        int steps = r.GetValue(stepsOption), seed = r.GetValue(seedOption);
+        double lr = r.GetValue(lrOption);
         if (steps < 1) throw new CliUsageException("--steps must be at least 1");
 
         using var net = new TinyConvNet((ulong)seed);

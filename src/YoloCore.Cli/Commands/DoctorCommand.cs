@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -11,26 +12,30 @@ namespace YoloCore.Cli.Commands;
 /// `yolocore doctor [--check]`: what this machine offers the engine (OS, .NET, CPU vector width,
 /// each NVIDIA library found and its version, each GPU), and with --check every CUDA op compared
 /// with the CPU op in float32 and float16. Exit code 1 when a check fails.
-public static class DoctorCommand
+public sealed class DoctorCommand
 {
-    public static int Run(string[] argv)
+    readonly Option<bool> checkOption = Opt.Flag("check", "run every CUDA op against the CPU op (float32 and float16) and print the table");
+    readonly Option<string?> goldenOption = Opt.TextOrNull("golden", "with --check: also run the YOLOv5 golden cases in DIR on each GPU (heads, loss, every gradient)");
+    readonly Option<string?> trainOption = Opt.TextOrNull("train-check", "with --check: also train yolov5n on DATA for N steps on the GPU (AMP) and the CPU (float32) and compare the losses");
+    readonly Option<int> stepsOption = Opt.Int("train-steps", "steps of --train-check", 200);
+    readonly Option<bool> enumsOption = Opt.Flag("kernel-enums", "print kernels/enums.cuh as the C# enums define it (> kernels/enums.cuh)");
+
+    public static Command Create()
     {
-        var args = new CliArgs(argv);
-        bool check = args.Flag("check");
-        string? golden = args.String("golden", "") is { Length: > 0 } g ? g : null;
-        string? trainData = args.String("train-check", "") is { Length: > 0 } t ? t : null;
-        int trainSteps = args.Int("train-steps", 200);
-        bool kernelEnums = args.Flag("kernel-enums");
-        if (args.Help)
+        var d = new DoctorCommand();
+        var c = new Command("doctor", "what this machine offers: OS, .NET, native libraries, GPUs; --check compares every CUDA op with the CPU")
         {
-            Console.WriteLine("usage: yolocore doctor [--check [--golden DIR] [--train-check DATA.yaml [--train-steps 200]]] [--kernel-enums]\n" +
-                "  --check        run every CUDA op against the CPU op (float32 and float16) and print the table\n" +
-                "  --golden       also run the YOLOv5 golden cases in DIR on each GPU (heads, loss, every gradient)\n" +
-                "  --train-check  also train yolov5n on DATA for N steps on the GPU (AMP) and the CPU (float32) and compare the losses\n" +
-                "  --kernel-enums print kernels/enums.cuh as the C# enums define it (> kernels/enums.cuh)");
-            return 0;
-        }
-        args.RejectUnknown();
+            d.checkOption, d.goldenOption, d.trainOption, d.stepsOption, d.enumsOption,
+        };
+        c.SetAction(d.Run);
+        return c;
+    }
+
+    int Run(ParseResult parsed)
+    {
+        bool check = parsed.GetValue(checkOption), kernelEnums = parsed.GetValue(enumsOption);
+        string? golden = parsed.GetValue(goldenOption), trainData = parsed.GetValue(trainOption);
+        int trainSteps = parsed.GetValue(stepsOption);
         if (kernelEnums)
         {
             Console.Write(YoloCore.Cuda.KernelEnums.Header());

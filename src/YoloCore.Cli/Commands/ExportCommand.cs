@@ -1,3 +1,4 @@
+using System.CommandLine;
 using YoloCore.Nn.IO;
 using YoloCore.Nn.Yolo;
 using YoloCore.Training;
@@ -7,24 +8,26 @@ namespace YoloCore.Cli.Commands;
 /// `yolocore export`: a weights file in another format. Today: a YOLOv5 `.pt` (or any weights
 /// file we read) to safetensors with YOLOv5's state-dict names, float32, PyTorch layout, and the
 /// model config and class names in its header, so val, detect and PyTorch load it as it is.
-public static class ExportCommand
+public sealed class ExportCommand
 {
-    public static int Run(string[] argv)
+    readonly Option<string?> weights = Opt.TextOrNull("weights", "a YOLOv5 .pt (or any weights file yolocore reads)");
+    readonly Option<string> format = Opt.Text("format", "what to write: safetensors", "safetensors", "include");
+    readonly Option<string?> output = Opt.TextOrNull("output", "the file to write (default: beside the input, .safetensors)");
+
+    public static Command Create()
     {
-        var args = new CliArgs(argv);
-        string weights = args.String("weights", "");
-        string format = args.String("format", args.String("include", "safetensors")).ToLowerInvariant();
-        string output = args.String("output", "");
-        if (args.Help)
-        {
-            Console.WriteLine("""
-                usage: yolocore export --weights W.pt [--format safetensors] [--output OUT.safetensors]
-                  Writes the checkpoint's EMA model (else its model, as upstream's attempt_load) as safetensors beside it
-                  (W.safetensors): YOLOv5's names, float32, PyTorch layouts, the model config and names in the header.
-                """);
-            return 0;
-        }
-        args.RejectUnknown();
+        var e = new ExportCommand();
+        var c = new Command("export", "convert weights: a YOLOv5 .pt to safetensors with YOLOv5's names, float32, PyTorch layouts, and the model config " +
+            "and class names in the header (the checkpoint's EMA model, else its model, as upstream's attempt_load)") { e.weights, e.format, e.output };
+        c.SetAction(e.Run);
+        return c;
+    }
+
+    int Run(ParseResult r)
+    {
+        string weights = r.GetValue(this.weights) ?? "";
+        string format = r.GetValue(this.format)!.ToLowerInvariant();
+        string output = r.GetValue(this.output) ?? "";
         if (weights.Length == 0) throw new CliUsageException("--weights is required");
         if (format != "safetensors")
             throw new CliUsageException($"--format {format}: only safetensors is written (export.py's ONNX, TorchScript and others are not part of yolocore)");

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 
 namespace YoloCore.Cli.Commands;
@@ -7,29 +8,36 @@ namespace YoloCore.Cli.Commands;
 /// (RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT) and waits. If a rank
 /// fails, the others get --ddp-timeout plus a grace period to notice and end with their own
 /// message; then they are stopped, and launch exits with the failed rank's code.
-public static class LaunchCommand
+public sealed class LaunchCommand
 {
-    public static int Run(string[] argv)
+    readonly Option<int> nprocOption = Opt.Int("nproc-per-node", "ranks to start on this machine (one GPU each)", 1);
+    readonly Option<int> nnodesOption = Opt.Int("nnodes", "machines taking part", 1);
+    readonly Option<int> nodeRankOption = Opt.Int("node-rank", "this machine's index among them", 0);
+    readonly Option<string> addrOption = Opt.Text("master-addr", "address of rank 0's machine", "127.0.0.1");
+    readonly Option<int> portOption = Opt.Int("master-port", "rank 0's rendezvous port", 29500);
+    readonly Option<int> graceOption = Opt.Int("grace", "seconds the other ranks get to stop after one fails", 30);
+    readonly Argument<string[]> commandArgument = new("command") { Description = "the yolocore command each rank runs, after --", Arity = ArgumentArity.ZeroOrMore };
+
+    public static Command Create()
     {
-        int split = Array.IndexOf(argv, "--");
-        var own = split < 0 ? argv : argv[..split];
-        var command = split < 0 ? [] : argv[(split + 1)..];
-        var args = new CliArgs(own);
-        int nproc = args.Int("nproc-per-node", 1), nnodes = args.Int("nnodes", 1), nodeRank = args.Int("node-rank", 0);
-        string addr = args.String("master-addr", "127.0.0.1");
-        int port = args.Int("master-port", 29500), grace = args.Int("grace", 30);
-        if (args.Help || command.Length == 0)
+        var l = new LaunchCommand();
+        var c = new Command("launch", "run a command on several ranks (data-parallel training), like torchrun: " +
+            "yolocore launch --nproc-per-node 2 -- train --data coco128.yaml --batch-size 16 --sync-bn. " +
+            "Each rank gets RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT; --batch-size is the total over all ranks.")
         {
-            Console.WriteLine("""
-                usage: yolocore launch --nproc-per-node N [--nnodes M --node-rank R --master-addr ADDR --master-port 29500] -- COMMAND ...
-                  e.g. yolocore launch --nproc-per-node 2 -- train --data coco128.yaml --batch-size 16 --sync-bn
-                  Each rank gets RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT.
-                  --batch-size is the total over all ranks. Ranks started by torchrun or SLURM with those
-                  variables work the same without launch.
-                """);
-            return args.Help ? 0 : 2;
-        }
-        args.RejectUnknown();
+            l.nprocOption, l.nnodesOption, l.nodeRankOption, l.addrOption, l.portOption, l.graceOption, l.commandArgument,
+        };
+        c.SetAction(l.Run);
+        return c;
+    }
+
+    int Run(ParseResult r)
+    {
+        var command = r.GetValue(commandArgument) ?? [];
+        if (command.Length == 0) throw new CliUsageException("no command to launch: yolocore launch --nproc-per-node N -- train ...");
+        int nproc = r.GetValue(nprocOption), nnodes = r.GetValue(nnodesOption), nodeRank = r.GetValue(nodeRankOption);
+        string addr = r.GetValue(addrOption)!;
+        int port = r.GetValue(portOption), grace = r.GetValue(graceOption);
         if (nproc < 1 || nnodes < 1 || nodeRank < 0 || nodeRank >= nnodes)
             throw new CliUsageException($"--nproc-per-node and --nnodes must be ≥ 1 and --node-rank in [0, {nnodes})");
 

@@ -1,85 +1,105 @@
+using System.CommandLine;
 using YoloCore.Training;
 
 namespace YoloCore.Cli.Commands;
 
-/// `yolocore train`: YOLOv5 training with YOLOv5's flag names. Without --data it generates the
+/// `yolocore train`: YOLOv5 training with train.py's flag names. Without --data it generates the
 /// synthetic shapes dataset and trains yolov5n on it (the README's main job).
-public static class TrainCommand
+public sealed class TrainCommand
 {
     /// The main job's defaults on the synthetic dataset: small enough for a 2-core CPU to reach a
     /// useful mAP within minutes.
     const int SynthEpochs = 30, SynthImage = 256, SynthBatch = 16;
 
-    public static int Run(string[] argv)
+    readonly Option<string?> data = Opt.TextOrNull("data", "dataset YAML (YOLOv5's format); none: the synthetic shapes dataset, generated in the run folder");
+    readonly Option<string?> cfg = Opt.TextOrNull("cfg", "model: yolov5n|s|m|l|x or a model YAML; none: the model --weights describes, else yolov5n");
+    readonly Option<string?> weights = Opt.TextOrNull("weights", "initial weights, a YOLOv5 .pt or safetensors (matching entries transferred, as train.py)");
+    readonly Option<string?> hyp = Opt.TextOrNull("hyp", "hyperparameters YAML (hyp.scratch-low's names; a run's hyp.yaml works)");
+    readonly Option<int?> epochs = Opt.IntOrNull("epochs", $"epochs to train (100; {SynthEpochs} on the synthetic dataset)");
+    readonly Option<int?> batch = Opt.IntOrNull("batch-size", $"total batch size over all ranks ({SynthBatch})", "batch");
+    readonly Option<int?> imgsz = Opt.IntOrNull("imgsz", $"train and val image size in pixels (640; {SynthImage} on the synthetic dataset)", "img", "img-size");
+    readonly Option<string> device = Opt.Text("device", "cpu, or a GPU: 0, 1, cuda:0", "cpu");
+    readonly Option<int> workers = Opt.Int("workers", "dataloader worker threads", Math.Min(8, Environment.ProcessorCount));
+    readonly Option<string> optimizer = Opt.Text("optimizer", "SGD, Adam or AdamW", "SGD");
+    readonly Option<bool> cosLr = Opt.Flag("cos-lr", "cosine learning-rate schedule instead of linear");
+    readonly Option<string> project = Opt.Text("project", "folder for runs", Path.Combine("runs", "train"));
+    readonly Option<string> name = Opt.Text("name", "run name: PROJECT/NAME, NAME2, NAME3, ...", "exp");
+    readonly Option<bool> existOk = Opt.Flag("exist-ok", "reuse PROJECT/NAME instead of making NAME2");
+    readonly Option<int> seed = Opt.Int("seed", "random seed (weights, augmentations, order)", 0);
+    readonly Option<int> patience = Opt.Int("patience", "stop after this many epochs without improvement", 100);
+    readonly Option<string?> resume = Opt.MaybeValue("resume", "continue a run: its folder, weights/last.json or last.safetensors (alone: the newest run under --project)");
+    readonly Option<bool> noval = Opt.Flag("noval", "validate only after the final epoch");
+    readonly Option<bool> noAmp = Opt.Flag("no-amp", "train in float32 on a GPU (no mixed precision)");
+    readonly Option<string?> cache = Opt.MaybeValue("cache", "keep decoded images in RAM (--cache or --cache ram)");
+    readonly Option<int[]> freeze = Opt.IntList("freeze", "layers to freeze: N (the first N) or L1,L2,...");
+    readonly Option<bool> singleCls = Opt.Flag("single-cls", "train every box as one class, 'item'");
+    readonly Option<bool> syncBn = Opt.Flag("sync-bn", "data parallel: BatchNorm statistics over every rank's images");
+    readonly Option<int> ddpTimeout = Opt.Int("ddp-timeout", "data parallel: seconds a rank waits for a peer", 300);
+    readonly Option<int> maxSteps = Opt.Int("max-steps", "stop after this many iterations (0: no limit)", 0);
+    readonly Option<string?> dumpSteps = Opt.TextOrNull("dump-steps", "write the model after every optimizer step to this folder (for comparisons)");
+    readonly Option<int> synthTrain = Opt.Int("synth-train", "synthetic dataset: training images", 400);
+    readonly Option<int> synthVal = Opt.Int("synth-val", "synthetic dataset: validation images", 100);
+
+    /// A new command with its own options (a parser per call: tests run the program many times).
+    public static Command Create()
     {
-        var args = new CliArgs(argv);
-        string? data = args.String("data", "") is { Length: > 0 } d ? d : null;
-        var (resume, resumePath) = args.Optional("resume");
-        var (cache, cacheKind) = args.Optional("cache");
+        var t = new TrainCommand();
+        var c = new Command("train", "train a YOLOv5 detector as train.py does (no --data: the synthetic shapes dataset, yolov5n, CPU). " +
+            "Outputs go to runs/train/expN: weights/(last|best).safetensors (+ .json), results.csv and YOLOv5's plots. " +
+            "Data parallel: yolocore launch --nproc-per-node N -- train ... (or torchrun).")
+        {
+            t.data, t.cfg, t.weights, t.hyp, t.epochs, t.batch, t.imgsz, t.device, t.workers, t.optimizer, t.cosLr, t.project, t.name, t.existOk,
+            t.seed, t.patience, t.resume, t.noval, t.noAmp, t.cache, t.freeze, t.singleCls, t.syncBn, t.ddpTimeout, t.maxSteps, t.dumpSteps,
+            t.synthTrain, t.synthVal,
+        };
+        c.SetAction(t.Run);
+        return c;
+    }
+
+    int Run(ParseResult r)
+    {
+        string? dataYaml = r.GetValue(data);
+        string? cacheKind = r.GetValue(cache);
         bool cacheImages = cacheKind switch
         {
-            null => cache,
+            null => r.Given(cache),
             "ram" => true,
             _ => throw new CliUsageException($"--cache {cacheKind}: only RAM caching is supported (--cache or --cache ram)"),
         };
-        string imgText = args.String("img", args.String("img-size", ""));
         var options = new TrainOptions
         {
-            Data = data,
-            Cfg = args.String("cfg", "") is { Length: > 0 } cfg ? cfg : null,
-            Weights = args.String("weights", "") is { Length: > 0 } w ? w : null,
-            Hyp = args.String("hyp", "") is { Length: > 0 } h ? h : null,
-            Epochs = args.Int("epochs", data is null ? SynthEpochs : 100),
-            BatchSize = args.Int("batch-size", data is null ? SynthBatch : 16),
-            ImageSize = imgText.Length > 0 ? ParseInt(imgText, "img") : data is null ? SynthImage : 640,
-            Device = args.String("device", "cpu"),
-            Workers = args.Int("workers", Math.Min(8, Environment.ProcessorCount)),
-            Optimizer = Enum.TryParse<OptimizerKind>(args.String("optimizer", "SGD"), ignoreCase: true, out var o) ? o
-                : throw new CliUsageException("--optimizer must be SGD, Adam or AdamW"),
-            CosLr = args.Flag("cos-lr"),
-            Project = args.String("project", Path.Combine("runs", "train")),
-            Name = args.String("name", "exp"),
-            ExistOk = args.Flag("exist-ok"),
-            Seed = args.Int("seed", 0),
-            Patience = args.Int("patience", 100),
-            NoAmp = args.Flag("no-amp"),
-            NoVal = args.Flag("noval"),
+            Data = dataYaml,
+            Cfg = r.GetValue(cfg),
+            Weights = r.GetValue(weights),
+            Hyp = r.GetValue(hyp),
+            Epochs = r.GetValue(epochs) ?? (dataYaml is null ? SynthEpochs : 100),
+            BatchSize = r.GetValue(batch) ?? SynthBatch,
+            ImageSize = r.GetValue(imgsz) ?? (dataYaml is null ? SynthImage : 640),
+            Device = r.GetValue(device)!,
+            Workers = r.GetValue(workers),
+            Optimizer = Enum.TryParse<OptimizerKind>(r.GetValue(optimizer), ignoreCase: true, out var o) ? o
+                : throw new CliUsageException($"--optimizer {r.GetValue(optimizer)}: use SGD, Adam or AdamW"),
+            CosLr = r.GetValue(cosLr),
+            Project = r.GetValue(project)!,
+            Name = r.GetValue(name)!,
+            ExistOk = r.GetValue(existOk),
+            Seed = r.GetValue(seed),
+            Patience = r.GetValue(patience),
+            NoAmp = r.GetValue(noAmp),
+            NoVal = r.GetValue(noval),
             CacheImages = cacheImages,
-            SingleClass = args.Flag("single-cls"),
-            Freeze = args.IntList("freeze"),
-            SyncBn = args.Flag("sync-bn"),
-            DdpTimeout = args.Int("ddp-timeout", 300),
-            MaxSteps = args.Int("max-steps", 0),
-            DumpSteps = args.String("dump-steps", "") is { Length: > 0 } ds ? ds : null,
-            SynthTrain = args.Int("synth-train", 400),
-            SynthVal = args.Int("synth-val", 100),
+            SingleClass = r.GetValue(singleCls),
+            Freeze = r.GetValue(freeze)!,
+            SyncBn = r.GetValue(syncBn),
+            DdpTimeout = r.GetValue(ddpTimeout),
+            MaxSteps = r.GetValue(maxSteps),
+            DumpSteps = r.GetValue(dumpSteps),
+            SynthTrain = r.GetValue(synthTrain),
+            SynthVal = r.GetValue(synthVal),
         };
-        if (args.Help)
-        {
-            Console.WriteLine($"""
-                usage: yolocore train [--data DATA.yaml] [--cfg yolov5n|s|m|l|x|FILE.yaml] [--weights W.pt|W.safetensors]
-                                      [--epochs N] [--batch-size N] [--img PX] [--device cpu|0|cuda:N] [--workers N]
-                                      [--optimizer SGD|Adam|AdamW] [--cos-lr] [--hyp HYP.yaml] [--patience N] [--seed N]
-                                      [--project runs/train] [--name exp] [--exist-ok] [--resume [RUN_DIR|last.json|last.safetensors]]
-                                      [--noval] [--no-amp] [--cache [ram]] [--freeze N|L1,L2,...] [--single-cls] [--synth-train 400] [--synth-val 100]
-                                      [--sync-bn] [--ddp-timeout 300] [--max-steps N] [--dump-steps DIR]
-                  Trains as YOLOv5 v7.0 does (hyp.scratch-low defaults, SGD nesterov, warmup, EMA, mAP each epoch).
-                  --weights: a YOLOv5 .pt or safetensors to start from (matching entries transferred); without --cfg
-                  the model is the one the weights describe, else yolov5n.
-                  Without --data: generates the synthetic shapes dataset in the run folder and trains on it
-                  ({SynthEpochs} epochs, batch {SynthBatch}, {SynthImage} px unless given). Outputs go to runs/train/expN:
-                  weights/(last|best).safetensors (+ .json, + last.state.safetensors for --resume), results.csv, results.png.
-                  Data parallel: start it with `yolocore launch --nproc-per-node N -- train ...` (or torchrun);
-                  --batch-size is the total, --sync-bn shares BatchNorm statistics, --ddp-timeout bounds every wait.
-                """);
-            return 0;
-        }
-        args.RejectUnknown();
         string? resumeFrom = null;
-        if (resume)
-        {
-            resumeFrom = resumePath ?? LatestRun(options.Project) ?? throw new CliUsageException($"--resume: no run with weights/last.json under {options.Project}");
-        }
+        if (r.Given(resume))
+            resumeFrom = r.GetValue(resume) ?? LatestRun(options.Project) ?? throw new CliUsageException($"--resume: no run with weights/last.json under {options.Project}");
         // The first Ctrl+C finishes the current epoch and saves it (resumable); a second one kills.
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -95,9 +115,6 @@ public static class TrainCommand
         // Stopped by Ctrl+C after a clean save: 130, as a shell reports SIGINT.
         return cancel.IsCancellationRequested ? 130 : 0;
     }
-
-    static int ParseInt(string text, string name) =>
-        int.TryParse(text, out int v) ? v : throw new CliUsageException($"--{name} needs an integer, got '{text}'");
 
     static string? LatestRun(string project) =>
         Directory.Exists(project)

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using YoloCore.Data;
 using YoloCore.Nn.Yolo;
 using YoloCore.Training;
@@ -6,37 +7,54 @@ namespace YoloCore.Cli.Commands;
 
 /// `yolocore val`: YOLOv5's val.py on a dataset split with trained weights: P, R, mAP@0.5 and
 /// mAP@0.5:0.95 overall and per class.
-public static class ValCommand
+public sealed class ValCommand
 {
-    public static int Run(string[] argv)
+    readonly Option<string?> data = Opt.TextOrNull("data", "dataset YAML");
+    readonly Option<string?> weights = Opt.TextOrNull("weights", "weights: a YOLOv5 .pt, our safetensors, or a PyTorch state dict as safetensors (then --cfg)");
+    readonly Option<string?> cfg = Opt.TextOrNull("cfg", "model config, when the weights do not say (yolov5n/s/m/l/x or a YAML)");
+    readonly Option<int> imgsz = Opt.Int("imgsz", "inference size in pixels", 640, "img", "img-size");
+    readonly Option<int> batch = Opt.Int("batch-size", "batch size", 32, "batch");
+    readonly Option<int> workers = Opt.Int("workers", "dataloader worker threads", Math.Min(8, Environment.ProcessorCount));
+    readonly Option<double> conf = Opt.Double("conf-thres", "confidence threshold", 0.001);
+    readonly Option<double> iou = Opt.Double("iou-thres", "NMS IoU threshold", 0.6);
+    readonly Option<int> maxDet = Opt.Int("max-det", "maximum detections per image", 300);
+    readonly Option<string> task = Opt.Text("task", "the split: train, val or test", "val");
+    readonly Option<string> device = Opt.Text("device", "cpu, or a GPU: 0, cuda:0", "cpu");
+    readonly Option<bool> noAmp = Opt.Flag("no-amp", "float32 on a GPU instead of float16");
+    readonly Option<bool> singleCls = Opt.Flag("single-cls", "treat every box as one class");
+    readonly Option<bool> saveTxt = Opt.Flag("save-txt", "labels/NAME.txt per image (class xc yc w h)");
+    readonly Option<bool> saveConf = Opt.Flag("save-conf", "with --save-txt: the confidence too");
+    readonly Option<bool> saveJson = Opt.Flag("save-json", "WEIGHTS_predictions.json in COCO's results format (for pycocotools)");
+    readonly Option<string> project = Opt.Text("project", "folder for runs", Path.Combine("runs", "val"));
+    readonly Option<string> name = Opt.Text("name", "run name", "exp");
+    readonly Option<bool> existOk = Opt.Flag("exist-ok", "reuse PROJECT/NAME");
+
+    public static Command Create()
     {
-        var args = new CliArgs(argv);
-        string data = args.String("data", ""), weights = args.String("weights", "");
-        string? cfg = args.String("cfg", "") is { Length: > 0 } c ? c : null;
-        int img = args.Int("img", 640), batch = args.Int("batch-size", 32), workers = args.Int("workers", Math.Min(8, Environment.ProcessorCount));
-        double conf = args.Double("conf-thres", 0.001), iou = args.Double("iou-thres", 0.6);
-        int maxDet = args.Int("max-det", 300);
-        string task = args.String("task", "val");
-        var device = Device.Parse(args.String("device", "cpu"));
-        bool half = !device.IsCpu && !args.Flag("no-amp");
-        bool singleClass = args.Flag("single-cls");
-        bool saveTxt = args.Flag("save-txt"), saveConf = args.Flag("save-conf"), saveJson = args.Flag("save-json"), existOk = args.Flag("exist-ok");
-        string project = args.String("project", Path.Combine("runs", "val")), name = args.String("name", "exp");
-        if (args.Help)
+        var v = new ValCommand();
+        var c = new Command("val", "evaluate weights on a dataset as val.py does: P, R, mAP@0.5, mAP@0.5:0.95 per class, with the PR/F1/P/R curves " +
+            "and the confusion matrix in runs/val/expN")
         {
-            Console.WriteLine("""
-                usage: yolocore val --data DATA.yaml --weights W.safetensors [--cfg yolov5n] [--img 640] [--batch-size 32]
-                                    [--task val|test|train] [--conf-thres 0.001] [--iou-thres 0.6] [--max-det 300]
-                                    [--device cpu|0] [--workers N] [--no-amp]
-                                    [--save-txt] [--save-conf] [--save-json] [--single-cls] [--project runs/val] [--name exp] [--exist-ok]
-                  --save-txt: labels/NAME.txt per image (class xc yc w h, + conf with --save-conf);
-                  --save-json: WEIGHTS_predictions.json in COCO's results format (for pycocotools).
-                  Everything goes to runs/val/expN, with PR_curve.png, F1_curve.png, P_curve.png, R_curve.png and confusion_matrix.png.
-                """);
-            return 0;
-        }
-        args.RejectUnknown();
-        if (data.Length == 0 || weights.Length == 0) throw new CliUsageException("--data and --weights are required");
+            v.data, v.weights, v.cfg, v.imgsz, v.batch, v.workers, v.conf, v.iou, v.maxDet, v.task, v.device, v.noAmp, v.singleCls,
+            v.saveTxt, v.saveConf, v.saveJson, v.project, v.name, v.existOk,
+        };
+        c.SetAction(v.Run);
+        return c;
+    }
+
+    int Run(ParseResult r)
+    {
+        string data = r.GetValue(this.data) ?? throw new CliUsageException("--data and --weights are required");
+        string weights = r.GetValue(this.weights) ?? throw new CliUsageException("--data and --weights are required");
+        string? cfg = r.GetValue(this.cfg);
+        int img = r.GetValue(imgsz), batch = r.GetValue(this.batch), workers = r.GetValue(this.workers), maxDet = r.GetValue(this.maxDet);
+        double conf = r.GetValue(this.conf), iou = r.GetValue(this.iou);
+        string task = r.GetValue(this.task)!;
+        var device = Device.Parse(r.GetValue(this.device)!);
+        bool half = !device.IsCpu && !r.GetValue(noAmp), singleClass = r.GetValue(singleCls);
+        bool saveTxt = r.GetValue(this.saveTxt), saveConf = r.GetValue(this.saveConf), saveJson = r.GetValue(this.saveJson);
+        string project = r.GetValue(this.project)!, name = r.GetValue(this.name)!;
+        bool existOk = r.GetValue(this.existOk);
         if (img % 32 != 0) { int f = (img + 31) / 32 * 32; Console.WriteLine($"WARNING ⚠️ --img {img} must be multiple of max stride 32, updating to {f}"); img = f; }
         if (batch < 1) throw new CliUsageException("--batch-size must be at least 1");
         var config = DatasetConfig.Load(data);
@@ -56,11 +74,11 @@ public static class ValCommand
             string saveDir = RunDirectory.Create(RunDirectory.Next(project, name, existOk), "");
             bool isCoco = config.Val.Any(v => v.Replace('\\', '/').EndsWith("coco/val2017.txt", StringComparison.Ordinal));
             var writer = saveTxt || saveJson ? new PredictionWriter(saveDir, saveTxt, saveConf, cocoIds: isCoco) : null;
-            var r = Validator.Run(model, loader, device, half ? DType.Float16 : DType.Float32, null, conf, iou, maxDet, reporter.ValidationProgress, writer is null ? null : writer.Add,
+            var result = Validator.Run(model, loader, device, half ? DType.Float16 : DType.Float32, null, conf, iou, maxDet, reporter.ValidationProgress, writer is null ? null : writer.Add,
                 (b, d) => { if (b.Index < 3) reporter.ValidationBatchSample(b.Index, b, d, names, saveDir); });
-            reporter.ValidationDone(r, names, perClass: true);
+            reporter.ValidationDone(result, names, perClass: true);
             if (saveJson) Console.WriteLine($"saved COCO results to {writer!.WriteJson(Path.GetFileNameWithoutExtension(weights) + "_predictions.json")}");
-            reporter.ValidationPlots(r, names, saveDir);
+            reporter.ValidationPlots(result, names, saveDir);
             Console.WriteLine($"Results saved to {saveDir}");
         }
         return 0;

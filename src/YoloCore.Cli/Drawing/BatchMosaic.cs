@@ -1,9 +1,12 @@
+using YoloCore.Data;
+
 namespace YoloCore.Cli.Drawing;
 
 /// YOLOv5's plot_images (train_batch0..2.jpg, val_batchN_labels/pred.jpg): up to 16 images in a
-/// square grid on white, shrunk so the grid is at most 1920 pixels wide, each with its file name and
-/// its boxes and class names drawn, so a user can see what the augmentations feed the model and
-/// what it predicts. Predictions (with confidences) show "name conf" and only above 0.25.
+/// square grid on white, shrunk (bilinear) so the grid is at most 1920 pixels wide, each with a
+/// white border, its file name, and its boxes with class names, so a user can see what the
+/// augmentations feed the model and what it predicts. Predictions (with confidences) show
+/// "name conf" and only above 0.25. Font size (h + w) · grid · 0.01, lines a tenth of it.
 public static class BatchMosaic
 {
     const int MaxSize = 1920, MaxImages = 16;
@@ -15,40 +18,37 @@ public static class BatchMosaic
         IReadOnlyList<string> names, IReadOnlyList<string> paths, string outPath, IReadOnlyList<double>? confidence = null)
     {
         int n = Math.Min(count, MaxImages), grid = (int)Math.Ceiling(Math.Sqrt(n));
-        double scale = Math.Min(1.0, MaxSize / (double)grid / Math.Max(height, width));
-        int th = (int)Math.Ceiling(height * scale), tw = (int)Math.Ceiling(width * scale);
-        var canvas = new Canvas(grid * tw, grid * th);
-        canvas.Fill(White);
-        int line = Math.Max(1, (int)Math.Round(Math.Max(tw, th) / 320.0));
+        double scale = MaxSize / (double)grid / Math.Max(height, width);
+        int h = height, w = width;
+        if (scale < 1) (h, w) = ((int)Math.Ceiling(scale * height), (int)Math.Ceiling(scale * width));
+        using var mosaic = RgbImage.Filled(grid * w, grid * h, 255);
         for (int i = 0; i < n; i++)
         {
-            int x0 = i % grid * tw, y0 = i / grid * th;
-            var image = images.Slice(i * height * width * 3, height * width * 3);
-            for (int y = 0; y < th; y++)
-            {
-                int sy = Math.Min(height - 1, (int)(y / scale));
-                for (int x = 0; x < tw; x++)
-                {
-                    int o = (sy * width + Math.Min(width - 1, (int)(x / scale))) * 3;
-                    canvas.Set(x0 + x, y0 + y, (image[o], image[o + 1], image[o + 2]));
-                }
-            }
+            using var tile = new RgbImage(width, height);
+            images.Slice(i * height * width * 3, height * width * 3).CopyTo(tile.Pixels);
+            using var fitted = scale < 1 ? Resize.Bilinear(tile, w, h) : null;
+            var src = fitted ?? tile;
+            int x0 = i % grid * w, y0 = i / grid * h;
+            for (int y = 0; y < h; y++) src.Row(y).CopyTo(mosaic.Pixels.Slice(((y0 + y) * mosaic.Width + x0) * 3, w * 3));
+        }
+        int fs = (int)((h + w) * grid * 0.01);
+        using var a = new Annotator(mosaic, lineWidth: (int)Math.Round(fs / 10.0), fontSize: fs);
+        for (int i = 0; i < n; i++)
+        {
+            int x0 = i % grid * w, y0 = i / grid * h;
+            a.Rectangle(x0, y0, x0 + w, y0 + h, White, 2);
+            string file = i < paths.Count ? Path.GetFileName(paths[i]) : "";
+            a.Text(x0 + 5, y0 + 5, file.Length > 40 ? file[..40] : file, (220, 220, 220));
             for (int t = 0; t + 5 < targets.Length; t += 6)
             {
                 if ((int)targets[t] != i || confidence is not null && confidence[t / 6] <= 0.25) continue;
                 int cls = (int)targets[t + 1];
-                double cx = targets[t + 2] * tw, cy = targets[t + 3] * th, w = targets[t + 4] * tw, h = targets[t + 5] * th;
-                int bx = x0 + (int)(cx - w / 2), by = y0 + (int)(cy - h / 2);
-                var colour = Palette.Of(cls);
-                canvas.DrawRect(bx, by, x0 + (int)(cx + w / 2), y0 + (int)(cy + h / 2), colour, line);
+                double cx = targets[t + 2] * w, cy = targets[t + 3] * h, bw = targets[t + 4] * w, bh = targets[t + 5] * h;
                 string label = confidence is null ? Palette.Name(names, cls)
                     : $"{Palette.Name(names, cls)} {confidence[t / 6].ToString("F1", System.Globalization.CultureInfo.InvariantCulture)}";
-                canvas.DrawText(bx + 2, Math.Max(y0, by - BitmapFont.Height - 2), label, colour);
+                a.BoxLabel((float)(x0 + cx - bw / 2), (float)(y0 + cy - bh / 2), (float)(x0 + cx + bw / 2), (float)(y0 + cy + bh / 2), label, Palette.Of(cls));
             }
-            string file = i < paths.Count ? Path.GetFileName(paths[i]) : "";
-            canvas.DrawText(x0 + 4, y0 + 4, file.Length > 40 ? file[..40] : file, (220, 220, 220));
-            canvas.DrawRect(x0, y0, x0 + tw - 1, y0 + th - 1, White, 2);
         }
-        canvas.Save(outPath);
+        a.Save(outPath);
     }
 }

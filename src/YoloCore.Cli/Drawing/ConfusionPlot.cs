@@ -1,72 +1,58 @@
 using System.Globalization;
+using ScottPlot;
 using YoloCore.Training.Metrics;
 
 namespace YoloCore.Cli.Drawing;
 
-/// confusion_matrix.png as YOLOv5 draws it: each true class's column normalised to 1, cells under
-/// 0.005 left blank, matplotlib's "Blues" colours, values written in the cells and class names on
-/// the axes when there are fewer than 30 classes; "True" across, "Predicted" down.
+/// confusion_matrix.png as YOLOv5 draws it (seaborn's heatmap): 12 × 9 inches at 250 dpi
+/// (3000 × 2250); each true class's column normalised to 1, cells under 0.005 left blank,
+/// matplotlib's "Blues" with a colour bar, values written in the cells when there are fewer than
+/// 30 classes, class names (and "background") on both axes; "True" across, "Predicted" down.
 public static class ConfusionPlot
 {
-    static readonly (double At, byte R, byte G, byte B)[] blues =
-    [
-        (0, 247, 251, 255), (0.125, 222, 235, 247), (0.25, 198, 219, 239), (0.375, 158, 202, 225), (0.5, 107, 174, 214),
-        (0.625, 66, 146, 198), (0.75, 33, 113, 181), (0.875, 8, 81, 156), (1, 8, 48, 107),
-    ];
-    static readonly (byte, byte, byte) White = (255, 255, 255), Black = (0, 0, 0);
-
     public static void Render(ConfusionMatrix matrix, IReadOnlyList<string> names, string path)
     {
         var values = matrix.ColumnNormalised();
         int n = matrix.Classes + 1;
-        bool labels = matrix.Classes < 30;
-        const int left = 130, top = 50, size = 720;
-        int cell = size / n;
-        var canvas = new Canvas(left + cell * n + 40, top + cell * n + 120);
-        canvas.Fill(White);
-        string title = "Confusion Matrix";
-        canvas.DrawText(left + (cell * n - BitmapFont.MeasureWidth(title, 2)) / 2, 14, title, Black, 2);
-        for (int p = 0; p < n; p++)
-            for (int t = 0; t < n; t++)
-            {
-                double v = values[p, t];
-                if (v < 0.005) continue;
-                int x = left + t * cell, y = top + p * cell;
-                canvas.FillRect(x, y, x + cell, y + cell, Blue(v));
-                string text = v.ToString("F2", CultureInfo.InvariantCulture);
-                if (labels && cell >= BitmapFont.MeasureWidth(text) + 4)
-                    canvas.DrawText(x + (cell - BitmapFont.MeasureWidth(text)) / 2, y + (cell - BitmapFont.Height) / 2, text, v > 0.5 ? White : Black);
-            }
-        canvas.DrawRect(left, top, left + cell * n, top + cell * n, (200, 200, 200));
-        if (labels)
-            for (int i = 0; i < n; i++)
-            {
-                string name = i < matrix.Classes ? Palette.Name(names, i) : "background";
-                canvas.DrawText(4, top + i * cell + (cell - BitmapFont.Height) / 2, Fit(name, left - 8), Black);
-                string across = Fit(name, cell - 2);
-                canvas.DrawText(left + i * cell + (cell - BitmapFont.MeasureWidth(across)) / 2, top + cell * n + 6, across, Black);
-            }
-        canvas.DrawText(left + (cell * n - BitmapFont.MeasureWidth("True", 2)) / 2, top + cell * n + 30, "True", Black, 2);
-        canvas.DrawText(4, top - 24, "Predicted", Black, 2);
-        canvas.Save(path);
-    }
-
-    /// The longest prefix of text that fits in width pixels.
-    static string Fit(string text, int width)
-    {
-        while (text.Length > 1 && BitmapFont.MeasureWidth(text) > width) text = text[..^1];
-        return text;
-    }
-
-    static (byte, byte, byte) Blue(double v)
-    {
-        for (int i = 1; i < blues.Length; i++)
-            if (v <= blues[i].At)
-            {
-                var (a, b) = (blues[i - 1], blues[i]);
-                double f = (v - a.At) / (b.At - a.At);
-                return ((byte)(a.R + f * (b.R - a.R)), (byte)(a.G + f * (b.G - a.G)), (byte)(a.B + f * (b.B - a.B)));
-            }
-        return (blues[^1].R, blues[^1].G, blues[^1].B);
+        var cells = new double[n, n];
+        for (int r = 0; r < n; r++)
+            for (int c = 0; c < n; c++)
+                cells[r, c] = values[r, c] < 0.005 ? double.NaN : values[r, c];
+        using var figure = new Figure(12, 9, 250);
+        var p = figure.Panel(fontPoints: n < 50 ? 10 : 8);
+        // Cell (row r, column c) covers [c, c + 1] × [n - r - 1, n - r]: row 0 (the first class) on top.
+        var scale = Figure.Cells(p, cells, Figure.Blues, 0, n, 1, 1);
+        var bar = p.Add.ColorBar(scale, Edge.Right);
+        bar.Axis.TickLabelStyle.FontSize = figure.Points(10);
+        bar.Axis.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(0.2);
+        if (matrix.Classes < 30)
+            for (int r = 0; r < n; r++)
+                for (int c = 0; c < n; c++)
+                {
+                    if (double.IsNaN(cells[r, c])) continue;
+                    var text = p.Add.Text(cells[r, c].ToString("F2", CultureInfo.InvariantCulture), c + 0.5, n - r - 0.5);
+                    text.LabelFontSize = figure.Points(8);
+                    text.LabelAlignment = Alignment.MiddleCenter;
+                    text.LabelFontColor = cells[r, c] > 0.5 ? Colors.White : Colors.Black;
+                }
+        bool named = matrix.Classes is > 0 and < 99 && names.Count == matrix.Classes;
+        var labels = Enumerable.Range(0, n).Select(i => i < matrix.Classes ? (named ? names[i] : i.ToString()) : "background").ToArray();
+        var centres = Enumerable.Range(0, n).Select(i => i + 0.5).ToArray();
+        p.Axes.Bottom.SetTicks(centres, labels);
+        p.Axes.Left.SetTicks(centres.Reverse().ToArray(), labels);
+        if (n > 8)
+        {
+            p.Axes.Bottom.TickLabelStyle.Rotation = 90;
+            p.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+            using var font = LabelFont.Font(p.Axes.Bottom.TickLabelStyle.FontSize);
+            p.Axes.Bottom.MinimumSize = labels.Max(l => font.MeasureText(l)) + figure.Points(12);
+        }
+        p.Axes.SetLimits(0, n, 0, n);
+        p.Grid.IsVisible = false;
+        p.XLabel("True");
+        p.YLabel("Predicted");
+        p.Title("Confusion Matrix");
+        figure.Draw(p, 0, 0, figure.Width, figure.Height);
+        figure.Save(path);
     }
 }

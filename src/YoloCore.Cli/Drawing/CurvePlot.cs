@@ -1,76 +1,75 @@
 using System.Globalization;
+using ScottPlot;
 using YoloCore.Training.Metrics;
 
 namespace YoloCore.Cli.Drawing;
 
-/// YOLOv5's PR_curve.png, F1_curve.png, P_curve.png and R_curve.png: one thin line per class
-/// (named with its value when there are at most 21 classes, grey otherwise) and the class mean as
-/// a thick blue line, on axes from 0 to 1.
+/// YOLOv5's PR_curve.png (plot_pr_curve) and F1_curve.png, P_curve.png, R_curve.png
+/// (plot_mc_curve): 9 × 6 inches at 250 dpi (2250 × 1500); one thin line per class in
+/// matplotlib's colours with its name (and AP@0.5) in the legend when there are fewer than 21
+/// classes, grey otherwise; the all-classes mean as a thick blue line (on the confidence curves
+/// box-smoothed over 5 % of the points, as YOLOv5's smooth), named with its value; axes 0 to 1,
+/// the legend outside on the right.
 public static class CurvePlot
 {
-    static readonly (byte, byte, byte) White = (255, 255, 255), Black = (0, 0, 0), Grey = (128, 128, 128), Frame = (200, 200, 200),
-        Blue = (31, 119, 180);
-
     public static void RenderAll(DetectionMetrics m, IReadOnlyList<string> names, string dir)
     {
         if (m.Curves is not { } c || m.Classes.Length == 0) return;
-        var ap50 = Enumerable.Range(0, m.Classes.Length).Select(m.Ap50).ToArray();
-        Render(Path.Combine(dir, "PR_curve.png"), c.X, c.PrecisionAtRecall, m.Classes, names, "Recall", "Precision",
-            i => ap50[i].ToString("F3", CultureInfo.InvariantCulture), mean => $"all classes {m.Map50:F3} mAP@0.5");
-        Render(Path.Combine(dir, "F1_curve.png"), c.X, c.F1AtConf, m.Classes, names, "Confidence", "F1", null, MeanAtBest("F1"));
-        Render(Path.Combine(dir, "P_curve.png"), c.X, c.PrecisionAtConf, m.Classes, names, "Confidence", "Precision", null, MeanAtBest("P"));
-        Render(Path.Combine(dir, "R_curve.png"), c.X, c.RecallAtConf, m.Classes, names, "Confidence", "Recall", null, MeanAtBest("R"));
-
-        // YOLOv5's legend for the confidence curves: the mean's best value and where it is.
-        Func<double[], string> MeanAtBest(string what) => mean =>
-        {
-            int best = Array.IndexOf(mean, mean.Where(double.IsFinite).DefaultIfEmpty(0).Max());
-            return string.Create(CultureInfo.InvariantCulture, $"all classes {mean[Math.Max(0, best)]:F2} at {c.X[Math.Max(0, best)]:F3}");
-        };
+        Render(Path.Combine(dir, "PR_curve.png"), c.X, c.PrecisionAtRecall, m, names, "Recall", "Precision", "Precision-Recall Curve",
+            i => " " + m.Ap50(i).ToString("F3", CultureInfo.InvariantCulture), mean => (mean, $"all classes {m.Map50:F3} mAP@0.5"));
+        foreach (var (file, y, label) in new[] { ("F1_curve.png", c.F1AtConf, "F1"), ("P_curve.png", c.PrecisionAtConf, "Precision"), ("R_curve.png", c.RecallAtConf, "Recall") })
+            Render(Path.Combine(dir, file), c.X, y, m, names, "Confidence", label, $"{label}-Confidence Curve", null, mean =>
+            {
+                var s = BoxSmooth(mean, 0.05);
+                int best = Array.IndexOf(s, s.Max());
+                return (s, string.Create(CultureInfo.InvariantCulture, $"all classes {s[best]:F2} at {c.X[best]:F3}"));
+            });
     }
 
-    static void Render(string path, double[] x, double[,] y, int[] classes, IReadOnlyList<string> names, string xLabel, string yLabel,
-        Func<int, string>? classValue, Func<double[], string> meanLabel)
+    static void Render(string path, double[] x, double[,] y, DetectionMetrics m, IReadOnlyList<string> names, string xLabel, string yLabel,
+        string title, Func<int, string>? classValue, Func<double[], (double[] Line, string Label)> mean)
     {
-        const int left = 70, right = 650, top = 40, bottom = 600;
-        var canvas = new Canvas(1050, 660);
-        canvas.Fill(White);
-        canvas.DrawRect(left, top, right, bottom, Frame);
-        int X(double v) => left + (int)Math.Round((right - left) * Math.Clamp(v, 0, 1));
-        int Y(double v) => bottom - (int)Math.Round((bottom - top) * Math.Clamp(v, 0, 1));
-        for (int t = 0; t <= 5; t++)
-        {
-            string tick = (t / 5.0).ToString("F1", CultureInfo.InvariantCulture);
-            canvas.DrawText(X(t / 5.0) - 8, bottom + 8, tick, Black, 2);
-            canvas.DrawText(left - 44, Y(t / 5.0) - 7, tick, Black, 2);
-        }
-        canvas.DrawText((left + right - BitmapFont.MeasureWidth(xLabel, 2)) / 2, bottom + 32, xLabel, Black, 2);
-        canvas.DrawText(8, top - 24, yLabel, Black, 2);
-
+        using var figure = new Figure(9, 6, 250);
+        var p = figure.Panel();
         int nc = y.GetLength(0), n = x.Length;
-        bool legend = nc < 21;
-        var mean = new double[n];
-        for (int k = 0; k < n; k++)
-        {
-            var column = Enumerable.Range(0, nc).Select(i => y[i, k]).Where(double.IsFinite).ToArray();
-            mean[k] = column.Length > 0 ? column.Average() : double.NaN;
-        }
-        int row = 0;
+        bool perClass = nc < 21;
         for (int i = 0; i < nc; i++)
         {
-            if (!double.IsFinite(y[i, 0]) && !double.IsFinite(y[i, n - 1])) continue;
-            var colour = legend ? Palette.Of(classes[i]) : Grey;
-            for (int k = 0; k + 1 < n; k++)
-                if (double.IsFinite(y[i, k]) && double.IsFinite(y[i, k + 1])) canvas.DrawLine(X(x[k]), Y(y[i, k]), X(x[k + 1]), Y(y[i, k + 1]), colour);
-            if (!legend) continue;
-            string label = Palette.Name(names, classes[i]) + (classValue is null ? "" : " " + classValue(i));
-            canvas.FillRect(right + 20, top + 10 + row * 18, right + 40, top + 12 + row * 18, colour);
-            canvas.DrawText(right + 46, top + 7 + row++ * 18, label, Black);
+            var line = p.Add.Scatter(x, Enumerable.Range(0, n).Select(k => y[i, k]).ToArray(), perClass ? Figure.Tab10[i % 10] : Colors.Grey);
+            line.LineWidth = figure.Points(1);
+            line.MarkerSize = 0;
+            if (perClass) line.LegendText = Palette.Name(names, m.Classes[i]) + (classValue?.Invoke(i) ?? "");
         }
-        for (int k = 0; k + 1 < n; k++)
-            if (double.IsFinite(mean[k]) && double.IsFinite(mean[k + 1])) canvas.DrawLine(X(x[k]), Y(mean[k]), X(x[k + 1]), Y(mean[k + 1]), Blue, 3);
-        canvas.FillRect(right + 20, top + 10 + row * 18, right + 40, top + 13 + row * 18, Blue);
-        canvas.DrawText(right + 46, top + 7 + row * 18, meanLabel(mean), Black);
-        canvas.Save(path);
+        var average = Enumerable.Range(0, n).Select(k => Enumerable.Range(0, nc).Average(i => y[i, k])).ToArray();
+        var (values, label) = mean(average);
+        var all = p.Add.Scatter(x, values, Colors.Blue);
+        all.LineWidth = figure.Points(3);
+        all.MarkerSize = 0;
+        all.LegendText = label;
+        p.Axes.SetLimits(0, 1, 0, 1);
+        Figure.UnitTicks(p);
+        p.XLabel(xLabel);
+        p.YLabel(yLabel);
+        p.Title(title);
+        p.ShowLegend(Edge.Right);
+        figure.Draw(p, 0, 0, figure.Width, figure.Height);
+        figure.Save(path);
+    }
+
+    /// YOLOv5's smooth(y, f): a box filter over round(2·f·n)//2·2 + 1 points, the ends padded with
+    /// the end values.
+    public static double[] BoxSmooth(double[] y, double fraction)
+    {
+        int nf = (int)Math.Round(y.Length * fraction * 2, MidpointRounding.ToEven) / 2 + 1;
+        int pad = nf / 2;
+        var padded = Enumerable.Repeat(y[0], pad).Concat(y).Concat(Enumerable.Repeat(y[^1], pad)).ToArray();
+        var r = new double[padded.Length - nf + 1];
+        for (int i = 0; i < r.Length; i++)
+        {
+            double s = 0;
+            for (int k = 0; k < nf; k++) s += padded[i + k];
+            r[i] = s / nf;
+        }
+        return r;
     }
 }

@@ -1,83 +1,96 @@
-using System.Globalization;
+using ScottPlot;
+using SkiaSharp;
 
 namespace YoloCore.Cli.Drawing;
 
-/// labels.jpg as YOLOv5's plot_labels draws it for the training set: instances per class (bars in
-/// class colours), the first 1000 boxes drawn about one centre (their shapes at a glance), and 2-D
-/// histograms of box centres (x, y) and sizes (width, height), all in normalised units.
+/// labels.jpg as YOLOv5's plot_labels draws it for the training set: 8 × 8 inches at 200 dpi
+/// (1600 × 1600): instances per class (bars in the class colours, named when there are fewer than
+/// 30 classes), the first 1000 boxes drawn about one centre (their shapes at a glance), and 2-D
+/// histograms (50 bins) of box centres (x, y) and sizes (width, height), in normalised units.
 public static class LabelsPlot
 {
-    const int Panel = 800, Bins = 50;
-    static readonly (byte, byte, byte) White = (255, 255, 255), Black = (0, 0, 0), Frame = (200, 200, 200);
+    const int Bins = 50;
 
     /// boxes: class, xc, yc, w, h (normalised) per box.
     public static void Render(IReadOnlyList<(int Class, float X, float Y, float W, float H)> boxes, int classes, IReadOnlyList<string> names, string path)
     {
-        var canvas = new Canvas(2 * Panel, 2 * Panel);
-        canvas.Fill(White);
-        Bars(canvas, boxes, classes, names);
-        Shapes(canvas, boxes);
-        Histogram(canvas, 0, Panel, boxes.Select(b => (b.X, b.Y)), "x", "y");
-        Histogram(canvas, Panel, Panel, boxes.Select(b => (b.W, b.H)), "width", "height");
-        canvas.Save(path);
+        using var figure = new Figure(8, 8, 200);
+        float half = figure.Width / 2f;
+        figure.Draw(Bars(figure, boxes, classes, names), 0, 0, half, half);
+        Shapes(figure, boxes, half, 0, half);
+        figure.Draw(Histogram(figure, boxes.Select(b => (b.X, b.Y)), "x", "y"), 0, half, half, half);
+        figure.Draw(Histogram(figure, boxes.Select(b => (b.W, b.H)), "width", "height"), half, half, half, half);
+        figure.Save(path);
     }
 
-    static void Bars(Canvas c, IReadOnlyList<(int Class, float X, float Y, float W, float H)> boxes, int classes, IReadOnlyList<string> names)
+    static Plot Bars(Figure figure, IReadOnlyList<(int Class, float X, float Y, float W, float H)> boxes, int classes, IReadOnlyList<string> names)
     {
-        int left = 70, right = Panel - 20, top = 30, bottom = Panel - 60;
         var counts = new int[Math.Max(1, classes)];
         foreach (var b in boxes) if (b.Class >= 0 && b.Class < counts.Length) counts[b.Class]++;
-        int max = Math.Max(1, counts.Max());
-        c.DrawRect(left, top, right, bottom, Frame);
-        double width = (right - left) / (double)counts.Length;
-        for (int i = 0; i < counts.Length; i++)
+        var p = figure.Panel();
+        var bars = counts.Select((count, i) =>
         {
-            int x0 = left + (int)(i * width + width * 0.1), x1 = left + (int)((i + 1) * width - width * 0.1);
-            c.FillRect(x0, bottom - (int)Math.Round((bottom - top) * counts[i] / (double)max), Math.Max(x0 + 1, x1), bottom, Palette.Of(i));
-            if (counts.Length >= 30) continue;
-            string name = Palette.Name(names, i);
-            while (name.Length > 1 && BitmapFont.MeasureWidth(name) > width) name = name[..^1];
-            c.DrawText(x0 + (x1 - x0 - BitmapFont.MeasureWidth(name)) / 2, bottom + 6, name, Black);
+            var (r, g, b) = Palette.Of(i);
+            return new Bar { Position = i, Value = count, Size = 0.8, FillColor = new Color(r, g, b), LineWidth = 0 };
+        }).ToList();
+        p.Add.Bars(bars);
+        p.YLabel("instances");
+        if (counts.Length < 30)
+        {
+            p.Axes.Bottom.SetTicks(Enumerable.Range(0, counts.Length).Select(i => (double)i).ToArray(),
+                Enumerable.Range(0, counts.Length).Select(i => Palette.Name(names, i)).ToArray());
+            // Upright names, as YOLOv5 writes them, need the room of the longest one below the axis.
+            p.Axes.Bottom.TickLabelStyle.Rotation = 90;
+            p.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+            using var font = LabelFont.Font(figure.Points(10));
+            p.Axes.Bottom.MinimumSize = Enumerable.Range(0, counts.Length).Max(i => font.MeasureText(Palette.Name(names, i))) + figure.Points(12);
         }
-        c.DrawText(left - 60, top - 4, max.ToString(CultureInfo.InvariantCulture), Black);
-        c.DrawText(left - 16, bottom - BitmapFont.Height, "0", Black);
-        c.DrawText((left + right - BitmapFont.MeasureWidth("instances", 2)) / 2, bottom + 30, "instances", Black, 2);
+        else p.XLabel("classes");
+        p.Axes.Margins(bottom: 0);
+        return p;
     }
 
-    static void Shapes(Canvas c, IReadOnlyList<(int Class, float X, float Y, float W, float H)> boxes)
+    /// The first 1000 boxes, centred, on a white square (YOLOv5 draws them on a 2000-pixel image).
+    static void Shapes(Figure figure, IReadOnlyList<(int Class, float X, float Y, float W, float H)> boxes, float x0, float y0, float size)
     {
-        int x0 = Panel + 20, y0 = 20, size = Panel - 40;
+        float margin = size * 0.06f, side = size - 2 * margin;
+        using var paint = new SKPaint { Style = SKPaintStyle.Stroke, StrokeWidth = Math.Max(1, side / 2000), IsAntialias = true };
         foreach (var b in boxes.Take(1000))
         {
-            int hw = (int)(b.W * size / 2), hh = (int)(b.H * size / 2);
-            c.DrawRect(x0 + size / 2 - hw, y0 + size / 2 - hh, x0 + size / 2 + hw, y0 + size / 2 + hh, Palette.Of(b.Class));
+            var (r, g, bl) = Palette.Of(b.Class);
+            paint.Color = new SKColor(r, g, bl);
+            float w = b.W * side, h = b.H * side;
+            figure.Canvas.DrawRect(x0 + margin + (side - w) / 2, y0 + margin + (side - h) / 2, w, h, paint);
         }
     }
 
-    static void Histogram(Canvas c, int x0, int y0, IEnumerable<(float U, float V)> points, string xLabel, string yLabel)
+    /// A 2-D histogram over the values' range, darker where more boxes fall (seaborn's histplot,
+    /// 50 bins, pmax 0.9).
+    static Plot Histogram(Figure figure, IEnumerable<(float A, float B)> values, string xLabel, string yLabel)
     {
-        int left = x0 + 70, right = x0 + Panel - 20, top = y0 + 20, bottom = y0 + Panel - 60;
-        var bins = new int[Bins, Bins];
-        foreach (var (u, v) in points)
-            bins[Math.Clamp((int)(u * Bins), 0, Bins - 1), Math.Clamp((int)(v * Bins), 0, Bins - 1)]++;
-        int max = Math.Max(1, bins.Cast<int>().Max());
-        double cw = (right - left) / (double)Bins, ch = (bottom - top) / (double)Bins;
-        for (int i = 0; i < Bins; i++)
-            for (int j = 0; j < Bins; j++)
-            {
-                if (bins[i, j] == 0) continue;
-                double f = Math.Sqrt(bins[i, j] / (double)max); // square root so sparse bins still show
-                var shade = ((byte)(220 - 200 * f), (byte)(230 - 160 * f), (byte)(250 - 110 * f));
-                c.FillRect(left + (int)(i * cw), bottom - (int)((j + 1) * ch), left + (int)((i + 1) * cw) + 1, bottom - (int)(j * ch) + 1, shade);
-            }
-        c.DrawRect(left, top, right, bottom, Frame);
-        for (int t = 0; t <= 4; t++)
+        var list = values.ToList();
+        double ax = list.Count > 0 ? list.Min(v => v.A) : 0, bx = list.Count > 0 ? list.Max(v => v.A) : 1;
+        double ay = list.Count > 0 ? list.Min(v => v.B) : 0, by = list.Count > 0 ? list.Max(v => v.B) : 1;
+        if (bx - ax < 1e-6) (ax, bx) = (ax - 0.5, bx + 0.5);
+        if (by - ay < 1e-6) (ay, by) = (ay - 0.5, by + 0.5);
+        var counts = new double[Bins, Bins];
+        foreach (var (a, b) in list)
         {
-            string tick = (t / 4.0).ToString("F2", CultureInfo.InvariantCulture);
-            c.DrawText(left + (int)((right - left) * t / 4.0) - 12, bottom + 6, tick, Black);
-            c.DrawText(left - 34, bottom - (int)((bottom - top) * t / 4.0) - 3, tick, Black);
+            int c = Math.Clamp((int)((a - ax) / (bx - ax) * Bins), 0, Bins - 1), r = Math.Clamp((int)((b - ay) / (by - ay) * Bins), 0, Bins - 1);
+            counts[Bins - 1 - r, c]++;
         }
-        c.DrawText((left + right - BitmapFont.MeasureWidth(xLabel, 2)) / 2, bottom + 24, xLabel, Black, 2);
-        c.DrawText(x0 + 4, top - 16, yLabel, Black, 2);
+        double max = 0;
+        foreach (var v in counts) max = Math.Max(max, v);
+        var cells = new double[Bins, Bins];
+        for (int r = 0; r < Bins; r++)
+            for (int c = 0; c < Bins; c++)
+                cells[r, c] = counts[r, c] == 0 ? double.NaN : Math.Min(1, counts[r, c] / Math.Max(1, 0.9 * max));
+        var p = figure.Panel();
+        Figure.Cells(p, cells, Figure.Blues, ax, by, (bx - ax) / Bins, (by - ay) / Bins);
+        p.Axes.SetLimits(ax, bx, ay, by);
+        p.Grid.IsVisible = false;
+        p.XLabel(xLabel);
+        p.YLabel(yLabel);
+        return p;
     }
 }
