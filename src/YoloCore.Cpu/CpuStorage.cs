@@ -10,7 +10,18 @@ internal sealed unsafe class CpuStorage : Storage
         Pointer = HostBlockCache.Allocate(bytes);
     }
 
+    CpuStorage(CpuStorage parent, long byteOffset, long bytes) : base(parent, bytes)
+    {
+        Pointer = (byte*)parent.Pointer + byteOffset;
+    }
+
     public void* Pointer { get; private set; }
+
+    public override Storage Slice(long byteOffset, long bytes)
+    {
+        CheckRange(this, byteOffset, bytes);
+        return new CpuStorage(this, byteOffset, bytes);
+    }
 
     protected override void Free()
     {

@@ -103,7 +103,19 @@ internal sealed class CudaStorage : Storage
         Pointer = allocator.Allocate((ulong)Math.Max(1, bytes), out rounded);
     }
 
+    CudaStorage(CudaStorage parent, long byteOffset, long bytes) : base(parent, bytes)
+    {
+        allocator = parent.allocator;
+        Pointer = parent.Pointer + (ulong)byteOffset;
+    }
+
     public ulong Pointer { get; }
+
+    public override Storage Slice(long byteOffset, long bytes)
+    {
+        CheckRange(this, byteOffset, bytes);
+        return new CudaStorage(this, byteOffset, bytes);
+    }
 
     protected override void Free() => allocator.Free(Pointer, rounded);
 }

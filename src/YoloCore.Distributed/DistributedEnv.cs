@@ -21,7 +21,7 @@ public sealed record DistributedEnv(int Rank, int LocalRank, int WorldSize, stri
     /// The device this rank computes on: the CPU stays the CPU; a GPU request becomes one GPU per
     /// local rank, shared round-robin when there are more ranks than GPUs.
     public Device DeviceFor(Device requested) =>
-        requested.IsCpu || !IsDistributed ? requested : Device.Cuda(LocalRank % Math.Max(1, YoloCore.Cuda.CudaBackend.DeviceCount()));
+        requested.IsCpu || !IsDistributed ? requested : Device.Cuda(LocalRank % Math.Max(1, GpuCount()));
 
     /// Reads and checks the variables; every mistake is named in the message.
     public static DistributedEnv Parse(Func<string, string?> get)
@@ -40,5 +40,16 @@ public sealed record DistributedEnv(int Rank, int LocalRank, int WorldSize, stri
         if (rank < 0 || rank >= w) throw new ArgumentException($"RANK {rank} is outside [0, WORLD_SIZE={w})");
         if (port is < 1 or > 65535) throw new ArgumentException($"MASTER_PORT {port} is not a TCP port");
         return new DistributedEnv(rank, local, w, addr, port);
+    }
+
+    /// GPUs the driver sees (0 without one).
+    static int GpuCount()
+    {
+        try
+        {
+            YoloCore.Native.CudaDriver.Init();
+            return YoloCore.Native.CudaDriver.DeviceGetCount();
+        }
+        catch (Exception e) when (e is DllNotFoundException or YoloCore.Native.NativeCallException) { return 0; }
     }
 }

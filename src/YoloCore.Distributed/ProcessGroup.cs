@@ -1,5 +1,4 @@
 using System.Text;
-using YoloCore.Cuda;
 
 namespace YoloCore.Distributed;
 

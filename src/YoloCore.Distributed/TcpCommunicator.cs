@@ -138,7 +138,12 @@ public sealed class TcpCommunicator : ICommunicator
         }
     }
 
-    public Task AllReduceSumAsync(Tensor tensor)
+    public Task AllReduceSumAsync(Tensor tensor) => AllReduce(tensor, 1);
+
+    /// Rank 0 divides while it turns the double sum back into the tensor's type: no extra pass.
+    public Task AllReduceMeanAsync(Tensor tensor) => AllReduce(tensor, 1.0 / WorldSize);
+
+    Task AllReduce(Tensor tensor, double scale)
     {
         if (WorldSize == 1) return Task.CompletedTask;
         return Enqueue(() =>
@@ -153,6 +158,7 @@ public sealed class TcpCommunicator : ICommunicator
                     var part = ToDoubles(Receive(peers[r]!, bytes.Length, $"rank {r}"), tensor.DType);
                     for (int i = 0; i < sum.Length; i++) sum[i] += part[i];
                 }
+                if (scale != 1) for (int i = 0; i < sum.Length; i++) sum[i] *= scale;
                 bytes = FromDoubles(sum, tensor.DType);
                 for (int r = 1; r < WorldSize; r++) Send(peers[r]!, bytes, $"rank {r}");
             }

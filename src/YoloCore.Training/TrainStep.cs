@@ -10,8 +10,9 @@ public readonly record struct StepResult(double Loss, double Box, double Obj, do
 /// scaled to [0, 1]), forward, the loss in float32, scaled backward, and, when this iteration
 /// closes an accumulation window, unscale + inf/NaN check, gradient clipping at norm 10, the
 /// optimizer step and the EMA update. Everything it allocates is freed when it returns.
-/// In data-parallel training the reducer averages gradients across ranks after backward, and the
-/// loss is multiplied by the world size first (YOLOv5's `loss *= WORLD_SIZE`), so the averaged
+/// In data-parallel training the reducer averages gradients across ranks during the backward that
+/// closes an accumulation window (earlier ones accumulate locally), and the loss is multiplied by
+/// the world size first (YOLOv5's `loss *= WORLD_SIZE`), so the averaged
 /// gradient is the one process's with the combined batch would get.
 public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimizer, ModelEma? ema, GradScaler scaler,
     DType computeType, double maxGradNorm = 10.0, YoloCore.Distributed.DataParallelReducer? reducer = null, int worldSize = 1)
@@ -35,8 +36,10 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
         if (!double.IsFinite(total))
             throw new NonFiniteLossException($"the loss is {total} (box {result.Box}, obj {result.Obj}, cls {result.Cls}): training cannot continue");
         var scaled = scaler.ScaleLoss(result.Total);
+        // Only the backward that closes an accumulation window communicates (DDP's no_sync).
+        reducer?.BeginBackward(sync: optimizerStep);
         (worldSize > 1 ? scaled * worldSize : scaled).Backward();
-        reducer?.WaitAndAverage();
+        if (optimizerStep) reducer?.WaitAndAverage();
         timer?.Mark("backward");
         bool stepped = false, skipped = false;
         if (optimizerStep)

@@ -11,6 +11,8 @@ public interface ICommunicator : IDisposable
     void AllReduceSum(Tensor tensor);
     /// Starts the sum in the background (in issue order); the task completes when the tensor holds it.
     Task AllReduceSumAsync(Tensor tensor);
+    /// As AllReduceSumAsync, divided by WorldSize in the same pass (the gradient average).
+    Task AllReduceMeanAsync(Tensor tensor);
     /// Every rank receives root's tensor in place.
     void Broadcast(Tensor tensor, int root = 0);
     void Barrier();
@@ -23,6 +25,7 @@ public sealed class SingleProcessCommunicator : ICommunicator
     public int WorldSize => 1;
     public void AllReduceSum(Tensor tensor) { }
     public Task AllReduceSumAsync(Tensor tensor) => Task.CompletedTask;
+    public Task AllReduceMeanAsync(Tensor tensor) => Task.CompletedTask;
     public void Broadcast(Tensor tensor, int root = 0) { }
     public void Barrier() { }
     public void Dispose() { }

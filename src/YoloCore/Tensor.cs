@@ -65,6 +65,18 @@ public sealed partial class Tensor : IDisposable
         (gradFinalHooks ??= []).Add(hook);
     }
 
+    /// Removes a hook registered with OnGradFinal (a reducer that is disposed).
+    public void RemoveGradFinalHook(Action<Tensor> hook) => gradFinalHooks?.Remove(hook);
+
+    /// A tensor of `shape` over this tensor's elements [offset, offset + shape.Count), sharing the
+    /// memory (writes to one are writes to the other), in no scope: the caller disposes it.
+    public Tensor ViewRange(long offset, Shape shape)
+    {
+        if (offset < 0 || offset + shape.Count > Count) throw new ArgumentOutOfRangeException(nameof(offset), $"elements [{offset}, {offset + shape.Count}) of {this}");
+        int size = DType.SizeOf();
+        return new Tensor(Storage.Slice(offset * size, shape.Count * size), shape, DType, scoped: false);
+    }
+
     internal void RunGradFinalHooks()
     {
         if (gradFinalHooks is null) return;

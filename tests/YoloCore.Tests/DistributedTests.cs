@@ -98,6 +98,7 @@ public class DistributedTests
             var ws = Weights(sizes);
             // Buckets of about 8 bytes (two floats): uneven groups of the 11 values.
             using var reducer = new DataParallelReducer(ws, comm, bucketBytes: 8, firstBucketBytes: 4);
+            reducer.BeginBackward(sync: true);
             Loss(ws, rank).Backward();
             var launches = reducer.Launches.ToList();
             reducer.WaitAndAverage();
@@ -112,6 +113,92 @@ public class DistributedTests
             // The first bucket (the last weight) started after the first hook, long before the last one.
             Assert.Equal(buckets, launches.Count);
             Assert.True(launches[0].HooksSeen < sizes.Length, $"the first bucket started after {launches[0].HooksSeen} of {sizes.Length} hooks");
+        }
+    }
+
+    /// DDP's no_sync: in a window of four micro-batches only the last backward communicates, once
+    /// per bucket, and the gradients are the ranks' average of their accumulated sums.
+    [Fact]
+    public void AnAccumulationWindowReducesOncePerBucketAndAveragesTheSums()
+    {
+        int[] sizes = [3, 1, 5, 2];
+        double[][] Accumulated(int rank)
+        {
+            using var scope = TensorScope.Begin();
+            var ws = Weights(sizes);
+            for (int m = 0; m < 4; m++) Loss(ws, rank + 2 * m).Backward();
+            var g = ws.Select(w => w.Grad!.ToDoubles()).ToArray();
+            foreach (var w in ws) { w.ZeroGrad(); w.Dispose(); }
+            return g;
+        }
+        var expected = Enumerable.Range(0, sizes.Length).Select(i => Accumulated(0)[i].Zip(Accumulated(1)[i], (a, b) => (a + b) / 2).ToArray()).ToArray();
+        var results = RunRanks(2, (rank, comm) =>
+        {
+            using var scope = TensorScope.Begin();
+            var ws = Weights(sizes);
+            using var reducer = new DataParallelReducer(ws, comm, bucketBytes: 8, firstBucketBytes: 4);
+            var reductions = new List<long>();
+            for (int m = 0; m < 4; m++)
+            {
+                reducer.BeginBackward(sync: m == 3);
+                Loss(ws, rank + 2 * m).Backward();
+                if (m == 3) reducer.WaitAndAverage();
+                reductions.Add(reducer.Reductions);
+            }
+            var g = ws.Select(w => w.Grad!.ToDoubles()).ToArray();
+            foreach (var w in ws) { w.ZeroGrad(); w.Dispose(); }
+            return (g, reductions, reducer.Buckets.Count);
+        });
+        foreach (var (g, reductions, buckets) in results)
+        {
+            Assert.Equal([0L, 0, 0, buckets], reductions); // nothing until the window closes, then one per bucket
+            for (int i = 0; i < sizes.Length; i++)
+                Assert.Equal(expected[i], g[i], (a, b) => Math.Abs(a - b) < 1e-5 * Math.Max(1, Math.Abs(a)));
+        }
+    }
+
+    /// DDP's gradient_as_bucket_view: gradients are views into persistent bucket buffers, kept
+    /// from one window to the next; the buckets are rebuilt once in the order gradients became
+    /// ready; Dispose removes the hooks.
+    [Fact]
+    public void GradientsAreViewsIntoPersistentBucketsRebuiltInReadyOrder()
+    {
+        var results = RunRanks(2, (rank, comm) =>
+        {
+            using var scope = TensorScope.Begin();
+            // Registered out of the order backward finishes them: ws[0] is used last in the
+            // forward, so its gradient is ready first.
+            var ws = Weights([2, 3, 4]);
+            Tensor LossOf() { var h = (Tensor.FromArray([1f + rank, 2f], 2).Sum() * ws[1]).Silu(); h = (h.Sum() * ws[2]).Silu(); return (h.Sum() * ws[0]).Silu().Sum(); }
+            using var reducer = new DataParallelReducer(ws, comm, bucketBytes: 4, firstBucketBytes: 4);
+            var before = reducer.Buckets.Select(b => b.ToArray()).ToList();
+            reducer.BeginBackward(sync: true);
+            // Each gradient shares its bucket's memory: a write to the buffer shows in the gradient.
+            var buffer = reducer.BucketBuffer(reducer.Buckets.Select((b, i) => (b, i)).First(x => x.b.Contains(1)).i)!;
+            buffer.Backend.Fill(buffer, 5);
+            bool view = ws[1].Grad!.ToArray<float>().All(v => v == 5);
+            buffer.Backend.Fill(buffer, 0);
+            LossOf().Backward();
+            reducer.WaitAndAverage();
+            var after = reducer.Buckets.Select(b => b.ToArray()).ToList();
+            var firstBuffer = reducer.BucketBuffer(0);
+            foreach (var w in ws) w.ZeroGrad();
+            reducer.BeginBackward(sync: true);
+            LossOf().Backward();
+            reducer.WaitAndAverage();
+            bool persistent = ReferenceEquals(firstBuffer, reducer.BucketBuffer(0));
+            reducer.Dispose();
+            foreach (var w in ws) w.ZeroGrad();
+            LossOf().Backward(); // no hook may reach the disposed reducer
+            foreach (var w in ws) { w.ZeroGrad(); w.Dispose(); }
+            return (view, before, after, persistent);
+        });
+        foreach (var (view, before, after, persistent) in results)
+        {
+            Assert.True(view, "a gradient is not a view into its bucket");
+            Assert.Equal([[2], [1], [0]], before);   // reverse registration order at first
+            Assert.Equal([[0], [2], [1]], after);    // the order gradients became ready
+            Assert.True(persistent, "the bucket buffers were not kept between steps");
         }
     }
 

@@ -23,6 +23,7 @@ public sealed class BenchCommand
     readonly Option<int?> warmupOption = Opt.IntOrNull("warmup", "untimed steps first (5 on a GPU, 1 on the CPU)");
     readonly Option<int?> stepsOption = Opt.IntOrNull("steps", "timed steps (20 on a GPU, 3 on the CPU)");
     readonly Option<int> ncOption = Opt.Int("nc", "classes", 80);
+    readonly Option<int> accumulateOption = Opt.Int("accumulate", "micro-batches per optimizer step (gradients all-reduced on the last only)", 1);
     readonly Option<int> seedOption = Opt.Int("seed", "random seed", 0);
     readonly Option<bool> noAmpOption = Opt.Flag("no-amp", "float32 on a GPU instead of mixed precision");
     readonly Option<bool> jsonOption = Opt.Flag("json", "one JSON line for scripts");
@@ -34,7 +35,7 @@ public sealed class BenchCommand
         var c = new Command("bench", "time YOLOv5 training steps (forward, loss, backward, SGD, EMA) on synthetic data: images/s, step time, " +
             "peak memory, phases. Mixed precision on GPUs unless --no-amp. Under `yolocore launch` the step runs data parallel and rank 0 prints.")
         {
-            b.deviceOption, b.cfgOption, b.batchOption, b.imgOption, b.warmupOption, b.stepsOption, b.ncOption, b.seedOption, b.noAmpOption,
+            b.deviceOption, b.cfgOption, b.batchOption, b.imgOption, b.warmupOption, b.stepsOption, b.ncOption, b.accumulateOption, b.seedOption, b.noAmpOption,
             b.jsonOption, b.profileOption,
         };
         c.SetAction(b.Run);
@@ -49,8 +50,11 @@ public sealed class BenchCommand
         int batch = r.GetValue(batchOption) ?? (gpu ? 64 : 8), img = r.GetValue(imgOption) ?? (gpu ? 640 : 320);
         int warmup = r.GetValue(warmupOption) ?? (gpu ? 5 : 1), steps = r.GetValue(stepsOption) ?? (gpu ? 20 : 3), nc = r.GetValue(ncOption);
         bool amp = gpu && !r.GetValue(noAmpOption), json = r.GetValue(jsonOption), profile = r.GetValue(profileOption);
-        int seed = r.GetValue(seedOption);
-        if (batch < 1 || img < 32 || steps < 1 || warmup < 0) throw new CliUsageException("--batch-size, --img (≥ 32), --steps must be positive");
+        int seed = r.GetValue(seedOption), accumulate = r.GetValue(accumulateOption);
+        if (batch < 1 || img < 32 || steps < 1 || warmup < 0 || accumulate < 1) throw new CliUsageException("--batch-size, --img (≥ 32), --steps, --accumulate must be positive");
+        // Whole accumulation windows: steps (micro-batches) rounded up to a multiple of --accumulate.
+        steps = (steps + accumulate - 1) / accumulate * accumulate;
+        warmup = (warmup + accumulate - 1) / accumulate * accumulate;
         if (img % 32 != 0) throw new CliUsageException($"--img {img} must be a multiple of the model stride 32");
 
         var env = DistributedEnv.FromEnvironment();
@@ -63,24 +67,30 @@ public sealed class BenchCommand
         var (model, step, reducer) = (setup.Model, setup.Step, setup.Reducer);
         var (images, targets) = SyntheticBatch(rankBatch, img, nc, seed + env.Rank, device);
 
-        for (int i = 0; i < warmup; i++) step.Run(images, targets, optimizerStep: true);
+        bool Closes(int i) => (i + 1) % accumulate == 0;
+        for (int i = 0; i < warmup; i++) step.Run(images, targets, optimizerStep: Closes(i));
         backend.Synchronize();
         ResetPeak(backend, device);
         // Throughput without per-phase synchronisation, then the same steps again with it.
+        var (reductions0, bytes0, wait0) = (reducer?.Reductions ?? 0, reducer?.BytesReduced ?? 0, reducer?.ExposedWait ?? TimeSpan.Zero);
         var clock = Stopwatch.StartNew();
-        for (int i = 0; i < steps; i++) step.Run(images, targets, optimizerStep: true);
+        for (int i = 0; i < steps; i++) step.Run(images, targets, optimizerStep: Closes(i));
         backend.Synchronize();
         double stepMs = clock.Elapsed.TotalMilliseconds / steps;
+        int optimizerSteps = steps / accumulate;
+        double reductionsPerStep = ((reducer?.Reductions ?? 0) - reductions0) / (double)optimizerSteps;
+        double mibPerStep = ((reducer?.BytesReduced ?? 0) - bytes0) / 1048576.0 / optimizerSteps;
+        double exposedMs = ((reducer?.ExposedWait ?? TimeSpan.Zero) - wait0).TotalMilliseconds / optimizerSteps;
         long peak = PeakBytes(backend, device);
         var timer = new PhaseTimer(backend, enabled: true);
-        for (int i = 0; i < steps; i++) step.Run(images, targets, optimizerStep: true, timer);
+        for (int i = 0; i < steps; i++) step.Run(images, targets, optimizerStep: Closes(i), timer);
         var phases = timer.TotalsMs.ToDictionary(kv => kv.Key, kv => kv.Value / steps);
         List<(string Op, double Ms, long Calls)>? ops = null;
         if (profile)
         {
             var profiler = new ProfilingBackend(backend);
             Backends.Register(profiler);
-            for (int i = 0; i < steps; i++) step.Run(images, targets, optimizerStep: true);
+            for (int i = 0; i < steps; i++) step.Run(images, targets, optimizerStep: Closes(i));
             Backends.Register(backend);
             ops = profiler.Report().ToList();
         }
@@ -91,8 +101,10 @@ public sealed class BenchCommand
         var report = new
         {
             engine = "yolocore", cfg, batch, img, world_size = world, device = device.ToString(), device_name = deviceName, amp,
-            params_count = model.ParameterCount(), steps, step_ms = stepMs, images_per_s = batch * 1000 / stepMs,
+            params_count = model.ParameterCount(), steps, accumulate, step_ms = stepMs, images_per_s = batch * 1000 / stepMs,
             peak_memory_mib = peak / 1048576.0, phases_ms = phases,
+            buckets = reducer?.Buckets.Count ?? 0, allreduce_per_optimizer_step = reductionsPerStep,
+            allreduce_mib_per_step = mibPerStep, exposed_comm_ms = exposedMs,
         };
         if (json) Console.WriteLine(JsonSerializer.Serialize(report));
         else
@@ -100,7 +112,9 @@ public sealed class BenchCommand
             Console.WriteLine($"yolocore bench: {cfg} ({report.params_count:N0} params), batch {batch}, {img}×{img}, {deviceName}, {(amp ? "AMP (float16 compute, float32 master)" : "float32")}");
             Console.WriteLine($"  {report.images_per_s:F1} images/s, {stepMs:F1} ms/step over {steps} steps after {warmup} warm-up; peak memory {report.peak_memory_mib:F0} MiB");
             if (group is not null)
-                Console.WriteLine($"  data parallel: {world} rank{(world > 1 ? "s" : "")}, {rankBatch} images per rank, {(device.IsCpu ? "TCP" : "NCCL")} communicator, {reducer!.Buckets.Count} gradient buckets");
+                Console.WriteLine($"  data parallel: {world} rank{(world > 1 ? "s" : "")}, {rankBatch} images per rank, {(device.IsCpu ? "TCP" : "NCCL")} communicator, " +
+                    $"{reducer!.Buckets.Count} gradient buckets; per optimizer step ({accumulate} micro-batch{(accumulate > 1 ? "es" : "")}): " +
+                    $"{reductionsPerStep:G3} all-reduces, {mibPerStep:F1} MiB, {exposedMs:F1} ms of communication not hidden by backward");
             Console.WriteLine("  per phase (synchronised): " + string.Join(", ", phases.Select(p => $"{p.Key} {p.Value:F1} ms")));
             if (ops is not null)
             {

@@ -6,6 +6,8 @@ namespace YoloCore;
 public abstract class Storage
 {
     int references = 1;
+    /// For a range of another storage (Slice): the storage it lies in, kept alive while it lives.
+    readonly Storage? parent;
 
     protected Storage(Device device, long bytes)
     {
@@ -13,6 +15,21 @@ public abstract class Storage
         Bytes = bytes;
         MemoryStats.OnAllocate(device, bytes);
     }
+
+    /// A range of parent's memory (a backend's Slice): it allocates and counts nothing, and holds
+    /// the parent until it is released.
+    protected Storage(Storage parent, long bytes)
+    {
+        parent.Retain();
+        this.parent = parent;
+        Device = parent.Device;
+        Bytes = bytes;
+    }
+
+    /// bytes of this storage from byteOffset as a storage of its own, sharing the memory: what
+    /// lets gradients live inside one bucket buffer (the reducer's gradient-as-bucket-view).
+    public virtual Storage Slice(long byteOffset, long bytes) =>
+        throw new NotSupportedException($"{GetType().Name} has no views");
 
     public Device Device { get; }
     public long Bytes { get; }
@@ -32,12 +49,22 @@ public abstract class Storage
         int left = Interlocked.Decrement(ref references);
         if (left == 0)
         {
-            Free();
-            MemoryStats.OnFree(Device, Bytes);
+            if (parent is not null) parent.Release();
+            else
+            {
+                Free();
+                MemoryStats.OnFree(Device, Bytes);
+            }
         }
         else if (left < 0) throw new ObjectDisposedException(nameof(Storage), "storage released twice");
     }
 
-    /// Return the memory to the device (or to a caching allocator).
+    /// Return the memory to the device (or to a caching allocator). Not called for a slice.
     protected abstract void Free();
+
+    protected static void CheckRange(Storage s, long byteOffset, long bytes)
+    {
+        if (byteOffset < 0 || bytes < 0 || byteOffset + bytes > s.Bytes)
+            throw new ArgumentOutOfRangeException(nameof(byteOffset), $"bytes [{byteOffset}, {byteOffset + bytes}) outside a {s.Bytes}-byte storage");
+    }
 }

@@ -1,31 +1,33 @@
 using YoloCore.Native;
 
-namespace YoloCore.Cuda;
+namespace YoloCore.Distributed;
 
-/// Collectives between GPUs over NCCL (our native/ bindings). An all-reduce runs in place on a
-/// dedicated stream: it first waits (event) for the work already queued on the compute stream,
-/// and the compute stream waits (event) for it before touching the tensor again, so backward keeps
-/// running on the GPU while buckets are reduced. A watchdog polls each collective; if it has not
+/// Collectives between GPUs over NCCL (our native/ bindings), on the GPU backend's IDeviceQueue.
+/// An all-reduce runs in place on a dedicated stream: it first waits for the work already queued
+/// on the compute stream, and the compute stream waits for it before touching the tensor again,
+/// so backward keeps running on the GPU while buckets are reduced. A watchdog polls each collective; if it has not
 /// finished within the timeout (a peer died or hangs) the communicator is aborted and the
 /// collective fails with the reason, instead of hanging forever.
 public sealed class NcclCommunicator : ICommunicator
 {
-    readonly CudaBackend backend;
+    readonly IDeviceQueue gpu;
     readonly ncclComm comm;
-    readonly CUstream commStream;
+    readonly nint commStream;
     readonly TimeSpan timeout;
+    readonly Device device;
     volatile bool aborted;
 
     /// uniqueId: rank 0's ncclGetUniqueId bytes, shared through the rendezvous store.
     public NcclCommunicator(int rank, int worldSize, byte[] uniqueId, Device device, TimeSpan timeout)
     {
-        backend = (CudaBackend)Backends.For(device);
-        backend.MakeCurrent();
+        gpu = Backends.For(device) as IDeviceQueue ?? throw new ArgumentException($"NCCL needs a GPU backend; {device} has none");
+        gpu.MakeCurrent();
+        this.device = device;
         Rank = rank;
         WorldSize = worldSize;
         this.timeout = timeout;
         comm = Nccl.CommInitRank(worldSize, ncclUniqueId.FromBytes(uniqueId), rank);
-        commStream = CudaDriver.StreamCreate();
+        commStream = gpu.CreateStream();
     }
 
     public int Rank { get; }
@@ -42,34 +44,32 @@ public sealed class NcclCommunicator : ICommunicator
         _ => throw new NotSupportedException($"NCCL all-reduce of {t.DType.Name()} tensors"),
     };
 
-    public Task AllReduceSumAsync(Tensor tensor)
+    public Task AllReduceSumAsync(Tensor tensor) => AllReduce(tensor, ncclRedOp_t.ncclSum);
+
+    /// NCCL's own average (ncclAvg, NCCL 2.10+): the division happens inside the reduction.
+    public Task AllReduceMeanAsync(Tensor tensor) => AllReduce(tensor, ncclRedOp_t.ncclAvg);
+
+    Task AllReduce(Tensor tensor, ncclRedOp_t op)
     {
         if (aborted) throw new InvalidOperationException("the NCCL communicator was aborted after a failed collective");
-        backend.MakeCurrent();
-        var before = CudaDriver.EventCreate(CudaDriver.CU_EVENT_DISABLE_TIMING);
-        CudaDriver.EventRecord(before, backend.ComputeStream);
-        CudaDriver.StreamWaitEvent(commStream, before);
-        CudaDriver.EventDestroy(before);
-        ulong p = CudaBackend.Ptr(tensor);
-        Nccl.AllReduce(p, p, (ulong)tensor.Count, TypeOf(tensor), ncclRedOp_t.ncclSum, comm, commStream);
-        var done = CudaDriver.EventCreate(CudaDriver.CU_EVENT_DISABLE_TIMING);
-        CudaDriver.EventRecord(done, commStream);
-        CudaDriver.StreamWaitEvent(backend.ComputeStream, done);
+        gpu.MakeCurrent();
+        gpu.Order(gpu.ComputeStream, commStream);
+        ulong p = gpu.Address(tensor);
+        Nccl.AllReduce(p, p, (ulong)tensor.Count, TypeOf(tensor), op, comm, new CUstream(commStream));
+        var done = gpu.Mark(commStream);
+        gpu.Order(commStream, gpu.ComputeStream);
         return Task.Run(() => Watch(done));
     }
 
     /// Waits for a collective's event; past the timeout, or on an asynchronous NCCL error, aborts.
-    void Watch(CUevent done)
+    void Watch(nint done)
     {
-        backend.MakeCurrent();
+        gpu.MakeCurrent();
         var deadline = DateTime.UtcNow + timeout;
         try
         {
-            while (true)
+            while (!gpu.IsDone(done))
             {
-                var state = CudaDriver.Api.cuEventQuery(done);
-                if (state == CUresult.CUDA_SUCCESS) return;
-                if (state != CUresult.CUDA_ERROR_NOT_READY) CudaDriver.Check(state, "cuEventQuery");
                 var error = Nccl.CommGetAsyncError(comm);
                 if (error != ncclResult_t.ncclSuccess && error != ncclResult_t.ncclInProgress)
                     Fail($"NCCL reported {error} ({Nccl.ErrorString(error)}) during an all-reduce; a peer rank has probably died");
@@ -78,7 +78,7 @@ public sealed class NcclCommunicator : ICommunicator
                 Thread.Sleep(1);
             }
         }
-        finally { CudaDriver.EventDestroy(done); }
+        finally { gpu.Release(done); }
     }
 
     void Fail(string message)
@@ -92,17 +92,17 @@ public sealed class NcclCommunicator : ICommunicator
 
     public void Broadcast(Tensor tensor, int root = 0)
     {
-        backend.MakeCurrent();
-        ulong p = CudaBackend.Ptr(tensor);
-        Nccl.Broadcast(p, p, (ulong)tensor.Count, TypeOf(tensor), root, comm, backend.ComputeStream);
-        backend.Synchronize();
+        gpu.MakeCurrent();
+        ulong p = gpu.Address(tensor);
+        Nccl.Broadcast(p, p, (ulong)tensor.Count, TypeOf(tensor), root, comm, new CUstream(gpu.ComputeStream));
+        gpu.Synchronize();
     }
 
     public void Barrier()
     {
         using var scope = TensorScope.Begin();
-        AllReduceSum(Tensor.Zeros(new Shape(1), DType.Float32, backend.Device));
-        backend.Synchronize();
+        AllReduceSum(Tensor.Zeros(new Shape(1), DType.Float32, device));
+        gpu.Synchronize();
     }
 
     public void Dispose()
