@@ -6,28 +6,14 @@ namespace YoloCore.Tests;
 
 /// Checkpoints as one unit: a kill at any moment of saving resumes to exactly the weights of an
 /// uninterrupted run, or is refused with a message; never a silent mix of epochs.
-public class CheckpointTests : IDisposable
+public class CheckpointTests() : TinyRuns("ckpt", workers: 1)
 {
-    readonly string root = Path.Combine(Path.GetTempPath(), $"yolocore-ckpt-{Guid.NewGuid():N}");
-    readonly string dataYaml;
-
-    public CheckpointTests()
-    {
-        dataYaml = SyntheticDataset.Generate(Path.Combine(root, "data"), 16, 8, 64, seed: 3);
-    }
-
-    public void Dispose()
+    public override void Dispose()
     {
         FaultInjection.CrashAt = -1;
         FaultInjection.Boundaries = null;
-        try { Directory.Delete(root, recursive: true); } catch (IOException) { }
+        base.Dispose();
     }
-
-    TrainOptions Tiny(string name, int epochs) => new()
-    {
-        Data = dataYaml, Cfg = "yolov5n", Epochs = epochs, BatchSize = 8, ImageSize = 64, Workers = 1, Seed = 5,
-        Project = Path.Combine(root, "runs"), Name = name, ExistOk = true,
-    };
 
     sealed class SimulatedKill : Exception;
 

@@ -5,27 +5,8 @@ using YoloCore.Training;
 namespace YoloCore.Tests;
 
 /// The trainer end to end on tiny synthetic data: exact resume, outputs, and bad input.
-public class TrainerTests : IDisposable
+public class TrainerTests() : TinyRuns("trainer", workers: 2)
 {
-    readonly string root = Path.Combine(Path.GetTempPath(), $"yolocore-trainer-{Guid.NewGuid():N}");
-    readonly string dataYaml;
-
-    public TrainerTests()
-    {
-        dataYaml = SyntheticDataset.Generate(Path.Combine(root, "data"), 16, 8, 64, seed: 3);
-    }
-
-    public void Dispose()
-    {
-        try { Directory.Delete(root, recursive: true); } catch (IOException) { }
-    }
-
-    TrainOptions Tiny(string name, int epochs) => new()
-    {
-        Data = dataYaml, Cfg = "yolov5n", Epochs = epochs, BatchSize = 8, ImageSize = 64, Workers = 2, Seed = 5,
-        Project = Path.Combine(root, "runs"), Name = name, ExistOk = true,
-    };
-
     static Dictionary<string, float[]> Weights(string file)
     {
         var (list, _) = Safetensors.Load(file);
