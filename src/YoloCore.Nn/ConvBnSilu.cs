@@ -32,8 +32,10 @@ public sealed class ConvBnSilu : Module
 
     /// Where training runs BatchNorm and SiLU as one op. CUDA's fused kernels are compiled in CI
     /// and sit in `yolocore doctor --check`'s parity table, but have not run on a GPU yet: until
-    /// they pass there, GPUs keep the two separately verified ops.
-    static bool FusedOn(Device device) => device.IsCpu;
+    /// they pass there, GPUs keep the two separately verified ops unless YOLOCORE_FUSED_BN_SILU=1
+    /// (the GPU script's timing of the fused step).
+    static bool FusedOn(Device device) => device.IsCpu || FusedOnEveryDevice;
+    static readonly bool FusedOnEveryDevice = Environment.GetEnvironmentVariable("YOLOCORE_FUSED_BN_SILU") == "1";
 
     Tensor FusedForward(Tensor x)
     {

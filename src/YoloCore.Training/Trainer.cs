@@ -144,6 +144,7 @@ public sealed class Trainer(ITrainingReporter reporter)
         var reportedFailures = new HashSet<string>();
         EpochResult? last = null;
         int epoch = progress.StartEpoch;
+        var trainClock = Stopwatch.StartNew();
         for (; epoch < options.Epochs; epoch++)
         {
             var (box, obj, cls, limitReached) = loop.Train(epoch, progress, log);
@@ -199,6 +200,7 @@ public sealed class Trainer(ITrainingReporter reporter)
             }
         }
         if (scaler.Skipped > 0) log.Warning($"the loss scaler skipped {scaler.Skipped} optimizer steps on float16 overflow");
+        if (main) log.Info($"{epoch - progress.StartEpoch} epochs completed in {trainClock.Elapsed.TotalHours:F3} hours.");
 
         // ==== Final validation of best, with the plots ====================================================
         ValidationResult? finalVal = null;
@@ -213,7 +215,7 @@ public sealed class Trainer(ITrainingReporter reporter)
             log.ValidationPlots(finalVal, names, saveDir);
         }
         group?.Store.Barrier("finished", world); // rank 0 serves the store: it leaves last
-        log.Info($"{epoch - progress.StartEpoch} epochs completed. Results saved to {saveDir}");
+        if (main) log.Info($"Results saved to {saveDir}");
         return new TrainResult(saveDir, epoch - progress.StartEpoch, progress.BestFitness, last, finalVal);
     }
 
