@@ -3,35 +3,20 @@
 uint8 images and 4 random boxes per image, forward, loss (float32), scaled backward, unscale,
 clip at norm 10, SGD (nesterov, YOLOv5's three groups), EMA. Eager NCHW, or --channels-last;
 AMP on CUDA unless --no-amp. Prints a line, or one JSON object with --json."""
-import argparse, contextlib, json, os, sys, time
+import contextlib, json, os, sys, time
 
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
+from bench_setup import parse, synthetic_batch  # noqa: E402
 from yolov5_torch import Ema, Loss, Model, param_groups  # noqa: E402
 
-p = argparse.ArgumentParser()
-p.add_argument("--cfg", default=None)
-p.add_argument("--batch-size", type=int, default=None)
-p.add_argument("--img", type=int, default=None)
-p.add_argument("--device", default="cpu")
-p.add_argument("--no-amp", action="store_true")
-p.add_argument("--channels-last", action="store_true")
-p.add_argument("--warmup", type=int, default=None)
-p.add_argument("--steps", type=int, default=None)
-p.add_argument("--nc", type=int, default=80)
-p.add_argument("--seed", type=int, default=0)
-p.add_argument("--json", action="store_true")
-a = p.parse_args()
-gpu = a.device != "cpu"
-dev = torch.device(f"cuda:{a.device}" if gpu and a.device.isdigit() else a.device)
-cfg, batch, img = a.cfg or ("yolov5s" if gpu else "yolov5n"), a.batch_size or (64 if gpu else 8), a.img or (640 if gpu else 320)
-warmup, steps = a.warmup if a.warmup is not None else (5 if gpu else 1), a.steps or (20 if gpu else 3)
-amp = gpu and not a.no_amp
+s = parse()
+a = s.args
+gpu, dev, cfg, batch, img, warmup, steps, amp, fmt = s.gpu, s.dev, s.cfg, s.batch, s.img, s.warmup, s.steps, s.amp, s.fmt
 torch.manual_seed(a.seed)
 if not gpu:
     torch.set_num_threads(os.cpu_count())
-fmt = torch.channels_last if a.channels_last else torch.contiguous_format
 
 model = Model(cfg, a.nc).to(dev).to(memory_format=fmt).train()
 ema = Ema(model)
@@ -40,15 +25,7 @@ opt = param_groups(model, 0.01, 0.937, 0.0005 * batch * accumulate / 64)
 loss_fn = Loss(model.model[-1], a.nc, img)
 scaler = (torch.amp.GradScaler("cuda", enabled=amp) if hasattr(torch, "amp") and hasattr(torch.amp, "GradScaler")
           else torch.cuda.amp.GradScaler(enabled=amp))
-g = torch.Generator().manual_seed(a.seed + 1)
-images = torch.randint(0, 256, (batch, 3, img, img), dtype=torch.uint8, generator=g).to(dev).contiguous(memory_format=fmt)
-rows = []
-for b in range(batch):
-    for _ in range(4):
-        w, h = 0.05 + 0.45 * torch.rand(1, generator=g).item(), 0.05 + 0.45 * torch.rand(1, generator=g).item()
-        rows.append([b, torch.randint(0, a.nc, (1,), generator=g).item(), w / 2 + (1 - w) * torch.rand(1, generator=g).item(),
-                     h / 2 + (1 - h) * torch.rand(1, generator=g).item(), w, h])
-targets = torch.tensor(rows, device=dev)
+images, targets = synthetic_batch(s)
 
 
 def sync():

@@ -6,24 +6,16 @@ channels_last with --channels-last. Upstream's source is imported from --yolov5 
 ultralytics/yolov5 at v7.0); nothing of it is in this repository. Prints one JSON object with --json.
     python3 benchmarks/pytorch/upstream_bench.py --yolov5 DIR --device 0 --cfg yolov5s --batch-size 64 --img 640 --channels-last --json
 """
-import argparse, contextlib, json, os, sys, time
+import contextlib, json, os, sys, time
 
 import torch
 
-p = argparse.ArgumentParser()
-p.add_argument("--yolov5", required=True)
-p.add_argument("--cfg", default=None)
-p.add_argument("--batch-size", type=int, default=None)
-p.add_argument("--img", type=int, default=None)
-p.add_argument("--device", default="cpu")
-p.add_argument("--no-amp", action="store_true")
-p.add_argument("--channels-last", action="store_true")
-p.add_argument("--warmup", type=int, default=None)
-p.add_argument("--steps", type=int, default=None)
-p.add_argument("--nc", type=int, default=80)
-p.add_argument("--seed", type=int, default=0)
-p.add_argument("--json", action="store_true")
-a = p.parse_args()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_setup import parse, synthetic_batch  # noqa: E402
+
+s = parse(lambda p: p.add_argument("--yolov5", required=True))
+a = s.args
+gpu, dev, cfg, batch, img, warmup, steps, amp, fmt = s.gpu, s.dev, s.cfg, s.batch, s.img, s.warmup, s.steps, s.amp, s.fmt
 sys.path.insert(0, os.path.abspath(a.yolov5))
 os.environ.setdefault("YOLOV5_VERBOSE", "False")
 import yaml  # noqa: E402
@@ -31,11 +23,6 @@ from models.yolo import Model  # noqa: E402
 from utils.loss import ComputeLoss  # noqa: E402
 from utils.torch_utils import ModelEMA, smart_optimizer  # noqa: E402
 
-gpu = a.device != "cpu"
-dev = torch.device(f"cuda:{a.device}" if gpu and a.device.isdigit() else a.device)
-cfg, batch, img = a.cfg or ("yolov5s" if gpu else "yolov5n"), a.batch_size or (64 if gpu else 8), a.img or (640 if gpu else 320)
-warmup, steps = a.warmup if a.warmup is not None else (5 if gpu else 1), a.steps or (20 if gpu else 3)
-amp = gpu and not a.no_amp
 torch.manual_seed(a.seed)
 
 hyp = yaml.safe_load(open(os.path.join(a.yolov5, "data", "hyps", "hyp.scratch-low.yaml")))
@@ -54,16 +41,8 @@ ema = ModelEMA(model)
 scaler = torch.cuda.amp.GradScaler(enabled=amp)
 compute_loss = ComputeLoss(model)
 
-# The synthetic batch of bench.py: uint8 images, 4 random boxes per image.
-g = torch.Generator().manual_seed(a.seed + 1)
-images = torch.randint(0, 256, (batch, 3, img, img), dtype=torch.uint8, generator=g).to(dev)
-rows = []
-for b in range(batch):
-    for _ in range(4):
-        w, h = (0.05 + 0.45 * torch.rand(2, generator=g)).tolist()
-        x, y = w / 2 + (1 - w) * torch.rand(1, generator=g).item(), h / 2 + (1 - h) * torch.rand(1, generator=g).item()
-        rows.append([b, int(torch.randint(0, a.nc, (1,), generator=g)), x, y, w, h])
-targets = torch.tensor(rows, device=dev)
+# The synthetic batch of bench.py and `yolocore bench`.
+images, targets = synthetic_batch(s)
 
 
 def step():
