@@ -13,6 +13,6 @@ case "$cmd" in
   run)
     dotnet build src/YoloCore.Cli/YoloCore.Cli.csproj -c Release -nologo -v q
     exec ./yolocore "$@" ;;
-  test) dotnet test YoloCore.sln -c Release -nologo -v q "$@" ;;
+  test) dotnet test YoloCore.sln -c Release -nologo -v q --logger "console;verbosity=minimal" "$@" ;;  # minimal: failures with their messages
   *) echo "usage: ./build.sh [build | run [ARGS...] | test [dotnet test options]]" >&2; exit 2 ;;
 esac

@@ -10,11 +10,11 @@ namespace YoloCore.Distributed;
 /// what was awaited, so a missing rank is reported instead of hanging.
 public sealed class TcpStore : IDisposable
 {
-    enum Op : byte { Set = 1, Get = 2, Add = 3, WaitCount = 4 }
+    enum Op : byte { Set = 1, Get = 2, Add = 3, Arrive = 4 }
     /// The first bytes each side sends: a client that hears anything else has reached another
     /// program that happens to listen on MASTER_PORT.
     static readonly byte[] hello = "yolocore-store/1"u8.ToArray();
-    enum Status : byte { Ok = 0, Timeout = 1 }
+    enum Status : byte { Ok = 0, Timeout = 1, Closed = 2 }
 
     readonly TcpListener? listener;
     readonly Dictionary<string, byte[]> values = [];
@@ -23,6 +23,7 @@ public sealed class TcpStore : IDisposable
     readonly TcpClient client;
     readonly NetworkStream stream;
     readonly object clientGate = new();
+    int handling; // requests read whose reply is not written yet
 
     public TimeSpan Timeout { get; }
 
@@ -103,11 +104,16 @@ public sealed class TcpStore : IDisposable
             while (!stop.IsCancellationRequested)
             {
                 var op = (Op)ReadExactly(s, 1)[0];
-                string key = Encoding.UTF8.GetString(ReadBlock(s));
-                byte[] arg = ReadBlock(s);
-                var (status, reply) = Handle(op, key, arg);
-                s.WriteByte((byte)status);
-                WriteBlock(s, reply);
+                Interlocked.Increment(ref handling);
+                try
+                {
+                    string key = Encoding.UTF8.GetString(ReadBlock(s));
+                    byte[] arg = ReadBlock(s);
+                    var (status, reply) = Handle(op, key, arg);
+                    s.WriteByte((byte)status);
+                    WriteBlock(s, reply);
+                }
+                finally { Interlocked.Decrement(ref handling); }
             }
         }
         catch (Exception e) when (e is IOException or EndOfStreamException or ObjectDisposedException) { }
@@ -131,25 +137,34 @@ public sealed class TcpStore : IDisposable
                     return (Status.Ok, values[key]);
                 case Op.Get:
                     while (!values.ContainsKey(key))
-                        if (!WaitUntil(deadline)) return (Status.Timeout, []);
+                        if (!WaitUntil(deadline)) return (Ended, []);
                     return (Status.Ok, values[key]);
-                default: // WaitCount: until the counter reaches arg
+                default: // Arrive: count this rank in, then wait until the counter reaches arg
                     long target = BitConverter.ToInt64(arg);
+                    long arrived = (values.TryGetValue(key, out var before) ? BitConverter.ToInt64(before) : 0) + 1;
+                    values[key] = BitConverter.GetBytes(arrived);
+                    Monitor.PulseAll(values);
                     while (!values.TryGetValue(key, out var cur) || BitConverter.ToInt64(cur) < target)
-                        if (!WaitUntil(deadline)) return (Status.Timeout, values.TryGetValue(key, out var c) ? c : BitConverter.GetBytes(0L));
+                        if (!WaitUntil(deadline)) return (Ended, values.TryGetValue(key, out var c) ? c : BitConverter.GetBytes(0L));
                     return (Status.Ok, values[key]);
             }
         }
     }
 
+    /// Why a wait ended without its value: the timeout, or rank 0 closing the store.
+    Status Ended => stop.IsCancellationRequested ? Status.Closed : Status.Timeout;
+
     bool WaitUntil(DateTime deadline)
     {
+        if (stop.IsCancellationRequested) return false;
         var left = deadline - DateTime.UtcNow;
         return left > TimeSpan.Zero && Monitor.Wait(values, left) || DateTime.UtcNow < deadline;
     }
 
     (Status, byte[]) Call(Op op, string key, byte[] arg)
     {
+        Status status;
+        byte[] reply;
         lock (clientGate)
         {
             client.ReceiveTimeout = (int)Math.Min(int.MaxValue, Timeout.TotalMilliseconds + 30_000);
@@ -158,14 +173,16 @@ public sealed class TcpStore : IDisposable
                 stream.WriteByte((byte)op);
                 WriteBlock(stream, Encoding.UTF8.GetBytes(key));
                 WriteBlock(stream, arg);
-                var status = (Status)ReadExactly(stream, 1)[0];
-                return (status, ReadBlock(stream));
+                status = (Status)ReadExactly(stream, 1)[0];
+                reply = ReadBlock(stream);
             }
             catch (Exception e) when (e is IOException or EndOfStreamException)
             {
                 throw new IOException($"rendezvous: lost the connection to the store on rank 0 ({e.Message}); rank 0 has probably ended", e);
             }
         }
+        if (status == Status.Closed) throw new IOException($"rendezvous: rank 0 closed the store while this rank waited for '{key}'; rank 0 has ended");
+        return (status, reply);
     }
 
     public void Set(string key, byte[] value) => Call(Op.Set, key, value);
@@ -179,11 +196,11 @@ public sealed class TcpStore : IDisposable
 
     public long Add(string key, long delta) => BitConverter.ToInt64(Call(Op.Add, key, BitConverter.GetBytes(delta)).Item2);
 
-    /// Waits until `count` participants have arrived at this barrier name.
+    /// Waits until `count` participants have arrived at this barrier name. Arriving and waiting
+    /// are one request, so when any rank leaves, every rank's reply is already being written.
     public void Barrier(string name, int count)
     {
-        Add(name, 1);
-        var (status, value) = Call(Op.WaitCount, name, BitConverter.GetBytes((long)count));
+        var (status, value) = Call(Op.Arrive, name, BitConverter.GetBytes((long)count));
         if (status == Status.Timeout)
             throw new TimeoutException($"barrier '{name}': only {BitConverter.ToInt64(value)} of {count} ranks arrived within {Timeout.TotalSeconds:F0} s");
     }
@@ -203,10 +220,16 @@ public sealed class TcpStore : IDisposable
         s.Write(data);
     }
 
+    /// Rank 0 stops taking requests, wakes the ones still waiting (they answer "timeout"), and
+    /// lets the replies being written reach their ranks (at most 5 s) before it closes.
     public void Dispose()
     {
         stop.Cancel();
         client.Dispose();
-        listener?.Stop();
+        if (listener is null) return;
+        listener.Stop();
+        lock (values) Monitor.PulseAll(values);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (Volatile.Read(ref handling) > 0 && DateTime.UtcNow < deadline) Thread.Sleep(5);
     }
 }

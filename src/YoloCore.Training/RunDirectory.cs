@@ -28,7 +28,18 @@ public static class RunDirectory
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new IOException($"cannot write to the output folder {Path.GetFullPath(path)}: {e.Message}", e);
+            string? file = BlockingFile(Path.GetFullPath(path));
+            throw new IOException($"cannot write to the output folder {Path.GetFullPath(path)}: " +
+                (file is not null ? $"{file} is a file, not a folder" : e.Message), e);
         }
+    }
+
+    /// The nearest part of the path that exists as a file, so the message names it rather than
+    /// saying a part of the path was not found.
+    static string? BlockingFile(string path)
+    {
+        for (string? p = path; !string.IsNullOrEmpty(p); p = Path.GetDirectoryName(p))
+            if (File.Exists(p)) return p;
+        return null;
     }
 }

@@ -23,7 +23,7 @@ public class CommandLineFailureTests : IDisposable
         return path;
     }
 
-    static (int Code, string Stdout, string Stderr) Main(params string[] args)
+    static (int Code, string Stdout, string Stderr) Yolocore(params string[] args)
     {
         var (stdout, stderr) = (Console.Out, Console.Error);
         var (o, e) = (new StringWriter(), new StringWriter());
@@ -50,10 +50,11 @@ public class CommandLineFailureTests : IDisposable
             (["train", "--resume", notJson], $"{notJson} is not a checkpoint"),
             (["train", "--resume", Path.Combine(root, "missing")], "missing: no such file or folder"),
             (["val", "--data", data, "--weights", text], $"dataset YAML {data} cannot be parsed"),
+            (["train", "--synth-train", "8", "--synth-val", "8", "--img", "64", "--project", text], $"{text} is a file, not a folder"),
         };
         foreach (var (args, expected) in cases)
         {
-            var r = Main(args);
+            var r = Yolocore(args);
             Assert.True(r.Code == 1, $"{string.Join(' ', args)}: exit {r.Code}\n{r.Stderr}");
             var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Assert.True(lines.Length == 1, $"{string.Join(' ', args)}: expected one line, got\n{r.Stderr}");
@@ -66,7 +67,7 @@ public class CommandLineFailureTests : IDisposable
     public void AGpuDeviceWithoutTheDriverNamesTheFlagAndWhereItLooked()
     {
         if (YoloCore.Native.NativeLibraries.TryProbe(YoloCore.Native.NativeLib.Cuda, out _, out _)) return; // a GPU machine: nothing missing to report
-        var r = Main("train", "--device", "7", "--epochs", "1", "--project", root);
+        var r = Yolocore("train", "--device", "7", "--epochs", "1", "--project", root);
         Assert.Equal(1, r.Code);
         Assert.StartsWith("yolocore train: --device 7: Cannot load the CUDA driver API", r.Stderr);
         Assert.Contains("directories tried", r.Stderr);
@@ -77,7 +78,7 @@ public class CommandLineFailureTests : IDisposable
     public void VerbosePrintsTheStackTraceAsWell()
     {
         string data = Write("unclosed.yaml", "train: [a\n");
-        var r = Main("train", "--data", data, "--verbose");
+        var r = Yolocore("train", "--data", data, "--verbose");
         Assert.Equal(1, r.Code);
         Assert.Contains("cannot be parsed", r.Stderr.Split('\n')[0]);
         Assert.Contains("   at ", r.Stderr);

@@ -10,7 +10,7 @@ namespace YoloCore.Tests;
 /// suggestions for typos, clear messages for bad values; and text that renders without fonts.
 public class CommandLineTests
 {
-    static (int Code, string Stderr) Main(params string[] args)
+    static (int Code, string Stderr) Yolocore(params string[] args)
     {
         var stderr = Console.Error;
         var e = new StringWriter();
@@ -53,7 +53,7 @@ public class CommandLineTests
     [InlineData("train", "--weigths", "--weights")]
     public void TyposGetASuggestion(string command, string typo, string suggestion)
     {
-        var (code, stderr) = Main(command, typo, "1");
+        var (code, stderr) = Yolocore(command, typo, "1");
         Assert.Equal(2, code);
         Assert.Contains($"unknown option {typo}", stderr);
         Assert.Contains(suggestion, stderr[stderr.IndexOf("did you mean", StringComparison.Ordinal)..]);
@@ -62,11 +62,11 @@ public class CommandLineTests
     [Fact]
     public void MissingAndMalformedValuesNameTheFlag()
     {
-        Assert.Equal((2, "yolocore train: --epochs needs an integer value\n"), Normalise(Main("train", "--epochs")));
-        Assert.Equal((2, "yolocore train: --epochs needs an integer value, got 'abc'\n"), Normalise(Main("train", "--epochs=abc")));
-        Assert.Equal((2, "yolocore val: --conf-thres needs a number value, got 'high'\n"), Normalise(Main("val", "--conf-thres", "high")));
-        Assert.Equal((2, "yolocore detect: --classes takes non-negative integers like 0,2; got 'two'\n"), Normalise(Main("detect", "--classes", "two")));
-        var (code, stderr) = Main("trian");
+        Assert.Equal((2, "yolocore train: --epochs needs an integer value\n"), Normalise(Yolocore("train", "--epochs")));
+        Assert.Equal((2, "yolocore train: --epochs needs an integer value, got 'abc'\n"), Normalise(Yolocore("train", "--epochs=abc")));
+        Assert.Equal((2, "yolocore val: --conf-thres needs a number value, got 'high'\n"), Normalise(Yolocore("val", "--conf-thres", "high")));
+        Assert.Equal((2, "yolocore detect: --classes takes non-negative integers like 0,2; got 'two'\n"), Normalise(Yolocore("detect", "--classes", "two")));
+        var (code, stderr) = Yolocore("trian");
         Assert.Equal(2, code);
         Assert.Contains("unknown command 'trian' (did you mean train?)", stderr);
         static (int, string) Normalise((int Code, string Stderr) r) => (r.Code, r.Stderr.Replace("\r\n", "\n"));
@@ -76,8 +76,8 @@ public class CommandLineTests
     public void EveryCommandPrintsItsHelp()
     {
         foreach (var c in new[] { "train", "val", "detect", "export", "launch", "bench", "doctor", "demo" })
-            Assert.Equal(0, Main(c, "--help").Code);
-        Assert.Equal(0, Main("data", "synth", "--help").Code);
+            Assert.Equal(0, Yolocore(c, "--help").Code);
+        Assert.Equal(0, Yolocore("data", "synth", "--help").Code);
     }
 
     /// The NoDependencies Skia build has no system fonts: labels come from the embedded face.

@@ -348,6 +348,47 @@ public class DistributedTests
         rank1.Join();
     }
 
+    /// A rank may leave the last barrier and close the store while the others' replies are still
+    /// on their way: every rank must still get out of it (the race CI once hit: arrive and wait
+    /// were two requests, and rank 0 hung up between them).
+    [Fact]
+    public void EveryRankLeavesTheLastBarrierWhenRankZeroClosesAtOnce()
+    {
+        for (int round = 0; round < 20; round++)
+        {
+            int port = FreePort();
+            var errors = new Exception?[3];
+            var threads = Enumerable.Range(0, 3).Select(r => new Thread(() =>
+            {
+                try
+                {
+                    using var store = new TcpStore("127.0.0.1", port, r == 0, TimeSpan.FromSeconds(10));
+                    store.Barrier("finished", 3);
+                }
+                catch (Exception e) { errors[r] = e; }
+            })).ToList();
+            threads.ForEach(t => t.Start());
+            threads.ForEach(t => t.Join());
+            foreach (var e in errors) Assert.Null(e);
+        }
+    }
+
+    /// A rank waiting on a key when rank 0 closes the store hears so at once, not at its timeout.
+    [Fact]
+    public void AWaitingRankHearsThatRankZeroClosedTheStore()
+    {
+        int port = FreePort();
+        var server = new TcpStore("127.0.0.1", port, true, TimeSpan.FromSeconds(30));
+        using var client = new TcpStore("127.0.0.1", port, false, TimeSpan.FromSeconds(30));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var waiting = Task.Run(() => client.Get("never-set"));
+        Thread.Sleep(300);
+        server.Dispose();
+        var e = Assert.Throws<IOException>(() => waiting.GetAwaiter().GetResult());
+        Assert.Contains("rank 0 closed the store while this rank waited for 'never-set'", e.Message);
+        Assert.True(clock.Elapsed.TotalSeconds < 10, $"heard after {clock.Elapsed.TotalSeconds:F1} s");
+    }
+
     static Tensor[] Weights(int[] sizes)
     {
         var rng = new Rng(3);

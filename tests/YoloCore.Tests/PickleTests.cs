@@ -175,7 +175,7 @@ public class PickleTests : IDisposable
     {
         string pt = Path.Combine(Golden.GoldenCase.Directory, "val_synth_n3", "weights.pt");
         using var file = WeightsFile.Read(pt, emaFirst: true);
-        Assert.Equal(["rectangle", "ellipse", "triangle"], file.Names);
+        Assert.Equal(["rectangle", "ellipse", "triangle"], file.Names!);
         Assert.Equal(3, file.ClassCount);
         var config = YoloCore.Training.WeightsMetadata.ConfigOf(file)!;
         Assert.Equal((0.33, 0.25), (config.DepthMultiple, config.WidthMultiple));
