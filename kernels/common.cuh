@@ -5,6 +5,11 @@
 #pragma once
 
 typedef long long i64;
+// Raw words: pure copies move these, so every dtype of that size shares one kernel.
+typedef unsigned char u8;
+typedef unsigned short u16;
+typedef unsigned int u32;
+typedef unsigned long long u64;
 
 struct f16 { unsigned short bits; };
 

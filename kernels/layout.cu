@@ -1,12 +1,7 @@
 // layout.cu: data movement. Permute walks the output with the input's permuted strides; concat and
-// slice are row copies between pitched buffers; index kernels gather and scatter rows by an int32
-// index. Pure copies work on raw words (u8/u16/u32/u64) so every dtype shares them.
+// slice are row copies between pitched buffers. Pure copies work on raw words (u8/u16/u32/u64) so
+// every dtype shares them.
 #include "common.cuh"
-
-typedef unsigned char u8;
-typedef unsigned short u16;
-typedef unsigned int u32;
-typedef unsigned long long u64;
 
 template <typename W>
 __device__ void permute(const W* x, W* y, i64 n, Walk w)
@@ -25,28 +20,6 @@ __device__ void copy_rows(const W* src, W* dst, i64 rows, i64 row_len, i64 src_p
     }
 }
 
-template <typename W>
-__device__ void index_select(const W* x, const int* index, W* y, i64 count, i64 row_len)
-{
-    GRID_STRIDE(i, count * row_len) y[i] = x[(i64)index[i / row_len] * row_len + i % row_len];
-}
-
-// y[index[i]] = x[i]; where indices repeat, the last row wins (as on the CPU), so a row is written
-// only when no later row targets the same place.
-template <typename W>
-__device__ void index_copy(const W* x, const int* index, W* y, i64 count, i64 row_len)
-{
-    GRID_STRIDE(i, count * row_len)
-    {
-        i64 r = i / row_len;
-        int target = index[r];
-        bool last = true;
-        for (i64 later = r + 1; later < count; later++)
-            if (index[later] == target) { last = false; break; }
-        if (last) y[(i64)target * row_len + i % row_len] = x[i];
-    }
-}
-
 // y[r·y_pitch + k] += x[r·row_len + k]: backward of slice (y pre-offset to the slice start).
 template <typename T>
 __device__ void slice_add(const T* x, T* y, i64 rows, i64 row_len, i64 y_pitch)
@@ -58,23 +31,14 @@ __device__ void slice_add(const T* x, T* y, i64 rows, i64 row_len, i64 y_pitch)
     }
 }
 
-template <typename T>
-__device__ void index_add(const T* x, const int* index, T* y, i64 count, i64 row_len)
-{
-    GRID_STRIDE(i, count * row_len) atomic_add(y, (i64)index[i / row_len] * row_len + i % row_len, ld(x, i));
-}
-
 #define EXPORT_WORD(S, W) \
     extern "C" __global__ void permute_##S(const W* x, W* y, i64 n, Walk w) { permute(x, y, n, w); } \
-    extern "C" __global__ void copy_rows_##S(const W* src, W* dst, i64 rows, i64 row_len, i64 sp, i64 dp) { copy_rows(src, dst, rows, row_len, sp, dp); } \
-    extern "C" __global__ void index_select_##S(const W* x, const int* index, W* y, i64 count, i64 row_len) { index_select(x, index, y, count, row_len); } \
-    extern "C" __global__ void index_copy_##S(const W* x, const int* index, W* y, i64 count, i64 row_len) { index_copy(x, index, y, count, row_len); }
+    extern "C" __global__ void copy_rows_##S(const W* src, W* dst, i64 rows, i64 row_len, i64 sp, i64 dp) { copy_rows(src, dst, rows, row_len, sp, dp); }
 EXPORT_WORD(u8, u8)
 EXPORT_WORD(u16, u16)
 EXPORT_WORD(u32, u32)
 EXPORT_WORD(u64, u64)
 
 #define EXPORT(S, T) \
-    extern "C" __global__ void slice_add_##S(const T* x, T* y, i64 rows, i64 row_len, i64 y_pitch) { slice_add(x, y, rows, row_len, y_pitch); } \
-    extern "C" __global__ void index_add_##S(const T* x, const int* index, T* y, i64 count, i64 row_len) { index_add(x, index, y, count, row_len); }
+    extern "C" __global__ void slice_add_##S(const T* x, T* y, i64 rows, i64 row_len, i64 y_pitch) { slice_add(x, y, rows, row_len, y_pitch); }
 EXPORT_FLOAT_TYPES(EXPORT)

@@ -4,8 +4,8 @@ namespace YoloCore.Cuda;
 
 /// The CUDA backend for one GPU. Every op is queued on the device's stream; the host waits only
 /// when it reads data back. Activations compute in float32 or float16 with float32 accumulation;
-/// BatchNorm parameters, statistics and optimizer state are float32. Each op family lives in
-/// Ops/ with the same name as its CPU file and its kernels/*.cu file.
+/// BatchNorm parameters, statistics and optimizer state are float32. Each op X lives in Ops/X.cs,
+/// named as in Core's and the CPU backend's Ops/, with its kernels in kernels/x.cu (lowercase).
 public sealed unsafe partial class CudaBackend : IBackend
 {
     static readonly Dictionary<int, CudaBackend> instances = [];

@@ -37,7 +37,7 @@ public readonly record struct Pool2dGeometry(int Kernel, int Stride, int Pad)
     public int Out(int size) => (size + 2 * Pad - Kernel) / Stride + 1;
 }
 
-/// The box overlap measures of YOLOv5's bbox_iou. The values are what kernels/loss.cu's iou_kind reads.
+/// The box overlap measures of YOLOv5's bbox_iou. The values are what kernels/yololosslevel.cu's iou_kind reads.
 public enum IouKind { Iou = 0, GIoU = 1, DIoU = 2, CIoU = 3 }
 
 /// Settings of the fused YOLOv5 loss for one detection level. Cp and Cn are the label-smoothed
@@ -149,11 +149,11 @@ public interface IBackend
     /// cell, w, h in grid units), anchors [n, 2], classes (int32 [n]). Writes each target's IoU
     /// (iou [n]), the objectness targets (tobj [R]: the last target of a row wins) and
     /// sums [3] = (Σ (1 - IoU), Σ BCE(objectness), Σ BCE(class scores)).
-    void YoloLossForward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms,
+    void YoloLossLevel(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms,
         Tensor iou, Tensor tobj, Tensor sums);
     /// ghead = Σ_j gsums[j]·∂sums[j]/∂head, with the IoU inside the objectness targets and CIoU's
     /// alpha held constant (detached), as YOLOv5 does.
-    void YoloLossBackward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms,
+    void YoloLossLevelBackward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms,
         Tensor tobj, Tensor gsums, Tensor ghead);
 
     // ---- optimizer ---------------------------------------------------------------------------

@@ -42,14 +42,14 @@ public class KernelCompileTests
         [
             "unary/unary_forward_f32", "unary/unary_backward_f16", "binary/binary_forward_f16", "binary/axpy_f32",
             "reduce/sum_to_f32", "reduce/broadcast_to_f16", "reduce/sum_all_partial_f16", "reduce/sum_all_final_f32", "layout/permute_u16", "layout/copy_rows_u64",
-            "layout/index_select_u32", "layout/index_copy_u8", "layout/slice_add_f16", "layout/index_add_f32",
-            "conv2d/im2col_f16", "conv2d/col2im_f32", "conv2d/add_bias_f16", "batchnorm/channel_partial_sums_f16",
-            "batchnorm/channel_finalize_sums", "batchnorm/bn_mean", "batchnorm/bn_train_finalize", "batchnorm/bn_eval_affine",
-            "batchnorm/bn_apply_f32", "batchnorm/bn_backward_coefficients", "batchnorm/bn_input_grad_f16",
-            "batchnorm/bn_silu_apply_f16", "batchnorm/bn_silu_grad_f32",
-            "pool/maxpool_forward_f32", "pool/maxpool_backward_f16", "pool/upsample_forward_f32", "pool/upsample_backward_f16",
-            "loss/bce_forward_f32", "loss/bce_backward_f16", "loss/yolo_targets_forward", "loss/yolo_obj_targets", "loss/yolo_obj_forward", "loss/yolo_obj_backward", "loss/yolo_targets_backward", "optimizer/sgd_step_f16", "optimizer/adam_step_f32", "optimizer/mt_unscale_check_f16", "optimizer/mt_sum_squares_f32", "optimizer/mt_axpby_f32", "optimizer/mt_sgd_f16",
-            "cast/cast_f32_f16", "cast/cast_f16_f32", "cast/cast_u8_f16", "cast/cast_i32_f32",
+            "index/index_select_u32", "index/index_copy_u8", "layout/slice_add_f16", "index/index_add_f32",
+            "conv2d/im2col_f16", "conv2d/col2im_f32", "conv2d/add_bias_f16", "batchnorm2d/channel_partial_sums_f16",
+            "batchnorm2d/channel_finalize_sums", "batchnorm2d/bn_mean", "batchnorm2d/bn_train_finalize", "batchnorm2d/bn_eval_affine",
+            "batchnorm2d/bn_apply_f32", "batchnorm2d/bn_backward_coefficients", "batchnorm2d/bn_input_grad_f16",
+            "batchnorm2d/bn_silu_apply_f16", "batchnorm2d/bn_silu_grad_f32",
+            "maxpool2d/maxpool_forward_f32", "maxpool2d/maxpool_backward_f16", "upsample/upsample_forward_f32", "upsample/upsample_backward_f16",
+            "bce/bce_forward_f32", "bce/bce_backward_f16", "yololosslevel/yolo_targets_forward", "yololosslevel/yolo_obj_targets", "yololosslevel/yolo_obj_forward", "yololosslevel/yolo_obj_backward", "yololosslevel/yolo_targets_backward", "sgd/sgd_step_f16", "adam/adam_step_f32", "multitensor/mt_unscale_check_f16", "multitensor/mt_sum_squares_f32", "multitensor/mt_axpby_f32", "multitensor/mt_sgd_f16",
+            "copy/cast_f32_f16", "copy/cast_f16_f32", "copy/cast_u8_f16", "copy/cast_i32_f32",
         ];
         foreach (var group in expected.Select(e => e.Split('/')).GroupBy(e => e[0]))
         {

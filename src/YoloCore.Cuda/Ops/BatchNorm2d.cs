@@ -1,6 +1,6 @@
 namespace YoloCore.Cuda;
 
-// batchnorm.cu: BatchNorm2d over the N·H·W rows of NHWC activations, statistics in float32.
+// batchnorm2d.cu: BatchNorm2d over the N·H·W rows of NHWC activations, statistics in float32.
 public sealed unsafe partial class CudaBackend
 {
     const int RowsPerChunk = 512;
@@ -13,10 +13,10 @@ public sealed unsafe partial class CudaBackend
         using var partial = Tensor.Empty(new Shape(chunks, c), DType.Float32, Device);
         // Blocks of 32 channels × 8 row lanes over chunks of rows, then one block per channel.
         using (var args = Args().Add(Ptr(a)).Add(PtrOrNull(b)).Add(PtrOrNull(shiftA)).Add(PtrOrNull(shiftB)).Add(Ptr(partial)).Add(rows).Add(c).Add(RowsPerChunk))
-            Launch("batchnorm", "channel_partial_sums_" + Suffix(a, "BatchNorm2d"), 0, args, ((uint)chunks, (uint)((c + 31) / 32), 1));
+            Launch("batchnorm2d", "channel_partial_sums_" + Suffix(a, "BatchNorm2d"), 0, args, ((uint)chunks, (uint)((c + 31) / 32), 1));
         var target = result.DType == DType.Float32 ? result : Tensor.Empty(result.Shape, DType.Float32, Device);
         using (var args = Args().Add(Ptr(partial)).Add(Ptr(target)).Add(chunks).Add(c))
-            Launch("batchnorm", "channel_finalize_sums", 0, args, ((uint)Math.Min(c, 65535), 1, 1));
+            Launch("batchnorm2d", "channel_finalize_sums", 0, args, ((uint)Math.Min(c, 65535), 1, 1));
         if (!ReferenceEquals(target, result))
         {
             Copy(target, result);
@@ -48,14 +48,14 @@ public sealed unsafe partial class CudaBackend
         using var sums = Tensor.Empty(new Shape(c), DType.Float32, Device);
         ChannelSums(x, null, null, null, rows, c, sums);
         using (var args = Args().Add(Ptr(sums)).Add(Ptr(saveMean)).Add(c).Add(rows))
-            Launch("batchnorm", "bn_mean", c, args);
+            Launch("batchnorm2d", "bn_mean", c, args);
         using var centredSq = Tensor.Empty(new Shape(c), DType.Float32, Device);
         ChannelSums(x, x, saveMean, saveMean, rows, c, centredSq);
         using var scale = Tensor.Empty(new Shape(c), DType.Float32, Device);
         using var shift = Tensor.Empty(new Shape(c), DType.Float32, Device);
         using (var args = Args().Add(Ptr(centredSq)).Add(Ptr(saveMean)).Add(Ptr(saveInvStd)).Add(Ptr(runningMean)).Add(Ptr(runningVar))
                    .Add(Ptr(gamma)).Add(Ptr(beta)).Add(Ptr(scale)).Add(Ptr(shift)).Add(c).Add(rows).Add((float)momentum).Add((float)eps))
-            Launch("batchnorm", "bn_train_finalize", c, args);
+            Launch("batchnorm2d", "bn_train_finalize", c, args);
         Apply(x, y, scale, shift, applyKernel);
     }
 
@@ -66,7 +66,7 @@ public sealed unsafe partial class CudaBackend
         using var scale = Tensor.Empty(new Shape(c), DType.Float32, Device);
         using var shift = Tensor.Empty(new Shape(c), DType.Float32, Device);
         using (var args = Args().Add(Ptr(runningMean)).Add(Ptr(runningVar)).Add(Ptr(gamma)).Add(Ptr(beta)).Add(Ptr(scale)).Add(Ptr(shift)).Add(c).Add((float)eps))
-            Launch("batchnorm", "bn_eval_affine", c, args);
+            Launch("batchnorm2d", "bn_eval_affine", c, args);
         Apply(x, y, scale, shift, "bn_apply_");
     }
 
@@ -80,7 +80,7 @@ public sealed unsafe partial class CudaBackend
     {
         Require32BitIndex(x);
         using var args = Args().Add(Ptr(x)).Add(Ptr(y)).Add(Ptr(scale)).Add(Ptr(shift)).Add(x.Count).Add(x.Shape[3]);
-        Launch("batchnorm", kernel + Suffix(x, "BatchNorm2d"), x.Count, args);
+        Launch("batchnorm2d", kernel + Suffix(x, "BatchNorm2d"), x.Count, args);
     }
 
     public void BatchNormBackward(Tensor x, Tensor gy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor? gx, Tensor? ggamma, Tensor? gbeta)
@@ -97,11 +97,11 @@ public sealed unsafe partial class CudaBackend
         using var m2 = Tensor.Empty(new Shape(c), DType.Float32, Device);
         using (var args = Args().Add(Ptr(sumGy)).Add(Ptr(sumGyXc)).Add(Ptr(saveInvStd)).Add(Ptr(gamma)).Add(PtrOrNull(ggamma)).Add(PtrOrNull(gbeta))
                    .Add(Ptr(k)).Add(Ptr(m1)).Add(Ptr(m2)).Add(c).Add(rows))
-            Launch("batchnorm", "bn_backward_coefficients", c, args);
+            Launch("batchnorm2d", "bn_backward_coefficients", c, args);
         if (gx is null) return;
         Require32BitIndex(x);
         using (var args = Args().Add(Ptr(x)).Add(Ptr(gy)).Add(Ptr(gx)).Add(Ptr(saveMean)).Add(Ptr(k)).Add(Ptr(m1)).Add(Ptr(m2)).Add(x.Count).Add(c))
-            Launch("batchnorm", "bn_input_grad_" + Suffix(x, "BatchNorm2d"), x.Count, args);
+            Launch("batchnorm2d", "bn_input_grad_" + Suffix(x, "BatchNorm2d"), x.Count, args);
     }
 
     /// Back through SiLU at z recomputed from x and the saved statistics, into a temporary, then
@@ -114,7 +114,7 @@ public sealed unsafe partial class CudaBackend
         using var g = Tensor.Empty(x.Shape, x.DType, Device);
         using (var args = Args().Add(Ptr(x)).Add(Ptr(gy)).Add(Ptr(g)).Add(Ptr(saveMean)).Add(Ptr(saveInvStd)).Add(Ptr(gamma)).Add(Ptr(beta))
                    .Add(x.Count).Add(x.Shape[3]))
-            Launch("batchnorm", "bn_silu_grad_" + Suffix(x, "BatchNormSilu"), x.Count, args);
+            Launch("batchnorm2d", "bn_silu_grad_" + Suffix(x, "BatchNormSilu"), x.Count, args);
         BatchNormBackward(x, g, gamma, saveMean, saveInvStd, gx, ggamma, gbeta);
     }
 }

@@ -1,7 +1,7 @@
 namespace YoloCore.Cuda;
 
-// layout.cu: permute, concat and slice as pitched row copies, row gather/scatter by index. Pure
-// copies move the widest word (8, 4, 2 or 1 bytes) that divides every size and offset involved.
+// layout.cu: permute, and concat and slice as pitched row copies. Pure copies move the widest word
+// (8, 4, 2 or 1 bytes) that divides every size and offset involved.
 public sealed unsafe partial class CudaBackend
 {
     static readonly (int Bytes, string Name)[] words = [(8, "u64"), (4, "u32"), (2, "u16"), (1, "u8")];
@@ -55,46 +55,5 @@ public sealed unsafe partial class CudaBackend
         long block = x.Shape[axis] * inner;
         using var args = Args().Add(Ptr(x)).Add(Ptr(y) + (ulong)(start * inner * y.DType.SizeOf())).Add(outer).Add(block).Add(y.Shape[axis] * inner);
         Launch("layout", "slice_add_" + Suffix(x, "SliceAdd"), outer * block, args);
-    }
-
-    (long Count, long RowElements) Rows(Tensor index, Tensor table, Tensor rows)
-    {
-        if (index.DType != DType.Int32) throw new ArgumentException($"index must be int32, got {index}");
-        long rowElems = table.Count / Math.Max(1, table.Shape[0]);
-        if (rows.Count / Math.Max(1, rows.Shape[0]) != rowElems || rows.Shape[0] != index.Count)
-            throw new ArgumentException($"row gather/scatter: {rows.Shape} rows for table {table.Shape} and {index.Count} indices");
-        // Indices are checked on the host, as on the CPU: an out-of-range index must be an error
-        // with its position, not a memory fault.
-        var host = index.ToArray<int>();
-        for (int i = 0; i < host.Length; i++)
-            if ((uint)host[i] >= (uint)table.Shape[0]) throw new IndexOutOfRangeException($"index {host[i]} at position {i} is outside [0, {table.Shape[0]})");
-        return (index.Count, rowElems);
-    }
-
-    void RowKernel(string kernel, Tensor x, Tensor index, Tensor y, long count, long rowElems)
-    {
-        int es = x.DType.SizeOf();
-        var w = WordFor(rowElems * es);
-        using var args = Args().Add(Ptr(x)).Add(Ptr(index)).Add(Ptr(y)).Add(count).Add(rowElems * es / w.Bytes);
-        Launch("layout", $"{kernel}_{w.Name}", count * rowElems * es / w.Bytes, args);
-    }
-
-    public void IndexSelect(Tensor x, Tensor index, Tensor y)
-    {
-        var (n, row) = Rows(index, x, y);
-        RowKernel("index_select", x, index, y, n, row);
-    }
-
-    public void IndexCopy(Tensor x, Tensor index, Tensor y)
-    {
-        var (n, row) = Rows(index, y, x);
-        RowKernel("index_copy", x, index, y, n, row);
-    }
-
-    public void IndexAdd(Tensor x, Tensor index, Tensor y)
-    {
-        var (n, row) = Rows(index, y, x);
-        using var args = Args().Add(Ptr(x)).Add(Ptr(index)).Add(Ptr(y)).Add(n).Add(row);
-        Launch("layout", "index_add_" + Suffix(x, "IndexAdd"), n * row, args);
     }
 }

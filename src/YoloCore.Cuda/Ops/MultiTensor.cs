@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace YoloCore.Cuda;
 
-// The step's tail over all parameters at once (optimizer.cu's mt_* kernels): the host lists the
+// The step's tail over all parameters at once (multitensor.cu): the host lists the
 // tensors in chunks of up to 65536 elements, uploads the list, and one launch covers them all,
 // instead of a few launches per parameter (yolov5s has 177 parameters and 349 state entries).
 public sealed unsafe partial class CudaBackend
@@ -40,7 +40,7 @@ public sealed unsafe partial class CudaBackend
         if (grads.Count == 0) return;
         using var table = Chunks(grads, null, null, out int n);
         using var args = Args().Add(Ptr(table)).Add((float)invScale).Add(Ptr(foundNonFinite));
-        Launch("optimizer", "mt_unscale_check_" + Suffix(grads[0], "UnscaleAndCheck"), 0, args, ((uint)n, 1, 1));
+        Launch("multitensor", "mt_unscale_check_" + Suffix(grads[0], "UnscaleAndCheck"), 0, args, ((uint)n, 1, 1));
     }
 
     public void SumOfSquares(IReadOnlyList<Tensor> tensors, Tensor result)
@@ -49,7 +49,7 @@ public sealed unsafe partial class CudaBackend
         using var table = Chunks(tensors, null, null, out int n);
         using var partial = Tensor.Empty(new Shape(n), DType.Float32, Device);
         using (var args = Args().Add(Ptr(table)).Add(Ptr(partial)))
-            Launch("optimizer", "mt_sum_squares_" + Suffix(tensors[0], "SumOfSquares"), 0, args, ((uint)n, 1, 1));
+            Launch("multitensor", "mt_sum_squares_" + Suffix(tensors[0], "SumOfSquares"), 0, args, ((uint)n, 1, 1));
         SumAll(partial, result);
     }
 
@@ -60,7 +60,7 @@ public sealed unsafe partial class CudaBackend
             if (t.DType != DType.Float32) throw new ArgumentException($"MultiTensorAxpby works on float32 tensors, got {t}");
         using var table = Chunks(targets, sources, null, out int n);
         using var args = Args().Add(Ptr(table)).Add((float)a).Add((float)b);
-        Launch("optimizer", "mt_axpby_f32", 0, args, ((uint)n, 1, 1));
+        Launch("multitensor", "mt_axpby_f32", 0, args, ((uint)n, 1, 1));
     }
 
     public void MultiTensorSgd(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor?> momentumBuffers,
@@ -70,6 +70,6 @@ public sealed unsafe partial class CudaBackend
         foreach (var p in parameters) RequireMaster(p, "MultiTensorSgd");
         using var table = Chunks(parameters, grads, momentumBuffers, out int n);
         using var args = Args().Add(Ptr(table)).Add((float)gradScale).Add((float)lr).Add((float)momentum).Add((float)weightDecay).Add(nesterov ? 1 : 0);
-        Launch("optimizer", "mt_sgd_" + Suffix(grads[0], "MultiTensorSgd"), 0, args, ((uint)n, 1, 1));
+        Launch("multitensor", "mt_sgd_" + Suffix(grads[0], "MultiTensorSgd"), 0, args, ((uint)n, 1, 1));
     }
 }

@@ -98,8 +98,8 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
         Time("MultiTensorSgd", () => Inner.MultiTensorSgd(parameters, grads, momentumBuffers, gradScale, lr, momentum, weightDecay, nesterov));
     public void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2, double eps, double weightDecay, bool decoupled, int step) =>
         Time("AdamStep", () => Inner.AdamStep(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, step));
-    public void YoloLossForward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms, Tensor iou, Tensor tobj, Tensor sums) =>
-        Time("YoloLoss", () => Inner.YoloLossForward(head, rows, tbox, anchors, classes, terms, iou, tobj, sums));
-    public void YoloLossBackward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms, Tensor tobj, Tensor gsums, Tensor ghead) =>
-        Time("YoloLoss backward", () => Inner.YoloLossBackward(head, rows, tbox, anchors, classes, terms, tobj, gsums, ghead));
+    public void YoloLossLevel(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms, Tensor iou, Tensor tobj, Tensor sums) =>
+        Time("YoloLossLevel", () => Inner.YoloLossLevel(head, rows, tbox, anchors, classes, terms, iou, tobj, sums));
+    public void YoloLossLevelBackward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms, Tensor tobj, Tensor gsums, Tensor ghead) =>
+        Time("YoloLossLevel backward", () => Inner.YoloLossLevelBackward(head, rows, tbox, anchors, classes, terms, tobj, gsums, ghead));
 }

@@ -5,7 +5,7 @@ namespace YoloCore;
 public static partial class Ops
 {
     /// The three sums of YOLOv5's loss for one detection level, fused: [Σ (1 - IoU), Σ BCE(obj),
-    /// Σ BCE(cls)] (see IBackend.YoloLossForward), differentiable with respect to the head.
+    /// Σ BCE(cls)] (see IBackend.YoloLossLevel), differentiable with respect to the head.
     /// Also returns the objectness targets it built (detached), for inspection.
     public static (Tensor Sums, Tensor Iou) YoloLossLevel(this Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms)
     {
@@ -16,7 +16,7 @@ public static partial class Ops
         var sums = Like(head, new Shape(3));
         var iou = Like(head, new Shape(n));
         var tobj = Like(head, new Shape(head.Shape[0]));
-        head.Backend.YoloLossForward(head, rows, tbox, anchors, classes, terms, iou, tobj, sums);
+        head.Backend.YoloLossLevel(head, rows, tbox, anchors, classes, terms, iou, tobj, sums);
         if (GradMode.ShouldRecord(head)) sums.GradFn = new YoloLossNode(head, rows, tbox, anchors, classes, terms, tobj);
         tobj.Dispose();
         return (sums, iou);
@@ -41,7 +41,7 @@ public static partial class Ops
         protected internal override Tensor?[] Backward(Tensor gsums)
         {
             var ghead = Like(head);
-            head.Backend.YoloLossBackward(head, rows, tbox, anchors, classes, terms, tobj, gsums, ghead);
+            head.Backend.YoloLossLevelBackward(head, rows, tbox, anchors, classes, terms, tobj, gsums, ghead);
             return [ghead];
         }
     }

@@ -1,6 +1,6 @@
-// pool.cu: max-pooling over H, W of NHWC with -inf padding, and nearest upsampling. argmax holds
-// the winning input's offset inside its image ((h·W + w)·C + c). Both backward passes are gathers
-// (each input element collects from the outputs that read it), deterministic and atomic-free.
+// maxpool2d.cu: max-pooling over H, W of NHWC with -inf padding. argmax holds the winning input's
+// offset inside its image ((h·W + w)·C + c). The backward pass is a gather (each input element
+// collects from the outputs whose window won on it): deterministic and atomic-free.
 #include "common.cuh"
 
 struct PoolGeom
@@ -62,39 +62,7 @@ __device__ void maxpool_backward(const T* gy, const int* argmax, T* gx, i64 n, P
     }
 }
 
-template <typename T>
-__device__ void upsample_forward(const T* x, T* y, i64 n, int h, int w, int c, int scale)
-{
-    GRID_STRIDE(i, n)
-    {
-        int ch = (int)(i % c);
-        i64 p = i / c;
-        int ow = (int)(p % (w * scale)), oh = (int)(p / (w * scale) % (h * scale));
-        i64 b = p / ((i64)w * scale * h * scale);
-        st(y, i, ld(x, ((b * h + oh / scale) * w + ow / scale) * c + ch));
-    }
-}
-
-template <typename T>
-__device__ void upsample_backward(const T* gy, T* gx, i64 n, int h, int w, int c, int scale)
-{
-    GRID_STRIDE(i, n)
-    {
-        int ch = (int)(i % c);
-        i64 p = i / c;
-        int iw = (int)(p % w), ih = (int)(p / w % h);
-        i64 b = p / ((i64)w * h);
-        float acc = 0.0f;
-        for (int a = 0; a < scale; a++)
-            for (int d = 0; d < scale; d++)
-                acc += ld(gy, ((b * h * scale + ih * scale + a) * (i64)(w * scale) + iw * scale + d) * c + ch);
-        st(gx, i, acc);
-    }
-}
-
 #define EXPORT(S, T) \
     extern "C" __global__ void maxpool_forward_##S(const T* x, T* y, int* argmax, i64 n, PoolGeom g) { maxpool_forward(x, y, argmax, n, g); } \
-    extern "C" __global__ void maxpool_backward_##S(const T* gy, const int* argmax, T* gx, i64 n, PoolGeom g) { maxpool_backward(gy, argmax, gx, n, g); } \
-    extern "C" __global__ void upsample_forward_##S(const T* x, T* y, i64 n, int h, int w, int c, int scale) { upsample_forward(x, y, n, h, w, c, scale); } \
-    extern "C" __global__ void upsample_backward_##S(const T* gy, T* gx, i64 n, int h, int w, int c, int scale) { upsample_backward(gy, gx, n, h, w, c, scale); }
+    extern "C" __global__ void maxpool_backward_##S(const T* gy, const int* argmax, T* gx, i64 n, PoolGeom g) { maxpool_backward(gy, argmax, gx, n, g); }
 EXPORT_FLOAT_TYPES(EXPORT)

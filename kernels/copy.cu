@@ -1,9 +1,7 @@
-// cast.cu: dtype conversions on the device (float32 ↔ float16 for mixed precision, uint8 images to
+// copy.cu: copies that convert dtypes on the device (float32 ↔ float16 for mixed precision, uint8 images to
 // float, int32 ↔ float). Values go through float; to uint8 rounds to nearest and clamps to
 // [0, 255], to int32 truncates toward zero (as the CPU backend does).
 #include "common.cuh"
-
-typedef unsigned char u8;
 
 __device__ __forceinline__ float ldv(const float* p, i64 i) { return p[i]; }
 __device__ __forceinline__ float ldv(const f16* p, i64 i) { return h2f(p[i].bits); }

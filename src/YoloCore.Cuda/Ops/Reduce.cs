@@ -1,41 +1,8 @@
 namespace YoloCore.Cuda;
 
-// unary.cu and binary.cu: elementwise ops with broadcasting, and dst += alpha·src.
+// reduce.cu: sums to a (broadcast-compatible) shape, the whole-tensor sum, and broadcasting.
 public sealed unsafe partial class CudaBackend
 {
-    public void Unary(UnaryOp op, Tensor x, Tensor y, double a = 0, double b = 0)
-    {
-        using var args = Args().Add(Ptr(x)).Add(Ptr(y)).Add(x.Count).Add((int)op).Add((float)a).Add((float)b);
-        Launch("unary", "unary_forward_" + Suffix(x, op.ToString()), x.Count, args);
-    }
-
-    public void UnaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx, double a = 0, double b = 0)
-    {
-        using var args = Args().Add(Ptr(x)).Add(Ptr(y)).Add(Ptr(gy)).Add(Ptr(gx)).Add(x.Count).Add((int)op).Add((float)a).Add((float)b);
-        Launch("unary", "unary_backward_" + Suffix(x, op.ToString()), x.Count, args);
-    }
-
-    public void Binary(BinaryOp op, Tensor a, Tensor b, Tensor y)
-    {
-        using var args = Args().Add(Ptr(a)).Add(Ptr(b)).Add(Ptr(y)).Add(y.Count).Add((int)op)
-            .Add(Walk.Broadcast(y.Shape, a.Shape)).Add(Walk.Broadcast(y.Shape, b.Shape));
-        Launch("binary", "binary_forward_" + Suffix(a, op.ToString()), y.Count, args);
-    }
-
-    public void BinaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor gy, Tensor? ga, Tensor? gb)
-    {
-        using var args = Args().Add(Ptr(a)).Add(Ptr(b)).Add(Ptr(gy)).Add(PtrOrNull(ga)).Add(PtrOrNull(gb)).Add(gy.Count).Add((int)op)
-            .Add(Walk.Broadcast(gy.Shape, a.Shape)).Add(Walk.Broadcast(gy.Shape, b.Shape));
-        Launch("binary", "binary_backward_" + Suffix(a, op.ToString()), gy.Count, args);
-    }
-
-    public void AddInPlace(Tensor destination, Tensor source, double alpha = 1)
-    {
-        if (destination.Shape != source.Shape) throw new ArgumentException($"AddInPlace: {destination.Shape} += {source.Shape}");
-        using var args = Args().Add(Ptr(destination)).Add(Ptr(source)).Add(destination.Count).Add((float)alpha);
-        Launch("binary", "axpy_" + Suffix(destination, "AddInPlace"), destination.Count, args);
-    }
-
     /// Two passes: blocks sum contiguous ranges into partials, one block sums the partials.
     void SumAll(Tensor x, Tensor y)
     {

@@ -1,4 +1,4 @@
-// batchnorm.cu: BatchNorm2d over the rows (N·H·W) of NHWC activations [rows, C]. Activations are T;
+// batchnorm2d.cu: BatchNorm2d over the rows (N·H·W) of NHWC activations [rows, C]. Activations are T;
 // statistics, affine parameters and every sum are float32. Per-channel sums run in two passes with
 // a fixed shape (chunk partial sums, then each channel adds its chunks in order), so they are
 // deterministic. Training: mean, then centred squares, then bn_train_finalize; the apply kernel

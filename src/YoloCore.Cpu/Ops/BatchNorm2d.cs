@@ -3,7 +3,7 @@ using System.Numerics;
 namespace YoloCore.Cpu;
 
 // BatchNorm2d over N·H·W rows of an NHWC tensor [M, C], alone or followed by SiLU in the same
-// passes (YOLOv5's Conv block). Float32 runs the vectorised passes of BatchNormPasses; float64
+// passes (YOLOv5's Conv block). Float32 runs the vectorised passes of BatchNorm2dPasses; float64
 // (the gradient checks) a plain loop per element. Per-channel sums are combined in a fixed order,
 // so results do not depend on thread timing.
 public sealed unsafe partial class CpuBackend
@@ -44,7 +44,7 @@ public sealed unsafe partial class CpuBackend
         /// Mean and Σ(x - mean)² per channel.
         static (double[] Mean, double[] CentredSquares) Moments(T* x, long rows, int c)
         {
-            if (IsFloat) return BatchNormPasses.Moments((float*)x, rows, c);
+            if (IsFloat) return BatchNorm2dPasses.Moments((float*)x, rows, c);
             var mean = new double[c];
             var sq = new double[c];
             for (long r = 0; r < rows; r++)
@@ -93,8 +93,8 @@ public sealed unsafe partial class CpuBackend
             if (IsFloat)
             {
                 var (m, s, b) = ((float[])(object)mean, (float[])(object)scale, (float[])(object)beta);
-                if (silu) BatchNormPasses.Apply<SiluActivation>((float*)x, (float*)y, rows, c, m, s, b);
-                else BatchNormPasses.Apply<NoActivation>((float*)x, (float*)y, rows, c, m, s, b);
+                if (silu) BatchNorm2dPasses.Apply<SiluActivation>((float*)x, (float*)y, rows, c, m, s, b);
+                else BatchNorm2dPasses.Apply<NoActivation>((float*)x, (float*)y, rows, c, m, s, b);
                 return;
             }
             for (long r = 0; r < rows; r++)
@@ -141,8 +141,8 @@ public sealed unsafe partial class CpuBackend
             if (IsFloat)
             {
                 var (fm, fs, ft) = ((float[])(object)mean, (float[])(object)scale, (float[])(object)beta);
-                return silu ? BatchNormPasses.GradientSums<SiluActivation>((float*)x, (float*)gy, (float*)gOut, rows, c, fm, fs, ft)
-                    : BatchNormPasses.GradientSums<NoActivation>((float*)x, (float*)gy, null, rows, c, fm, fs, ft);
+                return silu ? BatchNorm2dPasses.GradientSums<SiluActivation>((float*)x, (float*)gy, (float*)gOut, rows, c, fm, fs, ft)
+                    : BatchNorm2dPasses.GradientSums<NoActivation>((float*)x, (float*)gy, null, rows, c, fm, fs, ft);
             }
             var s1 = new double[c];
             var s2 = new double[c];
@@ -164,7 +164,7 @@ public sealed unsafe partial class CpuBackend
         {
             if (IsFloat)
             {
-                BatchNormPasses.InputGradient((float*)x, (float*)g, (float*)gx, rows, c, (float[])(object)mean, (float[])(object)k,
+                BatchNorm2dPasses.InputGradient((float*)x, (float*)g, (float*)gx, rows, c, (float[])(object)mean, (float[])(object)k,
                     (float[])(object)m1, (float[])(object)m2);
                 return;
             }

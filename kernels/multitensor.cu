@@ -1,66 +1,7 @@
-// optimizer.cu: SGD as torch.optim.SGD computes it (dampening 0) on float32 master weights:
-// g += wd·p; buf = m·buf + g; g = nesterov ? g + m·buf : buf; p -= lr·g. buf may be null (m = 0).
+// multitensor.cu: the optimizer step's tail over many tensors in one launch: unscale and check
+// (mixed precision), sums of squares (gradient clipping), a = alpha·a + beta·b (EMA), and SGD.
 #include "common.cuh"
 
-template <typename G>
-__device__ void sgd_step(float* p, const G* grad, float* buf, i64 n, float lr, float m, float wd, int nesterov)
-{
-    GRID_STRIDE(i, n)
-    {
-        float d = ld(grad, i) + wd * p[i];
-        if (buf)
-        {
-            buf[i] = m * buf[i] + d;
-            d = nesterov ? d + m * buf[i] : buf[i];
-        }
-        p[i] -= lr * d;
-    }
-}
-
-#define EXPORT(S, T) \
-    extern "C" __global__ void sgd_step_##S(float* p, const T* grad, float* buf, i64 n, float lr, float m, float wd, int nesterov) { sgd_step(p, grad, buf, n, lr, m, wd, nesterov); }
-EXPORT_FLOAT_TYPES(EXPORT)
-
-// Adam (decoupled = 0: L2 decay added to the gradient) and AdamW (decoupled = 1: p *= 1 - lr·wd)
-// on float32 master weights and moments, as torch.optim: p -= (lr/bc1)·m / (√v/√bc2 + eps).
-template <typename G>
-__device__ void adam_step(float* p, const G* grad, float* m, float* v, i64 n, float lr, float beta1, float beta2,
-    float eps, float wd, int decoupled, float bc1, float bc2)
-{
-    float step_size = lr / bc1, sqrt_bc2 = sqrtf(bc2);
-    GRID_STRIDE(i, n)
-    {
-        float d = ld(grad, i);
-        if (decoupled) p[i] *= 1.0f - lr * wd;
-        else d += wd * p[i];
-        m[i] = beta1 * m[i] + (1.0f - beta1) * d;
-        v[i] = beta2 * v[i] + (1.0f - beta2) * d * d;
-        p[i] -= step_size * m[i] / (sqrtf(v[i]) / sqrt_bc2 + eps);
-    }
-}
-
-#define EXPORT_ADAM(S, T) \
-    extern "C" __global__ void adam_step_##S(float* p, const T* grad, float* m, float* v, i64 n, float lr, float beta1, float beta2, float eps, float wd, int decoupled, float bc1, float bc2) \
-        { adam_step(p, grad, m, v, n, lr, beta1, beta2, eps, wd, decoupled, bc1, bc2); }
-EXPORT_FLOAT_TYPES(EXPORT_ADAM)
-
-// Mixed precision's unscale: g *= inv_scale; any infinite or NaN value sets *found to 1.
-template <typename T>
-__device__ void unscale_check(T* g, i64 n, float inv_scale, int* found)
-{
-    GRID_STRIDE(i, n)
-    {
-        float v = ld(g, i) * inv_scale;
-        st(g, i, v);
-        if (!isfinite(v)) *found = 1;
-    }
-}
-
-#define EXPORT_UNSCALE(S, T) \
-    extern "C" __global__ void unscale_check_##S(T* g, i64 n, float inv_scale, int* found) { unscale_check(g, n, inv_scale, found); }
-EXPORT_FLOAT_TYPES(EXPORT_UNSCALE)
-
-// ---- The step's tail over many tensors in one launch ----------------------------------------
 // The host lists every tensor in chunks of at most 65536 elements (a, b, c: the chunk's tensors
 // of one to three lists, start and length); block k handles chunk k.
 struct Chunk

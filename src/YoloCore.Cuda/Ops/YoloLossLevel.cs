@@ -3,7 +3,7 @@ using YoloCore.Native;
 
 namespace YoloCore.Cuda;
 
-// loss.cu's yolo_* kernels: YOLOv5's loss for one level in five launches (targets, objectness
+// yololosslevel.cu: YOLOv5's loss for one level in five launches (targets, objectness
 // targets, objectness BCE, and the two backward passes) plus three two-pass sums.
 public sealed unsafe partial class CudaBackend
 {
@@ -24,7 +24,7 @@ public sealed unsafe partial class CudaBackend
         if (head.DType != DType.Float32) throw new ArgumentException($"the fused YOLO loss runs in float32 on CUDA (cast the heads first), got {head}");
     }
 
-    public void YoloLossForward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms,
+    public void YoloLossLevel(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms,
         Tensor iou, Tensor tobj, Tensor sums)
     {
         RequireFloat32Loss(head);
@@ -38,11 +38,11 @@ public sealed unsafe partial class CudaBackend
         if (n == 0) { Fill(boxTerm, 0); Fill(clsTerm, 0); }
         using (var a = Args().Add(Ptr(head)).Add(Ptr(rows)).Add(Ptr(tbox)).Add(Ptr(anchors)).Add(Ptr(classes)).Add(n).Add(no).Add(t)
                    .Add(Ptr(iou)).Add(Ptr(boxTerm)).Add(Ptr(clsTerm)))
-            Launch("loss", "yolo_targets_forward", n, a);
+            Launch("yololosslevel", "yolo_targets_forward", n, a);
         using (var a = Args().Add(Ptr(rows)).Add(Ptr(iou)).Add(n).Add(t.Gr).Add(Ptr(tobj)))
-            Launch("loss", "yolo_obj_targets", n, a);
+            Launch("yololosslevel", "yolo_obj_targets", n, a);
         using (var a = Args().Add(Ptr(head)).Add(Ptr(tobj)).Add(r).Add(no).Add(t.ObjPw).Add(Ptr(objTerm)))
-            Launch("loss", "yolo_obj_forward", r, a);
+            Launch("yololosslevel", "yolo_obj_forward", r, a);
         Tensor[] terms3 = [boxTerm, objTerm, clsTerm];
         for (int j = 0; j < 3; j++)
         {
@@ -52,7 +52,7 @@ public sealed unsafe partial class CudaBackend
         }
     }
 
-    public void YoloLossBackward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms,
+    public void YoloLossLevelBackward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms,
         Tensor tobj, Tensor gsums, Tensor ghead)
     {
         RequireFloat32Loss(head);
@@ -61,9 +61,9 @@ public sealed unsafe partial class CudaBackend
         var t = LossTerms.From(terms);
         Fill(ghead, 0);
         using (var a = Args().Add(Ptr(head)).Add(Ptr(tobj)).Add(r).Add(no).Add(t.ObjPw).Add(Ptr(gsums)).Add(Ptr(ghead)))
-            Launch("loss", "yolo_obj_backward", r, a);
+            Launch("yololosslevel", "yolo_obj_backward", r, a);
         using (var a = Args().Add(Ptr(head)).Add(Ptr(rows)).Add(Ptr(tbox)).Add(Ptr(anchors)).Add(Ptr(classes)).Add(n).Add(no).Add(t)
                    .Add(Ptr(gsums)).Add(Ptr(ghead)))
-            Launch("loss", "yolo_targets_backward", n, a);
+            Launch("yololosslevel", "yolo_targets_backward", n, a);
     }
 }

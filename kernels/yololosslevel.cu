@@ -1,50 +1,18 @@
-// loss.cu: elementwise binary cross-entropy on logits in PyTorch's stable form, and its gradients:
-//   loss = (1 - t)·x + w·(log(1 + e^-|x|) + max(-x, 0)),  w = (pw - 1)·t + 1
-//   ∂/∂x = w·σ(x) - pw·t        ∂/∂t = -x + (pw - 1)·softplus(-x)
-#include "common.cuh"
-#include "enums.cuh"
-
-__device__ __forceinline__ float softplus_neg(float x) { return log1pf(expf(-fabsf(x))) + fmaxf(-x, 0.0f); }
-
-template <typename T>
-__device__ void bce_forward(const T* x, const T* t, T* loss, i64 n, float pw)
-{
-    GRID_STRIDE(i, n)
-    {
-        float v = ld(x, i), tv = ld(t, i), w = (pw - 1.0f) * tv + 1.0f;
-        st(loss, i, (1.0f - tv) * v + w * softplus_neg(v));
-    }
-}
-
-template <typename T>
-__device__ void bce_backward(const T* x, const T* t, const T* gy, T* gx, T* gt, i64 n, float pw)
-{
-    GRID_STRIDE(i, n)
-    {
-        float v = ld(x, i), tv = ld(t, i), g = ld(gy, i), w = (pw - 1.0f) * tv + 1.0f;
-        if (gx) st(gx, i, g * (w / (1.0f + expf(-v)) - pw * tv));
-        if (gt) st(gt, i, g * (-v + (pw - 1.0f) * softplus_neg(v)));
-    }
-}
-
-#define EXPORT(S, T) \
-    extern "C" __global__ void bce_forward_##S(const T* x, const T* t, T* loss, i64 n, float pw) { bce_forward(x, t, loss, n, pw); } \
-    extern "C" __global__ void bce_backward_##S(const T* x, const T* t, const T* gy, T* gx, T* gt, i64 n, float pw) { bce_backward(x, t, gy, gx, gt, n, pw); }
-EXPORT_FLOAT_TYPES(EXPORT)
-
-// ---- The fused YOLOv5 loss of one level (float32; see IBackend.YoloLossForward) -------------
+// yololosslevel.cu: the fused YOLOv5 loss of one level (float32; see IBackend.YoloLossLevel).
 // Per target k: the predicted box from its head row (xy = 2σ - 0.5, wh = (2σ)²·anchor), its IoU
 // with the target (iou_kind: an IouKind, eps 1e-7, as YOLOv5 v7.0's bbox_iou) and
 // the class BCE; per row: the objectness BCE. Gradients split min/max ties in half and pass
 // clamp(0) at 0, as autograd does; CIoU's alpha is constant. Mirrors CpuBackend's BoxIouMath.
+#include "common.cuh"
+#include "enums.cuh"
+#include "bce.cuh"
+
 struct LossTerms
 {
     int classes, iou_kind;
     float cp, cn, cls_pw, obj_pw, gr;
 };
 
-__device__ __forceinline__ float bce_value(float x, float t, float pw) { return (1.0f - t) * x + ((pw - 1.0f) * t + 1.0f) * softplus_neg(x); }
-__device__ __forceinline__ float bce_grad(float x, float t, float pw) { return ((pw - 1.0f) * t + 1.0f) / (1.0f + expf(-x)) - pw * t; }
 __device__ __forceinline__ float dmin(float a, float c) { return a < c ? 1.0f : (a == c ? 0.5f : 0.0f); }
 __device__ __forceinline__ float dmax(float a, float c) { return a > c ? 1.0f : (a == c ? 0.5f : 0.0f); }
 

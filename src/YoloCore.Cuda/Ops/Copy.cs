@@ -2,7 +2,7 @@ using YoloCore.Native;
 
 namespace YoloCore.Cuda;
 
-// Host ↔ device transfers, device copies with dtype conversion (cast.cu), and fills.
+// Host ↔ device transfers, device copies with dtype conversion (copy.cu), and fills.
 public sealed unsafe partial class CudaBackend
 {
     public void CopyFromHost(ReadOnlySpan<byte> source, Tensor destination)
@@ -43,7 +43,7 @@ public sealed unsafe partial class CudaBackend
             return;
         }
         using var a = Args().Add(Ptr(source)).Add(Ptr(destination)).Add(source.Count);
-        Launch("cast", $"cast_{CastName(source.DType)}_{CastName(destination.DType)}", source.Count, a);
+        Launch("copy", $"cast_{CastName(source.DType)}_{CastName(destination.DType)}", source.Count, a);
     }
 
     public void Fill(Tensor destination, double value)
