@@ -3,9 +3,10 @@ using System.Runtime.CompilerServices;
 
 namespace YoloCore.Cpu;
 
-/// The CPU backend: float32 is the reference the CUDA backend is checked against, float64 exists
-/// for gradient checks. Each op lives in Ops/ in a file named as in Core's Ops/ (copies in
-/// Ops/Copy.cs); this file holds memory, uploads and the dtype dispatch they share.
+/// The CPU backend: float32 is what the CUDA backend is checked against, float64 exists for
+/// gradient checks. Each op lives in Ops/ in a file named as in Core's Ops/ (copies in
+/// Ops/Copy.cs) as a plain reference, with its tuned float32 version, if any, in Fast/ (Tier.cs
+/// says which runs); this file holds memory, uploads and the dtype dispatch they share.
 public sealed unsafe partial class CpuBackend : IBackend
 {
     public static readonly CpuBackend Instance = new();

@@ -1,7 +1,7 @@
-// Direct loops over rows of C, in float32 or float64: the tiny-product path of Sgemm (below
-// Sgemm.SmallWork, where packing and threading cost more than the multiply) and the whole of
-// Dgemm (float64 gradient checks). Each C element is summed over k in order into a register (or
-// a row of C for the !transB form), so the result does not depend on how rows are shared out.
+// Direct loops over rows of C, in float32 or float64: the reference GEMM (Gemm.Multiply) and the
+// tiny-product path of Sgemm (below Sgemm.SmallWork, where packing and threading cost more than
+// the multiply). Each C element is summed over k in order into a register (or a row of C for the
+// !transB form), so the result does not depend on how rows are shared out.
 using System;
 using System.Numerics;
 

@@ -3,36 +3,36 @@ using System.Numerics;
 namespace YoloCore.Cpu;
 
 // BatchNorm2d over N·H·W rows of an NHWC tensor [M, C], alone or followed by SiLU in the same
-// passes (YOLOv5's Conv block). Float32 runs the vectorised passes of BatchNorm2dPasses; float64
-// (the gradient checks) a plain loop per element. Per-channel sums are combined in a fixed order,
-// so results do not depend on thread timing.
+// passes (YOLOv5's Conv block): the reference is a plain loop per element; the fast tier runs the
+// vectorised, chunked passes of Fast/BatchNorm2d.cs. Per-channel sums are combined in a fixed
+// order, so results do not depend on thread timing.
 public sealed unsafe partial class CpuBackend
 {
     public void BatchNormTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
         double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) =>
-        Floating(x, "BatchNorm2d", () => BatchNormKernel<float>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: false),
-            () => BatchNormKernel<double>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: false));
+        Floating(x, "BatchNorm2d", () => BatchNormKernel<float>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: false, UseFast(x)),
+            () => BatchNormKernel<double>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: false, false));
 
     public void BatchNormSiluTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
         double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) =>
-        Floating(x, "BatchNormSilu", () => BatchNormKernel<float>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true),
-            () => BatchNormKernel<double>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true));
+        Floating(x, "BatchNormSilu", () => BatchNormKernel<float>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true, UseFast(x)),
+            () => BatchNormKernel<double>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true, false));
 
     public void BatchNormEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps, Tensor y) =>
-        Floating(x, "BatchNorm2d", () => BatchNormKernel<float>.Eval(x, gamma, beta, runningMean, runningVar, eps, y),
-            () => BatchNormKernel<double>.Eval(x, gamma, beta, runningMean, runningVar, eps, y));
+        Floating(x, "BatchNorm2d", () => BatchNormKernel<float>.Eval(x, gamma, beta, runningMean, runningVar, eps, y, UseFast(x)),
+            () => BatchNormKernel<double>.Eval(x, gamma, beta, runningMean, runningVar, eps, y, false));
 
     public void BatchNormBackward(Tensor x, Tensor gy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor? gx, Tensor? ggamma, Tensor? gbeta) =>
-        Floating(x, "BatchNorm2d", () => BatchNormKernel<float>.Backward(x, gy, gamma, null, saveMean, saveInvStd, gx, ggamma, gbeta),
-            () => BatchNormKernel<double>.Backward(x, gy, gamma, null, saveMean, saveInvStd, gx, ggamma, gbeta));
+        Floating(x, "BatchNorm2d", () => BatchNormKernel<float>.Backward(x, gy, gamma, null, saveMean, saveInvStd, gx, ggamma, gbeta, UseFast(x)),
+            () => BatchNormKernel<double>.Backward(x, gy, gamma, null, saveMean, saveInvStd, gx, ggamma, gbeta, false));
 
     public void BatchNormSiluBackward(Tensor x, Tensor gy, Tensor gamma, Tensor beta, Tensor saveMean, Tensor saveInvStd, Tensor? gx, Tensor? ggamma, Tensor? gbeta) =>
-        Floating(x, "BatchNormSilu", () => BatchNormKernel<float>.Backward(x, gy, gamma, beta, saveMean, saveInvStd, gx, ggamma, gbeta),
-            () => BatchNormKernel<double>.Backward(x, gy, gamma, beta, saveMean, saveInvStd, gx, ggamma, gbeta));
+        Floating(x, "BatchNormSilu", () => BatchNormKernel<float>.Backward(x, gy, gamma, beta, saveMean, saveInvStd, gx, ggamma, gbeta, UseFast(x)),
+            () => BatchNormKernel<double>.Backward(x, gy, gamma, beta, saveMean, saveInvStd, gx, ggamma, gbeta, false));
 
+    /// fast: T is float and the op takes Fast/BatchNorm2d.cs's passes.
     static class BatchNormKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        static bool IsFloat => typeof(T) == typeof(float);
         static double D(T v) => double.CreateTruncating(v);
         static T Silu(T z) => z / (T.One + T.Exp(-z));
         static T SiluGrad(T z)
@@ -42,9 +42,9 @@ public sealed unsafe partial class CpuBackend
         }
 
         /// Mean and Σ(x - mean)² per channel.
-        static (double[] Mean, double[] CentredSquares) Moments(T* x, long rows, int c)
+        static (double[] Mean, double[] CentredSquares) Moments(T* x, long rows, int c, bool fast)
         {
-            if (IsFloat) return BatchNorm2dPasses.Moments((float*)x, rows, c);
+            if (fast) return FastBatchNorm2d.Moments((float*)x, rows, c);
             var mean = new double[c];
             var sq = new double[c];
             for (long r = 0; r < rows; r++)
@@ -56,13 +56,13 @@ public sealed unsafe partial class CpuBackend
         }
 
         public static void Train(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-            double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, bool silu)
+            double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, bool silu, bool fast)
         {
             int c = x.Shape[3];
             long m = x.Count / c;
             T* pg = Ptr<T>(gamma), pb = Ptr<T>(beta), prm = Ptr<T>(runningMean), prv = Ptr<T>(runningVar);
             T* pm = Ptr<T>(saveMean), pi = Ptr<T>(saveInvStd);
-            var (mean, sq) = Moments(Ptr<T>(x), m, c);
+            var (mean, sq) = Moments(Ptr<T>(x), m, c, fast);
             var scale = new T[c];
             for (int j = 0; j < c; j++)
             {
@@ -73,28 +73,28 @@ public sealed unsafe partial class CpuBackend
                 prv[j] = T.CreateChecked((1 - momentum) * D(prv[j]) + momentum * var * m / (m - 1));
                 scale[j] = T.CreateChecked(D(pg[j]) * inv);
             }
-            Apply(Ptr<T>(x), Ptr<T>(y), m, c, Values(pm, c), scale, Values(pb, c), silu);
+            Apply(Ptr<T>(x), Ptr<T>(y), m, c, Values(pm, c), scale, Values(pb, c), silu, fast);
         }
 
-        public static void Eval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps, Tensor y)
+        public static void Eval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps, Tensor y, bool fast)
         {
             int c = x.Shape[3];
             T* pg = Ptr<T>(gamma), prv = Ptr<T>(runningVar);
             var scale = new T[c];
             for (int j = 0; j < c; j++) scale[j] = T.CreateChecked(D(pg[j]) / Math.Sqrt(D(prv[j]) + eps));
-            Apply(Ptr<T>(x), Ptr<T>(y), x.Count / c, c, Values(Ptr<T>(runningMean), c), scale, Values(Ptr<T>(beta), c), silu: false);
+            Apply(Ptr<T>(x), Ptr<T>(y), x.Count / c, c, Values(Ptr<T>(runningMean), c), scale, Values(Ptr<T>(beta), c), silu: false, fast);
         }
 
         static T[] Values(T* p, int c) => new ReadOnlySpan<T>(p, c).ToArray();
 
         /// y = (x - mean)·scale + β per channel, then SiLU if asked.
-        static void Apply(T* x, T* y, long rows, int c, T[] mean, T[] scale, T[] beta, bool silu)
+        static void Apply(T* x, T* y, long rows, int c, T[] mean, T[] scale, T[] beta, bool silu, bool fast)
         {
-            if (IsFloat)
+            if (fast)
             {
                 var (m, s, b) = ((float[])(object)mean, (float[])(object)scale, (float[])(object)beta);
-                if (silu) BatchNorm2dPasses.Apply<SiluActivation>((float*)x, (float*)y, rows, c, m, s, b);
-                else BatchNorm2dPasses.Apply<NoActivation>((float*)x, (float*)y, rows, c, m, s, b);
+                if (silu) FastBatchNorm2d.Apply<SiluActivation>((float*)x, (float*)y, rows, c, m, s, b);
+                else FastBatchNorm2d.Apply<NoActivation>((float*)x, (float*)y, rows, c, m, s, b);
                 return;
             }
             for (long r = 0; r < rows; r++)
@@ -108,7 +108,7 @@ public sealed unsafe partial class CpuBackend
         /// beta is null for plain BatchNorm; given, the op was BatchNorm + SiLU and the gradient
         /// first goes back through SiLU at the recomputed z = x̂·γ + β.
         public static void Backward(Tensor x, Tensor gy, Tensor gamma, Tensor? beta, Tensor saveMean, Tensor saveInvStd,
-            Tensor? gx, Tensor? ggamma, Tensor? gbeta)
+            Tensor? gx, Tensor? ggamma, Tensor? gbeta, bool fast)
         {
             int c = x.Shape[3];
             long m = x.Count / c;
@@ -119,9 +119,9 @@ public sealed unsafe partial class CpuBackend
             bool silu = beta is not null;
             var b = silu ? Values(Ptr<T>(beta!), c) : new T[c];
             // With g the gradient reaching the affine map: gβ = Σ g; gγ = Σ g·x̂ with x̂ = (x - μ)·σ⁻¹.
-            // Float32 leaves g in gx's buffer (when there is one) for the input gradient pass.
-            T* g = IsFloat && silu && gx is not null ? Ptr<T>(gx) : pgy;
-            var (sumG, sumGXc) = GradientSums(px, pgy, g == pgy ? null : g, m, c, mean, scale, b, silu);
+            // The fast tier leaves g in gx's buffer (when there is one) for the input gradient pass.
+            T* g = fast && silu && gx is not null ? Ptr<T>(gx) : pgy;
+            var (sumG, sumGXc) = GradientSums(px, pgy, g == pgy ? null : g, m, c, mean, scale, b, silu, fast);
             if (gbeta is not null) { T* p = Ptr<T>(gbeta); for (int j = 0; j < c; j++) p[j] = T.CreateChecked(sumG[j]); }
             if (ggamma is not null) { T* p = Ptr<T>(ggamma); for (int j = 0; j < c; j++) p[j] = T.CreateChecked(sumGXc[j] * D(pi[j])); }
             if (gx is null) return;
@@ -133,16 +133,16 @@ public sealed unsafe partial class CpuBackend
                 m1[j] = T.CreateChecked(sumG[j] / m);
                 m2[j] = T.CreateChecked(D(pi[j]) * D(pi[j]) * sumGXc[j] / m);
             }
-            InputGradient(px, pgy, g, Ptr<T>(gx), m, c, mean, scale, b, m1, m2, silu);
+            InputGradient(px, pgy, g, Ptr<T>(gx), m, c, mean, scale, b, m1, m2, silu, fast);
         }
 
-        static (double[], double[]) GradientSums(T* x, T* gy, T* gOut, long rows, int c, T[] mean, T[] scale, T[] beta, bool silu)
+        static (double[], double[]) GradientSums(T* x, T* gy, T* gOut, long rows, int c, T[] mean, T[] scale, T[] beta, bool silu, bool fast)
         {
-            if (IsFloat)
+            if (fast)
             {
                 var (fm, fs, ft) = ((float[])(object)mean, (float[])(object)scale, (float[])(object)beta);
-                return silu ? BatchNorm2dPasses.GradientSums<SiluActivation>((float*)x, (float*)gy, (float*)gOut, rows, c, fm, fs, ft)
-                    : BatchNorm2dPasses.GradientSums<NoActivation>((float*)x, (float*)gy, null, rows, c, fm, fs, ft);
+                return silu ? FastBatchNorm2d.GradientSums<SiluActivation>((float*)x, (float*)gy, (float*)gOut, rows, c, fm, fs, ft)
+                    : FastBatchNorm2d.GradientSums<NoActivation>((float*)x, (float*)gy, null, rows, c, fm, fs, ft);
             }
             var s1 = new double[c];
             var s2 = new double[c];
@@ -158,13 +158,13 @@ public sealed unsafe partial class CpuBackend
             return (s1, s2);
         }
 
-        /// gx = k·(g - m1 - (x - μ)·m2) with k = γσ⁻¹, the affine map's scale. Float32 reads g, the
-        /// gradient at the affine map's output that GradientSums left; float64 recomputes it from gy.
-        static void InputGradient(T* x, T* gy, T* g, T* gx, long rows, int c, T[] mean, T[] k, T[] beta, T[] m1, T[] m2, bool silu)
+        /// gx = k·(g - m1 - (x - μ)·m2) with k = γσ⁻¹, the affine map's scale. The fast tier reads g,
+        /// the gradient at the affine map's output that GradientSums left; the reference recomputes it.
+        static void InputGradient(T* x, T* gy, T* g, T* gx, long rows, int c, T[] mean, T[] k, T[] beta, T[] m1, T[] m2, bool silu, bool fast)
         {
-            if (IsFloat)
+            if (fast)
             {
-                BatchNorm2dPasses.InputGradient((float*)x, (float*)g, (float*)gx, rows, c, (float[])(object)mean, (float[])(object)k,
+                FastBatchNorm2d.InputGradient((float*)x, (float*)g, (float*)gx, rows, c, (float[])(object)mean, (float[])(object)k,
                     (float[])(object)m1, (float[])(object)m2);
                 return;
             }

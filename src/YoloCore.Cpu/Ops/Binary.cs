@@ -14,7 +14,8 @@ public sealed unsafe partial class CpuBackend
     public void AddInPlace(Tensor destination, Tensor source, double alpha = 1)
     {
         if (destination.Shape != source.Shape) throw new ArgumentException($"AddInPlace: {destination.Shape} += {source.Shape}");
-        Floating(destination, "AddInPlace", () => Axpy<float>(destination, source, alpha), () => Axpy<double>(destination, source, alpha));
+        Floating(destination, "AddInPlace", () => { if (UseFast(destination)) FastAxpy(destination, source, (float)alpha); else Axpy<float>(destination, source, alpha); },
+            () => Axpy<double>(destination, source, alpha));
     }
 
     static void Axpy<T>(Tensor destination, Tensor source, double alpha) where T : unmanaged, IFloatingPointIeee754<T>
@@ -23,16 +24,7 @@ public sealed unsafe partial class CpuBackend
         T a = Cast<T>(alpha);
         CpuParallel.For(destination.Count, ElementwiseGrain, (lo, hi) =>
         {
-            var dv = new Span<T>(d + lo, (int)(hi - lo));
-            var sv = new ReadOnlySpan<T>(s + lo, (int)(hi - lo));
-            int i = 0;
-            if (Vector.IsHardwareAccelerated)
-            {
-                var va = new Vector<T>(a);
-                for (; i + Vector<T>.Count <= dv.Length; i += Vector<T>.Count)
-                    (new Vector<T>(dv[i..]) + va * new Vector<T>(sv[i..])).CopyTo(dv[i..]);
-            }
-            for (; i < dv.Length; i++) dv[i] += a * sv[i];
+            for (long i = lo; i < hi; i++) d[i] += a * s[i];
         });
     }
 

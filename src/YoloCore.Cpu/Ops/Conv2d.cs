@@ -7,16 +7,18 @@ namespace YoloCore.Cpu;
 // Col[N·Ho·Wo, kh·kw·Cin], whose column order (kh, kw, Cin) is the OHWI weight's row order, so
 // Y = Col · Wᵀ. Backward: dW = dYᵀ·Col, dCol = dY·W, folded back into dX by col2im. Images are
 // processed in groups so the Col buffer stays near ColumnBudgetBytes; the backward pass rebuilds
-// Col instead of keeping it from the forward pass.
+// Col instead of keeping it from the forward pass. This is the reference (with the plain GEMM);
+// the fast tier multiplies with the blocked Sgemm and tiles k×k layers (Fast/Conv2d.cs).
 public sealed unsafe partial class CpuBackend
 {
     const long ColumnBudgetBytes = 64L << 20;
 
     public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y) =>
-        Floating(x, "Conv2d", () => ConvKernel<float>.Forward(x, w, bias, g, y), () => ConvKernel<double>.Forward(x, w, bias, g, y));
+        Floating(x, "Conv2d", () => ConvKernel<float>.Forward(x, w, bias, g, y, UseFast(x)), () => ConvKernel<double>.Forward(x, w, bias, g, y, false));
 
     public void Conv2dBackward(Tensor x, Tensor w, Tensor gy, Conv2dGeometry g, Tensor? gx, Tensor? gw, Tensor? gbias) =>
-        Floating(x, "Conv2dBackward", () => ConvKernel<float>.Backward(x, w, gy, g, gx, gw, gbias), () => ConvKernel<double>.Backward(x, w, gy, g, gx, gw, gbias));
+        Floating(x, "Conv2dBackward", () => ConvKernel<float>.Backward(x, w, gy, g, gx, gw, gbias, UseFast(x)),
+            () => ConvKernel<double>.Backward(x, w, gy, g, gx, gw, gbias, false));
 
     readonly record struct ConvDims(int N, int H, int W, int Cin, int Cout, int Kh, int Kw, int Ho, int Wo, Conv2dGeometry G)
     {
@@ -32,40 +34,41 @@ public sealed unsafe partial class CpuBackend
             (int)Math.Clamp(ColumnBudgetBytes / Math.Max(1L, (long)PixelsOut * K * elementSize), 1, N);
     }
 
+    /// fast: T is float and the op takes the fast tier.
     static class ConvKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public static void Forward(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y)
+        public static void Forward(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y, bool fast)
         {
             var d = ConvDims.Of(x, w, g);
             T* px = Ptr<T>(x), pw = Ptr<T>(w), py = Ptr<T>(y);
             if (d.IsPointwise)
-                Gemm.Multiply(false, true, d.N * d.PixelsOut, d.Cout, d.Cin, px, d.Cin, pw, d.Cin, py, d.Cout, false);
-            else if (typeof(T) == typeof(float))
-                TiledConvForward(d, (float*)px, (float*)pw, (float*)py);
+                Gemm.Multiply(fast, false, true, d.N * d.PixelsOut, d.Cout, d.Cin, px, d.Cin, pw, d.Cin, py, d.Cout, false);
+            else if (fast)
+                FastConv2dForward(d, (float*)px, (float*)pw, (float*)py);
             else
                 ForEachGroup(d, x.DType, (n0, images, col) =>
                 {
                     Im2Col(d, px, n0, images, col);
-                    Gemm.Multiply(false, true, images * d.PixelsOut, d.Cout, d.K, col, d.K, pw, d.K,
+                    Gemm.Multiply(fast, false, true, images * d.PixelsOut, d.Cout, d.K, col, d.K, pw, d.K,
                         py + (long)n0 * d.PixelsOut * d.Cout, d.Cout, false);
                 });
             if (bias is not null) AddBias(py, Ptr<T>(bias), (long)d.N * d.PixelsOut, d.Cout);
         }
 
-        public static void Backward(Tensor x, Tensor w, Tensor gy, Conv2dGeometry g, Tensor? gx, Tensor? gw, Tensor? gbias)
+        public static void Backward(Tensor x, Tensor w, Tensor gy, Conv2dGeometry g, Tensor? gx, Tensor? gw, Tensor? gbias, bool fast)
         {
             var d = ConvDims.Of(x, w, g);
             T* px = Ptr<T>(x), pw = Ptr<T>(w), pgy = Ptr<T>(gy);
             long m = (long)d.N * d.PixelsOut;
-            if (gbias is not null) ColumnSums(pgy, m, d.Cout, Ptr<T>(gbias));
+            if (gbias is not null) ColumnSums(pgy, m, d.Cout, Ptr<T>(gbias), fast);
             if (d.IsPointwise)
             {
-                if (gw is not null) Gemm.Multiply(true, false, d.Cout, d.Cin, (int)m, pgy, d.Cout, px, d.Cin, Ptr<T>(gw), d.Cin, false);
-                if (gx is not null) Gemm.Multiply(false, false, (int)m, d.Cin, d.Cout, pgy, d.Cout, pw, d.Cin, Ptr<T>(gx), d.Cin, false);
+                if (gw is not null) Gemm.Multiply(fast, true, false, d.Cout, d.Cin, (int)m, pgy, d.Cout, px, d.Cin, Ptr<T>(gw), d.Cin, false);
+                if (gx is not null) Gemm.Multiply(fast, false, false, (int)m, d.Cin, d.Cout, pgy, d.Cout, pw, d.Cin, Ptr<T>(gx), d.Cin, false);
                 return;
             }
             T* pgw = gw is null ? null : Ptr<T>(gw), pgx = gx is null ? null : Ptr<T>(gx);
-            if (typeof(T) == typeof(float) && TiledConvBackward(d, (float*)px, (float*)pw, (float*)pgy, (float*)pgx, (float*)pgw)) return;
+            if (fast && FastConv2dBackward(d, (float*)px, (float*)pw, (float*)pgy, (float*)pgx, (float*)pgw)) return;
             ForEachGroup(d, x.DType, (n0, images, col) =>
             {
                 int rows = images * d.PixelsOut;
@@ -73,11 +76,11 @@ public sealed unsafe partial class CpuBackend
                 if (pgw != null)
                 {
                     Im2Col(d, px, n0, images, col);
-                    Gemm.Multiply(true, false, d.Cout, d.K, rows, gyGroup, d.Cout, col, d.K, pgw, d.K, accumulate: n0 > 0);
+                    Gemm.Multiply(fast, true, false, d.Cout, d.K, rows, gyGroup, d.Cout, col, d.K, pgw, d.K, accumulate: n0 > 0);
                 }
                 if (pgx != null)
                 {
-                    Gemm.Multiply(false, false, rows, d.K, d.Cout, gyGroup, d.Cout, pw, d.K, col, d.K, false);
+                    Gemm.Multiply(fast, false, false, rows, d.K, d.Cout, gyGroup, d.Cout, pw, d.K, col, d.K, false);
                     Col2Im(d, col, n0, images, pgx);
                 }
             });
@@ -167,9 +170,9 @@ public sealed unsafe partial class CpuBackend
             });
 
         /// out[c] = Σ_r m[r, c], accumulated in double.
-        static void ColumnSums(T* m, long rows, int cols, T* result)
+        static void ColumnSums(T* m, long rows, int cols, T* result, bool fast)
         {
-            if (typeof(T) == typeof(float))
+            if (fast)
             {
                 var s = ChannelReductions.Sum((float*)m, null, rows, cols);
                 for (int c = 0; c < cols; c++) result[c] = T.CreateChecked(s[c]);

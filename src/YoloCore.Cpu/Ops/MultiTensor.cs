@@ -17,30 +17,20 @@ public sealed unsafe partial class CpuBackend
         // Per tensor in double, added in list order: the same total whatever the threads.
         double total = 0;
         foreach (var t in tensors)
-            total += t.DType == DType.Float32 ? SumOfSquaresFloat(Ptr<float>(t), t.Count) : SumOfSquaresDouble(Ptr<double>(t), t.Count);
+            total += UseFast(t) ? FastSumOfSquares(Ptr<float>(t), t.Count)
+                : t.DType == DType.Float32 ? SumOfSquaresOf(Ptr<float>(t), t.Count) : SumOfSquaresOf(Ptr<double>(t), t.Count);
         Fill(result, total);
     }
 
-    // Widened to double lane by lane with two accumulators; a fixed order for a given vector width.
-    static double SumOfSquaresFloat(float* x, long n)
-    {
-        var acc0 = Vector<double>.Zero; var acc1 = Vector<double>.Zero;
-        long i = 0;
-        for (; i + Vector<float>.Count <= n; i += Vector<float>.Count)
-        {
-            Vector.Widen(Vector.Load(x + i), out var lo, out var hi);
-            acc0 += lo * lo;
-            acc1 += hi * hi;
-        }
-        double s = Vector.Sum(acc0 + acc1);
-        for (; i < n; i++) s += (double)x[i] * x[i];
-        return s;
-    }
-
-    static double SumOfSquaresDouble(double* x, long n)
+    /// Σ x², in double, in index order.
+    static double SumOfSquaresOf<T>(T* x, long n) where T : unmanaged, IFloatingPointIeee754<T>
     {
         double s = 0;
-        for (long i = 0; i < n; i++) s += x[i] * x[i];
+        for (long i = 0; i < n; i++)
+        {
+            double v = double.CreateTruncating(x[i]);
+            s += v * v;
+        }
         return s;
     }
 

@@ -9,13 +9,13 @@ public sealed unsafe partial class CpuBackend
 
     public void Unary(UnaryOp op, Tensor x, Tensor y, double a = 0, double b = 0)
     {
-        if (x.DType == DType.Float32 && UnaryFast.TryForward(op, Ptr<float>(x), Ptr<float>(y), x.Count, a, b)) return;
+        if (UseFast(x) && FastUnary.TryForward(op, Ptr<float>(x), Ptr<float>(y), x.Count, a, b)) return;
         Floating(x, op.ToString(), () => UnaryKernel<float>.Forward(op, x, y, a, b), () => UnaryKernel<double>.Forward(op, x, y, a, b));
     }
 
     public void UnaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx, double a = 0, double b = 0)
     {
-        if (x.DType == DType.Float32 && UnaryFast.TryBackward(op, Ptr<float>(x), Ptr<float>(y), Ptr<float>(gy), Ptr<float>(gx), x.Count, a)) return;
+        if (UseFast(x) && FastUnary.TryBackward(op, Ptr<float>(x), Ptr<float>(y), Ptr<float>(gy), Ptr<float>(gx), x.Count, a)) return;
         Floating(x, op.ToString(), () => UnaryKernel<float>.Backward(op, x, y, gy, gx, a, b), () => UnaryKernel<double>.Backward(op, x, y, gy, gx, a, b));
     }
 

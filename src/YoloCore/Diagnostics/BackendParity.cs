@@ -34,7 +34,7 @@ public static class BackendParity
     {
         double tol = tolerance ?? DefaultTolerance(dtype);
         var results = new List<ParityResult>();
-        foreach (var c in OpCatalog.All.Where(filter ?? (_ => true)))
+        foreach (var c in OpCatalog.All.Concat(OpCatalog.Wide).Where(filter ?? (_ => true)))
         {
             var values = c.DrawValues(seed: 3);
             try
@@ -58,7 +58,7 @@ public static class BackendParity
     static string ShapeText(OpCase c) => string.Join(" ", c.Inputs.Select(i => new Shape(i.Shape).ToString()));
 
     /// Output and input gradients of Σ y·r (r fixed random weights), read back as doubles.
-    static (double[] Output, double[]?[] Grads) Evaluate(OpCase c, double[][] values, DType dtype, Device device)
+    public static (double[] Output, double[]?[] Grads) Evaluate(OpCase c, double[][] values, DType dtype, Device device)
     {
         using var scope = TensorScope.Begin();
         var xs = c.Build(values, dtype, device);

@@ -59,6 +59,13 @@ public static class OpCatalog
     static InputSpec BnP(params int[] s) => new(s, Gen.Positive, KeepFloat32: true);
     static InputSpec BnN(params int[] s) => new(s, KeepFloat32: true);
 
+    // BatchNorm of x[0] with weight x[1] and bias x[2]: fresh running statistics in training
+    // (mean 0, variance 1), fixed ones in eval.
+    static Tensor Stat(Tensor[] x, double value) => Tensor.Full(x[1].Shape, value, x[1].DType, x[0].Device);
+    static Tensor BnTrain(Tensor[] x) => x[0].BatchNorm2d(x[1], x[2], Stat(x, 0), Stat(x, 1), true, 0.03, 1e-3);
+    static Tensor BnSiluTrain(Tensor[] x) => x[0].BatchNormSilu(x[1], x[2], Stat(x, 0), Stat(x, 1), 0.03, 1e-3);
+    static Tensor BnEval(Tensor[] x) => x[0].BatchNorm2d(x[1], x[2], Stat(x, 0.2), Stat(x, 1.7), false, 0.03, 1e-3);
+
     public static readonly OpCase[] All =
     [
         new("conv k3 s1 p1 bias", [N(2, 7, 6, 3), N(4, 3, 3, 3), N(4)], x => x[0].Conv2d(x[1], x[2], 1, 1)),
@@ -67,12 +74,9 @@ public static class OpCatalog
         new("conv k6 s2 p2 (stem)", [N(1, 10, 10, 3), N(2, 6, 6, 3)], x => x[0].Conv2d(x[1], null, 2, 2)),
         new("conv k1x3 s1 p0", [N(2, 4, 6, 4), N(2, 1, 3, 4), N(2)], x => x[0].Conv2d(x[1], x[2], new Conv2dGeometry(1, 1, 0, 0))),
         new("conv k3 s2 p0 even", [N(1, 8, 8, 2), N(3, 3, 3, 2)], x => x[0].Conv2d(x[1], null, 2, 0)),
-        new("batchnorm train", [N(2, 3, 4, 5), BnP(5), BnN(5)],
-            x => x[0].BatchNorm2d(x[1], x[2], Tensor.Zeros(new Shape(5), x[1].DType, x[0].Device), Tensor.Ones(new Shape(5), x[1].DType, x[0].Device), true, 0.03, 1e-3)),
-        new("batchnorm+silu train", [N(2, 3, 4, 5), BnP(5), BnN(5)],
-            x => x[0].BatchNormSilu(x[1], x[2], Tensor.Zeros(new Shape(5), x[1].DType, x[0].Device), Tensor.Ones(new Shape(5), x[1].DType, x[0].Device), 0.03, 1e-3)),
-        new("batchnorm eval", [N(2, 3, 3, 4), BnP(4), BnN(4)],
-            x => x[0].BatchNorm2d(x[1], x[2], Tensor.Full(new Shape(4), 0.2, x[1].DType, x[0].Device), Tensor.Full(new Shape(4), 1.7, x[1].DType, x[0].Device), false, 0.03, 1e-3)),
+        new("batchnorm train", [N(2, 3, 4, 5), BnP(5), BnN(5)], BnTrain),
+        new("batchnorm+silu train", [N(2, 3, 4, 5), BnP(5), BnN(5)], BnSiluTrain),
+        new("batchnorm eval", [N(2, 3, 3, 4), BnP(4), BnN(4)], BnEval),
         new("silu", [N(3, 17)], x => x[0].Silu()),
         new("sigmoid", [N(3, 17)], x => x[0].Sigmoid()),
         new("exp", [N(2, 9)], x => x[0].Exp()),
@@ -127,5 +131,27 @@ public static class OpCatalog
         new("matmul aT bT", [N(4, 3), N(5, 4)], x => x[0].MatMul(x[1], true, true)),
     ];
 
-    public static OpCase Get(string name) => All.Single(c => c.Name == name);
+    /// Cases wide enough to take the CPU's fast paths (tiled convolution, blocked GEMM, chunked
+    /// BatchNorm passes, whole vectors with a tail), for comparing its tiers; too big for central
+    /// differences, so the gradient checks leave them out.
+    public static readonly OpCase[] Wide =
+    [
+        new("wide conv k3 s1 p1 bias", [N(4, 12, 12, 16), N(24, 3, 3, 16), N(24)], x => x[0].Conv2d(x[1], x[2], 1, 1)),
+        new("wide conv k3 s2 p1", [N(4, 13, 11, 20), N(12, 3, 3, 20)], x => x[0].Conv2d(x[1], null, 2, 1)),
+        new("wide conv k1", [N(2, 10, 10, 32), N(48, 1, 1, 32)], x => x[0].Conv2d(x[1])),
+        new("wide conv k6 s2 p2 (stem)", [N(2, 32, 32, 3), N(16, 6, 6, 3)], x => x[0].Conv2d(x[1], null, 2, 2)),
+        new("wide batchnorm train", [N(4, 16, 16, 37), BnP(37), BnN(37)], BnTrain),
+        new("wide batchnorm+silu train", [N(4, 16, 16, 37), BnP(37), BnN(37)], BnSiluTrain),
+        new("wide batchnorm eval", [N(2, 16, 16, 37), BnP(37), BnN(37)], BnEval),
+        new("wide maxpool k5 s1 p2 (SPPF)", [N(2, 9, 9, 40)], x => x[0].MaxPool2d(5, 1, 2)),
+        new("wide silu", [N(37, 1001)], x => x[0].Silu()),
+        new("wide sigmoid", [N(37, 1001)], x => x[0].Sigmoid()),
+        new("wide exp", [N(37, 1001)], x => x[0].Exp()),
+        new("wide affine", [N(37, 1001)], x => x[0] * 1.7 - 0.3),
+        new("wide reuse (gradients accumulate)", [N(37, 1001)], x => x[0] * x[0] + x[0]),
+        new("wide matmul", [N(96, 130), N(130, 70)], x => x[0].MatMul(x[1])),
+        new("wide matmul aT bT", [N(130, 96), N(70, 130)], x => x[0].MatMul(x[1], true, true)),
+    ];
+
+    public static OpCase Get(string name) => All.Concat(Wide).Single(c => c.Name == name);
 }

@@ -8,7 +8,7 @@ namespace YoloCore.Cpu;
 /// members, so the generic loop is compiled once per function with the call inlined (a delegate
 /// per vector cost about as much as the work). 512-bit vectors where the CPU has them, then 256,
 /// then the scalar twin. Ops not listed fall back to the generic kernel.
-internal static unsafe class UnaryFast
+internal static unsafe class FastUnary
 {
     const long Grain = 1 << 15;
 

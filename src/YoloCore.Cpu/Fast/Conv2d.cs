@@ -2,14 +2,14 @@ using System.Runtime.InteropServices;
 
 namespace YoloCore.Cpu;
 
-// Cache-blocked k×k convolution for float32. Unfolding whole images (im2col) writes and rereads a
-// column matrix far larger than the caches (yolov5n's stem at 320 px, batch 8: 88 MB), so the
-// layers with few channels were memory-bound. Here each thread unfolds a tile of output rows
-// that fits in L2 (1 MiB tiles measured best of 128 KiB to 1 MiB, docs/perf.md), multiplies it at once with a single-threaded GEMM, and moves on:
-// the column tile never leaves the cache. Backward gives each thread whole images, so its
-// col2im scatter touches only its own rows of dX and its weight gradient goes to a private
-// partial sum; partials are added in thread order, so results are deterministic for a given
-// thread count.
+// The fast tier's k×k convolution, cache-blocked, in float32. Unfolding whole images (im2col)
+// writes and rereads a column matrix far larger than the caches (yolov5n's stem at 320 px, batch
+// 8: 88 MB), so the layers with few channels were memory-bound. Here each thread unfolds a tile of
+// output rows that fits in L2 (1 MiB tiles measured best of 128 KiB to 1 MiB, docs/perf.md),
+// multiplies it at once with a single-threaded GEMM, and moves on: the column tile never leaves
+// the cache. Backward gives each thread whole images, so its col2im scatter touches only its own
+// rows of dX and its weight gradient goes to a private partial sum; partials are added in thread
+// order, so results are deterministic for a given thread count.
 public sealed unsafe partial class CpuBackend
 {
     const long TileBytes = 1024 << 10;
@@ -74,7 +74,7 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
-    static void TiledConvForward(ConvDims d, float* x, float* w, float* y)
+    static void FastConv2dForward(ConvDims d, float* x, float* w, float* y)
     {
         long m = (long)d.N * d.PixelsOut;
         int rows = TileRows(d);
@@ -92,7 +92,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// Returns false (nothing done) when there are fewer images than threads; the grouped path runs then.
-    static bool TiledConvBackward(ConvDims d, float* x, float* w, float* gy, float* gx, float* gw)
+    static bool FastConv2dBackward(ConvDims d, float* x, float* w, float* gy, float* gx, float* gw)
     {
         int threads = Math.Min(CpuParallel.MaxThreads, d.N);
         if (threads < 2 && CpuParallel.MaxThreads > 1) return false;

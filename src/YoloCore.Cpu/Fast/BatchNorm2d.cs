@@ -65,7 +65,7 @@ internal struct SiluActivation : IBatchNormActivation
 /// to the spread (x·scale + shift would cancel). Sums run over fixed chunks of rows and are
 /// combined in chunk order, so results do not depend on thread timing. The per-range loops are
 /// separate methods compiled fully optimised at once, with the activation inlined.
-internal static unsafe class BatchNorm2dPasses
+internal static unsafe class FastBatchNorm2d
 {
     const int RowsPerChunk = 256;
     const long RowGrain = 1 << 15;
