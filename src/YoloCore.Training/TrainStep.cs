@@ -25,7 +25,7 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
         using var scope = TensorScope.Begin();
         timer?.Start();
         var x = images.DType == DType.UInt8
-            ? images.Cast(ComputeType) * (1.0 / 255)
+            ? YoloModel.Input(images, ComputeType)
             : images.DType == ComputeType ? images : images.Cast(ComputeType);
         var heads = model.ForwardHeads(x);
         timer?.Mark("forward");

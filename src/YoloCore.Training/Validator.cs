@@ -38,7 +38,7 @@ public static class Validator
             using (batch)
             using (TensorScope.Begin())
             {
-                var images = batch.ImagesTensor(device).Cast(computeType) * (1.0 / 255);
+                var images = YoloModel.Input(batch.ImagesTensor(device), computeType);
                 var heads = model.ForwardHeads(images);
                 var targets = Array.ConvertAll(batch.Targets, v => (double)v);
                 if (loss is not null)

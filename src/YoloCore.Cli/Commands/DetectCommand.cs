@@ -93,7 +93,8 @@ public sealed class DetectCommand
                 using (GradMode.NoGrad())
                 {
                     using var boxed = Letterbox.Apply(original, img, img, out _, auto: true);
-                    var x = Tensor.FromArray<byte>(boxed.Pixels[..(boxed.Width * boxed.Height * 3)].ToArray(), new Shape(1, boxed.Height, boxed.Width, 3)).To(dev).Cast(dtype) * (1.0 / 255);
+                    var x = Tensor.FromArray<byte>(boxed.Pixels[..(boxed.Width * boxed.Height * 3)].ToArray(), new Shape(1, boxed.Height, boxed.Width, 3)).To(dev);
+                    x = YoloModel.Input(x, dtype);
                     // detect.py walks reversed(det): the lowest score first, in labels, crops and drawing.
                     var dets = Nms.Run(model.Forward(x), r.GetValue(conf), r.GetValue(iou), r.GetValue(maxDet), r.GetValue(agnostic), classes: keep)[0]
                         .Select(d => ScaleBox(d, boxed.Width, boxed.Height, original.Width, original.Height)).Reverse().ToList();

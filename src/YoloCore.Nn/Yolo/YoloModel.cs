@@ -130,6 +130,10 @@ public sealed partial class YoloModel : Module
     static int IntOr(IReadOnlyList<object?> args, int i, int fallback, string where) =>
         i < args.Count && args[i] is not null ? Int(args, i, where) : fallback;
 
+    /// The model's input from NHWC uint8 pixels: dtype values in [0, 1], as YOLOv5's im.float() / 255.
+    /// Training, validation and detection all normalise here.
+    public static Tensor Input(Tensor pixels, DType dtype) => pixels.Cast(dtype) * (1.0 / 255);
+
     /// Raw Detect outputs per level, [B, na, ny, nx, 5 + nc] (train-mode format; also valid in eval).
     public Tensor[] ForwardHeads(Tensor images)
     {
