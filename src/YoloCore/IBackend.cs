@@ -1,49 +1,5 @@
 namespace YoloCore;
 
-/// Elementwise functions of one tensor. a and b are the op's scalar parameters where it has any.
-public enum UnaryOp
-{
-    Neg,
-    Exp,
-    Log,
-    Sqrt,
-    Square,
-    Abs,
-    Atan,
-    Sigmoid,
-    Silu,
-    /// y = a·x + b
-    Affine,
-    /// y = x^a
-    PowScalar,
-    /// y = min(max(x, a), b)
-    Clamp,
-}
-
-/// Elementwise functions of two tensors, with NumPy broadcasting.
-public enum BinaryOp { Add, Sub, Mul, Div, Pow, Minimum, Maximum }
-
-/// Convolution geometry (square kernels are the common case, but any kh, kw works).
-public readonly record struct Conv2dGeometry(int StrideH, int StrideW, int PadH, int PadW)
-{
-    public static Conv2dGeometry Square(int stride, int pad) => new(stride, stride, pad, pad);
-
-    public int OutH(int h, int kh) => (h + 2 * PadH - kh) / StrideH + 1;
-    public int OutW(int w, int kw) => (w + 2 * PadW - kw) / StrideW + 1;
-}
-
-public readonly record struct Pool2dGeometry(int Kernel, int Stride, int Pad)
-{
-    public int Out(int size) => (size + 2 * Pad - Kernel) / Stride + 1;
-}
-
-/// The box overlap measures of YOLOv5's bbox_iou. The values are what kernels/yololosslevel.cu's iou_kind reads.
-public enum IouKind { Iou = 0, GIoU = 1, DIoU = 2, CIoU = 3 }
-
-/// Settings of the fused YOLOv5 loss for one detection level. Cp and Cn are the label-smoothed
-/// positive and negative class targets; Gr mixes the objectness target: (1 - gr) + gr·clamp(iou, 0).
-public readonly record struct YoloLossTerms(int Classes, IouKind Iou, double Cp, double Cn, double ClsPw, double ObjPw, double Gr);
-
 /// The operations a device backend implements. The caller (the autograd layer in Ops) allocates
 /// every output with the right shape and dtype on the backend's device; the backend only
 /// computes. Layouts: activations NHWC, convolution weights OHWI ([Cout, kh, kw, Cin]).

@@ -2,6 +2,9 @@ using YoloCore.Autograd;
 
 namespace YoloCore;
 
+/// Elementwise functions of two tensors, with NumPy broadcasting.
+public enum BinaryOp { Add, Sub, Mul, Div, Pow, Minimum, Maximum }
+
 public static partial class Ops
 {
     public static Tensor Binary(Tensor a, Tensor b, BinaryOp op)

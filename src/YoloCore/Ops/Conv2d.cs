@@ -2,6 +2,15 @@ using YoloCore.Autograd;
 
 namespace YoloCore;
 
+/// Convolution geometry (square kernels are the common case, but any kh, kw works).
+public readonly record struct Conv2dGeometry(int StrideH, int StrideW, int PadH, int PadW)
+{
+    public static Conv2dGeometry Square(int stride, int pad) => new(stride, stride, pad, pad);
+
+    public int OutH(int h, int kh) => (h + 2 * PadH - kh) / StrideH + 1;
+    public int OutW(int w, int kw) => (w + 2 * PadW - kw) / StrideW + 1;
+}
+
 public static partial class Ops
 {
     /// 2-D convolution of NHWC x [N, H, W, Cin] with OHWI weight [Cout, kh, kw, Cin] and an

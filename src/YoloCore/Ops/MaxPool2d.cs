@@ -2,6 +2,12 @@ using YoloCore.Autograd;
 
 namespace YoloCore;
 
+/// Max-pooling geometry: a square kernel, its stride and padding.
+public readonly record struct Pool2dGeometry(int Kernel, int Stride, int Pad)
+{
+    public int Out(int size) => (size + 2 * Pad - Kernel) / Stride + 1;
+}
+
 public static partial class Ops
 {
     /// Max-pooling over H and W of NHWC, padded with -inf (SPPF uses kernel 5, stride 1, pad 2).

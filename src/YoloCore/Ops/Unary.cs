@@ -2,6 +2,26 @@ using YoloCore.Autograd;
 
 namespace YoloCore;
 
+/// Elementwise functions of one tensor. a and b are the op's scalar parameters where it has any.
+public enum UnaryOp
+{
+    Neg,
+    Exp,
+    Log,
+    Sqrt,
+    Square,
+    Abs,
+    Atan,
+    Sigmoid,
+    Silu,
+    /// y = a·x + b
+    Affine,
+    /// y = x^a
+    PowScalar,
+    /// y = min(max(x, a), b)
+    Clamp,
+}
+
 public static partial class Ops
 {
     public static Tensor Unary(Tensor x, UnaryOp op, double a = 0, double b = 0)

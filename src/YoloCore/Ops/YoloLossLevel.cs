@@ -2,6 +2,13 @@ using YoloCore.Autograd;
 
 namespace YoloCore;
 
+/// The box overlap measures of YOLOv5's bbox_iou. The values are what kernels/yololosslevel.cu's iou_kind reads.
+public enum IouKind { Iou = 0, GIoU = 1, DIoU = 2, CIoU = 3 }
+
+/// Settings of the fused YOLOv5 loss for one detection level. Cp and Cn are the label-smoothed
+/// positive and negative class targets; Gr mixes the objectness target: (1 - gr) + gr·clamp(iou, 0).
+public readonly record struct YoloLossTerms(int Classes, IouKind Iou, double Cp, double Cn, double ClsPw, double ObjPw, double Gr);
+
 public static partial class Ops
 {
     /// The three sums of YOLOv5's loss for one detection level, fused: [Σ (1 - IoU), Σ BCE(obj),
