@@ -12,7 +12,9 @@ public sealed unsafe partial class CudaBackend : IBackend
 
     readonly CudaDevice gpu;
     readonly CachingAllocator allocator;
-    readonly KernelRegistry kernels;
+    readonly KernelRegistry registry;
+    /// Every kernel as a typed method (Kernels.cs, generated from kernels/*.cu).
+    readonly Kernels kernel;
     readonly cublasHandle blas;
     readonly ulong blasWorkspace;
     const ulong BlasWorkspaceBytes = 32 << 20;
@@ -22,7 +24,8 @@ public sealed unsafe partial class CudaBackend : IBackend
         Device = device;
         gpu = new CudaDevice(device.Index);
         allocator = new CachingAllocator(gpu);
-        kernels = new KernelRegistry(gpu);
+        registry = new KernelRegistry(gpu);
+        kernel = new Kernels(this);
         blas = Cublas.Create();
         Cublas.SetStream(blas, gpu.Stream);
         blasWorkspace = allocator.Allocate(BlasWorkspaceBytes, out _);
@@ -57,9 +60,9 @@ public sealed unsafe partial class CudaBackend : IBackend
     public string DeviceName => gpu.Name;
     public (int Major, int Minor) ComputeCapability => gpu.ComputeCapability;
     public ulong TotalMemory => gpu.TotalMemory;
-    public string KernelTarget => kernels.Target;
-    public string KernelCacheDirectory => kernels.CacheDirectory;
-    public (int Compiled, int FromCache) KernelStats => (kernels.Compiled, kernels.LoadedFromCache);
+    public string KernelTarget => registry.Target;
+    public string KernelCacheDirectory => registry.CacheDirectory;
+    public (int Compiled, int FromCache) KernelStats => (registry.Compiled, registry.LoadedFromCache);
 
     /// Bytes held by tensors, reserved from the driver, and their peaks (the allocator's view).
     public (ulong Allocated, ulong Reserved, ulong PeakAllocated, ulong PeakReserved) AllocatorStats =>
@@ -90,16 +93,22 @@ public sealed unsafe partial class CudaBackend : IBackend
         _ => throw new NotSupportedException($"{op} on CUDA computes in float32 or float16, not {t.DType.Name()} ({t})"),
     };
 
-    /// Launches kernels/file.cu's `name` over n elements with a grid-stride loop (256 threads per
-    /// block, at most 8192 blocks), or with an explicit grid.
-    void Launch(string file, string name, long n, KernelArgs args, (uint, uint, uint)? grid = null, uint block = 256)
+    /// How a kernel is spread over the GPU: over n elements with a grid-stride loop (256 threads
+    /// per block, at most 8192 blocks; a long converts to this), or on an explicit grid.
+    internal readonly record struct Work(long Elements, (uint X, uint Y, uint Z)? Blocks = null)
     {
-        if (n <= 0 && grid is null) return;
-        gpu.MakeCurrent();
-        var f = kernels.Get(file, name);
-        var g = grid ?? ((uint)Math.Clamp((n + block - 1) / block, 1, 8192), 1u, 1u);
-        CudaDriver.LaunchKernel(f, g, (block, 1, 1), 0, gpu.Stream, args.Pointers);
+        public static implicit operator Work(long elements) => new(elements);
+        public static Work Grid(uint x, uint y = 1, uint z = 1) => new(0, (x, y, z));
     }
 
-    static KernelArgs Args() => new();
+    /// Launches kernels/file.cu's `name`; args points at each parameter's value (Kernels.cs).
+    internal void Launch(string file, string name, Work work, void** args)
+    {
+        if (work.Elements <= 0 && work.Blocks is null) return;
+        gpu.MakeCurrent();
+        var f = registry.Get(file, name);
+        const uint block = 256;
+        var g = work.Blocks ?? ((uint)Math.Clamp((work.Elements + block - 1) / block, 1, 8192), 1u, 1u);
+        CudaDriver.LaunchKernel(f, g, (block, 1, 1), 0, gpu.Stream, args);
+    }
 }

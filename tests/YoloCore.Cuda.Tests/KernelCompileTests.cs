@@ -58,6 +58,33 @@ public class KernelCompileTests
         }
     }
 
+    /// Kernels.cs is what the kernels declare: a parameter added, removed or retyped in a .cu file
+    /// and not in the binding fails here, not as garbage read by a kernel on a GPU.
+    [Fact]
+    public void TheTypedKernelLaunchesAreTheKernelsDeclarations()
+    {
+        string file = Path.Combine(Repo.Root, "src", "YoloCore.Cuda", "Kernels.cs");
+        Assert.True(File.ReadAllText(file) == KernelBindings.Source(),
+            "src/YoloCore.Cuda/Kernels.cs differs from kernels/*.cu: run `./yolocore doctor --kernel-bindings > src/YoloCore.Cuda/Kernels.cs`");
+    }
+
+    /// The bindings' reading of the sources (macros expanded, ## pasted) finds exactly the kernels
+    /// NVRTC compiles: every export it lists is an entry of its file's PTX, and every entry is listed.
+    [Fact]
+    public void TheBindingsFindEveryKernelNvrtcCompiles()
+    {
+        if (!NvrtcAvailable()) return;
+        var exports = KernelBindings.Exports();
+        foreach (var file in KernelRegistry.Files())
+        {
+            string ptx = Nvrtc.Compile(KernelRegistry.Source(file), file + ".cu", ["-arch=compute_75", "-std=c++17", "-default-device"]).PtxText;
+            var entries = System.Text.RegularExpressions.Regex.Matches(ptx, @"\.entry\s+(\w+)\(").Select(m => m.Groups[1].Value).Order().ToList();
+            var listed = exports.Where(e => e.File == file).Select(e => e.Name).Order().ToList();
+            Assert.Equal(entries, listed);
+            Assert.NotEmpty(listed);
+        }
+    }
+
     [Fact]
     public void IncludesAreInlinedSoNoHeaderFilesAreNeeded()
     {

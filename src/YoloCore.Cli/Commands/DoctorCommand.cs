@@ -19,13 +19,14 @@ public sealed class DoctorCommand
     readonly Option<string?> trainOption = Opt.TextOrNull("train-check", "with --check: also train yolov5n on DATA for N steps on the GPU (AMP) and the CPU (float32) and compare the losses");
     readonly Option<int> stepsOption = Opt.Int("train-steps", "steps of --train-check", 200);
     readonly Option<bool> enumsOption = Opt.Flag("kernel-enums", "print kernels/enums.cuh as the C# enums define it (> kernels/enums.cuh)");
+    readonly Option<bool> bindingsOption = Opt.Flag("kernel-bindings", "print the typed kernel launches as kernels/*.cu declare them (> src/YoloCore.Cuda/Kernels.cs)");
 
     public static Command Create()
     {
         var d = new DoctorCommand();
         var c = new Command("doctor", "what this machine offers: OS, .NET, native libraries, GPUs; --check compares every CUDA op with the CPU")
         {
-            d.checkOption, d.goldenOption, d.trainOption, d.stepsOption, d.enumsOption,
+            d.checkOption, d.goldenOption, d.trainOption, d.stepsOption, d.enumsOption, d.bindingsOption,
         };
         c.SetAction(d.Run);
         return c;
@@ -39,6 +40,11 @@ public sealed class DoctorCommand
         if (kernelEnums)
         {
             Console.Write(YoloCore.Cuda.KernelEnums.Header());
+            return 0;
+        }
+        if (parsed.GetValue(bindingsOption))
+        {
+            Console.Write(YoloCore.Cuda.KernelBindings.Source());
             return 0;
         }
 

@@ -10,8 +10,6 @@ public sealed unsafe partial class CudaBackend
     {
         RequireMaster(param, "AdamStep");
         float bc1 = (float)(1 - Math.Pow(beta1, step)), bc2 = (float)(1 - Math.Pow(beta2, step));
-        using var args = Args().Add(Ptr(param)).Add(Ptr(grad)).Add(Ptr(m)).Add(Ptr(v)).Add(param.Count).Add((float)lr).Add((float)beta1)
-            .Add((float)beta2).Add((float)eps).Add((float)weightDecay).Add(decoupled ? 1 : 0).Add(bc1).Add(bc2);
-        Launch("adam", "adam_step_" + Suffix(grad, "AdamStep"), param.Count, args);
+        kernel.AdamStep(Suffix(grad, "AdamStep"), param.Count, Ptr(param), Ptr(grad), Ptr(m), Ptr(v), param.Count, (float)lr, (float)beta1, (float)beta2, (float)eps, (float)weightDecay, decoupled ? 1 : 0, bc1, bc2);
     }
 }

@@ -12,11 +12,9 @@ public sealed unsafe partial class CudaBackend
         int chunks = (int)Math.Max(1, (rows + RowsPerChunk - 1) / RowsPerChunk);
         using var partial = Tensor.Empty(new Shape(chunks, c), DType.Float32, Device);
         // Blocks of 32 channels × 8 row lanes over chunks of rows, then one block per channel.
-        using (var args = Args().Add(Ptr(a)).Add(PtrOrNull(b)).Add(PtrOrNull(shiftA)).Add(PtrOrNull(shiftB)).Add(Ptr(partial)).Add(rows).Add(c).Add(RowsPerChunk))
-            Launch("batchnorm2d", "channel_partial_sums_" + Suffix(a, "BatchNorm2d"), 0, args, ((uint)chunks, (uint)((c + 31) / 32), 1));
+        kernel.ChannelPartialSums(Suffix(a, "BatchNorm2d"), Work.Grid((uint)chunks, (uint)((c + 31) / 32), 1), Ptr(a), PtrOrNull(b), PtrOrNull(shiftA), PtrOrNull(shiftB), Ptr(partial), rows, c, RowsPerChunk);
         var target = result.DType == DType.Float32 ? result : Tensor.Empty(result.Shape, DType.Float32, Device);
-        using (var args = Args().Add(Ptr(partial)).Add(Ptr(target)).Add(chunks).Add(c))
-            Launch("batchnorm2d", "channel_finalize_sums", 0, args, ((uint)Math.Min(c, 65535), 1, 1));
+        kernel.ChannelFinalizeSums(Work.Grid((uint)Math.Min(c, 65535), 1, 1), Ptr(partial), Ptr(target), chunks, c);
         if (!ReferenceEquals(target, result))
         {
             Copy(target, result);
@@ -32,31 +30,28 @@ public sealed unsafe partial class CudaBackend
 
     public void BatchNormTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
         double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) =>
-        Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, "bn_apply_");
+        Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: false);
 
     public void BatchNormSiluTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
         double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) =>
-        Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, "bn_silu_apply_");
+        Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true);
 
-    /// Batch statistics, running statistics, then y = apply(x·scale + shift) with the named kernel.
+    /// Batch statistics, running statistics, then y = x·scale + shift (and SiLU).
     void Train(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, string applyKernel)
+        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, bool silu)
     {
         RequireFloat32Stats(gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
         int c = x.Shape[3];
         long rows = x.Count / c;
         using var sums = Tensor.Empty(new Shape(c), DType.Float32, Device);
         ChannelSums(x, null, null, null, rows, c, sums);
-        using (var args = Args().Add(Ptr(sums)).Add(Ptr(saveMean)).Add(c).Add(rows))
-            Launch("batchnorm2d", "bn_mean", c, args);
+        kernel.BnMean(c, Ptr(sums), Ptr(saveMean), c, rows);
         using var centredSq = Tensor.Empty(new Shape(c), DType.Float32, Device);
         ChannelSums(x, x, saveMean, saveMean, rows, c, centredSq);
         using var scale = Tensor.Empty(new Shape(c), DType.Float32, Device);
         using var shift = Tensor.Empty(new Shape(c), DType.Float32, Device);
-        using (var args = Args().Add(Ptr(centredSq)).Add(Ptr(saveMean)).Add(Ptr(saveInvStd)).Add(Ptr(runningMean)).Add(Ptr(runningVar))
-                   .Add(Ptr(gamma)).Add(Ptr(beta)).Add(Ptr(scale)).Add(Ptr(shift)).Add(c).Add(rows).Add((float)momentum).Add((float)eps))
-            Launch("batchnorm2d", "bn_train_finalize", c, args);
-        Apply(x, y, scale, shift, applyKernel);
+        kernel.BnTrainFinalize(c, Ptr(centredSq), Ptr(saveMean), Ptr(saveInvStd), Ptr(runningMean), Ptr(runningVar), Ptr(gamma), Ptr(beta), Ptr(scale), Ptr(shift), c, rows, (float)momentum, (float)eps);
+        Apply(x, y, scale, shift, silu);
     }
 
     public void BatchNormEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps, Tensor y)
@@ -65,9 +60,8 @@ public sealed unsafe partial class CudaBackend
         int c = x.Shape[3];
         using var scale = Tensor.Empty(new Shape(c), DType.Float32, Device);
         using var shift = Tensor.Empty(new Shape(c), DType.Float32, Device);
-        using (var args = Args().Add(Ptr(runningMean)).Add(Ptr(runningVar)).Add(Ptr(gamma)).Add(Ptr(beta)).Add(Ptr(scale)).Add(Ptr(shift)).Add(c).Add((float)eps))
-            Launch("batchnorm2d", "bn_eval_affine", c, args);
-        Apply(x, y, scale, shift, "bn_apply_");
+        kernel.BnEvalAffine(c, Ptr(runningMean), Ptr(runningVar), Ptr(gamma), Ptr(beta), Ptr(scale), Ptr(shift), c, (float)eps);
+        Apply(x, y, scale, shift, silu: false);
     }
 
     /// The per-channel kernels index with 32-bit arithmetic.
@@ -76,11 +70,12 @@ public sealed unsafe partial class CudaBackend
         if (x.Count >= 1L << 32) throw new NotSupportedException($"BatchNorm on CUDA handles up to 2^32 elements per call, got {x}");
     }
 
-    void Apply(Tensor x, Tensor y, Tensor scale, Tensor shift, string kernel)
+    void Apply(Tensor x, Tensor y, Tensor scale, Tensor shift, bool silu)
     {
         Require32BitIndex(x);
-        using var args = Args().Add(Ptr(x)).Add(Ptr(y)).Add(Ptr(scale)).Add(Ptr(shift)).Add(x.Count).Add(x.Shape[3]);
-        Launch("batchnorm2d", kernel + Suffix(x, "BatchNorm2d"), x.Count, args);
+        string t = Suffix(x, "BatchNorm2d");
+        if (silu) kernel.BnSiluApply(t, x.Count, Ptr(x), Ptr(y), Ptr(scale), Ptr(shift), x.Count, x.Shape[3]);
+        else kernel.BnApply(t, x.Count, Ptr(x), Ptr(y), Ptr(scale), Ptr(shift), x.Count, x.Shape[3]);
     }
 
     public void BatchNormBackward(Tensor x, Tensor gy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor? gx, Tensor? ggamma, Tensor? gbeta)
@@ -95,13 +90,10 @@ public sealed unsafe partial class CudaBackend
         using var k = Tensor.Empty(new Shape(c), DType.Float32, Device);
         using var m1 = Tensor.Empty(new Shape(c), DType.Float32, Device);
         using var m2 = Tensor.Empty(new Shape(c), DType.Float32, Device);
-        using (var args = Args().Add(Ptr(sumGy)).Add(Ptr(sumGyXc)).Add(Ptr(saveInvStd)).Add(Ptr(gamma)).Add(PtrOrNull(ggamma)).Add(PtrOrNull(gbeta))
-                   .Add(Ptr(k)).Add(Ptr(m1)).Add(Ptr(m2)).Add(c).Add(rows))
-            Launch("batchnorm2d", "bn_backward_coefficients", c, args);
+        kernel.BnBackwardCoefficients(c, Ptr(sumGy), Ptr(sumGyXc), Ptr(saveInvStd), Ptr(gamma), PtrOrNull(ggamma), PtrOrNull(gbeta), Ptr(k), Ptr(m1), Ptr(m2), c, rows);
         if (gx is null) return;
         Require32BitIndex(x);
-        using (var args = Args().Add(Ptr(x)).Add(Ptr(gy)).Add(Ptr(gx)).Add(Ptr(saveMean)).Add(Ptr(k)).Add(Ptr(m1)).Add(Ptr(m2)).Add(x.Count).Add(c))
-            Launch("batchnorm2d", "bn_input_grad_" + Suffix(x, "BatchNorm2d"), x.Count, args);
+        kernel.BnInputGrad(Suffix(x, "BatchNorm2d"), x.Count, Ptr(x), Ptr(gy), Ptr(gx), Ptr(saveMean), Ptr(k), Ptr(m1), Ptr(m2), x.Count, c);
     }
 
     /// Back through SiLU at z recomputed from x and the saved statistics, into a temporary, then
@@ -112,9 +104,7 @@ public sealed unsafe partial class CudaBackend
         RequireFloat32Stats(gamma, beta, saveMean, saveInvStd);
         Require32BitIndex(x);
         using var g = Tensor.Empty(x.Shape, x.DType, Device);
-        using (var args = Args().Add(Ptr(x)).Add(Ptr(gy)).Add(Ptr(g)).Add(Ptr(saveMean)).Add(Ptr(saveInvStd)).Add(Ptr(gamma)).Add(Ptr(beta))
-                   .Add(x.Count).Add(x.Shape[3]))
-            Launch("batchnorm2d", "bn_silu_grad_" + Suffix(x, "BatchNormSilu"), x.Count, args);
+        kernel.BnSiluGrad(Suffix(x, "BatchNormSilu"), x.Count, Ptr(x), Ptr(gy), Ptr(g), Ptr(saveMean), Ptr(saveInvStd), Ptr(gamma), Ptr(beta), x.Count, x.Shape[3]);
         BatchNormBackward(x, g, gamma, saveMean, saveInvStd, gx, ggamma, gbeta);
     }
 }

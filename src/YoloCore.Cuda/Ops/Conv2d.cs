@@ -38,8 +38,7 @@ public sealed unsafe partial class CudaBackend
     void Im2Col(Tensor x, ConvGeom c, int n0, int images, ulong col)
     {
         long total = (long)images * c.Ho * c.Wo * c.Kh * c.Kw * c.Cin;
-        using var args = Args().Add(Ptr(x)).Add(col).Add((long)images).Add((long)n0).Add(c);
-        Launch("conv2d", "im2col_" + Suffix(x, "Conv2d"), total, args);
+        kernel.Im2col(Suffix(x, "Conv2d"), total, Ptr(x), col, (long)images, (long)n0, c);
     }
 
     public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y)
@@ -57,8 +56,7 @@ public sealed unsafe partial class CudaBackend
             });
         if (bias is not null)
         {
-            using var args = Args().Add(Ptr(y)).Add(Ptr(bias)).Add(y.Count).Add(cout);
-            Launch("conv2d", "add_bias_" + Suffix(y, "Conv2d"), y.Count, args);
+            kernel.AddBias(Suffix(y, "Conv2d"), y.Count, Ptr(y), Ptr(bias), y.Count, cout);
         }
     }
 
@@ -86,8 +84,7 @@ public sealed unsafe partial class CudaBackend
             {
                 Gemm(false, false, rows, k, cout, gyGroup, cout, Ptr(w), k, col, k, false, x.DType);
                 long total = (long)images * c.H * c.W * c.Cin;
-                using var args = Args().Add(col).Add(Ptr(gx)).Add((long)images).Add((long)n0).Add(c);
-                Launch("conv2d", "col2im_" + Suffix(x, "Conv2d"), total, args);
+                kernel.Col2im(Suffix(x, "Conv2d"), total, col, Ptr(gx), (long)images, (long)n0, c);
             }
         });
     }

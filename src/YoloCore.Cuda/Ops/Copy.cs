@@ -42,8 +42,7 @@ public sealed unsafe partial class CudaBackend
             CudaDriver.MemcpyDtoDAsync(Ptr(destination), Ptr(source), (ulong)source.Bytes, gpu.Stream);
             return;
         }
-        using var a = Args().Add(Ptr(source)).Add(Ptr(destination)).Add(source.Count);
-        Launch("copy", $"cast_{CastName(source.DType)}_{CastName(destination.DType)}", source.Count, a);
+        kernel.Cast($"{CastName(source.DType)}_{CastName(destination.DType)}", source.Count, Ptr(source), Ptr(destination), source.Count);
     }
 
     public void Fill(Tensor destination, double value)

@@ -18,30 +18,31 @@ public sealed unsafe partial class CudaBackend
         return (index.Count, rowElems);
     }
 
-    void RowKernel(string kernel, Tensor x, Tensor index, Tensor y, long count, long rowElems)
+    /// The word the row copies move, and a row's length in words.
+    static (string Word, long Words) RowWords(Tensor x, long rowElems)
     {
-        int es = x.DType.SizeOf();
-        var w = WordFor(rowElems * es);
-        using var args = Args().Add(Ptr(x)).Add(Ptr(index)).Add(Ptr(y)).Add(count).Add(rowElems * es / w.Bytes);
-        Launch("index", $"{kernel}_{w.Name}", count * rowElems * es / w.Bytes, args);
+        long bytes = rowElems * x.DType.SizeOf();
+        var w = WordFor(bytes);
+        return (w.Name, bytes / w.Bytes);
     }
 
     public void IndexSelect(Tensor x, Tensor index, Tensor y)
     {
         var (n, row) = Rows(index, x, y);
-        RowKernel("index_select", x, index, y, n, row);
+        var (word, words) = RowWords(x, row);
+        kernel.IndexSelect(word, n * words, Ptr(x), Ptr(index), Ptr(y), n, words);
     }
 
     public void IndexCopy(Tensor x, Tensor index, Tensor y)
     {
         var (n, row) = Rows(index, y, x);
-        RowKernel("index_copy", x, index, y, n, row);
+        var (word, words) = RowWords(x, row);
+        kernel.IndexCopy(word, n * words, Ptr(x), Ptr(index), Ptr(y), n, words);
     }
 
     public void IndexAdd(Tensor x, Tensor index, Tensor y)
     {
         var (n, row) = Rows(index, y, x);
-        using var args = Args().Add(Ptr(x)).Add(Ptr(index)).Add(Ptr(y)).Add(n).Add(row);
-        Launch("index", "index_add_" + Suffix(x, "IndexAdd"), n * row, args);
+        kernel.IndexAdd(Suffix(x, "IndexAdd"), n * row, Ptr(x), Ptr(index), Ptr(y), n, row);
     }
 }

@@ -13,8 +13,7 @@ public sealed unsafe partial class CudaBackend
     {
         int es = x.DType.SizeOf();
         string word = words.First(w => w.Bytes == es).Name;
-        using var args = Args().Add(Ptr(x)).Add(Ptr(y)).Add(y.Count).Add(Walk.Permuted(x.Shape, permutation));
-        Launch("layout", "permute_" + word, y.Count, args);
+        kernel.Permute(word, y.Count, Ptr(x), Ptr(y), y.Count, Walk.Permuted(x.Shape, permutation));
     }
 
     /// dst rows (pitch dstPitch) ← src rows (pitch srcPitch), rowBytes each, all in bytes.
@@ -22,8 +21,7 @@ public sealed unsafe partial class CudaBackend
     {
         if (rows == 0 || rowBytes == 0) return;
         var w = WordFor(rowBytes, srcPitch, dstPitch, (long)(src % 256), (long)(dst % 256));
-        using var args = Args().Add(src).Add(dst).Add(rows).Add(rowBytes / w.Bytes).Add(srcPitch / w.Bytes).Add(dstPitch / w.Bytes);
-        Launch("layout", "copy_rows_" + w.Name, rows * (rowBytes / w.Bytes), args);
+        kernel.CopyRows(w.Name, rows * (rowBytes / w.Bytes), src, dst, rows, rowBytes / w.Bytes, srcPitch / w.Bytes, dstPitch / w.Bytes);
     }
 
     static (long Outer, long Inner) AroundAxis(Shape s, int axis) => (s.Product(0, axis), s.Product(axis + 1, s.Rank));
@@ -53,7 +51,6 @@ public sealed unsafe partial class CudaBackend
     {
         var (outer, inner) = AroundAxis(y.Shape, axis);
         long block = x.Shape[axis] * inner;
-        using var args = Args().Add(Ptr(x)).Add(Ptr(y) + (ulong)(start * inner * y.DType.SizeOf())).Add(outer).Add(block).Add(y.Shape[axis] * inner);
-        Launch("layout", "slice_add_" + Suffix(x, "SliceAdd"), outer * block, args);
+        kernel.SliceAdd(Suffix(x, "SliceAdd"), outer * block, Ptr(x), Ptr(y) + (ulong)(start * inner * y.DType.SizeOf()), outer, block, y.Shape[axis] * inner);
     }
 }

@@ -39,8 +39,7 @@ public sealed unsafe partial class CudaBackend
     {
         if (grads.Count == 0) return;
         using var table = Chunks(grads, null, null, out int n);
-        using var args = Args().Add(Ptr(table)).Add((float)invScale).Add(Ptr(foundNonFinite));
-        Launch("multitensor", "mt_unscale_check_" + Suffix(grads[0], "UnscaleAndCheck"), 0, args, ((uint)n, 1, 1));
+        kernel.MtUnscaleCheck(Suffix(grads[0], "UnscaleAndCheck"), Work.Grid((uint)n, 1, 1), Ptr(table), (float)invScale, Ptr(foundNonFinite));
     }
 
     public void SumOfSquares(IReadOnlyList<Tensor> tensors, Tensor result)
@@ -48,8 +47,7 @@ public sealed unsafe partial class CudaBackend
         if (tensors.Count == 0) { Fill(result, 0); return; }
         using var table = Chunks(tensors, null, null, out int n);
         using var partial = Tensor.Empty(new Shape(n), DType.Float32, Device);
-        using (var args = Args().Add(Ptr(table)).Add(Ptr(partial)))
-            Launch("multitensor", "mt_sum_squares_" + Suffix(tensors[0], "SumOfSquares"), 0, args, ((uint)n, 1, 1));
+        kernel.MtSumSquares(Suffix(tensors[0], "SumOfSquares"), Work.Grid((uint)n, 1, 1), Ptr(table), Ptr(partial));
         SumAll(partial, result);
     }
 
@@ -59,8 +57,7 @@ public sealed unsafe partial class CudaBackend
         foreach (var t in targets.Concat(sources))
             if (t.DType != DType.Float32) throw new ArgumentException($"MultiTensorAxpby works on float32 tensors, got {t}");
         using var table = Chunks(targets, sources, null, out int n);
-        using var args = Args().Add(Ptr(table)).Add((float)a).Add((float)b);
-        Launch("multitensor", "mt_axpby_f32", 0, args, ((uint)n, 1, 1));
+        kernel.MtAxpby("f32", Work.Grid((uint)n, 1, 1), Ptr(table), (float)a, (float)b);
     }
 
     public void MultiTensorSgd(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor?> momentumBuffers,
@@ -69,7 +66,6 @@ public sealed unsafe partial class CudaBackend
         if (parameters.Count == 0) return;
         foreach (var p in parameters) RequireMaster(p, "MultiTensorSgd");
         using var table = Chunks(parameters, grads, momentumBuffers, out int n);
-        using var args = Args().Add(Ptr(table)).Add((float)gradScale).Add((float)lr).Add((float)momentum).Add((float)weightDecay).Add(nesterov ? 1 : 0);
-        Launch("multitensor", "mt_sgd_" + Suffix(grads[0], "MultiTensorSgd"), 0, args, ((uint)n, 1, 1));
+        kernel.MtSgd(Suffix(grads[0], "MultiTensorSgd"), Work.Grid((uint)n, 1, 1), Ptr(table), (float)gradScale, (float)lr, (float)momentum, (float)weightDecay, nesterov ? 1 : 0);
     }
 }

@@ -10,17 +10,12 @@ public sealed unsafe partial class CudaBackend
         long n = x.Count, perBlock = Math.Max(4096, (n + 1023) / 1024);
         int blocks = (int)Math.Max(1, (n + perBlock - 1) / perBlock);
         using var partial = Tensor.Empty(new Shape(blocks), DType.Float32, Device);
-        using (var args = Args().Add(Ptr(x)).Add(Ptr(partial)).Add(n).Add(perBlock))
-            Launch("reduce", "sum_all_partial_" + suffix, 0, args, ((uint)blocks, 1, 1));
-        using (var args = Args().Add(Ptr(partial)).Add(Ptr(y)).Add(blocks))
-            Launch("reduce", "sum_all_final_" + suffix, 0, args, (1, 1, 1));
+        kernel.SumAllPartial(suffix, Work.Grid((uint)blocks, 1, 1), Ptr(x), Ptr(partial), n, perBlock);
+        kernel.SumAllFinal(suffix, Work.Grid(1, 1, 1), Ptr(partial), Ptr(y), blocks);
     }
 
-    public void BroadcastTo(Tensor x, Tensor y)
-    {
-        using var args = Args().Add(Ptr(x)).Add(Ptr(y)).Add(y.Count).Add(Walk.Broadcast(y.Shape, x.Shape));
-        Launch("reduce", "broadcast_to_" + Suffix(x, "BroadcastTo"), y.Count, args);
-    }
+    public void BroadcastTo(Tensor x, Tensor y) =>
+        kernel.BroadcastTo(Suffix(x, "BroadcastTo"), y.Count, Ptr(x), Ptr(y), y.Count, Walk.Broadcast(y.Shape, x.Shape));
 
     /// One block per output element; the reduced axes (where y has size 1 and x does not) are
     /// walked as one index space.
@@ -52,8 +47,6 @@ public sealed unsafe partial class CudaBackend
         }
         if (redSizes.Count == 0) { redSizes.Add(1); redStrides.Add(0); }
         long reduced = redSizes.Aggregate(1L, (a, b) => a * b);
-        using var args = Args().Add(Ptr(x)).Add(Ptr(y)).Add(y.Count).Add(reduced)
-            .Add(Walk.Of(keepSizes, keepStrides)).Add(Walk.Of(redSizes.ToArray(), redStrides.ToArray()));
-        Launch("reduce", "sum_to_" + Suffix(x, "SumTo"), 0, args, ((uint)Math.Min(y.Count, 1 << 20), 1, 1));
+        kernel.SumTo(Suffix(x, "SumTo"), Work.Grid((uint)Math.Min(y.Count, 1 << 20), 1, 1), Ptr(x), Ptr(y), y.Count, reduced, Walk.Of(keepSizes, keepStrides), Walk.Of(redSizes.ToArray(), redStrides.ToArray()));
     }
 }

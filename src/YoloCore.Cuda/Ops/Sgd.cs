@@ -14,8 +14,6 @@ public sealed unsafe partial class CudaBackend
     public void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, double lr, double momentum, double weightDecay, bool nesterov)
     {
         RequireMaster(param, "SgdStep");
-        using var args = Args().Add(Ptr(param)).Add(Ptr(grad)).Add(PtrOrNull(momentumBuffer)).Add(param.Count)
-            .Add((float)lr).Add((float)momentum).Add((float)weightDecay).Add(nesterov ? 1 : 0);
-        Launch("sgd", "sgd_step_" + Suffix(grad, "SgdStep"), param.Count, args);
+        kernel.SgdStep(Suffix(grad, "SgdStep"), param.Count, Ptr(param), Ptr(grad), PtrOrNull(momentumBuffer), param.Count, (float)lr, (float)momentum, (float)weightDecay, nesterov ? 1 : 0);
     }
 }

@@ -5,15 +5,9 @@ namespace YoloCore.Cuda;
 // upsample.cu: nearest-neighbour upsampling of NHWC by an integer factor.
 public sealed unsafe partial class CudaBackend
 {
-    public void UpsampleNearest(Tensor x, int scale, Tensor y)
-    {
-        using var args = Args().Add(Ptr(x)).Add(Ptr(y)).Add(y.Count).Add(x.Shape[1]).Add(x.Shape[2]).Add(x.Shape[3]).Add(scale);
-        Launch("upsample", "upsample_forward_" + Suffix(x, "UpsampleNearest"), y.Count, args);
-    }
+    public void UpsampleNearest(Tensor x, int scale, Tensor y) =>
+        kernel.UpsampleForward(Suffix(x, "UpsampleNearest"), y.Count, Ptr(x), Ptr(y), y.Count, x.Shape[1], x.Shape[2], x.Shape[3], scale);
 
-    public void UpsampleNearestBackward(Tensor gy, int scale, Tensor gx)
-    {
-        using var args = Args().Add(Ptr(gy)).Add(Ptr(gx)).Add(gx.Count).Add(gx.Shape[1]).Add(gx.Shape[2]).Add(gx.Shape[3]).Add(scale);
-        Launch("upsample", "upsample_backward_" + Suffix(gy, "UpsampleNearest"), gx.Count, args);
-    }
+    public void UpsampleNearestBackward(Tensor gy, int scale, Tensor gx) =>
+        kernel.UpsampleBackward(Suffix(gy, "UpsampleNearest"), gx.Count, Ptr(gy), Ptr(gx), gx.Count, gx.Shape[1], gx.Shape[2], gx.Shape[3], scale);
 }

@@ -36,13 +36,9 @@ public sealed unsafe partial class CudaBackend
         using var clsTerm = Tensor.Empty(new Shape(Math.Max(1, n)), DType.Float32, Device);
         using var objTerm = Tensor.Empty(new Shape(checked((int)r)), DType.Float32, Device);
         if (n == 0) { Fill(boxTerm, 0); Fill(clsTerm, 0); }
-        using (var a = Args().Add(Ptr(head)).Add(Ptr(rows)).Add(Ptr(tbox)).Add(Ptr(anchors)).Add(Ptr(classes)).Add(n).Add(no).Add(t)
-                   .Add(Ptr(iou)).Add(Ptr(boxTerm)).Add(Ptr(clsTerm)))
-            Launch("yololosslevel", "yolo_targets_forward", n, a);
-        using (var a = Args().Add(Ptr(rows)).Add(Ptr(iou)).Add(n).Add(t.Gr).Add(Ptr(tobj)))
-            Launch("yololosslevel", "yolo_obj_targets", n, a);
-        using (var a = Args().Add(Ptr(head)).Add(Ptr(tobj)).Add(r).Add(no).Add(t.ObjPw).Add(Ptr(objTerm)))
-            Launch("yololosslevel", "yolo_obj_forward", r, a);
+        kernel.YoloTargetsForward(n, Ptr(head), Ptr(rows), Ptr(tbox), Ptr(anchors), Ptr(classes), n, no, t, Ptr(iou), Ptr(boxTerm), Ptr(clsTerm));
+        kernel.YoloObjTargets(n, Ptr(rows), Ptr(iou), n, t.Gr, Ptr(tobj));
+        kernel.YoloObjForward(r, Ptr(head), Ptr(tobj), r, no, t.ObjPw, Ptr(objTerm));
         Tensor[] terms3 = [boxTerm, objTerm, clsTerm];
         for (int j = 0; j < 3; j++)
         {
@@ -60,10 +56,7 @@ public sealed unsafe partial class CudaBackend
         long r = head.Shape[0];
         var t = LossTerms.From(terms);
         Fill(ghead, 0);
-        using (var a = Args().Add(Ptr(head)).Add(Ptr(tobj)).Add(r).Add(no).Add(t.ObjPw).Add(Ptr(gsums)).Add(Ptr(ghead)))
-            Launch("yololosslevel", "yolo_obj_backward", r, a);
-        using (var a = Args().Add(Ptr(head)).Add(Ptr(rows)).Add(Ptr(tbox)).Add(Ptr(anchors)).Add(Ptr(classes)).Add(n).Add(no).Add(t)
-                   .Add(Ptr(gsums)).Add(Ptr(ghead)))
-            Launch("yololosslevel", "yolo_targets_backward", n, a);
+        kernel.YoloObjBackward(r, Ptr(head), Ptr(tobj), r, no, t.ObjPw, Ptr(gsums), Ptr(ghead));
+        kernel.YoloTargetsBackward(n, Ptr(head), Ptr(rows), Ptr(tbox), Ptr(anchors), Ptr(classes), n, no, t, Ptr(gsums), Ptr(ghead));
     }
 }

@@ -2,35 +2,6 @@ using System.Runtime.InteropServices;
 
 namespace YoloCore.Cuda;
 
-/// Builds the argument list cuLaunchKernel wants: an array of pointers, one per kernel parameter,
-/// each pointing at that parameter's value. Values are copied into one native buffer in 16-byte
-/// slots (structs such as Walk take several).
-internal sealed unsafe class KernelArgs : IDisposable
-{
-    const int Capacity = 8192, MaxArgs = 24;
-    readonly byte* values = (byte*)NativeMemory.AlignedAlloc(Capacity, 16);
-    readonly void** pointers = (void**)NativeMemory.Alloc(MaxArgs, (nuint)sizeof(void*));
-    int used, count;
-
-    public void** Pointers => pointers;
-
-    public KernelArgs Add<T>(T value) where T : unmanaged
-    {
-        int size = (sizeof(T) + 15) & ~15;
-        if (used + size > Capacity || count == MaxArgs) throw new InvalidOperationException("too many kernel arguments");
-        *(T*)(values + used) = value;
-        pointers[count++] = values + used;
-        used += size;
-        return this;
-    }
-
-    public void Dispose()
-    {
-        NativeMemory.AlignedFree(values);
-        NativeMemory.Free(pointers);
-    }
-}
-
 /// Mirrors common.cuh's Walk: an output shape and, per axis, the input's stride (0 = broadcast).
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct Walk
