@@ -56,7 +56,8 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
             scaler.Update(finite);
             optimizer.ZeroGrad();
             timer?.Mark("optimizer");
-            if (stepped && ema is not null)
+            // As train.py: the EMA follows every optimizer step, taken or skipped (it counts updates).
+            if (ema is not null)
             {
                 using var _ = GradMode.NoGrad();
                 ema.Update();

@@ -124,4 +124,23 @@ public class TrainingPiecesTests
         var off = new GradScaler(enabled: false);
         Assert.Equal(1, off.Scale);
     }
+
+    /// train.py updates the EMA after every optimizer step, also one the loss scaler skipped
+    /// (ema.update follows scaler.step unconditionally), so the decay schedule counts it.
+    [Fact]
+    public void ASkippedStepStillUpdatesTheEma()
+    {
+        using var setup = new TrainingSetup(YoloCore.Nn.Yolo.ModelConfig.Load("yolov5n"), 3, 64, 2, new Hyperparameters(), OptimizerKind.SGD,
+            Device.Cpu, amp: false, seed: 1);
+        // A scale beyond float32: the scaled gradients are not finite and the step must be skipped.
+        var step = new TrainStep(setup.Model, setup.Loss, setup.Optimizer, setup.Ema, new GradScaler(enabled: true, initialScale: 1e300), DType.Float32);
+        using var scope = TensorScope.Begin();
+        var pixels = new byte[2 * 64 * 64 * 3];
+        new Random(3).NextBytes(pixels);
+        var before = setup.Model.Parameters().First().ToArray<float>();
+        var r = step.Run(Tensor.FromArray<byte>(pixels, new Shape(2, 64, 64, 3)), [0, 1, 0.5, 0.5, 0.3, 0.4, 1, 2, 0.3, 0.6, 0.2, 0.2], optimizerStep: true);
+        Assert.True(r.Skipped && !r.Stepped);
+        Assert.Equal(before, setup.Model.Parameters().First().ToArray<float>());
+        Assert.Equal(1, setup.Ema.Updates);
+    }
 }
