@@ -116,7 +116,9 @@ def figure(name):
         return "; ".join(f"{a}/{b} ops passed" for a, b in passed) or text.strip().splitlines()[-1:] and text.strip().splitlines()[-1][:100]
     if name in ("train", "upstream-train", "ddp-train"):
         rate, done = re.findall(r"(\d+(?:\.\d+)?)it/s", text), re.findall(r"(\d+) epochs completed in ([\d.]+) hours", text)
-        parts = ([f"{done[-1][0]} epochs in {float(done[-1][1]) * 3600:.0f} s"] if done else []) + ([f"last bar {rate[-1]} it/s"] if rate else [])
+        pace = re.findall(r"loader ([\d.]+) images/s \((\d+) workers\), steps ([\d.]+) images/s", text)
+        parts = ([f"{done[-1][0]} epochs in {float(done[-1][1]) * 3600:.0f} s"] if done else []) + ([f"last bar {rate[-1]} it/s"] if rate else []) \
+            + ([f"loader {pace[-1][0]} img/s ({pace[-1][1]} workers), steps {pace[-1][2]} img/s"] if pace else [])
         return ", ".join(parts) or (text.strip().splitlines()[-1][:100] if text.strip() else "")
     lines = text.strip().splitlines()
     return lines[-1][:100] if lines else ""

@@ -32,6 +32,18 @@ public sealed class DataLoader
         staging = options.Staging ?? ManagedBatchStaging.Shared;
     }
 
+    /// How the current (or last) epoch's batches were made, for telling a slow loader from a slow step.
+    public LoaderStats Stats => new(Volatile.Read(ref images), TimeSpan.FromTicks(Volatile.Read(ref buildTicks)).TotalSeconds,
+        workersUsed, TimeSpan.FromTicks(waitTicks).TotalSeconds);
+    int images, workersUsed = 1;
+    long buildTicks, waitTicks;
+
+    void Built(Batch b, long ticks)
+    {
+        Interlocked.Add(ref images, b.Size);
+        Interlocked.Add(ref buildTicks, ticks);
+    }
+
     /// Batches per epoch on this rank (the last one may be smaller); the same on every rank.
     public int BatchCount => (Sampler.SamplesPerRank + Options.BatchSize - 1) / Options.BatchSize;
 
@@ -39,9 +51,20 @@ public sealed class DataLoader
     {
         var indices = Sampler.Indices(epoch);
         var positions = Sampler.Positions();
+        (images, buildTicks, waitTicks) = (0, 0, 0);
+        workersUsed = Options.Workers == 0 ? 1 : Math.Min(Options.Workers, BatchCount);
         if (Options.Workers == 0)
         {
-            for (int k = 0; k < BatchCount; k++) yield return BuildBatch(epoch, k, indices, positions);
+            for (int k = 0; k < BatchCount; k++)
+            {
+                // Built on the consumer's thread: all of it is waiting.
+                long t = System.Diagnostics.Stopwatch.GetTimestamp();
+                var b = BuildBatch(epoch, k, indices, positions);
+                long ticks = System.Diagnostics.Stopwatch.GetElapsedTime(t).Ticks;
+                Built(b, ticks);
+                waitTicks += ticks;
+                yield return b;
+            }
             yield break;
         }
         var run = new PrefetchRun(this, epoch, indices, positions);
@@ -131,7 +154,9 @@ public sealed class DataLoader
                 if (k >= slots.Length) { window.Release(); return; }
                 try
                 {
+                    long t = System.Diagnostics.Stopwatch.GetTimestamp();
                     var b = loader.BuildBatch(epoch, k, indices, positions);
+                    loader.Built(b, System.Diagnostics.Stopwatch.GetElapsedTime(t).Ticks);
                     lock (gate) { slots[k] = b; Monitor.PulseAll(gate); }
                 }
                 catch (Exception e)
@@ -145,9 +170,11 @@ public sealed class DataLoader
         public Batch Take(int k)
         {
             Batch b;
+            long t = System.Diagnostics.Stopwatch.GetTimestamp();
             lock (gate)
             {
                 while (slots[k] is null && error is null) Monitor.Wait(gate);
+                loader.waitTicks += System.Diagnostics.Stopwatch.GetElapsedTime(t).Ticks;
                 if (slots[k] is null) throw new InvalidOperationException($"data loader worker failed: {error!.Message}", error);
                 b = slots[k]!;
                 slots[k] = null;
@@ -166,4 +193,12 @@ public sealed class DataLoader
             window.Dispose();
         }
     }
+}
+
+/// Images: built this epoch so far; BuildSeconds: the workers' time building them, added up;
+/// WaitSeconds: how long the consumer waited for a batch.
+public readonly record struct LoaderStats(int Images, double BuildSeconds, int Workers, double WaitSeconds)
+{
+    /// What the loader sustains with every worker busy.
+    public double ImagesPerSecond => BuildSeconds > 0 ? Images * Workers / BuildSeconds : double.PositiveInfinity;
 }

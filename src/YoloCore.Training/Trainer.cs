@@ -241,7 +241,7 @@ public sealed class Trainer(ITrainingReporter reporter)
             log.EpochStarted(epoch, options.Epochs);
             double box = 0, obj = 0, cls = 0;
             var clock = Stopwatch.StartNew();
-            int i = 0;
+            int i = 0, images = 0;
             using var batches = loader.Epoch(epoch).GetEnumerator();
             var current = Upload(batches, pinned, device);
             while (current is { } c)
@@ -268,6 +268,7 @@ public sealed class Trainer(ITrainingReporter reporter)
                     progress.TotalSteps++;
                     if (optimizerStep && main && options.DumpSteps is not null)
                         StateDictIO.Save(setup.Model, Path.Combine(options.DumpSteps, $"step{progress.TotalSteps:D4}.safetensors"));
+                    images += b.Size;
                     box = (box * i + r.Box) / (i + 1);
                     obj = (obj * i + r.Obj) / (i + 1);
                     cls = (cls * i + r.Cls) / (i + 1);
@@ -281,10 +282,24 @@ public sealed class Trainer(ITrainingReporter reporter)
                 {
                     next?.Images.Dispose();
                     next?.Batch.Dispose();
+                    ReportPace(log, images, clock.Elapsed.TotalSeconds);
                     return (box, obj, cls, true);
                 }
             }
+            ReportPace(log, images, clock.Elapsed.TotalSeconds);
             return (box, obj, cls, false);
+        }
+
+        /// Which of the two limits training: the loader's images/s (its workers' rate) against the
+        /// steps' (images over the time not spent waiting for a batch).
+        void ReportPace(ITrainingReporter log, int images, double seconds)
+        {
+            var stats = loader.Stats;
+            double stepSeconds = seconds - stats.WaitSeconds;
+            if (!main || images == 0 || stepSeconds <= 0) return;
+            bool loaderLimits = stats.WaitSeconds > 0.1 * seconds;
+            log.Info($"      loader {stats.ImagesPerSecond:F1} images/s ({stats.Workers} workers), steps {images / stepSeconds:F1} images/s; " +
+                $"waited {stats.WaitSeconds:F1} s of {seconds:F1} s for data: the {(loaderLimits ? "loader" : "steps")} set the pace");
         }
     }
 

@@ -51,6 +51,28 @@ public class LoaderTests(SynthFixture fixture) : IClassFixture<SynthFixture>
         Assert.NotEqual(a, Fingerprints(ds, 2, 2, 4));   // another epoch, other batches
     }
 
+    /// The loader's account of an epoch: every image built once, the workers' time, and the
+    /// consumer's waits (all of the building when there are no workers).
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    public void StatsCountTheEpochsImagesAndTheWaits(int workers)
+    {
+        var config = DatasetConfig.Load(synth.Value);
+        using var ds = YoloDataset.Open(config, DatasetSplit.Train, DatasetOptions.Training(160));
+        var loader = new DataLoader(ds, new LoaderOptions { BatchSize = 5, Workers = workers, Seed = 1 });
+        foreach (var b in loader.Epoch(0)) b.Dispose();
+        var stats = loader.Stats;
+        Assert.Equal(24, stats.Images);
+        Assert.Equal(Math.Max(1, workers), stats.Workers);
+        Assert.True(stats.BuildSeconds > 0 && double.IsFinite(stats.ImagesPerSecond));
+        if (workers == 0) Assert.Equal(stats.BuildSeconds, stats.WaitSeconds, 1e-9);
+        else Assert.True(stats.WaitSeconds <= stats.BuildSeconds + 1, $"waited {stats.WaitSeconds} s for {stats.BuildSeconds} s of building");
+        if (workers > 0) return;
+        foreach (var b in loader.Epoch(1).Take(2)) b.Dispose();
+        Assert.Equal(10, loader.Stats.Images); // a new epoch starts the count again
+    }
+
     [Fact]
     public void BatchesAreNhwcWithCollatedTargets()
     {

@@ -198,6 +198,17 @@ public class TrainerTests() : TinyRuns("trainer", workers: 2)
         public override void Info(string line) => infos.Add(line);
     }
 
+    /// After each epoch's bar, one line says whether the loader or the steps limit training.
+    [Fact]
+    public void EachEpochSaysWhetherTheLoaderOrTheStepsSetThePace()
+    {
+        var lines = new List<string>();
+        new Trainer(new CollectBoth([], lines)).Run(Tiny("pace", 2));
+        var pace = lines.Where(l => l.Contains("set the pace")).ToList();
+        Assert.Equal(2, pace.Count);
+        Assert.All(pace, l => Assert.Matches(@"^ +loader [\d.]+ images/s \(\d+ workers\), steps [\d.]+ images/s; waited [\d.]+ s of [\d.]+ s for data: the (loader|steps) set the pace$", l));
+    }
+
     /// train.py's transfer from a YOLOv5 .pt: every entry of matching name and shape ('model',
     /// not 'ema'), counted over PyTorch's state dict (349 for yolov5n, num_batches_tracked
     /// included); without --cfg the model is the checkpoint's own and its anchors come too, with
