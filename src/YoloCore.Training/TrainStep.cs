@@ -32,7 +32,7 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
         var heads32 = heads.Select(h => h.DType == DType.Float32 ? h : h.Cast(DType.Float32)).ToArray();
         var result = loss.Compute(heads32, targets);
         timer?.Mark("loss");
-        double total = result.Total.Item();
+        double total = result.TotalValue; // the step's one read of the loss: total and items together
         if (!double.IsFinite(total))
             throw new NonFiniteLossException($"the loss is {total} (box {result.Box}, obj {result.Obj}, cls {result.Cls}): training cannot continue");
         var scaled = scaler.ScaleLoss(result.Total);

@@ -205,10 +205,16 @@ public sealed partial class Tensor : IDisposable
 
     // ---- reading back --------------------------------------------------------------------------
 
+    /// How many times tensors were read back to the host (ToArray, ToDoubles, Item): on a GPU each
+    /// waits for everything queued, so a training step's count is its host synchronisations.
+    public static long HostReads => Interlocked.Read(ref hostReads);
+    static long hostReads;
+
     /// Copies the elements to a host array; T must match the dtype.
     public T[] ToArray<T>() where T : unmanaged
     {
         if (DTypeInfo.Of<T>() != DType) throw new InvalidOperationException($"{this} cannot be read as {typeof(T).Name}");
+        Interlocked.Increment(ref hostReads);
         var r = new T[Count];
         Backend.CopyToHost(this, MemoryMarshal.AsBytes(r.AsSpan()));
         return r;

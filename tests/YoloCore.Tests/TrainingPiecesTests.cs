@@ -143,4 +143,28 @@ public class TrainingPiecesTests
         Assert.Equal(before, setup.Model.Parameters().First().ToArray<float>());
         Assert.Equal(1, setup.Ema.Updates);
     }
+
+    /// A training step reads back to the host only what it must: the loss and its items in one
+    /// read, the gradient norm for clipping, and (mixed precision) whether a gradient overflowed.
+    /// On a GPU each read waits for the queued work; the loss used to take five (the anchors and
+    /// one per level besides the total).
+    [Theory]
+    [InlineData(false, false, 1)]
+    [InlineData(true, false, 2)]
+    [InlineData(true, true, 3)]
+    public void AStepReadsBackOnlyTheLossItemsTheNormAndTheOverflowFlag(bool optimizerStep, bool scaled, int reads)
+    {
+        using var setup = new TrainingSetup(YoloCore.Nn.Yolo.ModelConfig.Load("yolov5n"), 3, 64, 2, new Hyperparameters(), OptimizerKind.SGD,
+            Device.Cpu, amp: false, seed: 1);
+        var step = new TrainStep(setup.Model, setup.Loss, setup.Optimizer, setup.Ema, new GradScaler(enabled: scaled, initialScale: 8), DType.Float32);
+        using var scope = TensorScope.Begin();
+        var pixels = new byte[2 * 64 * 64 * 3];
+        new Random(3).NextBytes(pixels);
+        var images = Tensor.FromArray<byte>(pixels, new Shape(2, 64, 64, 3));
+        double[] targets = [0, 1, 0.5, 0.5, 0.3, 0.4, 1, 2, 0.3, 0.6, 0.2, 0.2];
+        step.Run(images, targets, optimizerStep: false); // the first step reads the anchors once
+        long before = Tensor.HostReads;
+        step.Run(images, targets, optimizerStep);
+        Assert.Equal(reads, Tensor.HostReads - before);
+    }
 }

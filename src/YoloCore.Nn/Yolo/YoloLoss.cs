@@ -1,7 +1,27 @@
 namespace YoloCore.Nn.Yolo;
 
 /// The loss and its parts: Total = (box + obj + cls)·batch, with the three items after their gains.
-public sealed record LossResult(Tensor Total, double Box, double Obj, double Cls);
+/// Items holds (total, box, obj, cls) on the loss's device, so one read gives all four; the values
+/// are read when first asked for (on a GPU that waits for the queued work), which must be before
+/// the tensors' scope ends.
+public sealed class LossResult(Tensor total, Tensor items)
+{
+    public Tensor Total { get; } = total;
+    public Tensor Items { get; } = items;
+    double[]? values;
+    double[] Values => values ??= Items.ToDoubles();
+    public double TotalValue => Values[0];
+    public double Box => Values[1];
+    public double Obj => Values[2];
+    public double Cls => Values[3];
+
+    /// Items from the four scalars (detached: they are for reporting).
+    public static Tensor ItemsOf(Tensor total, Tensor box, Tensor obj, Tensor cls)
+    {
+        using var _ = Autograd.GradMode.NoGrad();
+        return Ops.Concat([total.Detach().Reshape(1), box.Detach().Reshape(1), obj.Detach().Reshape(1), cls.Detach().Reshape(1)], 0);
+    }
+}
 
 /// YOLOv5 v7.0's ComputeLoss: for each level, the predictions at the assigned cells give a box
 /// loss (1 - CIoU by default), class BCE against label-smoothed one-hot targets, and every cell an
@@ -10,6 +30,10 @@ public sealed record LossResult(Tensor Total, double Box, double Obj, double Cls
 public sealed class YoloLoss(Detect detect, LossHyperparameters hyp)
 {
     public LossHyperparameters Hyp { get; } = hyp;
+
+    // The anchors in grid units, read from Detect at the first Compute (after any weights or
+    // resume state are loaded) and kept: reading them every step would wait for the forward pass.
+    double[]? anchors;
 
     /// Set in data-parallel training: the box and class means then divide by each level's target
     /// count summed over all ranks (over the world size), not the local count, so that N ranks
@@ -27,10 +51,9 @@ public sealed class YoloLoss(Detect detect, LossHyperparameters hyp)
         int nl = detect.Nl, na = detect.Na, nc = detect.Nc, no = detect.No;
         double[] balance = nl == 3 ? [4.0, 1.0, 0.4] : [4.0, 1.0, 0.25, 0.06, 0.02];
         var terms = new YoloLossTerms(nc, Hyp.Iou, 1.0 - 0.5 * Hyp.LabelSmoothing, 0.5 * Hyp.LabelSmoothing, Hyp.ClsPw, Hyp.ObjPw, Hyp.Gr);
-        var anchors = detect.Anchors.ToDoubles();
+        var anchors = this.anchors ??= detect.Anchors.ToDoubles();
         int bs = heads[0].Shape[0];
-        Tensor? total = null;
-        double box = 0, obj = 0, cls = 0;
+        Tensor? total = null, parts = null;
         var levels = Enumerable.Range(0, nl).Select(i =>
             TargetBuilder.Build(targets, na, heads[i].Shape[2], heads[i].Shape[3], anchors[(i * na * 2)..((i + 1) * na * 2)], Hyp.AnchorT)).ToArray();
         var counts = levels.Select(l => (double)l.Count).ToArray();
@@ -53,13 +76,17 @@ public sealed class YoloLoss(Detect detect, LossHyperparameters hyp)
             // lbox = mean(1 - IoU) over targets, lobj = mean BCE over cells (balanced per level),
             // lcls = mean BCE over targets × classes (only when nc > 1), each times its gain.
             double wBox = share > 0 ? Hyp.Box / share : 0, wObj = Hyp.Obj * balance[i] / flat.Shape[0], wCls = share > 0 && nc > 1 ? Hyp.Cls / (share * nc) : 0;
-            var s = sums.ToDoubles();
-            box += wBox * s[0]; obj += wObj * s[1]; cls += wCls * s[2];
             var weights = Tensor.FromDoubles([wBox * bs, wObj * bs, wCls * bs], new Shape(3), p.DType, p.Device);
             var term = (sums * weights).Sum();
             total = total is null ? term : total + term;
+            using (Autograd.GradMode.NoGrad())
+            {
+                var part = sums.Detach() * Tensor.FromDoubles([wBox, wObj, wCls], new Shape(3), p.DType, p.Device);
+                parts = parts is null ? part : parts + part;
+            }
         }
-        return new LossResult(total!, box, obj, cls);
+        using (Autograd.GradMode.NoGrad())
+            return new LossResult(total!, Ops.Concat([total!.Detach().Reshape(1), parts!], 0));
     }
 
     /// The same loss written with autograd ops, one YOLOv5 expression at a time: the readable
@@ -121,6 +148,6 @@ public sealed class YoloLoss(Detect detect, LossHyperparameters hyp)
         var objL = lobj! * Hyp.Obj;
         var cls = (lcls ?? zero) * Hyp.Cls;
         var total = (box + objL + cls) * bs;
-        return new LossResult(total, box.Item(), objL.Item(), cls.Item());
+        return new LossResult(total, LossResult.ItemsOf(total, box, objL, cls));
     }
 }

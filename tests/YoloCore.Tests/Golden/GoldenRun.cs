@@ -42,7 +42,7 @@ public sealed class GoldenRun
         var heads = model.ForwardHeads(images);
         Heads = heads.Select(h => h.ToDoubles()).ToArray();
         Loss = new YoloLoss(model.Detect, hyp).Compute(heads, targets);
-        LossValue = Loss.Total.Item();
+        LossValue = Loss.TotalValue; // reads the four items while their tensors live
         foreach (var (n, t) in model.NamedBuffers()) if (n.Contains("running_")) RunningStats[n] = t.ToDoubles();
         Loss.Total.Backward();
         foreach (var (n, p) in model.NamedParameters()) Grads[n] = p.Grad?.ToDoubles() ?? new double[p.Count];
