@@ -1,4 +1,4 @@
-// yololosslevel.cu: the fused YOLOv5 loss of one level (float32; see IBackend.YoloLossLevel).
+// yololosslevel.cu: the fused YOLOv5 loss of one level (float32; see IYoloLossLevel in src/YoloCore/Extensions/YoloLossLevel.cs).
 // Per target k: the predicted box from its head row (xy = 2σ - 0.5, wh = (2σ)²·anchor), its IoU
 // with the target (iou_kind: an IouKind, eps 1e-7, as YOLOv5 v7.0's bbox_iou) and
 // the class BCE; per row: the objectness BCE. Gradients split min/max ties in half and pass

@@ -6,7 +6,7 @@ namespace YoloCore.Cuda;
 /// when it reads data back. Activations compute in float32 or float16 with float32 accumulation;
 /// BatchNorm parameters, statistics and optimizer state are float32. Each op X lives in Ops/X.cs,
 /// named as in Core's and the CPU backend's Ops/, with its kernels in kernels/x.cu (lowercase).
-public sealed unsafe partial class CudaBackend : IBackend
+public sealed unsafe partial class CudaBackend : IBackend, IYoloLossLevel, IOptimizerKernels
 {
     static readonly Dictionary<int, CudaBackend> instances = [];
 
@@ -18,6 +18,7 @@ public sealed unsafe partial class CudaBackend : IBackend
     readonly cublasHandle blas;
     readonly ulong blasWorkspace;
     const ulong BlasWorkspaceBytes = 32 << 20;
+    readonly ExtensionOps extensions;
 
     CudaBackend(Device device)
     {
@@ -32,7 +33,10 @@ public sealed unsafe partial class CudaBackend : IBackend
         Cublas.SetWorkspace(blas, blasWorkspace, BlasWorkspaceBytes);
         // Default math: float32 GEMMs stay exact (no TF32), float16 ones use tensor cores.
         Cublas.SetMathMode(blas, cublasMath_t.CUBLAS_DEFAULT_MATH);
+        extensions = new ExtensionOps(device).Add<IYoloLossLevel>(this).Add<IOptimizerKernels>(this);
     }
+
+    public T Extension<T>() where T : class => extensions.Get<T>();
 
     /// Called by Backends the first time a cuda:N tensor is made.
     public static IBackend Create(Device device)

@@ -149,7 +149,7 @@ public sealed class TcpCommunicator : ICommunicator
         return Enqueue(() =>
         {
             var bytes = new byte[tensor.Bytes];
-            tensor.Backend.CopyToHost(tensor, bytes);
+            tensor.CopyTo(bytes);
             if (Rank == 0)
             {
                 var sum = ToDoubles(bytes, tensor.DType);
@@ -167,7 +167,7 @@ public sealed class TcpCommunicator : ICommunicator
                 Send(master!, bytes, "rank 0");
                 bytes = Receive(master!, bytes.Length, "rank 0");
             }
-            tensor.Backend.CopyFromHost(bytes, tensor);
+            tensor.CopyFrom(bytes);
         });
     }
 
@@ -182,13 +182,13 @@ public sealed class TcpCommunicator : ICommunicator
             var bytes = new byte[tensor.Bytes];
             if (Rank == 0)
             {
-                tensor.Backend.CopyToHost(tensor, bytes);
+                tensor.CopyTo(bytes);
                 for (int r = 1; r < WorldSize; r++) Send(peers[r]!, bytes, $"rank {r}");
             }
             else
             {
                 bytes = Receive(master!, bytes.Length, "rank 0");
-                tensor.Backend.CopyFromHost(bytes, tensor);
+                tensor.CopyFrom(bytes);
             }
         }));
     }

@@ -16,7 +16,7 @@ public sealed class Adam(ParamGroup[] groups, bool decoupled, double beta2 = 0.9
         if (gradScale != 1)
         {
             var grads = Groups.SelectMany(g => g.Parameters).Select(p => p.Grad).OfType<Tensor>().ToList();
-            if (grads.Count > 0) grads[0].Backend.MultiTensorAxpby(grads, grads, gradScale, 0);
+            if (grads.Count > 0) grads[0].Backend.Extension<IOptimizerKernels>().MultiTensorAxpby(grads, grads, gradScale, 0);
         }
         foreach (var g in Groups)
             foreach (var p in g.Parameters)
@@ -25,7 +25,7 @@ public sealed class Adam(ParamGroup[] groups, bool decoupled, double beta2 = 0.9
                 if (!moments.TryGetValue(p, out var mv))
                     moments[p] = mv = (TensorScope.Escape(Tensor.Zeros(p.Shape, p.DType, p.Device)), TensorScope.Escape(Tensor.Zeros(p.Shape, p.DType, p.Device)));
                 // The group's momentum is Adam's beta1 (YOLOv5 passes betas=(momentum, 0.999)).
-                p.Backend.AdamStep(p, p.Grad, mv.M, mv.V, g.Lr, g.Momentum, beta2, eps, g.WeightDecay, Decoupled, Steps);
+                p.Backend.Extension<IOptimizerKernels>().AdamStep(p, p.Grad, mv.M, mv.V, g.Lr, g.Momentum, beta2, eps, g.WeightDecay, Decoupled, Steps);
             }
     }
 

@@ -21,7 +21,7 @@ public sealed class GradScaler(bool enabled, double initialScale = 65536, double
         var grads = parameters.Select(p => p.Grad).OfType<Tensor>().ToList();
         if (grads.Count == 0) return true;
         using var found = Tensor.Zeros(new Shape(), DType.Int32, grads[0].Device);
-        grads[0].Backend.UnscaleAndCheck(grads, 1 / Scale, found);
+        grads[0].Backend.Extension<IOptimizerKernels>().UnscaleAndCheck(grads, 1 / Scale, found);
         return found.Item() == 0;
     }
 

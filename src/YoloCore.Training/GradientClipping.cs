@@ -9,7 +9,7 @@ public static class GradientClipping
     {
         var grads = parameters.Select(p => p.Grad).OfType<Tensor>().ToList();
         double coef = Coefficient(grads, maxNorm, out double norm);
-        if (coef < 1) grads[0].Backend.MultiTensorAxpby(grads, grads, coef, 0);
+        if (coef < 1) grads[0].Backend.Extension<IOptimizerKernels>().MultiTensorAxpby(grads, grads, coef, 0);
         return norm;
     }
 
@@ -21,7 +21,7 @@ public static class GradientClipping
         if (grads.Count == 0) return 1;
         using (var total = Tensor.Zeros(new Shape(), DType.Float32, grads[0].Device))
         {
-            grads[0].Backend.SumOfSquares(grads, total);
+            grads[0].Backend.Extension<IOptimizerKernels>().SumOfSquares(grads, total);
             norm = Math.Sqrt(total.Item());
         }
         double coef = maxNorm / (norm + 1e-6);

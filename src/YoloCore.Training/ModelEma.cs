@@ -39,6 +39,6 @@ public sealed class ModelEma
         using var _ = GradMode.NoGrad();
         var floating = pairs.Where(p => p.Ema.DType.IsFloating()).ToList();
         if (floating.Count == 0) return;
-        floating[0].Ema.Backend.MultiTensorAxpby(floating.Select(p => p.Ema).ToList(), floating.Select(p => p.Source).ToList(), d, 1 - d);
+        floating[0].Ema.Backend.Extension<IOptimizerKernels>().MultiTensorAxpby(floating.Select(p => p.Ema).ToList(), floating.Select(p => p.Source).ToList(), d, 1 - d);
     }
 }

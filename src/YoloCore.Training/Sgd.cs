@@ -32,7 +32,7 @@ public sealed class Sgd : IOptimizer
             var ps = g.Parameters.Where(p => p.Grad is not null).ToList();
             if (ps.Count == 0) continue;
             var bufs = ps.Select(p => g.Momentum == 0 ? null : StateBuffer(p, "momentum_buffer")).ToList();
-            ps[0].Backend.MultiTensorSgd(ps, ps.Select(p => p.Grad!).ToList(), bufs, gradScale, g.Lr, g.Momentum, g.WeightDecay, g.Nesterov);
+            ps[0].Backend.Extension<IOptimizerKernels>().MultiTensorSgd(ps, ps.Select(p => p.Grad!).ToList(), bufs, gradScale, g.Lr, g.Momentum, g.WeightDecay, g.Nesterov);
         }
     }
 

@@ -3,7 +3,8 @@ namespace YoloCore;
 /// The operations a device backend implements. The caller (the autograd layer in Ops) allocates
 /// every output with the right shape and dtype on the backend's device; the backend only
 /// computes. Layouts: activations NHWC, convolution weights OHWI ([Cout, kh, kw, Cin]).
-/// Every method has a CPU implementation (the float32/float64 reference) and a CUDA one.
+/// Every method has a CPU implementation (the float32/float64 reference) and a CUDA one. Fused
+/// ops that belong to a higher layer (the YOLO loss, the optimizers) are extension ops instead.
 public interface IBackend
 {
     Device Device { get; }
@@ -13,8 +14,12 @@ public interface IBackend
 
     // ---- memory -----------------------------------------------------------------------------
     Storage Allocate(long bytes);
-    void CopyFromHost(ReadOnlySpan<byte> source, Tensor destination);
-    void CopyToHost(Tensor source, Span<byte> destination);
+    /// destination ← destination.Bytes bytes of host memory at source; returns when source may be
+    /// reused. Host addresses rather than spans (as UploadAsync), so that one dispatch hook can
+    /// wrap every member (Diagnostics/OpProfiler); Tensor.CopyFrom and CopyTo take spans.
+    void CopyFromHost(nint source, Tensor destination);
+    /// destination (source.Bytes bytes of host memory) ← source, finished when it returns.
+    void CopyToHost(Tensor source, nint destination);
     /// Same element count; converts between dtypes when they differ.
     void Copy(Tensor source, Tensor destination);
     void Fill(Tensor destination, double value);
@@ -100,40 +105,8 @@ public interface IBackend
     /// y = op(a)·op(b) (2-D), or y += ... when accumulate.
     void MatMul(Tensor a, Tensor b, bool transA, bool transB, Tensor y, bool accumulate = false);
 
-    /// YOLOv5's loss terms of one level in a few fused passes. head: the level's raw outputs as
-    /// rows [R, 5 + nc]; rows (int32 [n]): the assigned row of each target; tbox [n, 4] (offset in
-    /// cell, w, h in grid units), anchors [n, 2], classes (int32 [n]). Writes each target's IoU
-    /// (iou [n]), the objectness targets (tobj [R]: the last target of a row wins) and
-    /// sums [3] = (Σ (1 - IoU), Σ BCE(objectness), Σ BCE(class scores)).
-    void YoloLossLevel(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms,
-        Tensor iou, Tensor tobj, Tensor sums);
-    /// ghead = Σ_j gsums[j]·∂sums[j]/∂head, with the IoU inside the objectness targets and CIoU's
-    /// alpha held constant (detached), as YOLOv5 does.
-    void YoloLossLevelBackward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms,
-        Tensor tobj, Tensor gsums, Tensor ghead);
-
-    // ---- optimizer ---------------------------------------------------------------------------
-    /// One SGD step as torch.optim.SGD does it (dampening 0): g += wd·p; buf = m·buf + g;
-    /// g = nesterov ? g + m·buf : buf; p -= lr·g. momentumBuffer is null when momentum is 0.
-    void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, double lr, double momentum, double weightDecay, bool nesterov);
-
-    /// Mixed precision's unscale over every gradient at once: g *= invScale in place, and
-    /// foundNonFinite (an int32 scalar) is set to 1 if any value is infinite or NaN, so one read
-    /// decides whether the step is skipped.
-    void UnscaleAndCheck(IReadOnlyList<Tensor> grads, double invScale, Tensor foundNonFinite);
-
-    // The step's tail over many tensors at once (one pass on a GPU instead of one launch per tensor).
-
-    /// result (a float32 scalar) = Σ over the tensors of Σ x²: the gradient norm for clipping.
-    void SumOfSquares(IReadOnlyList<Tensor> tensors, Tensor result);
-    /// targets[i] = a·targets[i] + b·sources[i] for every i (the EMA update; a scale when b = 0).
-    void MultiTensorAxpby(IReadOnlyList<Tensor> targets, IReadOnlyList<Tensor> sources, double a, double b);
-    /// SgdStep over a parameter group, each gradient first multiplied by gradScale (clipping).
-    void MultiTensorSgd(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor?> momentumBuffers,
-        double gradScale, double lr, double momentum, double weightDecay, bool nesterov);
-
-    /// One Adam (decoupled = false: L2 weight decay added to the gradient) or AdamW (decoupled:
-    /// p *= 1 - lr·wd) step as torch.optim computes it; step counts from 1.
-    void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2, double eps,
-        double weightDecay, bool decoupled, int step);
+    // ---- extension ops -------------------------------------------------------------------------
+    /// The backend's implementation of an op family declared outside this interface
+    /// (IYoloLossLevel, IOptimizerKernels): the backend registers its extensions when it is made.
+    T Extension<T>() where T : class;
 }

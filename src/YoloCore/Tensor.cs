@@ -123,12 +123,26 @@ public sealed partial class Tensor : IDisposable
         if (Device == device) return;
         if (!IsLeaf) throw new InvalidOperationException($"only leaf tensors move in place, not {this}");
         var host = new byte[Bytes];
-        Backend.CopyToHost(this, host);
+        CopyTo(host);
         var old = Storage;
         storage = Backends.For(device).Allocate(Math.Max(1, Count) * DType.SizeOf());
-        Backend.CopyFromHost(host, this);
+        CopyFrom(host);
         old.Release();
         ZeroGrad();
+    }
+
+    /// This tensor ← host bytes (exactly Bytes of them).
+    public unsafe void CopyFrom(ReadOnlySpan<byte> host)
+    {
+        if (host.Length != Bytes) throw new ArgumentException($"{host.Length} bytes cannot fill {this} ({Bytes} bytes)");
+        fixed (byte* p = host) Backend.CopyFromHost((nint)p, this);
+    }
+
+    /// host (exactly Bytes of them) ← this tensor, finished when it returns.
+    public unsafe void CopyTo(Span<byte> host)
+    {
+        if (host.Length != Bytes) throw new ArgumentException($"{host.Length} bytes cannot hold {this} ({Bytes} bytes)");
+        fixed (byte* p = host) Backend.CopyToHost(this, (nint)p);
     }
 
     /// A handle on the same data that is cut from the graph.
@@ -171,7 +185,7 @@ public sealed partial class Tensor : IDisposable
     {
         if (data.Length != shape.Count) throw new ArgumentException($"{data.Length} values cannot fill shape {shape}");
         var t = Empty(shape, DTypeInfo.Of<T>(), device);
-        t.Backend.CopyFromHost(MemoryMarshal.AsBytes(data), t);
+        t.CopyFrom(MemoryMarshal.AsBytes(data));
         return t;
     }
 
@@ -216,7 +230,7 @@ public sealed partial class Tensor : IDisposable
         if (DTypeInfo.Of<T>() != DType) throw new InvalidOperationException($"{this} cannot be read as {typeof(T).Name}");
         Interlocked.Increment(ref hostReads);
         var r = new T[Count];
-        Backend.CopyToHost(this, MemoryMarshal.AsBytes(r.AsSpan()));
+        CopyTo(MemoryMarshal.AsBytes(r.AsSpan()));
         return r;
     }
 

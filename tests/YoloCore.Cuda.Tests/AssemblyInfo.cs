@@ -14,9 +14,13 @@ static class Repo
     }
 }
 
-/// The backends these tests run on, installed before any test does.
+/// The backends these tests run on, and the op table's rows from above Core, installed before any test runs.
 static class BackendSetup
 {
     [System.Runtime.CompilerServices.ModuleInitializer]
-    internal static void Install() => YoloCore.Backends.Use(YoloCore.Cpu.CpuBackend.Create, YoloCore.Cuda.CudaBackend.Create);
+    internal static void Install()
+    {
+        YoloCore.Backends.Use(YoloCore.Cpu.CpuBackend.Create, YoloCore.Cuda.CudaBackend.Create);
+        YoloCore.Diagnostics.OpCatalog.Add(YoloCore.Nn.Yolo.YoloLossLevelOp.Catalog);
+    }
 }

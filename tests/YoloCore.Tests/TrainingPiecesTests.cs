@@ -97,7 +97,7 @@ public class TrainingPiecesTests
             expected += float64 ? v.Sum(x => x * x) : f.Sum(x => (double)x * x);
         }
         using var total = Tensor.Zeros(new Shape(), DType.Float64, Device.Cpu);
-        tensors[0].Backend.SumOfSquares(tensors, total);
+        tensors[0].Backend.Extension<IOptimizerKernels>().SumOfSquares(tensors, total);
         Assert.Equal(expected, total.Item(), 1e-9 * expected);
     }
 

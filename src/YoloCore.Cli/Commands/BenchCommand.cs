@@ -88,8 +88,8 @@ public sealed class BenchCommand
         List<(string Op, double Ms, long Calls)>? ops = null;
         if (profile)
         {
-            var profiler = new ProfilingBackend(backend);
-            Backends.Register(profiler);
+            var profiler = new OpProfiler(backend);
+            Backends.Register(profiler.Backend);
             for (int i = 0; i < steps; i++) step.Run(images, targets, optimizerStep: Closes(i));
             Backends.Register(backend);
             ops = profiler.Report().ToList();

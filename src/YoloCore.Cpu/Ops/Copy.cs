@@ -3,17 +3,11 @@ namespace YoloCore.Cpu;
 /// Copies between the host and tensors, between tensors (converting dtypes), and fills.
 public sealed unsafe partial class CpuBackend
 {
-    public void CopyFromHost(ReadOnlySpan<byte> source, Tensor destination)
-    {
-        if (source.Length != destination.Bytes) throw new ArgumentException($"{source.Length} bytes for {destination}");
-        source.CopyTo(new Span<byte>(Raw(destination), source.Length));
-    }
+    public void CopyFromHost(nint source, Tensor destination) =>
+        Buffer.MemoryCopy((void*)source, Raw(destination), destination.Bytes, destination.Bytes);
 
-    public void CopyToHost(Tensor source, Span<byte> destination)
-    {
-        if (destination.Length != source.Bytes) throw new ArgumentException($"{destination.Length} bytes for {source}");
-        new ReadOnlySpan<byte>(Raw(source), destination.Length).CopyTo(destination);
-    }
+    public void CopyToHost(Tensor source, nint destination) =>
+        Buffer.MemoryCopy(Raw(source), (void*)destination, source.Bytes, source.Bytes);
 
     public void Copy(Tensor source, Tensor destination)
     {

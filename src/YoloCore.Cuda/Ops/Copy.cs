@@ -5,20 +5,18 @@ namespace YoloCore.Cuda;
 // Host ↔ device transfers, device copies with dtype conversion (copy.cu), and fills.
 public sealed unsafe partial class CudaBackend
 {
-    public void CopyFromHost(ReadOnlySpan<byte> source, Tensor destination)
+    public void CopyFromHost(nint source, Tensor destination)
     {
-        if (source.Length != destination.Bytes) throw new ArgumentException($"{source.Length} bytes for {destination}");
         gpu.MakeCurrent();
-        // From pageable memory the driver stages the bytes before returning, so the span may be
+        // From pageable memory the driver stages the bytes before returning, so the source may be
         // reused at once; the copy is ordered with the ops on the stream.
-        fixed (byte* p = source) CudaDriver.MemcpyHtoDAsync(Ptr(destination), p, (ulong)source.Length, gpu.Stream);
+        CudaDriver.MemcpyHtoDAsync(Ptr(destination), (void*)source, (ulong)destination.Bytes, gpu.Stream);
     }
 
-    public void CopyToHost(Tensor source, Span<byte> destination)
+    public void CopyToHost(Tensor source, nint destination)
     {
-        if (destination.Length != source.Bytes) throw new ArgumentException($"{destination.Length} bytes for {source}");
         gpu.MakeCurrent();
-        fixed (byte* p = destination) CudaDriver.MemcpyDtoHAsync(p, Ptr(source), (ulong)destination.Length, gpu.Stream);
+        CudaDriver.MemcpyDtoHAsync((void*)destination, Ptr(source), (ulong)source.Bytes, gpu.Stream);
         gpu.Synchronize();
     }
 

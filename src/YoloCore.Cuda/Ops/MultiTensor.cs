@@ -31,7 +31,7 @@ public sealed unsafe partial class CudaBackend
         count = list.Count;
         var bytes = MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(list));
         var table = Tensor.Empty(new Shape(Math.Max(1, bytes.Length)), DType.UInt8, Device);
-        if (bytes.Length > 0) CopyFromHost(bytes, table);
+        if (bytes.Length > 0) fixed (byte* p = bytes) CopyFromHost((nint)p, table);
         return table;
     }
 

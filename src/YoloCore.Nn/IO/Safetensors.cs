@@ -70,7 +70,7 @@ public static class Safetensors
                 file.ReadExactly(data);
                 if (!fromCode.ContainsKey(code)) data = Widen(data, code, path, name);
                 var t = TensorScope.Escape(Tensor.Empty(shape, dtype));
-                t.Backend.CopyFromHost(data, t);
+                t.CopyFrom(data);
                 tensors.Add((name, t));
             }
         }
@@ -155,7 +155,7 @@ public static class Safetensors
         foreach (var (_, t) in list)
         {
             var data = new byte[t.Bytes];
-            t.Backend.CopyToHost(t, data);
+            t.CopyTo(data);
             file.Write(data);
         }
     }

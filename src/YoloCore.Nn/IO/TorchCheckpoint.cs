@@ -207,10 +207,10 @@ public sealed class TorchCheckpoint : IDisposable
         switch (storage)
         {
             case "FloatStorage" or "HalfStorage" or "DoubleStorage" or "IntStorage" or "ByteStorage" or "BoolStorage":
-                t.Backend.CopyFromHost(v, t);
+                t.CopyFrom(v);
                 break;
             case "BFloat16Storage":
-                t.Backend.CopyFromHost(Enumerable.Range(0, v.Length / 2).SelectMany(i => BitConverter.GetBytes(BitConverter.Int32BitsToSingle(BitConverter.ToUInt16(v, 2 * i) << 16))).ToArray(), t);
+                t.CopyFrom(Enumerable.Range(0, v.Length / 2).SelectMany(i => BitConverter.GetBytes(BitConverter.Int32BitsToSingle(BitConverter.ToUInt16(v, 2 * i) << 16))).ToArray());
                 break;
             default: // integers of other widths
                 int size = v.Length / Math.Max(1, (int)shape.Count);
@@ -225,7 +225,7 @@ public sealed class TorchCheckpoint : IDisposable
                     }
                     ints[i] = (int)x;
                 }
-                t.Backend.CopyFromHost(System.Runtime.InteropServices.MemoryMarshal.AsBytes(ints.AsSpan()).ToArray(), t);
+                t.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(ints.AsSpan()).ToArray());
                 break;
         }
         return t;

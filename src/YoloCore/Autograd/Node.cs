@@ -24,6 +24,14 @@ public abstract class Node
     }
 
     public virtual string Name => GetType().Name;
+
+    /// Records this node as what produced output: how an op defined outside Core (the YOLO loss
+    /// in Nn) joins the graph. output must be the op's fresh result, not yet in a graph.
+    public void Attach(Tensor output)
+    {
+        if (output.GradFn is not null || output.RequiresGrad) throw new InvalidOperationException($"{Name} cannot attach to {output}: it is already in a graph or a leaf that requires grad");
+        output.GradFn = this;
+    }
     public bool HasRun { get; private set; }
 
     internal int InputCount => producers.Length;

@@ -66,7 +66,24 @@ public static class OpCatalog
     static Tensor BnSiluTrain(Tensor[] x) => x[0].BatchNormSilu(x[1], x[2], Stat(x, 0), Stat(x, 1), 0.03, 1e-3);
     static Tensor BnEval(Tensor[] x) => x[0].BatchNorm2d(x[1], x[2], Stat(x, 0.2), Stat(x, 1.7), false, 0.03, 1e-3);
 
-    public static readonly OpCase[] All =
+    /// Every op's cases: Core's below, then those of extension ops in higher layers (the YOLO
+    /// loss in Nn), which the program adds at startup beside its backends (Add).
+    public static IReadOnlyList<OpCase> All
+    {
+        get { lock (added) return [.. core, .. added]; }
+    }
+
+    static readonly List<OpCase> added = [];
+
+    /// Adds the cases of an op defined above Core (once; a case already in the table is skipped).
+    public static void Add(IEnumerable<OpCase> cases)
+    {
+        lock (added)
+            foreach (var c in cases)
+                if (!core.Contains(c) && !added.Contains(c)) added.Add(c);
+    }
+
+    static readonly OpCase[] core =
     [
         new("conv k3 s1 p1 bias", [N(2, 7, 6, 3), N(4, 3, 3, 3), N(4)], x => x[0].Conv2d(x[1], x[2], 1, 1)),
         new("conv k3 s2 p1 odd", [N(1, 9, 7, 5), N(3, 3, 3, 5)], x => x[0].Conv2d(x[1], null, 2, 1)),
@@ -116,15 +133,6 @@ public static class OpCatalog
         new("index add", [N(5, 3), InputSpec.Idx(4, 0, 4, 1), N(4, 3)], x => x[0].IndexAdd(x[1], x[2])),
         new("index copy", [N(5, 3), InputSpec.Idx(3, 0, 1), N(3, 3)], x => x[0].IndexCopy(x[1], x[2])),
         new("index copy repeated", [N(5, 3), InputSpec.Idx(3, 0, 3), N(3, 3)], x => x[0].IndexCopy(x[1], x[2])),
-        new("yolo loss level (fused)", [N(12, 8), InputSpec.Idx(3, 7, 3, 11), new([4, 4], Gen.Positive, false), new([4, 2], Gen.Positive, false), InputSpec.Idx(0, 2, 1, 2)],
-            x =>
-            {
-                // The loss runs in float32 on GPUs; float16 heads are cast first, as YoloLoss does.
-                // DIoU and gr = 0 detach nothing, so central differences see the whole gradient
-                // (CIoU's detached alpha is compared with autograd in FusedLossTests).
-                Tensor F(Tensor t) => t.DType == DType.Float16 ? t.Cast(DType.Float32) : t;
-                return F(x[0]).YoloLossLevel(x[1], F(x[2]), F(x[3]), x[4], new YoloLossTerms(3, IouKind.DIoU, 0.95, 0.05, 1.2, 0.9, 0.0)).Sums;
-            }),
         new("matmul", [N(3, 4), N(4, 5)], x => x[0].MatMul(x[1])),
         new("matmul aT", [N(4, 3), N(4, 5)], x => x[0].MatMul(x[1], transA: true)),
         new("matmul bT", [N(3, 4), N(5, 4)], x => x[0].MatMul(x[1], transB: true)),

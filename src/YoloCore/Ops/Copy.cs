@@ -31,9 +31,9 @@ public static partial class Ops
     {
         if (x.Device == device) return x.Detach();
         var host = new byte[x.Bytes];
-        x.Backend.CopyToHost(x, host);
+        x.CopyTo(host);
         var y = Tensor.Empty(x.Shape, x.DType, device);
-        y.Backend.CopyFromHost(host, y);
+        y.CopyFrom(host);
         return y;
     }
 

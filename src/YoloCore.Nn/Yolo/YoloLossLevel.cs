@@ -1,0 +1,66 @@
+using YoloCore.Autograd;
+using YoloCore.Diagnostics;
+
+namespace YoloCore.Nn.Yolo;
+
+/// YOLOv5's loss for one detection level as one fused, differentiable op: an extension op whose
+/// kernels each backend provides (IYoloLossLevel: Cpu/Ops/YoloLossLevel.cs, the reference, and
+/// Cuda/Ops/YoloLossLevel.cs over kernels/yololosslevel.cu). YoloLoss calls it once per level.
+public static class YoloLossLevelOp
+{
+    /// The three sums [Σ (1 - IoU), Σ BCE(obj), Σ BCE(cls)] (see IYoloLossLevel), differentiable
+    /// with respect to the head, and each target's IoU (detached).
+    public static (Tensor Sums, Tensor Iou) YoloLossLevel(this Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms)
+    {
+        if (head.Rank != 2 || head.Shape[1] != terms.Classes + 5) throw new ArgumentException($"YoloLossLevel: head rows must be [R, {terms.Classes + 5}], got {head.Shape}");
+        int n = (int)rows.Count;
+        if (tbox.Shape != new Shape(n, 4) || anchors.Shape != new Shape(n, 2) || classes.Count != n)
+            throw new ArgumentException($"YoloLossLevel: {n} targets need tbox [n, 4], anchors [n, 2], classes [n]; got {tbox.Shape}, {anchors.Shape}, {classes.Shape}");
+        var sums = Tensor.Empty(new Shape(3), head.DType, head.Device);
+        var iou = Tensor.Empty(new Shape(n), head.DType, head.Device);
+        var tobj = Tensor.Empty(new Shape(head.Shape[0]), head.DType, head.Device);
+        head.Backend.Extension<IYoloLossLevel>().YoloLossLevel(head, rows, tbox, anchors, classes, terms, iou, tobj, sums);
+        if (GradMode.ShouldRecord(head)) new YoloLossNode(head, rows, tbox, anchors, classes, terms, tobj).Attach(sums);
+        tobj.Dispose();
+        return (sums, iou);
+    }
+
+    /// The op's rows in the op table (OpCatalog.Add at startup): gradient checks and GPU parity.
+    public static readonly OpCase[] Catalog =
+    [
+        new("yolo loss level (fused)",
+            [new([12, 8]), InputSpec.Idx(3, 7, 3, 11), new([4, 4], Gen.Positive, false), new([4, 2], Gen.Positive, false), InputSpec.Idx(0, 2, 1, 2)],
+            x =>
+            {
+                // The loss runs in float32 on GPUs; float16 heads are cast first, as YoloLoss does.
+                // DIoU and gr = 0 detach nothing, so central differences see the whole gradient
+                // (CIoU's detached alpha is compared with autograd in FusedLossTests).
+                Tensor F(Tensor t) => t.DType == DType.Float16 ? t.Cast(DType.Float32) : t;
+                return F(x[0]).YoloLossLevel(x[1], F(x[2]), F(x[3]), x[4], new YoloLossTerms(3, IouKind.DIoU, 0.95, 0.05, 1.2, 0.9, 0.0)).Sums;
+            }),
+    ];
+
+    sealed class YoloLossNode : Node
+    {
+        readonly Tensor head, rows, tbox, anchors, classes, tobj;
+        readonly YoloLossTerms terms;
+
+        public YoloLossNode(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms, Tensor tobj) : base(head)
+        {
+            this.head = Save(head);
+            this.rows = Save(rows);
+            this.tbox = Save(tbox);
+            this.anchors = Save(anchors);
+            this.classes = Save(classes);
+            this.tobj = Save(tobj);
+            this.terms = terms;
+        }
+
+        protected override Tensor?[] Backward(Tensor gsums)
+        {
+            var ghead = Tensor.Empty(head.Shape, head.DType, head.Device);
+            head.Backend.Extension<IYoloLossLevel>().YoloLossLevelBackward(head, rows, tbox, anchors, classes, terms, tobj, gsums, ghead);
+            return [ghead];
+        }
+    }
+}

@@ -1,0 +1,32 @@
+namespace YoloCore;
+
+/// The kernels of the optimizer step's tail, an extension op (IBackend.Extension) that
+/// YoloCore.Training's Sgd, Adam, GradScaler, clipping and EMA call. The contract stays in Core
+/// because the backends implement it and sit beside Core, below Training. The multi-tensor
+/// kernels cover many tensors in one pass (one launch on a GPU instead of one per tensor).
+public interface IOptimizerKernels
+{
+    /// One SGD step as torch.optim.SGD does it (dampening 0): g += wd·p; buf = m·buf + g;
+    /// g = nesterov ? g + m·buf : buf; p -= lr·g. momentumBuffer is null when momentum is 0.
+    void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, double lr, double momentum, double weightDecay, bool nesterov);
+
+    /// SgdStep over a parameter group, each gradient first multiplied by gradScale (clipping).
+    void MultiTensorSgd(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor?> momentumBuffers,
+        double gradScale, double lr, double momentum, double weightDecay, bool nesterov);
+
+    /// One Adam (decoupled = false: L2 weight decay added to the gradient) or AdamW (decoupled:
+    /// p *= 1 - lr·wd) step as torch.optim computes it; step counts from 1.
+    void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2, double eps,
+        double weightDecay, bool decoupled, int step);
+
+    /// Mixed precision's unscale over every gradient at once: g *= invScale in place, and
+    /// foundNonFinite (an int32 scalar) is set to 1 if any value is infinite or NaN, so one read
+    /// decides whether the step is skipped.
+    void UnscaleAndCheck(IReadOnlyList<Tensor> grads, double invScale, Tensor foundNonFinite);
+
+    /// result (a float32 scalar) = Σ over the tensors of Σ x²: the gradient norm for clipping.
+    void SumOfSquares(IReadOnlyList<Tensor> tensors, Tensor result);
+
+    /// targets[i] = a·targets[i] + b·sources[i] for every i (the EMA update; a scale when b = 0).
+    void MultiTensorAxpby(IReadOnlyList<Tensor> targets, IReadOnlyList<Tensor> sources, double a, double b);
+}

@@ -1,0 +1,82 @@
+using YoloCore.Cpu;
+using YoloCore.Diagnostics;
+using YoloCore.Nn.Yolo;
+
+namespace YoloCore.Tests;
+
+/// Extension ops (the YOLO loss's and the optimizers' kernels, registered by each backend beside
+/// IBackend) and the profiler, one dispatch hook over the backend and its extensions.
+public class ExtensionOpsTests
+{
+    interface INotProvided { void Nothing(); }
+
+    [Fact]
+    public void IBackendDeclaresNoneOfTheExtensionOps()
+    {
+        var primitives = typeof(IBackend).GetMethods().Select(m => m.Name).ToHashSet();
+        var extensions = typeof(IYoloLossLevel).GetMethods().Concat(typeof(IOptimizerKernels).GetMethods()).Select(m => m.Name).ToList();
+        Assert.NotEmpty(extensions);
+        Assert.Empty(extensions.Where(primitives.Contains));
+    }
+
+    [Fact]
+    public void EveryBackendRegistersTheLossAndOptimizerKernels()
+    {
+        Assert.NotNull(CpuBackend.Instance.Extension<IYoloLossLevel>());
+        Assert.NotNull(CpuBackend.Instance.Extension<IOptimizerKernels>());
+    }
+
+    [Fact]
+    public void AnExtensionTheBackendLacksIsNamedInTheError()
+    {
+        var e = Assert.Throws<NotSupportedException>(() => CpuBackend.Instance.Extension<INotProvided>());
+        Assert.Contains(nameof(INotProvided), e.Message);
+        Assert.Contains("IOptimizerKernels", e.Message); // what it does provide
+        // Through the profiler the same error arrives, not a reflection wrapper.
+        var profiled = new OpProfiler(CpuBackend.Instance).Backend;
+        Assert.Throws<NotSupportedException>(() => profiled.Extension<INotProvided>());
+    }
+
+    [Fact]
+    public void TheOpTableHoldsTheLossRowsAddedAtStartup() =>
+        Assert.Contains(OpCatalog.All, c => c.Name == YoloLossLevelOp.Catalog[0].Name);
+
+    /// A convolution, the fused loss (an extension op reached through Extension) and an EMA-style
+    /// update, with the values they give.
+    static double[] Run()
+    {
+        var rng = new Rng(3);
+        using var x = Tensor.Randn(new Shape(1, 5, 5, 4), rng);
+        using var w = Tensor.Randn(new Shape(8, 3, 3, 4), rng);
+        using var y = x.Conv2d(w, null, 1, 1);
+        using var head = Tensor.Randn(new Shape(6, 8), rng);
+        using var rows = Tensor.FromArray([1, 4], 2);
+        using var tbox = Tensor.Uniform(new Shape(2, 4), rng, 0.2, 1.5);
+        using var anchors = Tensor.Uniform(new Shape(2, 2), rng, 0.5, 2);
+        using var classes = Tensor.FromArray([0, 2], 2);
+        var (sums, iou) = head.YoloLossLevel(rows, tbox, anchors, classes, new YoloLossTerms(3, IouKind.CIoU, 1, 0, 1, 1, 1));
+        using var target = y.Detach();
+        target.Backend.Extension<IOptimizerKernels>().MultiTensorAxpby([target], [y], 0.5, 0.25);
+        double[] r = [.. target.ToDoubles(), .. sums.ToDoubles(), .. iou.ToDoubles()];
+        sums.Dispose();
+        iou.Dispose();
+        return r;
+    }
+
+    [Fact]
+    public void TheProfilerTimesEveryOpExtensionsIncludedAndChangesNoValue()
+    {
+        var plain = Run();
+        var profiler = new OpProfiler(CpuBackend.Instance);
+        Backends.Register(profiler.Backend);
+        double[] profiled;
+        try { profiled = Run(); }
+        finally { Backends.Register(CpuBackend.Instance); }
+        Assert.Equal(plain, profiled);
+        var calls = profiler.Report().ToDictionary(r => r.Op, r => r.Calls);
+        Assert.Equal(1, calls["Conv2d 3x3/1 4-8"]);
+        Assert.Equal(1, calls["YoloLossLevel"]);
+        Assert.Equal(1, calls["MultiTensorAxpby"]);
+        Assert.All(profiler.Report(), r => Assert.True(r.Ms >= 0));
+    }
+}
