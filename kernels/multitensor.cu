@@ -1,5 +1,8 @@
 // multitensor.cu: the optimizer step's tail over many tensors in one launch: unscale and check
-// (mixed precision), sums of squares (gradient clipping), a = alpha·a + beta·b (EMA), and SGD.
+// (mixed precision), sums of squares (gradient clipping), a = alpha·a + beta·b (EMA), and SGD;
+// and the two one-thread kernels that keep the step free of host reads: clipping's coefficient
+// and the loss scaler's update. Scale, coefficient and skip flag stay on the device: the
+// kernels read them, so the host queues the whole step without waiting.
 #include "common.cuh"
 
 // The host lists every tensor in chunks of at most 65536 elements (a, b, c: the chunk's tensors
@@ -12,9 +15,10 @@ struct Chunk
 };
 
 template <typename G>
-__device__ void mt_unscale_check(const Chunk* chunks, float inv_scale, int* found)
+__device__ void mt_unscale_check(const Chunk* chunks, const float* scale, int* found)
 {
     Chunk ck = chunks[blockIdx.x];
+    float inv_scale = (float)(1.0 / (double)*scale); // as torch: the reciprocal in double, then float
     G* g = (G*)ck.a;
     for (int j = threadIdx.x; j < ck.len; j += blockDim.x)
     {
@@ -55,8 +59,10 @@ extern "C" __global__ void __launch_bounds__(256) mt_axpby_f32(const Chunk* chun
 }
 
 template <typename G>
-__device__ void mt_sgd(const Chunk* chunks, float grad_scale, float lr, float m, float wd, int nesterov)
+__device__ void mt_sgd(const Chunk* chunks, const float* scale, const int* skip, float lr, float m, float wd, int nesterov)
 {
+    if (skip && *skip) return; // the loss scaler found inf/NaN: this step is skipped
+    float grad_scale = scale ? *scale : 1.0f;
     Chunk ck = chunks[blockIdx.x];
     float* p = (float*)ck.a;
     const G* g = (const G*)ck.b;
@@ -75,7 +81,36 @@ __device__ void mt_sgd(const Chunk* chunks, float grad_scale, float lr, float m,
 }
 
 #define EXPORT_MT(S, T) \
-    extern "C" __global__ void __launch_bounds__(256) mt_unscale_check_##S(const Chunk* chunks, float inv_scale, int* found) { mt_unscale_check<T>(chunks, inv_scale, found); } \
+    extern "C" __global__ void __launch_bounds__(256) mt_unscale_check_##S(const Chunk* chunks, const float* scale, int* found) { mt_unscale_check<T>(chunks, scale, found); } \
     extern "C" __global__ void __launch_bounds__(256) mt_sum_squares_##S(const Chunk* chunks, float* partial) { mt_sum_squares<T>(chunks, partial); } \
-    extern "C" __global__ void __launch_bounds__(256) mt_sgd_##S(const Chunk* chunks, float grad_scale, float lr, float m, float wd, int nesterov) { mt_sgd<T>(chunks, grad_scale, lr, m, wd, nesterov); }
+    extern "C" __global__ void __launch_bounds__(256) mt_sgd_##S(const Chunk* chunks, const float* scale, const int* skip, float lr, float m, float wd, int nesterov) { mt_sgd<T>(chunks, scale, skip, lr, m, wd, nesterov); }
 EXPORT_FLOAT_TYPES(EXPORT_MT)
+
+// clip_grad_norm_'s factor: coef = min(1, max_norm / (sqrt(sum of squares) + 1e-6)), in double as
+// the CPU computes it. One thread does it (launches come in blocks of 256).
+extern "C" __global__ void clip_coefficient(const float* sum_squares, double max_norm, float* coef)
+{
+    if (blockIdx.x != 0 || threadIdx.x != 0) return;
+    double c = max_norm / (sqrt((double)*sum_squares) + 1e-6);
+    *coef = (float)(c < 1.0 ? c : 1.0);
+}
+
+// torch's _amp_update_scale_: back off and count a skipped step after inf/NaN, else grow the
+// scale after growth_interval clean steps in a row. One thread does it.
+extern "C" __global__ void amp_update_scale(float* scale, int* clean_steps, int* skipped, const int* found,
+    double growth, double backoff, int growth_interval)
+{
+    if (blockIdx.x != 0 || threadIdx.x != 0) return;
+    if (*found)
+    {
+        *scale = (float)((double)*scale * backoff);
+        *clean_steps = 0;
+        *skipped += 1;
+        return;
+    }
+    if (++*clean_steps >= growth_interval)
+    {
+        *scale = (float)((double)*scale * growth);
+        *clean_steps = 0;
+    }
+}

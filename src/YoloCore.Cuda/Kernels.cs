@@ -204,6 +204,20 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("maxpool2d", "maxpool_forward_" + suffix, work, args);
         }
 
+        /// kernels/multitensor.cu: amp_update_scale(float* scale, int* clean_steps, int* skipped, const int* found, double growth, double backoff, int growth_interval)
+        public void AmpUpdateScale(Work work, ulong scale, ulong clean_steps, ulong skipped, ulong found, double growth, double backoff, int growth_interval)
+        {
+            void** args = stackalloc void*[] { &scale, &clean_steps, &skipped, &found, &growth, &backoff, &growth_interval };
+            backend.Launch("multitensor", "amp_update_scale", work, args);
+        }
+
+        /// kernels/multitensor.cu: clip_coefficient(const float* sum_squares, double max_norm, float* coef)
+        public void ClipCoefficient(Work work, ulong sum_squares, double max_norm, ulong coef)
+        {
+            void** args = stackalloc void*[] { &sum_squares, &max_norm, &coef };
+            backend.Launch("multitensor", "clip_coefficient", work, args);
+        }
+
         /// kernels/multitensor.cu: mt_axpby_{f32}(const Chunk* chunks, float alpha, float beta)
         public void MtAxpby(string suffix, Work work, ulong chunks, float alpha, float beta)
         {
@@ -211,10 +225,10 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("multitensor", "mt_axpby_" + suffix, work, args);
         }
 
-        /// kernels/multitensor.cu: mt_sgd_{f32,f16}(const Chunk* chunks, float grad_scale, float lr, float m, float wd, int nesterov)
-        public void MtSgd(string suffix, Work work, ulong chunks, float grad_scale, float lr, float m, float wd, int nesterov)
+        /// kernels/multitensor.cu: mt_sgd_{f32,f16}(const Chunk* chunks, const float* scale, const int* skip, float lr, float m, float wd, int nesterov)
+        public void MtSgd(string suffix, Work work, ulong chunks, ulong scale, ulong skip, float lr, float m, float wd, int nesterov)
         {
-            void** args = stackalloc void*[] { &chunks, &grad_scale, &lr, &m, &wd, &nesterov };
+            void** args = stackalloc void*[] { &chunks, &scale, &skip, &lr, &m, &wd, &nesterov };
             backend.Launch("multitensor", "mt_sgd_" + suffix, work, args);
         }
 
@@ -225,10 +239,10 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("multitensor", "mt_sum_squares_" + suffix, work, args);
         }
 
-        /// kernels/multitensor.cu: mt_unscale_check_{f32,f16}(const Chunk* chunks, float inv_scale, int* found)
-        public void MtUnscaleCheck(string suffix, Work work, ulong chunks, float inv_scale, ulong found)
+        /// kernels/multitensor.cu: mt_unscale_check_{f32,f16}(const Chunk* chunks, const float* scale, int* found)
+        public void MtUnscaleCheck(string suffix, Work work, ulong chunks, ulong scale, ulong found)
         {
-            void** args = stackalloc void*[] { &chunks, &inv_scale, &found };
+            void** args = stackalloc void*[] { &chunks, &scale, &found };
             backend.Launch("multitensor", "mt_unscale_check_" + suffix, work, args);
         }
 

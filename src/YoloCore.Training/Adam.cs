@@ -10,13 +10,17 @@ public sealed class Adam(ParamGroup[] groups, bool decoupled, double beta2 = 0.9
     public bool Decoupled { get; } = decoupled;
     public int Steps { get; set; }
 
-    public void Step(double gradScale = 1)
+    /// Reads skip and gradScale back (two waits for the device): the step count that bias
+    /// correction uses lives on the host and must not count a skipped step.
+    public void Step(Tensor? gradScale = null, Tensor? skip = null)
     {
+        if (skip is not null && skip.Item() != 0) return;
         Steps++;
-        if (gradScale != 1)
+        double scale = gradScale?.Item() ?? 1;
+        if (scale != 1)
         {
             var grads = Groups.SelectMany(g => g.Parameters).Select(p => p.Grad).OfType<Tensor>().ToList();
-            if (grads.Count > 0) grads[0].Backend.Extension<IOptimizerKernels>().MultiTensorAxpby(grads, grads, gradScale, 0);
+            if (grads.Count > 0) grads[0].Backend.Extension<IOptimizerKernels>().MultiTensorAxpby(grads, grads, scale, 0);
         }
         foreach (var g in Groups)
             foreach (var p in g.Parameters)

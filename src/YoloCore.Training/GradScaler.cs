@@ -4,42 +4,63 @@ namespace YoloCore.Training;
 /// by the scale before backward so small gradients survive float16; before the optimizer step the
 /// gradients are divided back and checked. A non-finite gradient skips the step and halves the
 /// scale; 2000 clean steps in a row double it. Disabled, it passes everything through.
-public sealed class GradScaler(bool enabled, double initialScale = 65536, double growth = 2, double backoff = 0.5, int growthInterval = 2000)
+/// Its state lives on the device, as torch's does: the check sets a flag that the optimizer's
+/// kernel reads to skip, and the update runs there too, so a step never waits for the host.
+/// Reading Scale, CleanSteps or Skipped waits for the device (checkpoints and reports do it).
+public sealed class GradScaler : IDisposable
 {
-    public bool Enabled { get; } = enabled;
-    public double Scale { get; set; } = enabled ? initialScale : 1;
-    public int CleanSteps { get; set; }
-    /// Steps skipped because a gradient overflowed.
-    public int Skipped { get; set; }
+    readonly double growth, backoff;
+    readonly int growthInterval;
+    // float32 scale; int32 clean-step count, skipped-step count and this step's found-inf flag.
+    readonly Tensor? scale, cleanSteps, skipped, found;
 
-    public Tensor ScaleLoss(Tensor loss) => Enabled ? loss * Scale : loss;
-
-    /// Divides every gradient by the scale in place; false when any is inf or NaN (skip the step).
-    public bool Unscale(IEnumerable<Tensor> parameters)
+    public GradScaler(bool enabled, Device device, double initialScale = 65536, double growth = 2, double backoff = 0.5, int growthInterval = 2000)
     {
-        if (!Enabled) return true;
-        var grads = parameters.Select(p => p.Grad).OfType<Tensor>().ToList();
-        if (grads.Count == 0) return true;
-        using var found = Tensor.Zeros(new Shape(), DType.Int32, grads[0].Device);
-        grads[0].Backend.Extension<IOptimizerKernels>().UnscaleAndCheck(grads, 1 / Scale, found);
-        return found.Item() == 0;
+        Enabled = enabled;
+        (this.growth, this.backoff, this.growthInterval) = (growth, backoff, growthInterval);
+        if (!enabled) return;
+        scale = TensorScope.Escape(Tensor.Scalar(initialScale, DType.Float32, device));
+        cleanSteps = TensorScope.Escape(Tensor.Zeros(new Shape(), DType.Int32, device));
+        skipped = TensorScope.Escape(Tensor.Zeros(new Shape(), DType.Int32, device));
+        found = TensorScope.Escape(Tensor.Zeros(new Shape(), DType.Int32, device));
     }
 
-    /// After each optimizer step (taken or skipped): adjust the scale.
-    public void Update(bool finite)
+    public bool Enabled { get; }
+
+    public double Scale { get => scale?.Item() ?? 1; set => Set(scale, value); }
+    public int CleanSteps { get => (int)(cleanSteps?.Item() ?? 0); set => Set(cleanSteps, value); }
+    /// Steps skipped because a gradient overflowed.
+    public int Skipped { get => (int)(skipped?.Item() ?? 0); set => Set(skipped, value); }
+
+    /// The last Unscale's verdict as an int32 scalar on the device (1: a gradient was inf or NaN,
+    /// skip the step); null when disabled. The optimizer reads it.
+    public Tensor? FoundNonFinite => found;
+
+    static void Set(Tensor? state, double value) => state?.Backend.Fill(state, value);
+
+    public Tensor ScaleLoss(Tensor loss) => scale is null ? loss : loss * scale;
+
+    /// Divides every gradient by the scale in place and sets FoundNonFinite, on the device.
+    public void Unscale(IEnumerable<Tensor> parameters)
     {
-        if (!Enabled) return;
-        if (!finite)
-        {
-            Scale *= backoff;
-            CleanSteps = 0;
-            Skipped++;
-            return;
-        }
-        if (++CleanSteps >= growthInterval)
-        {
-            Scale *= growth;
-            CleanSteps = 0;
-        }
+        if (found is null) return;
+        found.Backend.Fill(found, 0);
+        var grads = parameters.Select(p => p.Grad).OfType<Tensor>().ToList();
+        if (grads.Count > 0) grads[0].Backend.Extension<IOptimizerKernels>().UnscaleAndCheck(grads, scale!, found);
+    }
+
+    /// After each optimizer step (taken or skipped): adjust the scale, on the device.
+    public void Update()
+    {
+        if (found is null) return;
+        found.Backend.Extension<IOptimizerKernels>().UpdateScale(scale!, cleanSteps!, skipped!, found, growth, backoff, growthInterval);
+    }
+
+    public void Dispose()
+    {
+        scale?.Dispose();
+        cleanSteps?.Dispose();
+        skipped?.Dispose();
+        found?.Dispose();
     }
 }

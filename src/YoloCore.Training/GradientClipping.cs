@@ -1,30 +1,38 @@
-
 namespace YoloCore.Training;
 
 /// torch.nn.utils.clip_grad_norm_: scales all gradients by max_norm / (‖g‖ + 1e-6) when the total
-/// L2 norm exceeds max_norm. Returns the norm before clipping.
+/// L2 norm exceeds max_norm.
 public static class GradientClipping
 {
+    /// Clips in place and returns the norm before clipping (reads it back: for tests and tools,
+    /// not the training step, which folds Coefficient into the optimizer's update).
     public static double ClipByNorm(IEnumerable<Tensor> parameters, double maxNorm)
     {
         var grads = parameters.Select(p => p.Grad).OfType<Tensor>().ToList();
-        double coef = Coefficient(grads, maxNorm, out double norm);
+        if (grads.Count == 0) return 0;
+        using var total = SumOfSquares(grads);
+        double norm = Math.Sqrt(total.Item());
+        double coef = maxNorm / (norm + 1e-6);
         if (coef < 1) grads[0].Backend.Extension<IOptimizerKernels>().MultiTensorAxpby(grads, grads, coef, 0);
         return norm;
     }
 
-    /// The factor clipping would apply (1 when the norm is within the limit), so an optimizer can
-    /// fold it into its update instead of rewriting every gradient.
-    public static double Coefficient(IReadOnlyList<Tensor> grads, double maxNorm, out double norm)
+    /// The factor clipping applies (1 within the limit) as a scalar on the device, float32 (float64
+    /// for float64 gradients); null when there are no gradients. The optimizer's kernel reads it,
+    /// so the host does not wait for the norm.
+    public static Tensor? Coefficient(IReadOnlyList<Tensor> grads, double maxNorm)
     {
-        norm = 0;
-        if (grads.Count == 0) return 1;
-        using (var total = Tensor.Zeros(new Shape(), DType.Float32, grads[0].Device))
-        {
-            grads[0].Backend.Extension<IOptimizerKernels>().SumOfSquares(grads, total);
-            norm = Math.Sqrt(total.Item());
-        }
-        double coef = maxNorm / (norm + 1e-6);
-        return coef < 1 ? coef : 1;
+        if (grads.Count == 0) return null;
+        using var total = SumOfSquares(grads);
+        var coef = Tensor.Empty(new Shape(), grads[0].DType == DType.Float64 ? DType.Float64 : DType.Float32, grads[0].Device);
+        grads[0].Backend.Extension<IOptimizerKernels>().ClipCoefficient(total, maxNorm, coef);
+        return coef;
+    }
+
+    static Tensor SumOfSquares(IReadOnlyList<Tensor> grads)
+    {
+        var total = Tensor.Zeros(new Shape(), DType.Float32, grads[0].Device);
+        grads[0].Backend.Extension<IOptimizerKernels>().SumOfSquares(grads, total);
+        return total;
     }
 }

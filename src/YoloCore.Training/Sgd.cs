@@ -23,8 +23,9 @@ public sealed class Sgd : IOptimizer
 
     public int Steps { get; set; }
 
-    /// Updates every parameter that has a gradient: one multi-tensor pass per group.
-    public void Step(double gradScale = 1)
+    /// Updates every parameter that has a gradient: one multi-tensor pass per group, which reads
+    /// gradScale and skip on the device.
+    public void Step(Tensor? gradScale = null, Tensor? skip = null)
     {
         Steps++;
         foreach (var g in Groups)
@@ -32,7 +33,7 @@ public sealed class Sgd : IOptimizer
             var ps = g.Parameters.Where(p => p.Grad is not null).ToList();
             if (ps.Count == 0) continue;
             var bufs = ps.Select(p => g.Momentum == 0 ? null : StateBuffer(p, "momentum_buffer")).ToList();
-            ps[0].Backend.Extension<IOptimizerKernels>().MultiTensorSgd(ps, ps.Select(p => p.Grad!).ToList(), bufs, gradScale, g.Lr, g.Momentum, g.WeightDecay, g.Nesterov);
+            ps[0].Backend.Extension<IOptimizerKernels>().MultiTensorSgd(ps, ps.Select(p => p.Grad!).ToList(), bufs, gradScale, skip, g.Lr, g.Momentum, g.WeightDecay, g.Nesterov);
         }
     }
 

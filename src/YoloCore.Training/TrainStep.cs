@@ -14,13 +14,24 @@ public readonly record struct StepResult(double Loss, double Box, double Obj, do
 /// closes an accumulation window (earlier ones accumulate locally), and the loss is multiplied by
 /// the world size first (YOLOv5's `loss *= WORLD_SIZE`), so the averaged
 /// gradient is the one process's with the combined batch would get.
+/// Run never waits for the device (with SGD): the loss scaler's check, skip and update and the
+/// clipping coefficient stay there, and the loss items come back as a PendingStep, read after
+/// the next step is queued (one step late, as a GPU trainer reads them).
 public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimizer, ModelEma? ema, GradScaler scaler,
-    DType computeType, double maxGradNorm = 10.0, YoloCore.Distributed.DataParallelReducer? reducer = null, int worldSize = 1)
+    DType computeType, double maxGradNorm = 10.0, YoloCore.Distributed.DataParallelReducer? reducer = null, int worldSize = 1) : IDisposable
 {
+    // Two pinned slots for the items and flag downloads: a step's slot is reused two steps later.
+    const int Slots = 2, SlotBytes = 32;
+    readonly nint[] slots = new nint[Slots];
+    readonly int[] generation = new int[Slots];
+    IBackend? slotBackend;
+    int runs;
+
     public DType ComputeType { get; } = computeType;
 
     /// images: NHWC uint8 (as the loader gives them) or floating in [0, 1], on the model's device.
-    public StepResult Run(Tensor images, double[] targets, bool optimizerStep, PhaseTimer? timer = null)
+    /// Read the result before running two more steps.
+    public PendingStep Run(Tensor images, double[] targets, bool optimizerStep, PhaseTimer? timer = null)
     {
         using var scope = TensorScope.Begin();
         timer?.Start();
@@ -32,28 +43,20 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
         var heads32 = heads.Select(h => h.DType == DType.Float32 ? h : h.Cast(DType.Float32)).ToArray();
         var result = loss.Compute(heads32, targets);
         timer?.Mark("loss");
-        double total = result.TotalValue; // the step's one read of the loss: total and items together
-        if (!double.IsFinite(total))
-            throw new NonFiniteLossException($"the loss is {total} (box {result.Box}, obj {result.Obj}, cls {result.Cls}): training cannot continue");
         var scaled = scaler.ScaleLoss(result.Total);
         // Only the backward that closes an accumulation window communicates (DDP's no_sync).
         reducer?.BeginBackward(sync: optimizerStep);
         (worldSize > 1 ? scaled * worldSize : scaled).Backward();
         if (optimizerStep) reducer?.WaitAndAverage();
         timer?.Mark("backward");
-        bool stepped = false, skipped = false;
         if (optimizerStep)
         {
             var parameters = model.Parameters().ToList();
-            bool finite = scaler.Unscale(parameters);
-            if (finite)
-            {
-                var grads = parameters.Select(p => p.Grad).OfType<Tensor>().ToList();
-                optimizer.Step(GradientClipping.Coefficient(grads, maxGradNorm, out _));
-                stepped = true;
-            }
-            else skipped = true;
-            scaler.Update(finite);
+            scaler.Unscale(parameters);
+            var grads = parameters.Select(p => p.Grad).OfType<Tensor>().ToList();
+            using (var coef = GradientClipping.Coefficient(grads, maxGradNorm))
+                optimizer.Step(coef, scaler.FoundNonFinite);
+            scaler.Update();
             optimizer.ZeroGrad();
             timer?.Mark("optimizer");
             // As train.py: the EMA follows every optimizer step, taken or skipped (it counts updates).
@@ -64,8 +67,67 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
             }
             timer?.Mark("ema");
         }
-        return new StepResult(total, result.Box, result.Obj, result.Cls, stepped, skipped);
+        return Download(result.Items, optimizerStep ? scaler.FoundNonFinite : null, optimizerStep);
     }
+
+    /// Queues the items (and the skip flag) into this step's pinned slot.
+    PendingStep Download(Tensor items, Tensor? found, bool optimizerStep)
+    {
+        var backend = items.Backend;
+        if (slotBackend is null)
+        {
+            slotBackend = backend;
+            for (int i = 0; i < Slots; i++) slots[i] = backend.AllocatePinned(SlotBytes);
+        }
+        int slot = runs++ % Slots;
+        generation[slot]++;
+        long itemsFence = backend.DownloadAsync(items, slots[slot]);
+        long foundFence = found is null ? -1 : backend.DownloadAsync(found, slots[slot] + 16);
+        return new PendingStep(this, slot, generation[slot], itemsFence, foundFence, optimizerStep);
+    }
+
+    internal unsafe StepResult Read(PendingStep p)
+    {
+        if (generation[p.Slot] != p.Generation)
+            throw new InvalidOperationException("a training step's result was read after two more steps had run: read each step's result before the step after next");
+        slotBackend!.HostWait(p.ItemsFence);
+        if (p.FoundFence >= 0) slotBackend.HostWait(p.FoundFence);
+        float* items = (float*)slots[p.Slot];
+        bool skipped = p.FoundFence >= 0 && *(int*)(slots[p.Slot] + 16) != 0;
+        var r = new StepResult(items[0], items[1], items[2], items[3], p.OptimizerStep && !skipped, skipped);
+        if (!double.IsFinite(r.Loss))
+            throw new NonFiniteLossException($"the loss is {r.Loss} (box {r.Box}, obj {r.Obj}, cls {r.Cls}): training cannot continue");
+        return r;
+    }
+
+    public void Dispose()
+    {
+        if (slotBackend is null) return;
+        for (int i = 0; i < Slots; i++) slotBackend.FreePinned(slots[i]);
+        slotBackend = null;
+    }
+}
+
+/// A step's loss items and skip flag on their way to the host. Read() waits for them (and
+/// throws NonFiniteLossException on a non-finite loss); the first Read caches the result.
+public sealed class PendingStep
+{
+    readonly TrainStep step;
+    StepResult? result;
+
+    internal PendingStep(TrainStep step, int slot, int generation, long itemsFence, long foundFence, bool optimizerStep)
+    {
+        this.step = step;
+        (Slot, Generation, ItemsFence, FoundFence, OptimizerStep) = (slot, generation, itemsFence, foundFence, optimizerStep);
+    }
+
+    internal int Slot { get; }
+    internal int Generation { get; }
+    internal long ItemsFence { get; }
+    internal long FoundFence { get; }
+    internal bool OptimizerStep { get; }
+
+    public StepResult Read() => result ??= step.Read(this);
 }
 
 /// Training stops on a non-finite loss with this message rather than continuing with NaN weights.

@@ -241,7 +241,23 @@ public sealed class Trainer(ITrainingReporter reporter)
             log.EpochStarted(epoch, options.Epochs);
             double box = 0, obj = 0, cls = 0;
             var clock = Stopwatch.StartNew();
-            int i = 0, images = 0;
+            int i = 0, done = 0, images = 0;
+            // Each step's losses are read after the next step is queued, so the host does not wait
+            // for the device between steps; the bar runs one step behind until the epoch's end.
+            (PendingStep Step, int Targets)? pending = null;
+            void Account()
+            {
+                if (pending is not { } p) return;
+                pending = null;
+                var r = p.Step.Read();
+                box = (box * done + r.Box) / (done + 1);
+                obj = (obj * done + r.Obj) / (done + 1);
+                cls = (cls * done + r.Cls) / (done + 1);
+                done++;
+                double rate = done / clock.Elapsed.TotalSeconds;
+                log.BatchDone(new BatchProgress(epoch, options.Epochs, done, nb, box, obj, cls, p.Targets, options.ImageSize,
+                    PeakGiB(device), rate, (nb - done) / rate));
+            }
             using var batches = loader.Epoch(epoch).GetEnumerator();
             var current = Upload(batches, pinned, device);
             while (current is { } c)
@@ -263,29 +279,27 @@ public sealed class Trainer(ITrainingReporter reporter)
                     }
                     bool optimizerStep = ni - progress.LastOptStep >= accumulate;
                     FaultInjection.MaybeExit(rank, progress.TotalSteps);
-                    var r = setup.Step.Run(c.Images, Array.ConvertAll(b.Targets, v => (double)v), optimizerStep);
+                    var step = setup.Step.Run(c.Images, Array.ConvertAll(b.Targets, v => (double)v), optimizerStep);
+                    Account();
+                    pending = (step, b.TargetCount);
                     if (optimizerStep) progress.LastOptStep = ni;
                     progress.TotalSteps++;
                     if (optimizerStep && main && options.DumpSteps is not null)
                         StateDictIO.Save(setup.Model, Path.Combine(options.DumpSteps, $"step{progress.TotalSteps:D4}.safetensors"));
                     images += b.Size;
-                    box = (box * i + r.Box) / (i + 1);
-                    obj = (obj * i + r.Obj) / (i + 1);
-                    cls = (cls * i + r.Cls) / (i + 1);
                     i++;
-                    double rate = i / clock.Elapsed.TotalSeconds;
-                    log.BatchDone(new BatchProgress(epoch, options.Epochs, i, nb, box, obj, cls, b.TargetCount, options.ImageSize,
-                        PeakGiB(device), rate, (nb - i) / rate));
                 }
                 current = next;
                 if (options.MaxSteps > 0 && progress.TotalSteps >= options.MaxSteps)
                 {
                     next?.Images.Dispose();
                     next?.Batch.Dispose();
+                    Account();
                     ReportPace(log, images, clock.Elapsed.TotalSeconds);
                     return (box, obj, cls, true);
                 }
             }
+            Account();
             ReportPace(log, images, clock.Elapsed.TotalSeconds);
             return (box, obj, cls, false);
         }

@@ -52,7 +52,7 @@ public static class TrainingParity
         public double Step(Batch b, double[] targets)
         {
             using var images = b.ImagesTensor(device);
-            return setup.Step.Run(images, targets, optimizerStep: true).Loss;
+            return setup.Step.Run(images, targets, optimizerStep: true).Read().Loss;
         }
 
         public void Dispose() => setup.Dispose();

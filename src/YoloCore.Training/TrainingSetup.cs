@@ -49,7 +49,7 @@ public sealed class TrainingSetup : IDisposable
             WeightDecay = hyp["weight_decay"] * batch * Accumulate / NominalBatch;
             var groups = YoloParamGroups.Create(Model, hyp["lr0"], hyp["momentum"], WeightDecay, nesterov: true);
             Optimizer = optimizer == OptimizerKind.SGD ? new Sgd(groups) : new Adam(groups, decoupled: optimizer == OptimizerKind.AdamW);
-            Scaler = new GradScaler(amp);
+            Scaler = new GradScaler(amp, device);
             Loss = new YoloLoss(Model.Detect, hyp.Loss(Model.Detect.Nl, nc, imageSize)) { Distributed = group?.Comm };
             int world = group?.Comm.WorldSize ?? 1;
             Reducer = group is null ? null : new DataParallelReducer(Model.Parameters().Where(p => p.RequiresGrad).ToList(), group.Comm);
@@ -64,6 +64,8 @@ public sealed class TrainingSetup : IDisposable
 
     public void Dispose()
     {
+        Step?.Dispose();
+        Scaler?.Dispose();
         Reducer?.Dispose();
         Optimizer?.Dispose();
         EmaModel.Dispose();

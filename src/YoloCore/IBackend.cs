@@ -34,6 +34,10 @@ public interface IBackend
     /// ops queued after it. Before destination is used call DeviceWait(fence); before source is
     /// reused call HostWait(fence). A fence is waited on by the host once, which releases it.
     long UploadAsync(nint source, Tensor destination);
+    /// Queues destination (pinned host memory, source.Bytes bytes) ← source after every op queued
+    /// so far, and returns a fence; read destination after HostWait(fence). A training step's
+    /// loss is read this way one step late, without waiting for the step queued after it.
+    long DownloadAsync(Tensor source, nint destination);
     void DeviceWait(long fence);
     void HostWait(long fence);
 

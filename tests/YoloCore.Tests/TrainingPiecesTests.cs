@@ -1,3 +1,4 @@
+using YoloCore.Autograd;
 using YoloCore.Nn;
 using YoloCore.Training;
 
@@ -105,24 +106,46 @@ public class TrainingPiecesTests
     public void GradScalerUnscalesSkipsOverflowsAndAdaptsTheScale()
     {
         using var scope = TensorScope.Begin();
-        var scaler = new GradScaler(enabled: true, initialScale: 1024, growthInterval: 3);
+        using var scaler = new GradScaler(enabled: true, Device.Cpu, initialScale: 1024, growthInterval: 3);
         var p = Tensor.FromArray([2f, -4f], 2);
         p.RequiresGrad = true;
         scaler.ScaleLoss((p * p).Sum() * 0.5).Backward(); // grad = scale·p
-        Assert.True(scaler.Unscale([p]));
+        scaler.Unscale([p]);
+        Assert.Equal(0, scaler.FoundNonFinite!.Item());
         Assert.Equal([2f, -4f], p.Grad!.ToArray<float>());
-        scaler.Update(true);
+        scaler.Update();
+        Assert.Equal(1, scaler.CleanSteps);
         p.ZeroGrad();
         (p * float.PositiveInfinity).Sum().Backward();
-        Assert.False(scaler.Unscale([p]));
-        scaler.Update(false);
+        scaler.Unscale([p]);
+        Assert.Equal(1, scaler.FoundNonFinite.Item());
+        scaler.Update();
         Assert.Equal(512, scaler.Scale);
         Assert.Equal(1, scaler.Skipped);
-        for (int i = 0; i < 3; i++) scaler.Update(true);
-        Assert.Equal(1024, scaler.Scale);
+        Assert.Equal(0, scaler.CleanSteps);
         p.ZeroGrad();
-        var off = new GradScaler(enabled: false);
+        for (int i = 0; i < 3; i++)
+        {
+            scaler.Unscale([p]); // no gradients: the flag is cleared, the step is clean
+            scaler.Update();
+        }
+        Assert.Equal(1024, scaler.Scale);
+        scaler.Scale = 64; // resume restores the state
+        Assert.Equal(64, scaler.Scale);
+        using var off = new GradScaler(enabled: false, Device.Cpu);
         Assert.Equal(1, off.Scale);
+        Assert.Null(off.FoundNonFinite);
+    }
+
+    [Fact]
+    public void TheClippingCoefficientIsComputedWhereTheGradientsAre()
+    {
+        using var scope = TensorScope.Begin();
+        var a = Tensor.FromArray([3f, 0f], 2);
+        var b = Tensor.FromArray([4f], 1); // norm 5
+        Assert.Equal(1.0, GradientClipping.Coefficient([a, b], 10)!.Item());
+        Assert.Equal((float)(2 / (5 + 1e-6)), (float)GradientClipping.Coefficient([a, b], 2)!.Item());
+        Assert.Null(GradientClipping.Coefficient([], 2));
     }
 
     /// train.py updates the EMA after every optimizer step, also one the loss scaler skipped
@@ -133,38 +156,80 @@ public class TrainingPiecesTests
         using var setup = new TrainingSetup(YoloCore.Nn.Yolo.ModelConfig.Load("yolov5n"), 3, 64, 2, new Hyperparameters(), OptimizerKind.SGD,
             Device.Cpu, amp: false, seed: 1);
         // A scale beyond float32: the scaled gradients are not finite and the step must be skipped.
-        var step = new TrainStep(setup.Model, setup.Loss, setup.Optimizer, setup.Ema, new GradScaler(enabled: true, initialScale: 1e300), DType.Float32);
+        using var scaler = new GradScaler(enabled: true, Device.Cpu, initialScale: 1e300);
+        using var step = new TrainStep(setup.Model, setup.Loss, setup.Optimizer, setup.Ema, scaler, DType.Float32);
         using var scope = TensorScope.Begin();
         var pixels = new byte[2 * 64 * 64 * 3];
         new Random(3).NextBytes(pixels);
         var before = setup.Model.Parameters().First().ToArray<float>();
-        var r = step.Run(Tensor.FromArray<byte>(pixels, new Shape(2, 64, 64, 3)), [0, 1, 0.5, 0.5, 0.3, 0.4, 1, 2, 0.3, 0.6, 0.2, 0.2], optimizerStep: true);
+        var r = step.Run(Tensor.FromArray<byte>(pixels, new Shape(2, 64, 64, 3)), [0, 1, 0.5, 0.5, 0.3, 0.4, 1, 2, 0.3, 0.6, 0.2, 0.2], optimizerStep: true).Read();
         Assert.True(r.Skipped && !r.Stepped);
         Assert.Equal(before, setup.Model.Parameters().First().ToArray<float>());
         Assert.Equal(1, setup.Ema.Updates);
     }
 
-    /// A training step reads back to the host only what it must: the loss and its items in one
-    /// read, the gradient norm for clipping, and (mixed precision) whether a gradient overflowed.
-    /// On a GPU each read waits for the queued work; the loss used to take five (the anchors and
-    /// one per level besides the total).
-    [Theory]
-    [InlineData(false, false, 1)]
-    [InlineData(true, false, 2)]
-    [InlineData(true, true, 3)]
-    public void AStepReadsBackOnlyTheLossItemsTheNormAndTheOverflowFlag(bool optimizerStep, bool scaled, int reads)
+    static (TrainingSetup Setup, Tensor Images, double[] Targets) TinyStep()
     {
-        using var setup = new TrainingSetup(YoloCore.Nn.Yolo.ModelConfig.Load("yolov5n"), 3, 64, 2, new Hyperparameters(), OptimizerKind.SGD,
+        var setup = new TrainingSetup(YoloCore.Nn.Yolo.ModelConfig.Load("yolov5n"), 3, 64, 2, new Hyperparameters(), OptimizerKind.SGD,
             Device.Cpu, amp: false, seed: 1);
-        var step = new TrainStep(setup.Model, setup.Loss, setup.Optimizer, setup.Ema, new GradScaler(enabled: scaled, initialScale: 8), DType.Float32);
-        using var scope = TensorScope.Begin();
         var pixels = new byte[2 * 64 * 64 * 3];
         new Random(3).NextBytes(pixels);
-        var images = Tensor.FromArray<byte>(pixels, new Shape(2, 64, 64, 3));
-        double[] targets = [0, 1, 0.5, 0.5, 0.3, 0.4, 1, 2, 0.3, 0.6, 0.2, 0.2];
-        step.Run(images, targets, optimizerStep: false); // the first step reads the anchors once
+        var images = TensorScope.Escape(Tensor.FromArray<byte>(pixels, new Shape(2, 64, 64, 3)));
+        return (setup, images, [0, 1, 0.5, 0.5, 0.3, 0.4, 1, 2, 0.3, 0.6, 0.2, 0.2]);
+    }
+
+    /// With SGD a training step reads nothing back to the host (on a GPU each read waits for all
+    /// queued work): the loss scaler's check, skip and update and the clipping coefficient stay
+    /// on the device, and the loss items come back later through PendingStep. The loss used to
+    /// take five reads, then one, plus the norm and the overflow flag.
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void AStepWithSgdNeverWaitsForTheDevice(bool optimizerStep, bool scaled)
+    {
+        var (setup, images, targets) = TinyStep();
+        using var _ = setup;
+        using var __ = images;
+        using var scaler = new GradScaler(enabled: scaled, Device.Cpu, initialScale: 8);
+        using var step = new TrainStep(setup.Model, setup.Loss, setup.Optimizer, setup.Ema, scaler, DType.Float32);
+        using var scope = TensorScope.Begin();
+        step.Run(images, targets, optimizerStep: false).Read(); // the first step reads the anchors once
         long before = Tensor.HostReads;
-        step.Run(images, targets, optimizerStep);
-        Assert.Equal(reads, Tensor.HostReads - before);
+        var pending = step.Run(images, targets, optimizerStep);
+        Assert.Equal(0, Tensor.HostReads - before);
+        var r = pending.Read();
+        Assert.Equal(optimizerStep, r.Stepped);
+        Assert.False(r.Skipped);
+    }
+
+    /// A step's items arrive when read after the next step has run, equal to the loss of the
+    /// weights it ran with; reading one after two more steps is refused rather than wrong.
+    [Fact]
+    public void AStepsLossIsReadOneStepLate()
+    {
+        var (setup, images, targets) = TinyStep();
+        using var _ = setup;
+        using var __ = images;
+        using var scope = TensorScope.Begin();
+        var first = setup.Step.Run(images, targets, optimizerStep: false); // no update: the weights stay
+        StepResult expected;
+        using (GradMode.NoGrad())
+        {
+            var heads = setup.Model.ForwardHeads(YoloCore.Nn.Yolo.YoloModel.Input(images, DType.Float32));
+            var loss = setup.Loss.Compute(heads, targets);
+            expected = new StepResult(loss.TotalValue, loss.Box, loss.Obj, loss.Cls, false, false);
+        }
+        var second = setup.Step.Run(images, targets, optimizerStep: true);
+        var r = first.Read();
+        Assert.Equal(expected.Loss, r.Loss, 1e-6 * expected.Loss);
+        Assert.Equal(expected.Box, r.Box, 1e-6 * expected.Box);
+        Assert.Equal(expected.Cls, r.Cls, 1e-6 * expected.Cls);
+        Assert.True(second.Read().Stepped);
+        Assert.Equal(r, first.Read()); // read once, then kept
+        var third = setup.Step.Run(images, targets, optimizerStep: false);
+        setup.Step.Run(images, targets, optimizerStep: false);
+        setup.Step.Run(images, targets, optimizerStep: false); // third's slot is in use again
+        Assert.Throws<InvalidOperationException>(() => third.Read());
     }
 }

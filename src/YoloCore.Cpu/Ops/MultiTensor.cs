@@ -6,8 +6,9 @@ namespace YoloCore.Cpu;
 // axpby (EMA) and SGD over a list of parameters at once.
 public sealed unsafe partial class CpuBackend
 {
-    public void UnscaleAndCheck(IReadOnlyList<Tensor> grads, double invScale, Tensor foundNonFinite)
+    public void UnscaleAndCheck(IReadOnlyList<Tensor> grads, Tensor scale, Tensor foundNonFinite)
     {
+        double invScale = 1 / ScalarValue(scale);
         foreach (var grad in grads)
             Floating(grad, "UnscaleAndCheck", () => Unscale<float>(grad, invScale, foundNonFinite), () => Unscale<double>(grad, invScale, foundNonFinite));
     }
@@ -44,13 +45,52 @@ public sealed unsafe partial class CpuBackend
     }
 
     public void MultiTensorSgd(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor?> momentumBuffers,
-        double gradScale, double lr, double momentum, double weightDecay, bool nesterov)
+        Tensor? gradScale, Tensor? skip, double lr, double momentum, double weightDecay, bool nesterov)
     {
+        if (skip is not null && ScalarValue(skip) != 0) return;
+        double scale = gradScale is null ? 1 : ScalarValue(gradScale);
         for (int i = 0; i < parameters.Count; i++)
         {
-            if (gradScale != 1) Unary(UnaryOp.Affine, grads[i], grads[i], gradScale, 0);
+            if (scale != 1) Unary(UnaryOp.Affine, grads[i], grads[i], scale, 0);
             SgdStep(parameters[i], grads[i], momentumBuffers[i], lr, momentum, weightDecay, nesterov);
         }
+    }
+
+    public void UpdateScale(Tensor scale, Tensor cleanSteps, Tensor skipped, Tensor foundNonFinite, double growth, double backoff, int growthInterval)
+    {
+        float* s = Ptr<float>(scale);
+        int* clean = Ptr<int>(cleanSteps);
+        if (Ptr<int>(foundNonFinite)[0] != 0)
+        {
+            s[0] = (float)(s[0] * backoff);
+            clean[0] = 0;
+            Ptr<int>(skipped)[0]++;
+            return;
+        }
+        if (++clean[0] >= growthInterval)
+        {
+            s[0] = (float)(s[0] * growth);
+            clean[0] = 0;
+        }
+    }
+
+    public void ClipCoefficient(Tensor sumOfSquares, double maxNorm, Tensor coefficient)
+    {
+        double c = maxNorm / (Math.Sqrt(ScalarValue(sumOfSquares)) + 1e-6);
+        Fill(coefficient, c < 1 ? c : 1);
+    }
+
+    /// The value of a one-element tensor (the scaler's state, a flag, a coefficient).
+    static double ScalarValue(Tensor t)
+    {
+        if (t.Count != 1) throw new ArgumentException($"{t} is not a scalar");
+        return t.DType switch
+        {
+            DType.Float32 => Ptr<float>(t)[0],
+            DType.Float64 => Ptr<double>(t)[0],
+            DType.Int32 => Ptr<int>(t)[0],
+            _ => throw new ArgumentException($"{t}: a scalar of the optimizer step is float32, float64 or int32"),
+        };
     }
 
     static void Unscale<T>(Tensor grad, double invScale, Tensor found) where T : unmanaged, IFloatingPointIeee754<T>

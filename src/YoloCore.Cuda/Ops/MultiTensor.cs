@@ -35,11 +35,30 @@ public sealed unsafe partial class CudaBackend
         return table;
     }
 
-    public void UnscaleAndCheck(IReadOnlyList<Tensor> grads, double invScale, Tensor foundNonFinite)
+    static void RequireScalar(Tensor t, DType dtype, string what)
+    {
+        if (t.Count != 1 || t.DType != dtype) throw new ArgumentException($"{what} must be a {dtype.Name()} scalar, got {t}");
+    }
+
+    public void UnscaleAndCheck(IReadOnlyList<Tensor> grads, Tensor scale, Tensor foundNonFinite)
     {
         if (grads.Count == 0) return;
+        RequireScalar(scale, DType.Float32, "the loss scale");
         using var table = Chunks(grads, null, null, out int n);
-        kernel.MtUnscaleCheck(Suffix(grads[0], "UnscaleAndCheck"), Work.Grid((uint)n, 1, 1), Ptr(table), (float)invScale, Ptr(foundNonFinite));
+        kernel.MtUnscaleCheck(Suffix(grads[0], "UnscaleAndCheck"), Work.Grid((uint)n, 1, 1), Ptr(table), Ptr(scale), Ptr(foundNonFinite));
+    }
+
+    public void UpdateScale(Tensor scale, Tensor cleanSteps, Tensor skipped, Tensor foundNonFinite, double growth, double backoff, int growthInterval)
+    {
+        RequireScalar(scale, DType.Float32, "the loss scale");
+        kernel.AmpUpdateScale(1, Ptr(scale), Ptr(cleanSteps), Ptr(skipped), Ptr(foundNonFinite), growth, backoff, growthInterval);
+    }
+
+    public void ClipCoefficient(Tensor sumOfSquares, double maxNorm, Tensor coefficient)
+    {
+        RequireScalar(sumOfSquares, DType.Float32, "the sum of squares");
+        RequireScalar(coefficient, DType.Float32, "the clipping coefficient");
+        kernel.ClipCoefficient(1, Ptr(sumOfSquares), maxNorm, Ptr(coefficient));
     }
 
     public void SumOfSquares(IReadOnlyList<Tensor> tensors, Tensor result)
@@ -61,11 +80,13 @@ public sealed unsafe partial class CudaBackend
     }
 
     public void MultiTensorSgd(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor?> momentumBuffers,
-        double gradScale, double lr, double momentum, double weightDecay, bool nesterov)
+        Tensor? gradScale, Tensor? skip, double lr, double momentum, double weightDecay, bool nesterov)
     {
         if (parameters.Count == 0) return;
         foreach (var p in parameters) RequireMaster(p, "MultiTensorSgd");
+        if (gradScale is not null) RequireScalar(gradScale, DType.Float32, "the gradient scale");
+        if (skip is not null) RequireScalar(skip, DType.Int32, "the skip flag");
         using var table = Chunks(parameters, grads, momentumBuffers, out int n);
-        kernel.MtSgd(Suffix(grads[0], "MultiTensorSgd"), Work.Grid((uint)n, 1, 1), Ptr(table), (float)gradScale, (float)lr, (float)momentum, (float)weightDecay, nesterov ? 1 : 0);
+        kernel.MtSgd(Suffix(grads[0], "MultiTensorSgd"), Work.Grid((uint)n, 1, 1), Ptr(table), PtrOrNull(gradScale), PtrOrNull(skip), (float)lr, (float)momentum, (float)weightDecay, nesterov ? 1 : 0);
     }
 }

@@ -42,6 +42,20 @@ public sealed unsafe partial class CudaBackend
         }
     }
 
+    /// On the compute stream, so it follows the ops that produced source and nothing after them.
+    public long DownloadAsync(Tensor source, nint destination)
+    {
+        gpu.MakeCurrent();
+        lock (fences)
+        {
+            CudaDriver.MemcpyDtoHAsync((void*)destination, Ptr(source), (ulong)source.Bytes, gpu.Stream);
+            var done = CudaDriver.EventCreate(CudaDriver.CU_EVENT_DISABLE_TIMING);
+            CudaDriver.EventRecord(done, gpu.Stream);
+            fences[++nextFence] = done;
+            return nextFence;
+        }
+    }
+
     public void DeviceWait(long fence)
     {
         gpu.MakeCurrent();

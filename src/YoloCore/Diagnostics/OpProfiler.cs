@@ -39,7 +39,7 @@ public sealed class OpProfiler
     // Not timed: memory bookkeeping and waits, which would only measure themselves.
     static readonly HashSet<string> untimed =
         [nameof(IBackend.Synchronize), nameof(IBackend.Allocate), nameof(IBackend.AllocatePinned), nameof(IBackend.FreePinned),
-         nameof(IBackend.UploadAsync), nameof(IBackend.DeviceWait), nameof(IBackend.HostWait), "get_" + nameof(IBackend.Device)];
+         nameof(IBackend.UploadAsync), nameof(IBackend.DownloadAsync), nameof(IBackend.DeviceWait), nameof(IBackend.HostWait), "get_" + nameof(IBackend.Device)];
 
     object? Dispatch(object target, MethodInfo method, object?[] args)
     {

@@ -10,19 +10,32 @@ public interface IOptimizerKernels
     /// g = nesterov ? g + m·buf : buf; p -= lr·g. momentumBuffer is null when momentum is 0.
     void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, double lr, double momentum, double weightDecay, bool nesterov);
 
-    /// SgdStep over a parameter group, each gradient first multiplied by gradScale (clipping).
+    /// SgdStep over a parameter group, each gradient first multiplied by gradScale (a scalar
+    /// tensor on the device: clipping's coefficient; null for 1), and nothing at all when skip
+    /// (an int32 scalar: the loss scaler's found-inf flag) is non-zero. Both are read by the
+    /// kernel, so the host never waits for them.
     void MultiTensorSgd(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor?> momentumBuffers,
-        double gradScale, double lr, double momentum, double weightDecay, bool nesterov);
+        Tensor? gradScale, Tensor? skip, double lr, double momentum, double weightDecay, bool nesterov);
 
     /// One Adam (decoupled = false: L2 weight decay added to the gradient) or AdamW (decoupled:
     /// p *= 1 - lr·wd) step as torch.optim computes it; step counts from 1.
     void AdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2, double eps,
         double weightDecay, bool decoupled, int step);
 
-    /// Mixed precision's unscale over every gradient at once: g *= invScale in place, and
-    /// foundNonFinite (an int32 scalar) is set to 1 if any value is infinite or NaN, so one read
-    /// decides whether the step is skipped.
-    void UnscaleAndCheck(IReadOnlyList<Tensor> grads, double invScale, Tensor foundNonFinite);
+    /// Mixed precision's unscale over every gradient at once: g *= 1 / scale in place (scale: the
+    /// loss scaler's float32 scalar on the device), and foundNonFinite (an int32 scalar) is set to
+    /// 1 if any value is infinite or NaN; the optimizer kernels read it to skip the step.
+    void UnscaleAndCheck(IReadOnlyList<Tensor> grads, Tensor scale, Tensor foundNonFinite);
+
+    /// torch.cuda.amp's _amp_update_scale_ on the device: after a step with foundNonFinite set,
+    /// scale *= backoff, cleanSteps = 0 and skipped += 1; otherwise cleanSteps += 1, and when it
+    /// reaches growthInterval, scale *= growth and cleanSteps = 0. scale is float32, the others int32 scalars.
+    void UpdateScale(Tensor scale, Tensor cleanSteps, Tensor skipped, Tensor foundNonFinite, double growth, double backoff, int growthInterval);
+
+    /// clip_grad_norm_'s factor from a sum of squares (a float32 scalar): coefficient =
+    /// min(1, maxNorm / (sqrt(sumOfSquares) + 1e-6)), computed in double and stored in
+    /// coefficient's dtype, on the device.
+    void ClipCoefficient(Tensor sumOfSquares, double maxNorm, Tensor coefficient);
 
     /// result (a float32 scalar) = Σ over the tensors of Σ x²: the gradient norm for clipping.
     void SumOfSquares(IReadOnlyList<Tensor> tensors, Tensor result);
