@@ -105,11 +105,16 @@ public sealed unsafe partial class CudaBackend : IBackend, IYoloLossLevel, IOpti
         public static Work Grid(uint x, uint y = 1, uint z = 1) => new(0, (x, y, z));
     }
 
+    /// Work items queued on the compute stream so far: kernel launches, cuBLAS GEMMs, device
+    /// copies and fills (what a CUDA graph would replace; `bench --json` reports them per step).
+    public long Launches { get; private set; }
+
     /// Launches kernels/file.cu's `name`; args points at each parameter's value (Kernels.cs).
     internal void Launch(string file, string name, Work work, void** args)
     {
         if (work.Elements <= 0 && work.Blocks is null) return;
         gpu.MakeCurrent();
+        Launches++;
         var f = registry.Get(file, name);
         const uint block = 256;
         var g = work.Blocks ?? ((uint)Math.Clamp((work.Elements + block - 1) / block, 1, 8192), 1u, 1u);

@@ -84,6 +84,9 @@ public class LaunchTests : IDisposable
         // yolov5n with 80 classes: 1,872,157 float32 gradients, 7.14 MiB, reduced once per step.
         Assert.Equal(1872157 * 4 / 1048576.0, json.GetProperty("allreduce_mib_per_step").GetDouble(), 3);
         Assert.True(json.GetProperty("exposed_comm_ms").GetDouble() >= 0);
+        // The loss's target counts are averaged across ranks on the device: no step reads back.
+        Assert.Equal(0, json.GetProperty("host_reads_per_step").GetDouble());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, json.GetProperty("launches_per_step").ValueKind); // CPU: no launches
     }
 
     /// Batch 4 makes the nominal-batch warmup accumulate 2 micro-batches from the fifth iteration:

@@ -73,10 +73,13 @@ public sealed class BenchCommand
         ResetPeak(backend, device);
         // Throughput without per-phase synchronisation, then the same steps again with it.
         var (reductions0, bytes0, wait0) = (reducer?.Reductions ?? 0, reducer?.BytesReduced ?? 0, reducer?.ExposedWait ?? TimeSpan.Zero);
+        long launches0 = (backend as CudaBackend)?.Launches ?? 0, reads0 = Tensor.HostReads;
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < steps; i++) step.Run(images, targets, optimizerStep: Closes(i));
         backend.Synchronize();
         double stepMs = clock.Elapsed.TotalMilliseconds / steps;
+        double? launchesPerStep = backend is CudaBackend cuda ? (cuda.Launches - launches0) / (double)steps : null;
+        double hostReadsPerStep = (Tensor.HostReads - reads0) / (double)steps;
         int optimizerSteps = steps / accumulate;
         double reductionsPerStep = ((reducer?.Reductions ?? 0) - reductions0) / (double)optimizerSteps;
         double mibPerStep = ((reducer?.BytesReduced ?? 0) - bytes0) / 1048576.0 / optimizerSteps;
@@ -105,12 +108,14 @@ public sealed class BenchCommand
             peak_memory_mib = peak / 1048576.0, phases_ms = phases,
             buckets = reducer?.Buckets.Count ?? 0, allreduce_per_optimizer_step = reductionsPerStep,
             allreduce_mib_per_step = mibPerStep, exposed_comm_ms = exposedMs,
+            launches_per_step = launchesPerStep, host_reads_per_step = hostReadsPerStep,
         };
         if (json) Console.WriteLine(JsonSerializer.Serialize(report));
         else
         {
             Console.WriteLine($"yolocore bench: {cfg} ({report.params_count:N0} params), batch {batch}, {img}×{img}, {deviceName}, {(amp ? "AMP (float16 compute, float32 master)" : "float32")}");
             Console.WriteLine($"  {report.images_per_s:F1} images/s, {stepMs:F1} ms/step over {steps} steps after {warmup} warm-up; peak memory {report.peak_memory_mib:F0} MiB");
+            Console.WriteLine($"  per step: {hostReadsPerStep:G3} host reads" + (launchesPerStep is { } l ? $", {l:F0} launches (kernels, GEMMs, copies, fills)" : ""));
             if (group is not null)
                 Console.WriteLine($"  data parallel: {world} rank{(world > 1 ? "s" : "")}, {rankBatch} images per rank, {(device.IsCpu ? "TCP" : "NCCL")} communicator, " +
                     $"{reducer!.Buckets.Count} gradient buckets; per optimizer step ({accumulate} micro-batch{(accumulate > 1 ? "es" : "")}): " +

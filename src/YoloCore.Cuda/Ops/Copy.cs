@@ -11,6 +11,7 @@ public sealed unsafe partial class CudaBackend
         // From pageable memory the driver stages the bytes before returning, so the source may be
         // reused at once; the copy is ordered with the ops on the stream.
         CudaDriver.MemcpyHtoDAsync(Ptr(destination), (void*)source, (ulong)destination.Bytes, gpu.Stream);
+        Launches++;
     }
 
     public void CopyToHost(Tensor source, nint destination)
@@ -38,6 +39,7 @@ public sealed unsafe partial class CudaBackend
         if (source.DType == destination.DType)
         {
             CudaDriver.MemcpyDtoDAsync(Ptr(destination), Ptr(source), (ulong)source.Bytes, gpu.Stream);
+            Launches++;
             return;
         }
         kernel.Cast($"{CastName(source.DType)}_{CastName(destination.DType)}", source.Count, Ptr(source), Ptr(destination), source.Count);
@@ -46,6 +48,7 @@ public sealed unsafe partial class CudaBackend
     public void Fill(Tensor destination, double value)
     {
         gpu.MakeCurrent();
+        Launches++;
         ulong p = Ptr(destination), n = (ulong)destination.Count;
         switch (destination.DType)
         {

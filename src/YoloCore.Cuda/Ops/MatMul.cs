@@ -10,6 +10,7 @@ public sealed unsafe partial class CudaBackend
     void Gemm(bool transA, bool transB, int m, int n, int k, ulong a, int lda, ulong b, int ldb, ulong c, int ldc, bool accumulate, DType dtype)
     {
         gpu.MakeCurrent();
+        Launches++;
         var type = dtype == DType.Float16 ? cudaDataType_t.CUDA_R_16F : cudaDataType_t.CUDA_R_32F;
         float alpha = 1, beta = accumulate ? 1 : 0;
         Cublas.GemmEx(blas, transB ? cublasOperation_t.CUBLAS_OP_T : cublasOperation_t.CUBLAS_OP_N,

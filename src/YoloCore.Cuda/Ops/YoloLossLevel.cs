@@ -45,6 +45,7 @@ public sealed unsafe partial class CudaBackend
             using var s = Tensor.Empty(new Shape(), DType.Float32, Device);
             SumAll(terms3[j], s);
             CudaDriver.MemcpyDtoDAsync(Ptr(sums) + (ulong)(4 * j), Ptr(s), 4, gpu.Stream);
+            Launches++;
         }
     }
 

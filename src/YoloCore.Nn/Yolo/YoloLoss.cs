@@ -57,18 +57,21 @@ public sealed class YoloLoss(Detect detect, LossHyperparameters hyp)
         var levels = Enumerable.Range(0, nl).Select(i =>
             TargetBuilder.Build(targets, na, heads[i].Shape[2], heads[i].Shape[3], anchors[(i * na * 2)..((i + 1) * na * 2)], Hyp.AnchorT)).ToArray();
         var counts = levels.Select(l => (double)l.Count).ToArray();
-        if (Distributed is { WorldSize: > 1 } comm)
+        // Data parallel: every rank divides by the mean target count over ranks, summed on the
+        // device and used there (no read back), so 2 ranks × 8 images equal 1 × 16.
+        Tensor? global = null;
+        int world = Distributed?.WorldSize ?? 1;
+        if (world > 1)
         {
-            using var global = Tensor.FromDoubles(counts, new Shape(nl), DType.Float32, heads[0].Device);
-            comm.AllReduceSum(global);
-            counts = global.ToDoubles().Select(c => c / comm.WorldSize).ToArray();
+            global = Tensor.FromDoubles(counts, new Shape(nl), DType.Float32, heads[0].Device);
+            Distributed!.AllReduceSum(global);
         }
         for (int i = 0; i < nl; i++)
         {
             var p = heads[i];
             var lt = levels[i];
             int n = lt.Count;
-            double share = counts[i];
+            double share = counts[i]; // this rank's count; under data parallel the device's mean replaces it
             var flat = p.Reshape(-1, no);
             var (sums, _) = flat.YoloLossLevel(
                 Tensor.FromArray(lt.Rows, n).To(p.Device), Tensor.FromDoubles(lt.Box, new Shape(n, 4), p.DType, p.Device),
@@ -76,15 +79,32 @@ public sealed class YoloLoss(Detect detect, LossHyperparameters hyp)
             // lbox = mean(1 - IoU) over targets, lobj = mean BCE over cells (balanced per level),
             // lcls = mean BCE over targets × classes (only when nc > 1), each times its gain.
             double wBox = share > 0 ? Hyp.Box / share : 0, wObj = Hyp.Obj * balance[i] / flat.Shape[0], wCls = share > 0 && nc > 1 ? Hyp.Cls / (share * nc) : 0;
-            var weights = Tensor.FromDoubles([wBox * bs, wObj * bs, wCls * bs], new Shape(3), p.DType, p.Device);
-            var term = (sums * weights).Sum();
+            Tensor weights, stepWeights; // for the items; for the loss that backward runs on (× batch size)
+            if (global is null)
+            {
+                weights = Tensor.FromDoubles([wBox, wObj, wCls], new Shape(3), p.DType, p.Device);
+                stepWeights = Tensor.FromDoubles([wBox * bs, wObj * bs, wCls * bs], new Shape(3), p.DType, p.Device);
+            }
+            else
+            {
+                // share = global / world on the device; a level no rank has targets on has zero
+                // box and class sums, so clamping its count to 1 only keeps the weight finite.
+                using var _ = Autograd.GradMode.NoGrad();
+                var g = global.Slice(0, i, 1).Clamp(1).Cast(p.DType);
+                var one = Tensor.Ones(new Shape(1), p.DType, p.Device);
+                weights = Tensor.FromDoubles([Hyp.Box * world, 0, nc > 1 ? Hyp.Cls * world / nc : 0], new Shape(3), p.DType, p.Device) / Ops.Concat([g, one, g], 0)
+                    + Tensor.FromDoubles([0, wObj, 0], new Shape(3), p.DType, p.Device);
+                stepWeights = weights * bs;
+            }
+            var term = (sums * stepWeights).Sum();
             total = total is null ? term : total + term;
             using (Autograd.GradMode.NoGrad())
             {
-                var part = sums.Detach() * Tensor.FromDoubles([wBox, wObj, wCls], new Shape(3), p.DType, p.Device);
+                var part = sums.Detach() * weights;
                 parts = parts is null ? part : parts + part;
             }
         }
+        global?.Dispose();
         using (Autograd.GradMode.NoGrad())
             return new LossResult(total!, Ops.Concat([total!.Detach().Reshape(1), parts!], 0));
     }
