@@ -107,6 +107,10 @@ def figure(name):
     r = report(name)
     if r:
         s = f"{r['images_per_s']:.1f} img/s, {r['step_ms']:.1f} ms, peak {r['peak_memory_mib']:.0f} MiB"
+        if r.get("launches_per_step") is not None:
+            s += f", {r['launches_per_step']:.0f} launches/step"
+        if r.get("host_reads_per_step") is not None:
+            s += f", {r['host_reads_per_step']:g} host reads/step"
         if r.get("buckets"):
             s += f"; {r['allreduce_per_optimizer_step']:g} all-reduces/opt step ({r['buckets']} buckets), {r['allreduce_mib_per_step']:.1f} MiB, exposed {r['exposed_comm_ms']:.1f} ms"
         return s

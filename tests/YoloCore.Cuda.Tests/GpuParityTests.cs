@@ -32,6 +32,16 @@ public class GpuParityTests
         Assert.True(failed.Count == 0, $"{failed.Count} ops differ from the CPU in {dtype.Name()}:\n{string.Join("\n", failed)}");
     }
 
+    [SkippableTheory]
+    [InlineData(DType.Float32)]
+    [InlineData(DType.Float16)]
+    public void TheOptimizerKernelsMatchTheCpu(DType gradType)
+    {
+        Skip.IfNot(HasGpu(out var why), $"needs an NVIDIA GPU ({why}); run `yolocore doctor --check` on a GPU machine");
+        var failed = OptimizerParity.Run(Device.Cuda(0), gradType).Where(r => !r.Passed).Select(r => $"{r.Op}: {r.OutputError:E2} {r.Failure}").ToList();
+        Assert.True(failed.Count == 0, $"{failed.Count} optimizer kernels differ from the CPU:\n{string.Join("\n", failed)}");
+    }
+
     [Fact]
     public void WithoutADriverACudaTensorFailsNamingTheLibrary()
     {

@@ -80,3 +80,38 @@ public class ExtensionOpsTests
         Assert.All(profiler.Report(), r => Assert.True(r.Ms >= 0));
     }
 }
+
+/// The parity rows of the optimizer step's kernels (doctor --check runs them against a GPU).
+public class OptimizerParityTests
+{
+    [Fact]
+    public void EveryOptimizerKernelHasAParityCase()
+    {
+        var covered = OptimizerParity.Cases.SelectMany(c => c.Kernels).ToHashSet();
+        Assert.All(typeof(IOptimizerKernels).GetMethods(), m => Assert.Contains(m.Name, covered));
+    }
+
+    /// Against the CPU itself every case runs and agrees exactly: the harness works, and the
+    /// cases' outputs are deterministic (a GPU run then measures only the device).
+    [Fact]
+    public void OnTheCpuEveryCaseRunsAndAgreesWithItself()
+    {
+        var rows = OptimizerParity.Run(Device.Cpu, DType.Float32);
+        Assert.Equal(OptimizerParity.Cases.Length, rows.Count);
+        Assert.All(rows, r => Assert.True(r.Failure is null && r.OutputError == 0, $"{r.Op}: {r.OutputError} {r.Failure}"));
+    }
+
+    [Fact]
+    public void TheCasesSeeWhatTheKernelsDo()
+    {
+        static double[] Run(string name) { using var _ = TensorScope.Begin(); return OptimizerParity.Cases.Single(c => c.Name == name).Run(Device.Cpu, DType.Float32); }
+        Assert.Equal(1, Run("unscale and check (an inf)")[0]); // the flag is set
+        var unscaled = Run("unscale and check");
+        Assert.Equal(0, unscaled[^1]); // finite: no flag
+        // update scale: (scale, clean, skipped) after clean, clean (grows at 2), overflow, clean.
+        Assert.Equal([1024, 1, 0, 2048, 0, 0, 1024, 0, 1, 1024, 1, 1], Run("update scale (grow, back off)"));
+        var clip = Run("sum of squares, clip coefficient");
+        Assert.Equal(Math.Min(1, 10 / (Math.Sqrt(clip[0]) + 1e-6)), clip[1], 6);
+        Assert.Equal(1, clip[2]);
+    }
+}

@@ -98,7 +98,11 @@ public sealed class DoctorCommand
         {
             var clock = Stopwatch.StartNew();
             var rows = new List<ParityResult>();
-            foreach (var dtype in new[] { DType.Float32, DType.Float16 }) rows.AddRange(BackendParity.Run(b.Device, dtype));
+            foreach (var dtype in new[] { DType.Float32, DType.Float16 })
+            {
+                rows.AddRange(BackendParity.Run(b.Device, dtype));
+                rows.AddRange(OptimizerParity.Run(b.Device, dtype)); // the step's tail, with gradients of this dtype
+            }
             Console.WriteLine();
             Console.WriteLine($"{"op",-26} {"dtype",-8} {"input shapes",-42} {"out err",9} {"grad err",9} {"tol",7}  result");
             foreach (var r in rows)
