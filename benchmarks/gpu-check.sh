@@ -68,6 +68,8 @@ step() {
 step doctor 60 "${yolocore[@]}" doctor
 if [ "$device" != cpu ]; then
   step parity 200 "${yolocore[@]}" doctor --check --golden "$golden" --train-check "$data" --train-steps "$trainsteps"
+  # The opt-in implicit-GEMM convolution against the CPU (its conv rows run the new kernel).
+  step parity-implicit 60 env YOLOCORE_IMPLICIT_GEMM=1 "${yolocore[@]}" doctor --check
 fi
 step bench 90 "${yolocore[@]}" bench --device "$device" "${size[@]}" --json
 step torch-nchw 90 $py benchmarks/pytorch/bench.py --device "$device" "${size[@]}" --json
@@ -76,6 +78,7 @@ if [ -n "$yolov5" ]; then
   step upstream-cl 120 env YOLOV5_CONFIG_DIR="$yolov5/.config" $py benchmarks/pytorch/upstream_bench.py --yolov5 "$yolov5" --device "$device" "${size[@]}" --channels-last --json
 fi
 step bench-fused 90 env YOLOCORE_FUSED_BN_SILU=1 "${yolocore[@]}" bench --device "$device" "${size[@]}" --json
+step bench-implicit 90 env YOLOCORE_IMPLICIT_GEMM=1 "${yolocore[@]}" bench --device "$device" "${size[@]}" --json
 step profile 120 "${yolocore[@]}" bench --device "$device" "${size[@]}" --profile
 step ddp-world1 90 "${yolocore[@]}" launch --nproc-per-node 1 --master-port $((port + 1)) -- bench --device "$device" "${size[@]}" --json
 step bench-again 90 "${yolocore[@]}" bench --device "$device" "${size[@]}" --json
@@ -136,6 +139,9 @@ if y and best:
 a, b = report("bench"), report("ddp-world1")
 if a and b:
     print(f"reducer overhead (NCCL world 1 vs none): {100 * (b['step_ms'] / a['step_ms'] - 1):+.1f} % step time")
+d = report("bench-implicit")
+if a and d:
+    print(f"implicit-GEMM convolution forward: {100 * (d['step_ms'] / a['step_ms'] - 1):+.1f} % step time")
 c = report("bench-fused")
 if a and c:
     print(f"fused BatchNorm+SiLU in training: {100 * (c['step_ms'] / a['step_ms'] - 1):+.1f} % step time")

@@ -9,6 +9,8 @@ struct ConvGeom
     int h, w, cin, ho, wo, kh, kw, sh, sw, ph, pw;
 };
 
+#include "conv2d_implicit.cuh"
+
 // Index arithmetic is 32-bit: the host keeps every group below 2^32 elements, and 64-bit
 // division is many times slower than 32-bit on the GPU.
 template <typename T>
@@ -66,3 +68,10 @@ __device__ void add_bias(T* y, const T* bias, i64 n, int c)
     extern "C" __global__ void col2im_##S(const T* col, T* gx, i64 images, i64 n0, ConvGeom g) { col2im(col, gx, images, n0, g); } \
     extern "C" __global__ void add_bias_##S(T* y, const T* bias, i64 n, int c) { add_bias(y, bias, n, c); }
 EXPORT_FLOAT_TYPES(EXPORT)
+
+// The implicit-GEMM forward (conv2d_implicit.cuh), float16 only; grid (⌈m / 128⌉, ⌈cout / 128⌉).
+// 124 registers and 40 KB of shared memory on sm_80: two blocks fit on a multiprocessor.
+extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_forward_f16(const f16* x, const f16* w, f16* y, int m_total, int cout, int k_total, ConvGeom g)
+{
+    conv_implicit_forward((const u16*)x, (const u16*)w, (u16*)y, m_total, cout, k_total, g);
+}

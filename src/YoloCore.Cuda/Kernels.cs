@@ -134,6 +134,13 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("conv2d", "col2im_" + suffix, work, args);
         }
 
+        /// kernels/conv2d.cu: conv_implicit_forward_{f16}(const f16* x, const f16* w, f16* y, int m_total, int cout, int k_total, ConvGeom g)
+        public void ConvImplicitForward(string suffix, Work work, ulong x, ulong w, ulong y, int m_total, int cout, int k_total, ConvGeom g)
+        {
+            void** args = stackalloc void*[] { &x, &w, &y, &m_total, &cout, &k_total, &g };
+            backend.Launch("conv2d", "conv_implicit_forward_" + suffix, work, args);
+        }
+
         /// kernels/conv2d.cu: im2col_{f32,f16}(const float* x, float* col, i64 images, i64 n0, ConvGeom g)
         public void Im2col(string suffix, Work work, ulong x, ulong col, long images, long n0, ConvGeom g)
         {

@@ -6,6 +6,7 @@ namespace YoloCore.Cuda;
 // Convolution in NHWC / OHWI as cuBLAS GEMMs (conv2d.cu holds im2col, col2im and the bias add):
 // 1×1 stride 1 is one GEMM (Gemm, in MatMul.cs); k×k unfolds patches first, in groups of whole
 // images so the column buffer stays near ColumnBudgetBytes. Same scheme as the CPU backend's Conv2d.
+// Opt-in: the float16 forward as one implicit-GEMM tensor-core kernel, no column buffer.
 public sealed unsafe partial class CudaBackend
 {
     const long ColumnBudgetBytes = 256L << 20;
@@ -41,11 +42,26 @@ public sealed unsafe partial class CudaBackend
         kernel.Im2col(Suffix(x, "Conv2d"), total, Ptr(x), col, (long)images, (long)n0, c);
     }
 
+    /// The implicit-GEMM forward (kernels/conv2d_implicit.cuh) is off until a GPU run has checked it
+    /// against the CPU (doctor --check) and timed it against im2col + cuBLAS: YOLOCORE_IMPLICIT_GEMM=1.
+    static readonly bool ImplicitGemmOn = Environment.GetEnvironmentVariable("YOLOCORE_IMPLICIT_GEMM") == "1";
+
+    /// Which convolutions the implicit GEMM takes: float16, channels in runs of 8 (not the 3-channel
+    /// stem), a k×k or strided kernel (1×1 stride 1 is one cuBLAS GEMM already), sm_80 or newer.
+    bool UsesImplicitGemm(Tensor x, Tensor w, ConvGeom c) =>
+        ImplicitGemmOn && registry.Arch >= 80 && x.DType == DType.Float16 && c.Cin % 8 == 0 && w.Shape[0] % 8 == 0 && !IsPointwise(c)
+        && (long)x.Shape[0] * c.Ho * c.Wo < int.MaxValue && (long)c.Kh * c.Kw * c.Cin < int.MaxValue;
+
     public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y)
     {
         var c = Geometry(x, w, g);
         int cout = w.Shape[0], k = c.Kh * c.Kw * c.Cin;
-        if (IsPointwise(c))
+        if (UsesImplicitGemm(x, w, c))
+        {
+            int m = x.Shape[0] * c.Ho * c.Wo;
+            kernel.ConvImplicitForward("f16", Work.Grid((uint)((m + 127) / 128), (uint)((cout + 127) / 128)), Ptr(x), Ptr(w), Ptr(y), m, cout, k, c);
+        }
+        else if (IsPointwise(c))
             Gemm(false, true, x.Shape[0] * c.Ho * c.Wo, cout, c.Cin, Ptr(x), c.Cin, Ptr(w), c.Cin, Ptr(y), cout, false, x.DType);
         else
             ForEachGroup(x, c, (n0, images, col) =>

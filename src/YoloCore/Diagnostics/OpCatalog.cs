@@ -147,6 +147,11 @@ public static class OpCatalog
         new("wide conv k3 s1 p1 bias", [N(4, 12, 12, 16), N(24, 3, 3, 16), N(24)], x => x[0].Conv2d(x[1], x[2], 1, 1)),
         new("wide conv k3 s2 p1", [N(4, 13, 11, 20), N(12, 3, 3, 20)], x => x[0].Conv2d(x[1], null, 2, 1)),
         new("wide conv k1", [N(2, 10, 10, 32), N(48, 1, 1, 32)], x => x[0].Conv2d(x[1])),
+        // Channels in runs of 8: what the GPU's implicit-GEMM convolution takes (M, N and K tails, stride 2, batch 1 and 64).
+        new("wide conv k3 s2 p1 c32", [N(3, 13, 11, 32), N(40, 3, 3, 32)], x => x[0].Conv2d(x[1], null, 2, 1)),
+        new("wide conv k3 c8 (K tail)", [N(2, 9, 9, 8), N(8, 3, 3, 8)], x => x[0].Conv2d(x[1], null, 1, 1)),
+        new("wide conv k3 batch 1", [N(1, 20, 20, 64), N(128, 3, 3, 64)], x => x[0].Conv2d(x[1], null, 1, 1)),
+        new("wide conv k3 batch 64", [N(64, 6, 6, 16), N(32, 3, 3, 16)], x => x[0].Conv2d(x[1], null, 1, 1)),
         new("wide conv k6 s2 p2 (stem)", [N(2, 32, 32, 3), N(16, 6, 6, 3)], x => x[0].Conv2d(x[1], null, 2, 2)),
         new("wide batchnorm train", [N(4, 16, 16, 37), BnP(37), BnN(37)], BnTrain),
         new("wide batchnorm+silu train", [N(4, 16, 16, 37), BnP(37), BnN(37)], BnSiluTrain),

@@ -1,0 +1,168 @@
+namespace YoloCore.Cuda.Tests;
+
+/// The implicit-GEMM convolution's tile math (kernels/conv2d_implicit.cuh), checked on a machine
+/// without a GPU: an emulation of the kernel's blocks, threads and warps, with cp.async's
+/// 16-byte segments, ldmatrix.x4 and mma.sync m16n8k16 fragments laid out as the PTX ISA
+/// specifies them, against a direct convolution. It mirrors the kernel line for line (change both
+/// together); the GPU parity rows then check the hardware's reading of the same code.
+public class ImplicitGemmEmulationTests
+{
+    const int Bm = 128, Bn = 128, Bk = 32, Ld = 40;
+
+    public sealed record Geometry(int N, int H, int W, int C, int Cout, int Kh, int Kw, int Sh, int Sw, int Ph, int Pw)
+    {
+        public int Ho => (H + 2 * Ph - Kh) / Sh + 1;
+        public int Wo => (W + 2 * Pw - Kw) / Sw + 1;
+        public int M => N * Ho * Wo;
+        public int K => Kh * Kw * C;
+    }
+
+    static double[] Direct(double[] x, double[] w, Geometry g)
+    {
+        var y = new double[g.M * g.Cout];
+        for (int n = 0; n < g.N; n++)
+            for (int oh = 0; oh < g.Ho; oh++)
+                for (int ow = 0; ow < g.Wo; ow++)
+                    for (int co = 0; co < g.Cout; co++)
+                    {
+                        double s = 0;
+                        for (int ki = 0; ki < g.Kh; ki++)
+                            for (int kj = 0; kj < g.Kw; kj++)
+                            {
+                                int ih = oh * g.Sh - g.Ph + ki, iw = ow * g.Sw - g.Pw + kj;
+                                if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+                                for (int c = 0; c < g.C; c++) s += x[((n * g.H + ih) * g.W + iw) * g.C + c] * w[((co * g.Kh + ki) * g.Kw + kj) * g.C + c];
+                            }
+                        y[((n * g.Ho + oh) * g.Wo + ow) * g.Cout + co] = s;
+                    }
+        return y;
+    }
+
+    /// ldmatrix.x4: lane 8q + r gives the address of row r of matrix q; lane t receives, for each q,
+    /// row t / 4 of matrix q, elements 2(t % 4) and 2(t % 4) + 1.
+    static (double, double)[,] Ldmatrix(double[] smem, Func<int, int> address)
+    {
+        var regs = new (double, double)[32, 4];
+        for (int q = 0; q < 4; q++)
+            for (int t = 0; t < 32; t++)
+            {
+                int row = address(8 * q + t / 4), e = 2 * (t % 4);
+                regs[t, q] = (smem[row + e], smem[row + e + 1]);
+            }
+        return regs;
+    }
+
+    static double[] Kernel(double[] x, double[] w, Geometry g)
+    {
+        int m = g.M, k = g.K, hw = g.Ho * g.Wo;
+        var y = new double[m * g.Cout];
+        Array.Fill(y, double.NaN);
+        for (int bx = 0; bx < (m + Bm - 1) / Bm; bx++)
+            for (int by = 0; by < (g.Cout + Bn - 1) / Bn; by++)
+            {
+                int m0 = bx * Bm, n0 = by * Bn;
+                var smemA = new[] { new double[Bm * Ld], new double[Bm * Ld] };
+                var smemB = new[] { new double[Bn * Ld], new double[Bn * Ld] };
+                void Load(int stage, int k0)
+                {
+                    for (int tid = 0; tid < 256; tid++)
+                    {
+                        int seg = (tid & 3) * 8, kk0 = k0 + seg, c = 0, ki = 0, kj = 0;
+                        bool kok = kk0 < k;
+                        if (kok) { c = kk0 % g.C; int kk = kk0 / g.C; kj = kk % g.Kw; ki = kk / g.Kw; }
+                        for (int i = 0; i < 2; i++)
+                        {
+                            int r = (tid + 256 * i) >> 2, mm = m0 + r, co = n0 + r;
+                            bool aok = mm < m;
+                            int mc = aok ? mm : 0, n = mc / hw, pix = mc - n * hw, oh = pix / g.Wo, ow = pix - oh * g.Wo;
+                            int ih = oh * g.Sh - g.Ph + ki, iw = ow * g.Sw - g.Pw + kj;
+                            bool ok = aok && kok && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W, okb = co < g.Cout && kok;
+                            for (int e = 0; e < 8; e++)
+                            {
+                                smemA[stage][r * Ld + seg + e] = ok ? x[(long)n * g.H * g.W * g.C + ((long)ih * g.W + iw) * g.C + c + e] : 0;
+                                smemB[stage][r * Ld + seg + e] = okb ? w[(long)co * k + kk0 + e] : 0;
+                            }
+                        }
+                    }
+                }
+                var acc = new double[8, 32, 2, 8, 4];
+                int ktiles = (k + Bk - 1) / Bk;
+                Load(0, 0);
+                for (int kt = 0; kt < ktiles; kt++)
+                {
+                    if (kt + 1 < ktiles) Load((kt + 1) & 1, (kt + 1) * Bk);
+                    var sa = smemA[kt & 1];
+                    var sb = smemB[kt & 1];
+                    for (int warp = 0; warp < 8; warp++)
+                    {
+                        int wm = warp & 3, wn = warp >> 2;
+                        for (int kk = 0; kk < Bk; kk += 16)
+                        {
+                            var a = new (double, double)[2][,];
+                            var b = new (double, double)[4][,];
+                            for (int i = 0; i < 2; i++) a[i] = Ldmatrix(sa, l => (wm * 32 + i * 16 + (l & 15)) * Ld + kk + (l >> 4) * 8);
+                            for (int j = 0; j < 4; j++) b[j] = Ldmatrix(sb, l => (wn * 64 + j * 16 + (l >> 4) * 8 + (l & 7)) * Ld + kk + ((l >> 3) & 1) * 8);
+                            for (int i = 0; i < 2; i++)
+                                for (int j = 0; j < 8; j++)
+                                {
+                                    // mma.m16n8k16 .row.col fragments: lane (g, q) = (l / 4, l % 4) holds
+                                    // A[g | g+8][2q, 2q+1 | 2q+8, 2q+9] in a0..a3 and B[2q, 2q+1 | 2q+8, 2q+9][g] in b0, b1.
+                                    var am = new double[16, 16];
+                                    var bm = new double[16, 8];
+                                    for (int l = 0; l < 32; l++)
+                                    {
+                                        int gr = l / 4, q = l % 4;
+                                        (am[gr, 2 * q], am[gr, 2 * q + 1]) = a[i][l, 0];
+                                        (am[gr + 8, 2 * q], am[gr + 8, 2 * q + 1]) = a[i][l, 1];
+                                        (am[gr, 2 * q + 8], am[gr, 2 * q + 9]) = a[i][l, 2];
+                                        (am[gr + 8, 2 * q + 8], am[gr + 8, 2 * q + 9]) = a[i][l, 3];
+                                        (bm[2 * q, gr], bm[2 * q + 1, gr]) = b[j >> 1][l, (j & 1) * 2];
+                                        (bm[2 * q + 8, gr], bm[2 * q + 9, gr]) = b[j >> 1][l, (j & 1) * 2 + 1];
+                                    }
+                                    for (int l = 0; l < 32; l++)
+                                    {
+                                        int gr = l / 4, q = l % 4;
+                                        (int Row, int Col)[] cells = [(gr, 2 * q), (gr, 2 * q + 1), (gr + 8, 2 * q), (gr + 8, 2 * q + 1)];
+                                        for (int v = 0; v < 4; v++)
+                                            for (int t = 0; t < 16; t++) acc[warp, l, i, j, v] += am[cells[v].Row, t] * bm[t, cells[v].Col];
+                                    }
+                                }
+                        }
+                    }
+                }
+                for (int warp = 0; warp < 8; warp++)
+                    for (int l = 0; l < 32; l++)
+                        for (int i = 0; i < 2; i++)
+                            for (int j = 0; j < 8; j++)
+                            {
+                                int row = m0 + (warp & 3) * 32 + i * 16 + (l >> 2), col = n0 + (warp >> 2) * 64 + j * 8 + (l & 3) * 2;
+                                if (col >= g.Cout) continue;
+                                if (row < m) (y[row * g.Cout + col], y[row * g.Cout + col + 1]) = (acc[warp, l, i, j, 0], acc[warp, l, i, j, 1]);
+                                if (row + 8 < m) (y[(row + 8) * g.Cout + col], y[(row + 8) * g.Cout + col + 1]) = (acc[warp, l, i, j, 2], acc[warp, l, i, j, 3]);
+                            }
+            }
+        return y;
+    }
+
+    public static IEnumerable<object[]> Shapes() =>
+    [
+        [new Geometry(2, 8, 9, 8, 16, 3, 3, 1, 1, 1, 1)],   // two m-tiles, K = 72: a k tail
+        [new Geometry(2, 5, 3, 16, 24, 3, 3, 2, 2, 1, 1)],  // stride 2, odd sizes
+        [new Geometry(1, 3, 3, 8, 136, 3, 3, 1, 1, 1, 1)],  // two co-tiles, the second 8 wide
+        [new Geometry(1, 12, 12, 8, 8, 1, 1, 2, 2, 0, 0)],  // 1×1 stride 2
+        [new Geometry(1, 6, 6, 32, 16, 6, 6, 2, 2, 2, 2)],  // 6×6 / 2, several k-tiles
+    ];
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void TheKernelsTilesComputeTheConvolution(Geometry g)
+    {
+        var rng = new Random(7);
+        var x = Enumerable.Range(0, g.N * g.H * g.W * g.C).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        var w = Enumerable.Range(0, g.Cout * g.K).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        var expected = Direct(x, w, g);
+        var actual = Kernel(x, w, g);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(actual[i] - expected[i]) < 1e-9, $"{g}: y[{i}] = {actual[i]}, a direct convolution gives {expected[i]}");
+    }
+}
