@@ -75,3 +75,16 @@ extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_forward_f16(c
 {
     conv_implicit_forward((const u16*)x, (const u16*)w, (u16*)y, m_total, cout, k_total, g);
 }
+
+// W'[ci, ki, kj, co] = W[co, kh-1-ki, kw-1-kj, ci]: with it the input gradient of a stride-1
+// convolution is the forward convolution of gy (padding kh-1-ph), which the implicit GEMM runs.
+extern "C" __global__ void __launch_bounds__(256) conv_flip_weights_f16(const f16* w, f16* flipped, int cout, int kh, int kw, int cin)
+{
+    GRID_STRIDE(i, (i64)cout * kh * kw * cin)
+    {
+        int co = (int)(i % cout);
+        i64 r = i / cout;
+        int kj = (int)(r % kw), ki = (int)(r / kw % kh), ci = (int)(r / kw / kh);
+        flipped[i] = w[(((i64)co * kh + (kh - 1 - ki)) * kw + (kw - 1 - kj)) * cin + ci];
+    }
+}

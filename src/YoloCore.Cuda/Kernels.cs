@@ -134,6 +134,13 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("conv2d", "col2im_" + suffix, work, args);
         }
 
+        /// kernels/conv2d.cu: conv_flip_weights_{f16}(const f16* w, f16* flipped, int cout, int kh, int kw, int cin)
+        public void ConvFlipWeights(string suffix, Work work, ulong w, ulong flipped, int cout, int kh, int kw, int cin)
+        {
+            void** args = stackalloc void*[] { &w, &flipped, &cout, &kh, &kw, &cin };
+            backend.Launch("conv2d", "conv_flip_weights_" + suffix, work, args);
+        }
+
         /// kernels/conv2d.cu: conv_implicit_forward_{f16}(const f16* x, const f16* w, f16* y, int m_total, int cout, int k_total, ConvGeom g)
         public void ConvImplicitForward(string suffix, Work work, ulong x, ulong w, ulong y, int m_total, int cout, int k_total, ConvGeom g)
         {

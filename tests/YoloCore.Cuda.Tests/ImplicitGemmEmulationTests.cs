@@ -165,4 +165,49 @@ public class ImplicitGemmEmulationTests
         for (int i = 0; i < expected.Length; i++)
             Assert.True(Math.Abs(actual[i] - expected[i]) < 1e-9, $"{g}: y[{i}] = {actual[i]}, a direct convolution gives {expected[i]}");
     }
+
+    public static IEnumerable<object[]> StrideOneShapes() =>
+    [
+        [new Geometry(2, 8, 9, 8, 16, 3, 3, 1, 1, 1, 1)],
+        [new Geometry(1, 6, 6, 16, 8, 3, 3, 1, 1, 1, 1)],
+        [new Geometry(1, 7, 6, 8, 8, 5, 5, 1, 1, 2, 2)],
+    ];
+
+    /// The input gradient of a stride-1 convolution as the backend computes it: conv_flip_weights's
+    /// index math, then the emulated kernel on gy with padding kh-1-ph, against the adjoint of the
+    /// direct convolution.
+    [Theory]
+    [MemberData(nameof(StrideOneShapes))]
+    public void TheInputGradientIsTheForwardConvolutionOfTheFlippedWeights(Geometry g)
+    {
+        var rng = new Random(11);
+        var w = Enumerable.Range(0, g.Cout * g.K).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        var gy = Enumerable.Range(0, g.M * g.Cout).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        var expected = new double[g.N * g.H * g.W * g.C];
+        for (int n = 0; n < g.N; n++)
+            for (int oh = 0; oh < g.Ho; oh++)
+                for (int ow = 0; ow < g.Wo; ow++)
+                    for (int co = 0; co < g.Cout; co++)
+                        for (int ki = 0; ki < g.Kh; ki++)
+                            for (int kj = 0; kj < g.Kw; kj++)
+                            {
+                                int ih = oh - g.Ph + ki, iw = ow - g.Pw + kj;
+                                if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+                                for (int c = 0; c < g.C; c++)
+                                    expected[((n * g.H + ih) * g.W + iw) * g.C + c] += gy[((n * g.Ho + oh) * g.Wo + ow) * g.Cout + co] * w[((co * g.Kh + ki) * g.Kw + kj) * g.C + c];
+                            }
+        var flipped = new double[w.Length];
+        for (long i = 0; i < flipped.Length; i++)
+        {
+            int co = (int)(i % g.Cout);
+            long r = i / g.Cout;
+            int kj = (int)(r % g.Kw), ki = (int)(r / g.Kw % g.Kh), ci = (int)(r / g.Kw / g.Kh);
+            flipped[i] = w[(((long)co * g.Kh + (g.Kh - 1 - ki)) * g.Kw + (g.Kw - 1 - kj)) * g.C + ci];
+        }
+        var t = new Geometry(g.N, g.Ho, g.Wo, g.Cout, g.C, g.Kh, g.Kw, 1, 1, g.Kh - 1 - g.Ph, g.Kw - 1 - g.Pw);
+        Assert.Equal((g.H, g.W), (t.Ho, t.Wo));
+        var actual = Kernel(gy, flipped, t);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(actual[i] - expected[i]) < 1e-9, $"{g}: gx[{i}] = {actual[i]}, the adjoint gives {expected[i]}");
+    }
 }

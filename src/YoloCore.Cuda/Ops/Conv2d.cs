@@ -87,6 +87,12 @@ public sealed unsafe partial class CudaBackend
             if (gx is not null) Gemm(false, false, m, c.Cin, cout, Ptr(gy), cout, Ptr(w), c.Cin, Ptr(gx), c.Cin, false, x.DType);
             return;
         }
+        if (gx is not null && UsesImplicitInputGradient(x, w, c))
+        {
+            ImplicitInputGradient(w, gy, c, gx);
+            gx = null;
+            if (gw is null) return;
+        }
         ForEachGroup(x, c, (n0, images, col) =>
         {
             int rows = images * c.Ho * c.Wo;
@@ -103,5 +109,27 @@ public sealed unsafe partial class CudaBackend
                 kernel.Col2im(Suffix(x, "Conv2d"), total, col, Ptr(gx), (long)images, (long)n0, c);
             }
         });
+    }
+
+    /// The input gradient of a stride-1 convolution is itself a stride-1 convolution: of gy with the
+    /// weights flipped in space and transposed in channels, W'[ci, ki, kj, co] = W[co, kh-1-ki,
+    /// kw-1-kj, ci], padded by kh-1-ph. So the implicit-GEMM forward computes it, no col2im.
+    bool UsesImplicitInputGradient(Tensor x, Tensor w, ConvGeom c) =>
+        c.Sh == 1 && c.Sw == 1 && c.Ho == c.H + c.Kh - 1 - 2 * c.Ph && c.Wo == c.W + c.Kw - 1 - 2 * c.Pw
+        && UsesImplicitGemm(x, w, c) && c.Kh - 1 - c.Ph >= 0 && c.Kw - 1 - c.Pw >= 0;
+
+    void ImplicitInputGradient(Tensor w, Tensor gy, ConvGeom c, Tensor gx)
+    {
+        int cout = w.Shape[0];
+        using var flipped = Tensor.Empty(new Shape(c.Cin, c.Kh, c.Kw, cout), w.DType, Device);
+        kernel.ConvFlipWeights("f16", w.Count, Ptr(w), Ptr(flipped), cout, c.Kh, c.Kw, c.Cin);
+        // The convolution gy → gx: input Ho × Wo × cout, output H × W × cin.
+        var t = new ConvGeom
+        {
+            H = c.Ho, W = c.Wo, Cin = cout, Ho = c.H, Wo = c.W, Kh = c.Kh, Kw = c.Kw, Sh = 1, Sw = 1,
+            Ph = c.Kh - 1 - c.Ph, Pw = c.Kw - 1 - c.Pw,
+        };
+        int m = gy.Shape[0] * c.H * c.W, k = c.Kh * c.Kw * cout;
+        kernel.ConvImplicitForward("f16", Work.Grid((uint)((m + 127) / 128), (uint)((c.Cin + 127) / 128)), Ptr(gy), Ptr(flipped), Ptr(gx), m, c.Cin, k, t);
     }
 }
