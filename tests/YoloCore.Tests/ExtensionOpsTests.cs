@@ -74,10 +74,25 @@ public class ExtensionOpsTests
         finally { Backends.Register(CpuBackend.Instance); }
         Assert.Equal(plain, profiled);
         var calls = profiler.Report().ToDictionary(r => r.Op, r => r.Calls);
+        Assert.All(profiler.Report(), r => Assert.Equal(0, r.Launches)); // no launch counter given
         Assert.Equal(1, calls["Conv2d 3x3/1 4-8"]);
         Assert.Equal(1, calls["YoloLossLevel"]);
         Assert.Equal(1, calls["MultiTensorAxpby"]);
         Assert.All(profiler.Report(), r => Assert.True(r.Ms >= 0));
+    }
+
+    /// With a launch counter each op's row gets the launches counted across its own calls: here
+    /// a counter that moves by one between the profiler's two reads around each call.
+    [Fact]
+    public void TheProfilerCountsLaunchesPerOp()
+    {
+        long counter = 0;
+        var profiler = new OpProfiler(CpuBackend.Instance, () => counter++);
+        Backends.Register(profiler.Backend);
+        try { Run(); }
+        finally { Backends.Register(CpuBackend.Instance); }
+        Assert.NotEmpty(profiler.Report());
+        Assert.All(profiler.Report(), r => Assert.Equal(r.Calls, r.Launches));
     }
 }
 

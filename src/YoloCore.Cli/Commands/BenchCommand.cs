@@ -88,10 +88,10 @@ public sealed class BenchCommand
         var timer = new PhaseTimer(backend, enabled: true);
         for (int i = 0; i < steps; i++) step.Run(images, targets, optimizerStep: Closes(i), timer);
         var phases = timer.TotalsMs.ToDictionary(kv => kv.Key, kv => kv.Value / steps);
-        List<(string Op, double Ms, long Calls)>? ops = null;
+        List<OpProfiler.OpTotal>? ops = null;
         if (profile)
         {
-            var profiler = new OpProfiler(backend);
+            var profiler = new OpProfiler(backend, backend is CudaBackend counted ? () => counted.Launches : null);
             Backends.Register(profiler.Backend);
             for (int i = 0; i < steps; i++) step.Run(images, targets, optimizerStep: Closes(i));
             Backends.Register(backend);
@@ -123,8 +123,11 @@ public sealed class BenchCommand
             Console.WriteLine("  per phase (synchronised): " + string.Join(", ", phases.Select(p => $"{p.Key} {p.Value:F1} ms")));
             if (ops is not null)
             {
-                Console.WriteLine($"  {"op (per step)",-34} {"ms",8} {"calls",6}");
-                foreach (var (op, ms, calls) in ops.Take(40)) Console.WriteLine($"  {op,-34} {ms / steps,8:F2} {calls / steps,6}");
+                bool counted = backend is CudaBackend;
+                Console.WriteLine($"  {"op (per step)",-34} {"ms",8} {"calls",6}" + (counted ? $" {"launches",8}" : ""));
+                foreach (var o in ops.Take(40))
+                    Console.WriteLine($"  {o.Op,-34} {o.Ms / steps,8:F2} {o.Calls / steps,6}" + (counted ? $" {o.Launches / steps,8}" : ""));
+                if (counted) Console.WriteLine($"  launches per step, all ops: {ops.Sum(o => o.Launches) / (double)steps:F0}");
             }
         }
         return 0;

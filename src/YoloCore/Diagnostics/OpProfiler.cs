@@ -9,21 +9,27 @@ namespace YoloCore.Diagnostics;
 /// with no code here. `yolocore bench --profile` installs it with Backends.Register.
 public sealed class OpProfiler
 {
-    readonly Dictionary<string, (double Ms, long Calls)> totals = [];
+    readonly Dictionary<string, OpTotal> totals = [];
+    readonly Func<long>? launches;
 
     /// The profiled backend and the one it wraps.
     public IBackend Backend { get; }
     public IBackend Inner { get; }
 
-    public OpProfiler(IBackend inner)
+    /// launches: the backend's count of device work queued so far (CudaBackend.Launches), so each
+    /// op's row also says how many launches it made.
+    public OpProfiler(IBackend inner, Func<long>? launches = null)
     {
         Inner = inner;
+        this.launches = launches;
         Backend = Wrap(inner);
     }
 
-    /// (op, total milliseconds, calls), slowest first.
-    public IEnumerable<(string Op, double Ms, long Calls)> Report() =>
-        totals.OrderByDescending(kv => kv.Value.Ms).Select(kv => (kv.Key, kv.Value.Ms, kv.Value.Calls));
+    /// One op's totals: wall milliseconds, calls, and device launches (0 without a counter).
+    public readonly record struct OpTotal(string Op, double Ms, long Calls, long Launches);
+
+    /// Every op's totals, slowest first.
+    public IEnumerable<OpTotal> Report() => totals.Values.OrderByDescending(t => t.Ms);
 
     public void Reset() => totals.Clear();
 
@@ -50,12 +56,16 @@ public sealed class OpProfiler
             return wrap.MakeGenericMethod(method.GetGenericArguments()[0]).Invoke(this, [extension]);
         }
         if (untimed.Contains(method.Name)) return Invoke(target, method, args);
-        long t = Stopwatch.GetTimestamp();
+        long t = Stopwatch.GetTimestamp(), l = launches?.Invoke() ?? 0;
         var result = Invoke(target, method, args);
         Inner.Synchronize();
         string op = OpName(method.Name, args);
-        var (ms, calls) = totals.GetValueOrDefault(op);
-        totals[op] = (ms + Stopwatch.GetElapsedTime(t).TotalMilliseconds, calls + 1);
+        var sum = totals.GetValueOrDefault(op, new OpTotal(op, 0, 0, 0));
+        totals[op] = sum with
+        {
+            Ms = sum.Ms + Stopwatch.GetElapsedTime(t).TotalMilliseconds, Calls = sum.Calls + 1,
+            Launches = sum.Launches + (launches?.Invoke() ?? 0) - l,
+        };
         return result;
     }
 
