@@ -141,7 +141,7 @@ if a and b:
     print(f"reducer overhead (NCCL world 1 vs none): {100 * (b['step_ms'] / a['step_ms'] - 1):+.1f} % step time")
 d = report("bench-implicit")
 if a and d:
-    print(f"implicit-GEMM convolution forward: {100 * (d['step_ms'] / a['step_ms'] - 1):+.1f} % step time")
+    print(f"implicit-GEMM convolutions: {100 * (d['step_ms'] / a['step_ms'] - 1):+.1f} % step time")
 c = report("bench-fused")
 if a and c:
     print(f"fused BatchNorm+SiLU in training: {100 * (c['step_ms'] / a['step_ms'] - 1):+.1f} % step time")

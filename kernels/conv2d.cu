@@ -88,3 +88,25 @@ extern "C" __global__ void __launch_bounds__(256) conv_flip_weights_f16(const f1
         flipped[i] = w[(((i64)co * kh + (kh - 1 - ki)) * kw + (kw - 1 - kj)) * cin + ci];
     }
 }
+
+// The implicit-GEMM weight gradient (conv2d_implicit.cuh): grid (⌈cout / 128⌉, ⌈k / 128⌉, splits),
+// float32 partials per split, then conv_wgrad_reduce adds them in split order.
+extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_wgrad_f16(const f16* x, const f16* gy, float* partial, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
+{
+    conv_implicit_wgrad((const u16*)x, (const u16*)gy, partial, m_total, cout, k_total, m_per_split, g);
+}
+
+template <typename T>
+__device__ void conv_wgrad_reduce(const float* partial, T* gw, int splits, i64 n)
+{
+    GRID_STRIDE(i, n)
+    {
+        float s = 0.0f;
+        for (int z = 0; z < splits; z++) s += partial[(i64)z * n + i];
+        st(gw, i, s);
+    }
+}
+
+#define EXPORT_WGRAD_REDUCE(S, T) \
+    extern "C" __global__ void __launch_bounds__(256) conv_wgrad_reduce_##S(const float* partial, T* gw, int splits, i64 n) { conv_wgrad_reduce(partial, gw, splits, n); }
+EXPORT_FLOAT_TYPES(EXPORT_WGRAD_REDUCE)

@@ -1,4 +1,5 @@
-// conv2d_implicit.cuh: the forward convolution as an implicit GEMM on tensor cores, float16 NHWC
+// conv2d_implicit.cuh: the convolution's forward and weight gradient as implicit GEMMs on tensor
+// cores (the stride-1 input gradient is a forward on flipped weights, see conv2d.cu). Float16 NHWC
 // activations and OHWI weights, float32 accumulation, no column buffer. Y[m, co] = Σ_k A[m, k]·W[co, k]
 // with m = (n, oh, ow), k = (ki, kj, c) in the OHWI weight's order, and A gathered from x as im2col
 // would write it (zero outside the image). Needs Cin % 8 == 0 (a 16-byte run of 8 channels never
@@ -35,6 +36,13 @@ template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile(
 __device__ __forceinline__ void ldmatrix_x4(unsigned* r, unsigned addr)
 {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
+        : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(addr));
+}
+
+// The same, each 8 × 8 matrix transposed on the way (for operands stored the other way round).
+__device__ __forceinline__ void ldmatrix_x4_trans(unsigned* r, unsigned addr)
+{
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];"
         : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(addr));
 }
 
@@ -140,6 +148,99 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, int m_
                 *(unsigned*)(y + (i64)row * cout + col) = (unsigned)f2h(acc[i][j][0]) | ((unsigned)f2h(acc[i][j][1]) << 16);
             if (row + 8 < m_total)
                 *(unsigned*)(y + (i64)(row + 8) * cout + col) = (unsigned)f2h(acc[i][j][2]) | ((unsigned)f2h(acc[i][j][3]) << 16);
+        }
+#endif
+}
+
+// The weight gradient: gW[co, k] = Σ_m gy[m, co]·A[m, k], A gathered from x as in the forward.
+// Here the GEMM's rows are co, its columns k and its reduction runs over m (all pixels of the
+// batch), split into gridDim.z slices whose float32 partials land in partial[z][co][k]; a second
+// kernel adds the slices in order (deterministic). Both operands sit in shared memory with m as
+// the row (gy[m][co] and A[m][k] as loaded), and ldmatrix .trans turns 8 × 8 blocks of them into
+// the row-major A and column-major B fragments that mma wants. Rows are 136 halves (128 + 8).
+#define WG_BK 32
+#define WG_LD (128 + 8)
+
+__device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
+{
+#if __CUDA_ARCH__ >= 800
+    __shared__ __align__(128) u16 gs[2][WG_BK * WG_LD];
+    __shared__ __align__(128) u16 as[2][WG_BK * WG_LD];
+    int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    int wm = warp & 3, wn = warp >> 2;                 // 4 warps along co (32 each) × 2 along k (64 each)
+    int co0 = blockIdx.x * 128, k0 = blockIdx.y * 128;
+    int m_begin = blockIdx.z * m_per_split, m_end = imin(m_total, m_begin + m_per_split);
+    int hw = g.ho * g.wo;
+
+    // Thread segment s = tid + 256·i: row s / 16 of the 32 m rows, columns (s % 16)·8 ... + 7 of
+    // the 128 co (for gy) or k (for A); the column part is the same for both segments.
+    int col = (tid & 15) * 8, kcol = k0 + col, cocol = co0 + col;
+    bool kok = kcol < k_total, cok = cocol < cout;
+    int c = 0, ki = 0, kj = 0;
+    if (kok)
+    {
+        c = kcol % g.cin;
+        int kk = kcol / g.cin;
+        kj = kk % g.kw;
+        ki = kk / g.kw;
+    }
+    auto load = [&](int stage, int mt)
+    {
+        for (int i = 0; i < 2; i++)
+        {
+            int r = (tid + 256 * i) >> 4, m = mt + r;
+            bool mok = m < m_end;
+            cp_async16(smem_addr(&gs[stage][r * WG_LD + col]), mok && cok ? gy + (i64)m * cout + cocol : gy, mok && cok ? 16 : 0);
+            int mm = mok ? m : 0, n = mm / hw, pix = mm - n * hw, oh = pix / g.wo, ow = pix - oh * g.wo;
+            int ih = oh * g.sh - g.ph + ki, iw = ow * g.sw - g.pw + kj;
+            bool ok = mok && kok && ih >= 0 && ih < g.h && iw >= 0 && iw < g.w;
+            cp_async16(smem_addr(&as[stage][r * WG_LD + col]), ok ? x + (((i64)n * g.h + ih) * g.w + iw) * g.cin + c : x, ok ? 16 : 0);
+        }
+        cp_async_commit();
+    };
+
+    float acc[2][8][4];
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 8; j++)
+            for (int v = 0; v < 4; v++) acc[i][j][v] = 0.0f;
+
+    int mtiles = m_end > m_begin ? (m_end - m_begin + WG_BK - 1) / WG_BK : 0;
+    if (mtiles > 0) load(0, m_begin);
+    for (int t = 0; t < mtiles; t++)
+    {
+        if (t + 1 < mtiles)
+        {
+            load((t + 1) & 1, m_begin + (t + 1) * WG_BK);
+            cp_async_wait<1>();
+        }
+        else cp_async_wait<0>();
+        __syncthreads();
+        const u16* sg = gs[t & 1];
+        const u16* sa = as[t & 1];
+        for (int kk = 0; kk < WG_BK; kk += 16)
+        {
+            // A (co × m) from gy[m][co]: matrices (co 0-7 | 8-15) × (m 0-7 | 8-15) in a0..a3 order.
+            // B (m × k) from A[m][k]: per x4 two n8 tiles, each as (m 0-7, m 8-15).
+            unsigned a[2][4], b[4][4];
+            for (int i = 0; i < 2; i++)
+                ldmatrix_x4_trans(a[i], smem_addr(sg + (kk + ((lane >> 4) & 1) * 8 + (lane & 7)) * WG_LD + wm * 32 + i * 16 + ((lane >> 3) & 1) * 8));
+            for (int j = 0; j < 4; j++)
+                ldmatrix_x4_trans(b[j], smem_addr(sa + (kk + ((lane >> 3) & 1) * 8 + (lane & 7)) * WG_LD + wn * 64 + j * 16 + (lane >> 4) * 8));
+            for (int i = 0; i < 2; i++)
+                for (int j = 0; j < 8; j++)
+                    mma_16816(acc[i][j], a[i], b[j >> 1][(j & 1) * 2], b[j >> 1][(j & 1) * 2 + 1]);
+        }
+        __syncthreads();
+    }
+
+    float* out = partial + (i64)blockIdx.z * cout * k_total;
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 8; j++)
+        {
+            int row = co0 + wm * 32 + i * 16 + (lane >> 2), kc = k0 + wn * 64 + j * 8 + (lane & 3) * 2;
+            if (kc >= k_total) continue; // k_total % 8 == 0: kc + 1 < k_total as well
+            if (row < cout) { out[(i64)row * k_total + kc] = acc[i][j][0]; out[(i64)row * k_total + kc + 1] = acc[i][j][1]; }
+            if (row + 8 < cout) { out[(i64)(row + 8) * k_total + kc] = acc[i][j][2]; out[(i64)(row + 8) * k_total + kc + 1] = acc[i][j][3]; }
         }
 #endif
 }

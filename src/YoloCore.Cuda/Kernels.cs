@@ -148,6 +148,20 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("conv2d", "conv_implicit_forward_" + suffix, work, args);
         }
 
+        /// kernels/conv2d.cu: conv_implicit_wgrad_{f16}(const f16* x, const f16* gy, float* partial, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
+        public void ConvImplicitWgrad(string suffix, Work work, ulong x, ulong gy, ulong partial, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
+        {
+            void** args = stackalloc void*[] { &x, &gy, &partial, &m_total, &cout, &k_total, &m_per_split, &g };
+            backend.Launch("conv2d", "conv_implicit_wgrad_" + suffix, work, args);
+        }
+
+        /// kernels/conv2d.cu: conv_wgrad_reduce_{f32,f16}(const float* partial, float* gw, int splits, i64 n)
+        public void ConvWgradReduce(string suffix, Work work, ulong partial, ulong gw, int splits, long n)
+        {
+            void** args = stackalloc void*[] { &partial, &gw, &splits, &n };
+            backend.Launch("conv2d", "conv_wgrad_reduce_" + suffix, work, args);
+        }
+
         /// kernels/conv2d.cu: im2col_{f32,f16}(const float* x, float* col, i64 images, i64 n0, ConvGeom g)
         public void Im2col(string suffix, Work work, ulong x, ulong col, long images, long n0, ConvGeom g)
         {

@@ -52,6 +52,123 @@ public class ImplicitGemmEmulationTests
         return regs;
     }
 
+    /// ldmatrix.x4.trans: the same addressing, each matrix transposed: lane t receives rows
+    /// 2(t % 4) and 2(t % 4) + 1 of column t / 4.
+    static (double, double)[,] LdmatrixTrans(double[] smem, Func<int, int> address)
+    {
+        var regs = new (double, double)[32, 4];
+        for (int q = 0; q < 4; q++)
+            for (int t = 0; t < 32; t++)
+            {
+                int r = 2 * (t % 4), col = t / 4;
+                regs[t, q] = (smem[address(8 * q + r) + col], smem[address(8 * q + r + 1) + col]);
+            }
+        return regs;
+    }
+
+    /// One mma.m16n8k16 .row.col on fragments: lane (g, q) = (l / 4, l % 4) holds A[g | g+8][2q, 2q+1 |
+    /// 2q+8, 2q+9] in a0..a3, B[2q, 2q+1 | 2q+8, 2q+9][g] in b0, b1 and C[g | g+8][2q, 2q+1] in c0..c3.
+    static void Mma(double[,] c, (double, double)[,] a, (double, double)[,] b, int b0, int b1)
+    {
+        var am = new double[16, 16];
+        var bm = new double[16, 8];
+        for (int l = 0; l < 32; l++)
+        {
+            int gr = l / 4, q = l % 4;
+            (am[gr, 2 * q], am[gr, 2 * q + 1]) = a[l, 0];
+            (am[gr + 8, 2 * q], am[gr + 8, 2 * q + 1]) = a[l, 1];
+            (am[gr, 2 * q + 8], am[gr, 2 * q + 9]) = a[l, 2];
+            (am[gr + 8, 2 * q + 8], am[gr + 8, 2 * q + 9]) = a[l, 3];
+            (bm[2 * q, gr], bm[2 * q + 1, gr]) = b[l, b0];
+            (bm[2 * q + 8, gr], bm[2 * q + 9, gr]) = b[l, b1];
+        }
+        for (int l = 0; l < 32; l++)
+        {
+            int gr = l / 4, q = l % 4;
+            (int Row, int Col)[] cells = [(gr, 2 * q), (gr, 2 * q + 1), (gr + 8, 2 * q), (gr + 8, 2 * q + 1)];
+            for (int v = 0; v < 4; v++)
+                for (int t = 0; t < 16; t++) c[l, v] += am[cells[v].Row, t] * bm[t, cells[v].Col];
+        }
+    }
+
+    /// conv_implicit_wgrad's blocks over (co, k, slice), then conv_wgrad_reduce.
+    static double[] WeightGradientKernel(double[] x, double[] gy, Geometry g, int perSplit)
+    {
+        const int wbk = 32, wld = 136;
+        int m = g.M, k = g.K, cout = g.Cout, hw = g.Ho * g.Wo, slices = (m + perSplit - 1) / perSplit;
+        var partial = new double[slices * cout * k];
+        for (int bx = 0; bx < (cout + 127) / 128; bx++)
+            for (int by = 0; by < (k + 127) / 128; by++)
+                for (int bz = 0; bz < slices; bz++)
+                {
+                    int co0 = bx * 128, k0 = by * 128, mBegin = bz * perSplit, mEnd = Math.Min(m, mBegin + perSplit);
+                    var gs = new[] { new double[wbk * wld], new double[wbk * wld] };
+                    var sa = new[] { new double[wbk * wld], new double[wbk * wld] };
+                    void Load(int stage, int mt)
+                    {
+                        for (int tid = 0; tid < 256; tid++)
+                        {
+                            int col = (tid & 15) * 8, kcol = k0 + col, cocol = co0 + col, c = 0, ki = 0, kj = 0;
+                            bool kok = kcol < k, cok = cocol < cout;
+                            if (kok) { c = kcol % g.C; int kk = kcol / g.C; kj = kk % g.Kw; ki = kk / g.Kw; }
+                            for (int i = 0; i < 2; i++)
+                            {
+                                int r = (tid + 256 * i) >> 4, mm = mt + r;
+                                bool mok = mm < mEnd;
+                                int mc = mok ? mm : 0, n = mc / hw, pix = mc - n * hw, oh = pix / g.Wo, ow = pix - oh * g.Wo;
+                                int ih = oh * g.Sh - g.Ph + ki, iw = ow * g.Sw - g.Pw + kj;
+                                bool ok = mok && kok && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
+                                for (int e = 0; e < 8; e++)
+                                {
+                                    gs[stage][r * wld + col + e] = mok && cok ? gy[(long)mm * cout + cocol + e] : 0;
+                                    sa[stage][r * wld + col + e] = ok ? x[(((long)n * g.H + ih) * g.W + iw) * g.C + c + e] : 0;
+                                }
+                            }
+                        }
+                    }
+                    var acc = new double[8, 2, 8][,];
+                    for (int wp = 0; wp < 8; wp++) for (int i = 0; i < 2; i++) for (int j = 0; j < 8; j++) acc[wp, i, j] = new double[32, 4];
+                    int mtiles = mEnd > mBegin ? (mEnd - mBegin + wbk - 1) / wbk : 0;
+                    if (mtiles > 0) Load(0, mBegin);
+                    for (int t = 0; t < mtiles; t++)
+                    {
+                        if (t + 1 < mtiles) Load((t + 1) & 1, mBegin + (t + 1) * wbk);
+                        var sg = gs[t & 1];
+                        var sx = sa[t & 1];
+                        for (int warp = 0; warp < 8; warp++)
+                        {
+                            int wm = warp & 3, wn = warp >> 2;
+                            for (int kk = 0; kk < wbk; kk += 16)
+                            {
+                                var a = new (double, double)[2][,];
+                                var b = new (double, double)[4][,];
+                                for (int i = 0; i < 2; i++)
+                                    a[i] = LdmatrixTrans(sg, l => (kk + ((l >> 4) & 1) * 8 + (l & 7)) * wld + wm * 32 + i * 16 + ((l >> 3) & 1) * 8);
+                                for (int j = 0; j < 4; j++)
+                                    b[j] = LdmatrixTrans(sx, l => (kk + ((l >> 3) & 1) * 8 + (l & 7)) * wld + wn * 64 + j * 16 + (l >> 4) * 8);
+                                for (int i = 0; i < 2; i++)
+                                    for (int j = 0; j < 8; j++) Mma(acc[warp, i, j], a[i], b[j >> 1], (j & 1) * 2, (j & 1) * 2 + 1);
+                            }
+                        }
+                    }
+                    for (int warp = 0; warp < 8; warp++)
+                        for (int l = 0; l < 32; l++)
+                            for (int i = 0; i < 2; i++)
+                                for (int j = 0; j < 8; j++)
+                                {
+                                    int row = co0 + (warp & 3) * 32 + i * 16 + (l >> 2), kc = k0 + (warp >> 2) * 64 + j * 8 + (l & 3) * 2;
+                                    if (kc >= k) continue;
+                                    long o = (long)bz * cout * k;
+                                    if (row < cout) (partial[o + row * k + kc], partial[o + row * k + kc + 1]) = (acc[warp, i, j][l, 0], acc[warp, i, j][l, 1]);
+                                    if (row + 8 < cout) (partial[o + (row + 8) * k + kc], partial[o + (row + 8) * k + kc + 1]) = (acc[warp, i, j][l, 2], acc[warp, i, j][l, 3]);
+                                }
+                }
+        var gw = new double[cout * k];
+        for (int i = 0; i < gw.Length; i++)
+            for (int z = 0; z < slices; z++) gw[i] += partial[(long)z * gw.Length + i];
+        return gw;
+    }
+
     static double[] Kernel(double[] x, double[] w, Geometry g)
     {
         int m = g.M, k = g.K, hw = g.Ho * g.Wo;
@@ -85,7 +202,8 @@ public class ImplicitGemmEmulationTests
                         }
                     }
                 }
-                var acc = new double[8, 32, 2, 8, 4];
+                var acc = new double[8, 2, 8][,];
+                for (int wp = 0; wp < 8; wp++) for (int i = 0; i < 2; i++) for (int j = 0; j < 8; j++) acc[wp, i, j] = new double[32, 4];
                 int ktiles = (k + Bk - 1) / Bk;
                 Load(0, 0);
                 for (int kt = 0; kt < ktiles; kt++)
@@ -103,30 +221,7 @@ public class ImplicitGemmEmulationTests
                             for (int i = 0; i < 2; i++) a[i] = Ldmatrix(sa, l => (wm * 32 + i * 16 + (l & 15)) * Ld + kk + (l >> 4) * 8);
                             for (int j = 0; j < 4; j++) b[j] = Ldmatrix(sb, l => (wn * 64 + j * 16 + (l >> 4) * 8 + (l & 7)) * Ld + kk + ((l >> 3) & 1) * 8);
                             for (int i = 0; i < 2; i++)
-                                for (int j = 0; j < 8; j++)
-                                {
-                                    // mma.m16n8k16 .row.col fragments: lane (g, q) = (l / 4, l % 4) holds
-                                    // A[g | g+8][2q, 2q+1 | 2q+8, 2q+9] in a0..a3 and B[2q, 2q+1 | 2q+8, 2q+9][g] in b0, b1.
-                                    var am = new double[16, 16];
-                                    var bm = new double[16, 8];
-                                    for (int l = 0; l < 32; l++)
-                                    {
-                                        int gr = l / 4, q = l % 4;
-                                        (am[gr, 2 * q], am[gr, 2 * q + 1]) = a[i][l, 0];
-                                        (am[gr + 8, 2 * q], am[gr + 8, 2 * q + 1]) = a[i][l, 1];
-                                        (am[gr, 2 * q + 8], am[gr, 2 * q + 9]) = a[i][l, 2];
-                                        (am[gr + 8, 2 * q + 8], am[gr + 8, 2 * q + 9]) = a[i][l, 3];
-                                        (bm[2 * q, gr], bm[2 * q + 1, gr]) = b[j >> 1][l, (j & 1) * 2];
-                                        (bm[2 * q + 8, gr], bm[2 * q + 9, gr]) = b[j >> 1][l, (j & 1) * 2 + 1];
-                                    }
-                                    for (int l = 0; l < 32; l++)
-                                    {
-                                        int gr = l / 4, q = l % 4;
-                                        (int Row, int Col)[] cells = [(gr, 2 * q), (gr, 2 * q + 1), (gr + 8, 2 * q), (gr + 8, 2 * q + 1)];
-                                        for (int v = 0; v < 4; v++)
-                                            for (int t = 0; t < 16; t++) acc[warp, l, i, j, v] += am[cells[v].Row, t] * bm[t, cells[v].Col];
-                                    }
-                                }
+                                for (int j = 0; j < 8; j++) Mma(acc[warp, i, j], a[i], b[j >> 1], (j & 1) * 2, (j & 1) * 2 + 1);
                         }
                     }
                 }
@@ -137,8 +232,8 @@ public class ImplicitGemmEmulationTests
                             {
                                 int row = m0 + (warp & 3) * 32 + i * 16 + (l >> 2), col = n0 + (warp >> 2) * 64 + j * 8 + (l & 3) * 2;
                                 if (col >= g.Cout) continue;
-                                if (row < m) (y[row * g.Cout + col], y[row * g.Cout + col + 1]) = (acc[warp, l, i, j, 0], acc[warp, l, i, j, 1]);
-                                if (row + 8 < m) (y[(row + 8) * g.Cout + col], y[(row + 8) * g.Cout + col + 1]) = (acc[warp, l, i, j, 2], acc[warp, l, i, j, 3]);
+                                if (row < m) (y[row * g.Cout + col], y[row * g.Cout + col + 1]) = (acc[warp, i, j][l, 0], acc[warp, i, j][l, 1]);
+                                if (row + 8 < m) (y[(row + 8) * g.Cout + col], y[(row + 8) * g.Cout + col + 1]) = (acc[warp, i, j][l, 2], acc[warp, i, j][l, 3]);
                             }
             }
         return y;
@@ -209,5 +304,38 @@ public class ImplicitGemmEmulationTests
         var actual = Kernel(gy, flipped, t);
         for (int i = 0; i < expected.Length; i++)
             Assert.True(Math.Abs(actual[i] - expected[i]) < 1e-9, $"{g}: gx[{i}] = {actual[i]}, the adjoint gives {expected[i]}");
+    }
+
+    public static IEnumerable<object[]> WeightGradientShapes() =>
+    [
+        [new Geometry(2, 8, 9, 8, 16, 3, 3, 1, 1, 1, 1), 32],    // four slices of 32 pixels plus a short one
+        [new Geometry(2, 5, 3, 16, 24, 3, 3, 2, 2, 1, 1), 1024], // one slice, stride 2
+        [new Geometry(1, 3, 3, 8, 136, 3, 3, 1, 1, 1, 1), 64],   // two co-tiles
+        [new Geometry(1, 6, 6, 32, 16, 6, 6, 2, 2, 2, 2), 32],   // K = 1152: ten k-tiles
+    ];
+
+    [Theory]
+    [MemberData(nameof(WeightGradientShapes))]
+    public void TheWeightGradientKernelsTilesAndSlicesSumToThePatchProducts(Geometry g, int perSplit)
+    {
+        var rng = new Random(13);
+        var x = Enumerable.Range(0, g.N * g.H * g.W * g.C).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        var gy = Enumerable.Range(0, g.M * g.Cout).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        var expected = new double[g.Cout * g.K];
+        for (int n = 0; n < g.N; n++)
+            for (int oh = 0; oh < g.Ho; oh++)
+                for (int ow = 0; ow < g.Wo; ow++)
+                    for (int co = 0; co < g.Cout; co++)
+                        for (int ki = 0; ki < g.Kh; ki++)
+                            for (int kj = 0; kj < g.Kw; kj++)
+                            {
+                                int ih = oh * g.Sh - g.Ph + ki, iw = ow * g.Sw - g.Pw + kj;
+                                if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+                                for (int c = 0; c < g.C; c++)
+                                    expected[((co * g.Kh + ki) * g.Kw + kj) * g.C + c] += gy[((n * g.Ho + oh) * g.Wo + ow) * g.Cout + co] * x[((n * g.H + ih) * g.W + iw) * g.C + c];
+                            }
+        var actual = WeightGradientKernel(x, gy, g, perSplit);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(actual[i] - expected[i]) < 1e-9, $"{g}: gw[{i}] = {actual[i]}, the patch products give {expected[i]}");
     }
 }

@@ -85,7 +85,7 @@ public class KernelCompileTests
         }
     }
 
-    /// The implicit-GEMM convolution is tensor-core code from sm_80 on (an empty body below it,
+    /// The implicit-GEMM convolution (forward and weight gradient) is tensor-core code from sm_80 on (an empty body below it,
     /// which the host never launches): its PTX there holds cp.async, ldmatrix and mma.sync, and
     /// ptxas fits it in registers without spilling (a spill would cost more than the GEMM saves).
     [Fact]
@@ -98,13 +98,17 @@ public class KernelCompileTests
         string body = ptx[entry..];
         foreach (var instruction in new[] { "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", "ldmatrix.sync.aligned.m8n8.x4.shared.b16", "cp.async.cg.shared.global" })
             Assert.Contains(instruction, body);
+        Assert.Contains("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16", ptx); // the weight gradient's operands
         if (!Nvrtc.GetSupportedArchs().Contains(80)) return;
         var cubin = Nvrtc.Compile(KernelRegistry.Source("conv2d"), "conv2d.cu", ["-arch=sm_80", "-std=c++17", "-default-device", "--ptxas-options=-v"]);
-        var info = cubin.Log.Split('\n').SkipWhile(l => !l.Contains("conv_implicit_forward_f16")).Take(4).ToList();
-        Assert.True(info.Count > 0, cubin.Log);
-        string usage = string.Join("\n", info);
-        Assert.Contains(" 0 bytes spill stores", usage);
-        Assert.Contains(" 0 bytes spill loads", usage);
+        foreach (var kernel in new[] { "conv_implicit_forward_f16", "conv_implicit_wgrad_f16" })
+        {
+            var info = cubin.Log.Split('\n').SkipWhile(l => !l.Contains($"'{kernel}'")).Take(4).ToList();
+            Assert.True(info.Count > 0, cubin.Log);
+            string usage = string.Join("\n", info);
+            Assert.Contains(" 0 bytes spill stores", usage);
+            Assert.Contains(" 0 bytes spill loads", usage);
+        }
     }
 
     [Fact]

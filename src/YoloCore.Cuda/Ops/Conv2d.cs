@@ -6,7 +6,8 @@ namespace YoloCore.Cuda;
 // Convolution in NHWC / OHWI as cuBLAS GEMMs (conv2d.cu holds im2col, col2im and the bias add):
 // 1×1 stride 1 is one GEMM (Gemm, in MatMul.cs); k×k unfolds patches first, in groups of whole
 // images so the column buffer stays near ColumnBudgetBytes. Same scheme as the CPU backend's Conv2d.
-// Opt-in: the float16 forward as one implicit-GEMM tensor-core kernel, no column buffer.
+// Opt-in (YOLOCORE_IMPLICIT_GEMM=1): float16 forward, weight gradient and stride-1 input gradient as
+// implicit-GEMM tensor-core kernels (conv2d_implicit.cuh), no column buffer.
 public sealed unsafe partial class CudaBackend
 {
     const long ColumnBudgetBytes = 256L << 20;
@@ -42,8 +43,8 @@ public sealed unsafe partial class CudaBackend
         kernel.Im2col(Suffix(x, "Conv2d"), total, Ptr(x), col, (long)images, (long)n0, c);
     }
 
-    /// The implicit-GEMM forward (kernels/conv2d_implicit.cuh) is off until a GPU run has checked it
-    /// against the CPU (doctor --check) and timed it against im2col + cuBLAS: YOLOCORE_IMPLICIT_GEMM=1.
+    /// The implicit-GEMM kernels (kernels/conv2d_implicit.cuh) are off until a GPU run has checked
+    /// them against the CPU (doctor --check) and timed them against im2col + cuBLAS: YOLOCORE_IMPLICIT_GEMM=1.
     static readonly bool ImplicitGemmOn = Environment.GetEnvironmentVariable("YOLOCORE_IMPLICIT_GEMM") == "1";
 
     /// Which convolutions the implicit GEMM takes: float16, channels in runs of 8 (not the 3-channel
@@ -91,8 +92,13 @@ public sealed unsafe partial class CudaBackend
         {
             ImplicitInputGradient(w, gy, c, gx);
             gx = null;
-            if (gw is null) return;
         }
+        if (gw is not null && UsesImplicitGemm(x, w, c))
+        {
+            ImplicitWeightGradient(x, gy, c, cout, gw);
+            gw = null;
+        }
+        if (gx is null && gw is null) return;
         ForEachGroup(x, c, (n0, images, col) =>
         {
             int rows = images * c.Ho * c.Wo;
@@ -131,5 +137,25 @@ public sealed unsafe partial class CudaBackend
         };
         int m = gy.Shape[0] * c.H * c.W, k = c.Kh * c.Kw * cout;
         kernel.ConvImplicitForward("f16", Work.Grid((uint)((m + 127) / 128), (uint)((c.Cin + 127) / 128)), Ptr(gy), Ptr(flipped), Ptr(gx), m, c.Cin, k, t);
+    }
+
+    /// About four blocks per multiprocessor of a large GPU: the weight gradient's tiles (co × k) are
+    /// few for early layers, so its reduction over every pixel is split to fill the card.
+    const int WeightGradientBlocks = 512;
+    const long WeightGradientPartialBytes = 64L << 20;
+
+    /// gW = Σ over pixels of gy ⊗ patches, split over the pixels into slices whose float32 partial
+    /// sums conv_wgrad_reduce adds in slice order (deterministic, whatever the split).
+    void ImplicitWeightGradient(Tensor x, Tensor gy, ConvGeom c, int cout, Tensor gw)
+    {
+        int m = x.Shape[0] * c.Ho * c.Wo, k = c.Kh * c.Kw * c.Cin;
+        long tiles = (long)((cout + 127) / 128) * ((k + 127) / 128);
+        long splits = Math.Clamp((WeightGradientBlocks + tiles - 1) / tiles, 1, Math.Max(1, WeightGradientPartialBytes / (4L * cout * k)));
+        int perSplit = (int)Math.Min(m, ((m + splits - 1) / splits + 31) / 32 * 32);
+        int slices = (m + perSplit - 1) / perSplit;
+        using var partial = Tensor.Empty(new Shape(slices, cout, k), DType.Float32, Device);
+        kernel.ConvImplicitWgrad("f16", Work.Grid((uint)((cout + 127) / 128), (uint)((k + 127) / 128), (uint)slices),
+            Ptr(x), Ptr(gy), Ptr(partial), m, cout, k, perSplit, c);
+        kernel.ConvWgradReduce(Suffix(gw, "Conv2d"), gw.Count, Ptr(partial), Ptr(gw), slices, gw.Count);
     }
 }
