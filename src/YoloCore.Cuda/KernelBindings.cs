@@ -20,18 +20,19 @@ public static partial class KernelBindings
 
     static readonly string[] typeSuffixes = ["f32", "f16", "u8", "u16", "u32", "u64", "i32"];
 
-    public static IReadOnlyList<Export> Exports()
+    /// The kernels' exports: from the embedded sources, or from directory (see KernelRegistry.Source).
+    public static IReadOnlyList<Export> Exports(string? directory = null)
     {
         var all = new List<Export>();
-        foreach (var file in KernelRegistry.Files())
-            all.AddRange(ExportsOf(file, Preprocess(KernelRegistry.Source(file))));
+        foreach (var file in KernelRegistry.Files(directory))
+            all.AddRange(ExportsOf(file, Preprocess(KernelRegistry.Source(file, directory))));
         return all;
     }
 
-    public static string Source()
+    public static string Source(string? directory = null)
     {
         var families = new List<Family>();
-        foreach (var e in Exports())
+        foreach (var e in Exports(directory))
         {
             var (prefix, suffixed) = Split(e.Name);
             var f = families.FirstOrDefault(f => f.File == e.File && f.Prefix == prefix && f.Suffixed == suffixed);

@@ -85,11 +85,13 @@ internal sealed partial class KernelRegistry
         return CudaDriver.ModuleLoadDataWithLog(image);
     }
 
-    /// kernels/file.cu with its #include "…" lines replaced by the embedded headers' text.
-    public static string Source(string file)
+    /// kernels/file.cu with its #include "…" lines replaced by the headers' text: the copies embedded
+    /// in this assembly, or those in directory (a checkout's kernels/, for regenerating bindings
+    /// before the edited kernels are built in).
+    public static string Source(string file, string? directory = null)
     {
-        string text = Resource(file + ".cu");
-        return IncludeLine().Replace(text, m => Resource(m.Groups[1].Value).Replace("#pragma once", ""));
+        string Read(string name) => directory is null ? Resource(name) : File.ReadAllText(Path.Combine(directory, name));
+        return IncludeLine().Replace(Read(file + ".cu"), m => Read(m.Groups[1].Value).Replace("#pragma once", ""));
     }
 
     static string Resource(string name)
@@ -99,10 +101,12 @@ internal sealed partial class KernelRegistry
         return new StreamReader(s).ReadToEnd();
     }
 
-    /// Every embedded kernel file (without extension), for compile checks.
-    public static IEnumerable<string> Files() =>
-        Assembly.GetExecutingAssembly().GetManifestResourceNames().Where(n => n.StartsWith("kernels/") && n.EndsWith(".cu"))
-            .Select(n => n["kernels/".Length..^3]).OrderBy(n => n);
+    /// Every kernel file (without extension), embedded or in directory, for compile checks.
+    public static IEnumerable<string> Files(string? directory = null) =>
+        directory is null
+            ? Assembly.GetExecutingAssembly().GetManifestResourceNames().Where(n => n.StartsWith("kernels/") && n.EndsWith(".cu"))
+                .Select(n => n["kernels/".Length..^3]).OrderBy(n => n, StringComparer.Ordinal)
+            : Directory.GetFiles(directory, "*.cu").Select(f => Path.GetFileNameWithoutExtension(f)).OrderBy(n => n, StringComparer.Ordinal);
 
     [GeneratedRegex("^#include \"([^\"]+)\"\\s*$", RegexOptions.Multiline)]
     private static partial Regex IncludeLine();

@@ -68,6 +68,12 @@ public class KernelCompileTests
             "src/YoloCore.Cuda/Kernels.cs differs from kernels/*.cu: run `./yolocore doctor --kernel-bindings > src/YoloCore.Cuda/Kernels.cs`");
     }
 
+    /// `doctor --kernel-bindings` in a checkout reads its kernels/ (kernels edited since the build):
+    /// for the sources this build embeds, both readings give the same file.
+    [Fact]
+    public void TheBindingsFromACheckoutsKernelsEqualTheEmbeddedOnes() =>
+        Assert.Equal(KernelBindings.Source(), KernelBindings.Source(Path.Combine(Repo.Root, "kernels")));
+
     /// The bindings' reading of the sources (macros expanded, ## pasted) finds exactly the kernels
     /// NVRTC compiles: every export it lists is an entry of its file's PTX, and every entry is listed.
     [Fact]

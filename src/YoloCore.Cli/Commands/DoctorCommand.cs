@@ -19,7 +19,7 @@ public sealed class DoctorCommand
     readonly Option<string?> trainOption = Opt.TextOrNull("train-check", "with --check: also train yolov5n on DATA for N steps on the GPU (AMP) and the CPU (float32) and compare the losses");
     readonly Option<int> stepsOption = Opt.Int("train-steps", "steps of --train-check", 200);
     readonly Option<bool> enumsOption = Opt.Flag("kernel-enums", "print kernels/enums.cuh as the C# enums define it (> kernels/enums.cuh)");
-    readonly Option<bool> bindingsOption = Opt.Flag("kernel-bindings", "print the typed kernel launches as kernels/*.cu declare them (> src/YoloCore.Cuda/Kernels.cs)");
+    readonly Option<bool> bindingsOption = Opt.Flag("kernel-bindings", "print the typed kernel launches as kernels/*.cu declare them (> src/YoloCore.Cuda/Kernels.cs; in a checkout, from its kernels/)");
 
     public static Command Create()
     {
@@ -44,7 +44,10 @@ public sealed class DoctorCommand
         }
         if (parsed.GetValue(bindingsOption))
         {
-            Console.Write(YoloCore.Cuda.KernelBindings.Source());
+            // In a checkout, from its kernels/: the bindings of kernels edited since the last build.
+            string? dir = File.Exists(Path.Combine("kernels", "common.cuh")) ? "kernels" : null;
+            Console.Error.WriteLine($"kernel bindings from {(dir is null ? "the kernels built into this yolocore" : "./kernels")}");
+            Console.Write(YoloCore.Cuda.KernelBindings.Source(dir));
             return 0;
         }
 
