@@ -110,3 +110,21 @@ __device__ void conv_wgrad_reduce(const float* partial, T* gw, int splits, i64 n
 #define EXPORT_WGRAD_REDUCE(S, T) \
     extern "C" __global__ void __launch_bounds__(256) conv_wgrad_reduce_##S(const float* partial, T* gw, int splits, i64 n) { conv_wgrad_reduce(partial, gw, splits, n); }
 EXPORT_FLOAT_TYPES(EXPORT_WGRAD_REDUCE)
+
+// y[r, c] = c < cx ? x[r, c] : 0 for c < cy: pads channels with zeros (cy > cx: the stem's 3 to the
+// implicit GEMM's 8, for the images and the weights) or drops the padding again (cy < cx: the weight
+// gradient back to 3 channels).
+template <typename T>
+__device__ void copy_channels(const T* x, T* y, i64 rows, int cx, int cy)
+{
+    GRID_STRIDE(i, rows * cy)
+    {
+        i64 r = i / cy;
+        int c = (int)(i - r * cy);
+        y[i] = c < cx ? x[r * cx + c] : T{};
+    }
+}
+
+#define EXPORT_COPY_CHANNELS(S, T) \
+    extern "C" __global__ void __launch_bounds__(256) copy_channels_##S(const T* x, T* y, i64 rows, int cx, int cy) { copy_channels(x, y, rows, cx, cy); }
+EXPORT_FLOAT_TYPES(EXPORT_COPY_CHANNELS)

@@ -162,6 +162,13 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("conv2d", "conv_wgrad_reduce_" + suffix, work, args);
         }
 
+        /// kernels/conv2d.cu: copy_channels_{f32,f16}(const float* x, float* y, i64 rows, int cx, int cy)
+        public void CopyChannels(string suffix, Work work, ulong x, ulong y, long rows, int cx, int cy)
+        {
+            void** args = stackalloc void*[] { &x, &y, &rows, &cx, &cy };
+            backend.Launch("conv2d", "copy_channels_" + suffix, work, args);
+        }
+
         /// kernels/conv2d.cu: im2col_{f32,f16}(const float* x, float* col, i64 images, i64 n0, ConvGeom g)
         public void Im2col(string suffix, Work work, ulong x, ulong col, long images, long n0, ConvGeom g)
         {

@@ -338,4 +338,39 @@ public class ImplicitGemmEmulationTests
         for (int i = 0; i < expected.Length; i++)
             Assert.True(Math.Abs(actual[i] - expected[i]) < 1e-9, $"{g}: gw[{i}] = {actual[i]}, the patch products give {expected[i]}");
     }
+
+    /// copy_channels: y[r, c] = c < cx ? x[r, c] : 0 for c < cy.
+    static double[] CopyChannels(double[] x, int cx, int cy)
+    {
+        long rows = x.Length / cx;
+        var y = new double[rows * cy];
+        for (long i = 0; i < y.Length; i++)
+        {
+            long r = i / cy;
+            int c = (int)(i - r * cy);
+            y[i] = c < cx ? x[r * cx + c] : 0;
+        }
+        return y;
+    }
+
+    /// The 3-channel stem as the backend runs it: images and weights padded to 8 channels, the
+    /// forward and weight-gradient kernels on those, the gradient cut back to 3 channels.
+    [Fact]
+    public void TheStemRunsOnChannelsPaddedToEight()
+    {
+        var g = new Geometry(2, 12, 10, 3, 16, 6, 6, 2, 2, 2, 2);
+        var padded = g with { C = 8 };
+        var rng = new Random(17);
+        var x = Enumerable.Range(0, g.N * g.H * g.W * g.C).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        var w = Enumerable.Range(0, g.Cout * g.K).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        var gy = Enumerable.Range(0, g.M * g.Cout).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        var y = Kernel(CopyChannels(x, 3, 8), CopyChannels(w, 3, 8), padded);
+        var expected = Direct(x, w, g);
+        for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(y[i] - expected[i]) < 1e-9, $"y[{i}] = {y[i]}, expected {expected[i]}");
+        var gw = CopyChannels(WeightGradientKernel(CopyChannels(x, 3, 8), gy, padded, 64), 8, 3);
+        // The weight gradient is the forward's derivative: Σ y·gy = Σ w·gw for a linear map.
+        double lhs = Direct(x, w, g).Zip(gy, (a, b) => a * b).Sum(), rhs = w.Zip(gw, (a, b) => a * b).Sum();
+        Assert.Equal(lhs, rhs, 1e-9 * Math.Abs(lhs) + 1e-9);
+        Assert.Equal(g.Cout * g.K, gw.Length);
+    }
 }

@@ -6,8 +6,7 @@ namespace YoloCore.Cuda;
 // Convolution in NHWC / OHWI as cuBLAS GEMMs (conv2d.cu holds im2col, col2im and the bias add):
 // 1×1 stride 1 is one GEMM (Gemm, in MatMul.cs); k×k unfolds patches first, in groups of whole
 // images so the column buffer stays near ColumnBudgetBytes. Same scheme as the CPU backend's Conv2d.
-// Opt-in (YOLOCORE_IMPLICIT_GEMM=1): float16 forward, weight gradient and stride-1 input gradient as
-// implicit-GEMM tensor-core kernels (conv2d_implicit.cuh), no column buffer.
+// Opt-in (YOLOCORE_IMPLICIT_GEMM=1): implicit-GEMM tensor-core kernels instead (Conv2dImplicit.cs).
 public sealed unsafe partial class CudaBackend
 {
     const long ColumnBudgetBytes = 256L << 20;
@@ -43,25 +42,11 @@ public sealed unsafe partial class CudaBackend
         kernel.Im2col(Suffix(x, "Conv2d"), total, Ptr(x), col, (long)images, (long)n0, c);
     }
 
-    /// The implicit-GEMM kernels (kernels/conv2d_implicit.cuh) are off until a GPU run has checked
-    /// them against the CPU (doctor --check) and timed them against im2col + cuBLAS: YOLOCORE_IMPLICIT_GEMM=1.
-    static readonly bool ImplicitGemmOn = Environment.GetEnvironmentVariable("YOLOCORE_IMPLICIT_GEMM") == "1";
-
-    /// Which convolutions the implicit GEMM takes: float16, channels in runs of 8 (not the 3-channel
-    /// stem), a k×k or strided kernel (1×1 stride 1 is one cuBLAS GEMM already), sm_80 or newer.
-    bool UsesImplicitGemm(Tensor x, Tensor w, ConvGeom c) =>
-        ImplicitGemmOn && registry.Arch >= 80 && x.DType == DType.Float16 && c.Cin % 8 == 0 && w.Shape[0] % 8 == 0 && !IsPointwise(c)
-        && (long)x.Shape[0] * c.Ho * c.Wo < int.MaxValue && (long)c.Kh * c.Kw * c.Cin < int.MaxValue;
-
     public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y)
     {
         var c = Geometry(x, w, g);
         int cout = w.Shape[0], k = c.Kh * c.Kw * c.Cin;
-        if (UsesImplicitGemm(x, w, c))
-        {
-            int m = x.Shape[0] * c.Ho * c.Wo;
-            kernel.ConvImplicitForward("f16", Work.Grid((uint)((m + 127) / 128), (uint)((cout + 127) / 128)), Ptr(x), Ptr(w), Ptr(y), m, cout, k, c);
-        }
+        if (UsesImplicitGemm(x, w, c)) ImplicitForward(x, w, c, y);
         else if (IsPointwise(c))
             Gemm(false, true, x.Shape[0] * c.Ho * c.Wo, cout, c.Cin, Ptr(x), c.Cin, Ptr(w), c.Cin, Ptr(y), cout, false, x.DType);
         else
@@ -115,47 +100,5 @@ public sealed unsafe partial class CudaBackend
                 kernel.Col2im(Suffix(x, "Conv2d"), total, col, Ptr(gx), (long)images, (long)n0, c);
             }
         });
-    }
-
-    /// The input gradient of a stride-1 convolution is itself a stride-1 convolution: of gy with the
-    /// weights flipped in space and transposed in channels, W'[ci, ki, kj, co] = W[co, kh-1-ki,
-    /// kw-1-kj, ci], padded by kh-1-ph. So the implicit-GEMM forward computes it, no col2im.
-    bool UsesImplicitInputGradient(Tensor x, Tensor w, ConvGeom c) =>
-        c.Sh == 1 && c.Sw == 1 && c.Ho == c.H + c.Kh - 1 - 2 * c.Ph && c.Wo == c.W + c.Kw - 1 - 2 * c.Pw
-        && UsesImplicitGemm(x, w, c) && c.Kh - 1 - c.Ph >= 0 && c.Kw - 1 - c.Pw >= 0;
-
-    void ImplicitInputGradient(Tensor w, Tensor gy, ConvGeom c, Tensor gx)
-    {
-        int cout = w.Shape[0];
-        using var flipped = Tensor.Empty(new Shape(c.Cin, c.Kh, c.Kw, cout), w.DType, Device);
-        kernel.ConvFlipWeights("f16", w.Count, Ptr(w), Ptr(flipped), cout, c.Kh, c.Kw, c.Cin);
-        // The convolution gy → gx: input Ho × Wo × cout, output H × W × cin.
-        var t = new ConvGeom
-        {
-            H = c.Ho, W = c.Wo, Cin = cout, Ho = c.H, Wo = c.W, Kh = c.Kh, Kw = c.Kw, Sh = 1, Sw = 1,
-            Ph = c.Kh - 1 - c.Ph, Pw = c.Kw - 1 - c.Pw,
-        };
-        int m = gy.Shape[0] * c.H * c.W, k = c.Kh * c.Kw * cout;
-        kernel.ConvImplicitForward("f16", Work.Grid((uint)((m + 127) / 128), (uint)((c.Cin + 127) / 128)), Ptr(gy), Ptr(flipped), Ptr(gx), m, c.Cin, k, t);
-    }
-
-    /// About four blocks per multiprocessor of a large GPU: the weight gradient's tiles (co × k) are
-    /// few for early layers, so its reduction over every pixel is split to fill the card.
-    const int WeightGradientBlocks = 512;
-    const long WeightGradientPartialBytes = 64L << 20;
-
-    /// gW = Σ over pixels of gy ⊗ patches, split over the pixels into slices whose float32 partial
-    /// sums conv_wgrad_reduce adds in slice order (deterministic, whatever the split).
-    void ImplicitWeightGradient(Tensor x, Tensor gy, ConvGeom c, int cout, Tensor gw)
-    {
-        int m = x.Shape[0] * c.Ho * c.Wo, k = c.Kh * c.Kw * c.Cin;
-        long tiles = (long)((cout + 127) / 128) * ((k + 127) / 128);
-        long splits = Math.Clamp((WeightGradientBlocks + tiles - 1) / tiles, 1, Math.Max(1, WeightGradientPartialBytes / (4L * cout * k)));
-        int perSplit = (int)Math.Min(m, ((m + splits - 1) / splits + 31) / 32 * 32);
-        int slices = (m + perSplit - 1) / perSplit;
-        using var partial = Tensor.Empty(new Shape(slices, cout, k), DType.Float32, Device);
-        kernel.ConvImplicitWgrad("f16", Work.Grid((uint)((cout + 127) / 128), (uint)((k + 127) / 128), (uint)slices),
-            Ptr(x), Ptr(gy), Ptr(partial), m, cout, k, perSplit, c);
-        kernel.ConvWgradReduce(Suffix(gw, "Conv2d"), gw.Count, Ptr(partial), Ptr(gw), slices, gw.Count);
     }
 }

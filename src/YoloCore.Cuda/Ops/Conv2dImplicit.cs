@@ -1,0 +1,96 @@
+namespace YoloCore.Cuda;
+
+// The convolution as implicit GEMMs on tensor cores (kernels/conv2d_implicit.cuh): float16 forward,
+// weight gradient, and the input gradient of stride-1 layers, with no column buffer. Channels are
+// read 8 at a time, so a layer with fewer (the 3-channel stem) runs on copies padded with zeros.
+public sealed unsafe partial class CudaBackend
+{
+    /// Off until a GPU run has checked the kernels against the CPU (doctor --check) and timed them
+    /// against im2col + cuBLAS: YOLOCORE_IMPLICIT_GEMM=1.
+    static readonly bool ImplicitGemmOn = Environment.GetEnvironmentVariable("YOLOCORE_IMPLICIT_GEMM") == "1";
+
+    static int PaddedChannels(int c) => (c + 7) / 8 * 8;
+
+    /// Which convolutions the implicit GEMM takes: float16, output channels in runs of 8, a k×k or
+    /// strided kernel (1×1 stride 1 is one cuBLAS GEMM already), sm_80 or newer.
+    bool UsesImplicitGemm(Tensor x, Tensor w, ConvGeom c) =>
+        ImplicitGemmOn && registry.Arch >= 80 && x.DType == DType.Float16 && w.Shape[0] % 8 == 0 && !IsPointwise(c)
+        && (long)x.Shape[0] * c.Ho * c.Wo < int.MaxValue && (long)c.Kh * c.Kw * PaddedChannels(c.Cin) < int.MaxValue;
+
+    /// t with its last axis zero-padded to channels (copy_channels), or t itself when it has them.
+    Tensor WithChannels(Tensor t, int channels)
+    {
+        int have = t.Shape[t.Rank - 1];
+        if (have == channels) return t;
+        var dims = t.Shape.ToArray();
+        dims[^1] = channels;
+        var padded = Tensor.Empty(new Shape(dims), t.DType, Device);
+        kernel.CopyChannels(Suffix(t, "Conv2d"), padded.Count, Ptr(t), Ptr(padded), t.Count / have, have, channels);
+        return padded;
+    }
+
+    void ImplicitForward(Tensor x, Tensor w, ConvGeom c, Tensor y)
+    {
+        int cp = PaddedChannels(c.Cin), cout = w.Shape[0], m = x.Shape[0] * c.Ho * c.Wo;
+        var xp = WithChannels(x, cp);
+        var wp = WithChannels(w, cp);
+        var g = c with { Cin = cp };
+        kernel.ConvImplicitForward("f16", Work.Grid((uint)((m + 127) / 128), (uint)((cout + 127) / 128)),
+            Ptr(xp), Ptr(wp), Ptr(y), m, cout, c.Kh * c.Kw * cp, g);
+        if (xp != x) xp.Dispose();
+        if (wp != w) wp.Dispose();
+    }
+
+    /// The input gradient of a stride-1 convolution is itself a stride-1 convolution: of gy with the
+    /// weights flipped in space and transposed in channels, W'[ci, ki, kj, co] = W[co, kh-1-ki,
+    /// kw-1-kj, ci], padded by kh-1-ph. So the implicit-GEMM forward computes it, no col2im.
+    bool UsesImplicitInputGradient(Tensor x, Tensor w, ConvGeom c) =>
+        c.Sh == 1 && c.Sw == 1 && c.Ho == c.H + c.Kh - 1 - 2 * c.Ph && c.Wo == c.W + c.Kw - 1 - 2 * c.Pw
+        && UsesImplicitGemm(x, w, c) && c.Cin % 8 == 0 && c.Kh - 1 - c.Ph >= 0 && c.Kw - 1 - c.Pw >= 0;
+
+    void ImplicitInputGradient(Tensor w, Tensor gy, ConvGeom c, Tensor gx)
+    {
+        int cout = w.Shape[0];
+        using var flipped = Tensor.Empty(new Shape(c.Cin, c.Kh, c.Kw, cout), w.DType, Device);
+        kernel.ConvFlipWeights("f16", w.Count, Ptr(w), Ptr(flipped), cout, c.Kh, c.Kw, c.Cin);
+        // The convolution gy → gx: input Ho × Wo × cout, output H × W × cin.
+        var t = new ConvGeom
+        {
+            H = c.Ho, W = c.Wo, Cin = cout, Ho = c.H, Wo = c.W, Kh = c.Kh, Kw = c.Kw, Sh = 1, Sw = 1,
+            Ph = c.Kh - 1 - c.Ph, Pw = c.Kw - 1 - c.Pw,
+        };
+        int m = gy.Shape[0] * c.H * c.W, k = c.Kh * c.Kw * cout;
+        kernel.ConvImplicitForward("f16", Work.Grid((uint)((m + 127) / 128), (uint)((c.Cin + 127) / 128)), Ptr(gy), Ptr(flipped), Ptr(gx), m, c.Cin, k, t);
+    }
+
+    /// About four blocks per multiprocessor of a large GPU: the weight gradient's tiles (co × k) are
+    /// few for early layers, so its reduction over every pixel is split to fill the card.
+    const int WeightGradientBlocks = 512;
+    const long WeightGradientPartialBytes = 64L << 20;
+
+    /// gW = Σ over pixels of gy ⊗ patches, split over the pixels into slices whose float32 partial
+    /// sums conv_wgrad_reduce adds in slice order (deterministic, whatever the split).
+    void ImplicitWeightGradient(Tensor x, Tensor gy, ConvGeom c, int cout, Tensor gw)
+    {
+        int cp = PaddedChannels(c.Cin), m = x.Shape[0] * c.Ho * c.Wo, k = c.Kh * c.Kw * cp;
+        long tiles = (long)((cout + 127) / 128) * ((k + 127) / 128);
+        long splits = Math.Clamp((WeightGradientBlocks + tiles - 1) / tiles, 1, Math.Max(1, WeightGradientPartialBytes / (4L * cout * k)));
+        int perSplit = (int)Math.Min(m, ((m + splits - 1) / splits + 31) / 32 * 32);
+        int slices = (m + perSplit - 1) / perSplit;
+        var xp = WithChannels(x, cp);
+        var gwp = cp == c.Cin ? gw : Tensor.Empty(new Shape(cout, c.Kh, c.Kw, cp), gw.DType, Device);
+        using (var partial = Tensor.Empty(new Shape(slices, cout, k), DType.Float32, Device))
+        {
+            kernel.ConvImplicitWgrad("f16", Work.Grid((uint)((cout + 127) / 128), (uint)((k + 127) / 128), (uint)slices),
+                Ptr(xp), Ptr(gy), Ptr(partial), m, cout, k, perSplit, c with { Cin = cp });
+            kernel.ConvWgradReduce(Suffix(gw, "Conv2d"), gwp.Count, Ptr(partial), Ptr(gwp), slices, gwp.Count);
+        }
+        if (gwp != gw)
+        {
+            // Back to the layer's channels: the padded ones' gradients (zeros times images) go.
+            kernel.CopyChannels(Suffix(gw, "Conv2d"), gw.Count, Ptr(gwp), Ptr(gw), gw.Count / c.Cin, cp, c.Cin);
+            gwp.Dispose();
+        }
+        if (xp != x) xp.Dispose();
+    }
+}
