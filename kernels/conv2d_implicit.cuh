@@ -53,6 +53,22 @@ __device__ __forceinline__ void mma_16816(float* c, const unsigned* a, unsigned 
         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
+
+// A warp's 32 × 64 tile: 2 × 8 accumulators of 16 × 8, from two A fragments (16 rows each) and
+// four ldmatrix.x4 of B (two 8-wide tiles each).
+__device__ __forceinline__ void warp_tile_zero(float (&acc)[2][8][4])
+{
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 8; j++)
+            for (int v = 0; v < 4; v++) acc[i][j][v] = 0.0f;
+}
+
+__device__ __forceinline__ void warp_tile_mma(float (&acc)[2][8][4], const unsigned (&a)[2][4], const unsigned (&b)[4][4])
+{
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 8; j++)
+            mma_16816(acc[i][j], a[i], b[j >> 1][(j & 1) * 2], b[j >> 1][(j & 1) * 2 + 1]);
+}
 #endif
 
 __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, int m_total, int cout, int k_total, ConvGeom g)
@@ -105,9 +121,7 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, int m_
     };
 
     float acc[2][8][4];
-    for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 8; j++)
-            for (int v = 0; v < 4; v++) acc[i][j][v] = 0.0f;
+    warp_tile_zero(acc);
 
     int ktiles = (k_total + IG_BK - 1) / IG_BK;
     load(0, 0);
@@ -131,9 +145,7 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, int m_
                 ldmatrix_x4(a[i], smem_addr(sa + (wm * 32 + i * 16 + (lane & 15)) * IG_LD + kk + (lane >> 4) * 8));
             for (int j = 0; j < 4; j++)
                 ldmatrix_x4(b[j], smem_addr(sb + (wn * 64 + j * 16 + (lane >> 4) * 8 + (lane & 7)) * IG_LD + kk + ((lane >> 3) & 1) * 8));
-            for (int i = 0; i < 2; i++)
-                for (int j = 0; j < 8; j++)
-                    mma_16816(acc[i][j], a[i], b[j >> 1][(j & 1) * 2], b[j >> 1][(j & 1) * 2 + 1]);
+            warp_tile_mma(acc, a, b);
         }
         __syncthreads();
     }
@@ -200,9 +212,7 @@ __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial,
     };
 
     float acc[2][8][4];
-    for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 8; j++)
-            for (int v = 0; v < 4; v++) acc[i][j][v] = 0.0f;
+    warp_tile_zero(acc);
 
     int mtiles = m_end > m_begin ? (m_end - m_begin + WG_BK - 1) / WG_BK : 0;
     if (mtiles > 0) load(0, m_begin);
@@ -226,9 +236,7 @@ __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial,
                 ldmatrix_x4_trans(a[i], smem_addr(sg + (kk + ((lane >> 4) & 1) * 8 + (lane & 7)) * WG_LD + wm * 32 + i * 16 + ((lane >> 3) & 1) * 8));
             for (int j = 0; j < 4; j++)
                 ldmatrix_x4_trans(b[j], smem_addr(sa + (kk + ((lane >> 3) & 1) * 8 + (lane & 7)) * WG_LD + wn * 64 + j * 16 + (lane >> 4) * 8));
-            for (int i = 0; i < 2; i++)
-                for (int j = 0; j < 8; j++)
-                    mma_16816(acc[i][j], a[i], b[j >> 1][(j & 1) * 2], b[j >> 1][(j & 1) * 2 + 1]);
+            warp_tile_mma(acc, a, b);
         }
         __syncthreads();
     }

@@ -91,6 +91,36 @@ public class ImplicitGemmEmulationTests
         }
     }
 
+    static double[,,][,] NewWarpTiles()
+    {
+        var acc = new double[8, 2, 8][,];
+        for (int wp = 0; wp < 8; wp++) for (int i = 0; i < 2; i++) for (int j = 0; j < 8; j++) acc[wp, i, j] = new double[32, 4];
+        return acc;
+    }
+
+    /// warp_tile_mma: the warp's 2 × 8 accumulators from two A fragments and four B x4 loads.
+    static void WarpTileMma(double[,,][,] acc, int warp, (double, double)[][,] a, (double, double)[][,] b)
+    {
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 8; j++) Mma(acc[warp, i, j], a[i], b[j >> 1], (j & 1) * 2, (j & 1) * 2 + 1);
+    }
+
+    /// Every accumulator pair of a block, at its output row and (even) column: warps 4 × 2 of
+    /// 32 × 64, lane (g, q) holding rows g and g + 8, columns 2q and 2q + 1 of each 16 × 8 tile.
+    static void ForEachOutput(double[,,][,] acc, int rowBase, int colBase, Action<int, int, double, double> store)
+    {
+        for (int warp = 0; warp < 8; warp++)
+            for (int l = 0; l < 32; l++)
+                for (int i = 0; i < 2; i++)
+                    for (int j = 0; j < 8; j++)
+                    {
+                        int row = rowBase + (warp & 3) * 32 + i * 16 + (l >> 2), col = colBase + (warp >> 2) * 64 + j * 8 + (l & 3) * 2;
+                        var c = acc[warp, i, j];
+                        store(row, col, c[l, 0], c[l, 1]);
+                        store(row + 8, col, c[l, 2], c[l, 3]);
+                    }
+    }
+
     /// conv_implicit_wgrad's blocks over (co, k, slice), then conv_wgrad_reduce.
     static double[] WeightGradientKernel(double[] x, double[] gy, Geometry g, int perSplit)
     {
@@ -126,8 +156,7 @@ public class ImplicitGemmEmulationTests
                             }
                         }
                     }
-                    var acc = new double[8, 2, 8][,];
-                    for (int wp = 0; wp < 8; wp++) for (int i = 0; i < 2; i++) for (int j = 0; j < 8; j++) acc[wp, i, j] = new double[32, 4];
+                    var acc = NewWarpTiles();
                     int mtiles = mEnd > mBegin ? (mEnd - mBegin + wbk - 1) / wbk : 0;
                     if (mtiles > 0) Load(0, mBegin);
                     for (int t = 0; t < mtiles; t++)
@@ -146,22 +175,15 @@ public class ImplicitGemmEmulationTests
                                     a[i] = LdmatrixTrans(sg, l => (kk + ((l >> 4) & 1) * 8 + (l & 7)) * wld + wm * 32 + i * 16 + ((l >> 3) & 1) * 8);
                                 for (int j = 0; j < 4; j++)
                                     b[j] = LdmatrixTrans(sx, l => (kk + ((l >> 3) & 1) * 8 + (l & 7)) * wld + wn * 64 + j * 16 + (l >> 4) * 8);
-                                for (int i = 0; i < 2; i++)
-                                    for (int j = 0; j < 8; j++) Mma(acc[warp, i, j], a[i], b[j >> 1], (j & 1) * 2, (j & 1) * 2 + 1);
+                                WarpTileMma(acc, warp, a, b);
                             }
                         }
                     }
-                    for (int warp = 0; warp < 8; warp++)
-                        for (int l = 0; l < 32; l++)
-                            for (int i = 0; i < 2; i++)
-                                for (int j = 0; j < 8; j++)
-                                {
-                                    int row = co0 + (warp & 3) * 32 + i * 16 + (l >> 2), kc = k0 + (warp >> 2) * 64 + j * 8 + (l & 3) * 2;
-                                    if (kc >= k) continue;
-                                    long o = (long)bz * cout * k;
-                                    if (row < cout) (partial[o + row * k + kc], partial[o + row * k + kc + 1]) = (acc[warp, i, j][l, 0], acc[warp, i, j][l, 1]);
-                                    if (row + 8 < cout) (partial[o + (row + 8) * k + kc], partial[o + (row + 8) * k + kc + 1]) = (acc[warp, i, j][l, 2], acc[warp, i, j][l, 3]);
-                                }
+                    long o = (long)bz * cout * k;
+                    ForEachOutput(acc, co0, k0, (row, kc, v0, v1) =>
+                    {
+                        if (kc < k && row < cout) (partial[o + row * k + kc], partial[o + row * k + kc + 1]) = (v0, v1);
+                    });
                 }
         var gw = new double[cout * k];
         for (int i = 0; i < gw.Length; i++)
@@ -202,8 +224,7 @@ public class ImplicitGemmEmulationTests
                         }
                     }
                 }
-                var acc = new double[8, 2, 8][,];
-                for (int wp = 0; wp < 8; wp++) for (int i = 0; i < 2; i++) for (int j = 0; j < 8; j++) acc[wp, i, j] = new double[32, 4];
+                var acc = NewWarpTiles();
                 int ktiles = (k + Bk - 1) / Bk;
                 Load(0, 0);
                 for (int kt = 0; kt < ktiles; kt++)
@@ -220,21 +241,14 @@ public class ImplicitGemmEmulationTests
                             var b = new (double, double)[4][,];
                             for (int i = 0; i < 2; i++) a[i] = Ldmatrix(sa, l => (wm * 32 + i * 16 + (l & 15)) * Ld + kk + (l >> 4) * 8);
                             for (int j = 0; j < 4; j++) b[j] = Ldmatrix(sb, l => (wn * 64 + j * 16 + (l >> 4) * 8 + (l & 7)) * Ld + kk + ((l >> 3) & 1) * 8);
-                            for (int i = 0; i < 2; i++)
-                                for (int j = 0; j < 8; j++) Mma(acc[warp, i, j], a[i], b[j >> 1], (j & 1) * 2, (j & 1) * 2 + 1);
+                            WarpTileMma(acc, warp, a, b);
                         }
                     }
                 }
-                for (int warp = 0; warp < 8; warp++)
-                    for (int l = 0; l < 32; l++)
-                        for (int i = 0; i < 2; i++)
-                            for (int j = 0; j < 8; j++)
-                            {
-                                int row = m0 + (warp & 3) * 32 + i * 16 + (l >> 2), col = n0 + (warp >> 2) * 64 + j * 8 + (l & 3) * 2;
-                                if (col >= g.Cout) continue;
-                                if (row < m) (y[row * g.Cout + col], y[row * g.Cout + col + 1]) = (acc[warp, i, j][l, 0], acc[warp, i, j][l, 1]);
-                                if (row + 8 < m) (y[(row + 8) * g.Cout + col], y[(row + 8) * g.Cout + col + 1]) = (acc[warp, i, j][l, 2], acc[warp, i, j][l, 3]);
-                            }
+                ForEachOutput(acc, m0, n0, (row, col, v0, v1) =>
+                {
+                    if (col < g.Cout && row < m) (y[row * g.Cout + col], y[row * g.Cout + col + 1]) = (v0, v1);
+                });
             }
         return y;
     }
