@@ -152,3 +152,42 @@ public class AutogradTests
         x.ZeroGrad();
     }
 }
+
+/// A leaf's first gradient is the engine's own tensor, adopted (no copy: one launch fewer per
+/// parameter on a GPU), unless it arrives as a view of shared storage; either way it outlives the
+/// step's scope.
+public class LeafGradientTests
+{
+    static (Dictionary<string, long> Calls, float[] Grad) Backward(Func<Tensor, Tensor> loss)
+    {
+        var p = Tensor.FromArray([1f, 2f, 3f, 4f], 4);
+        p.RequiresGrad = true;
+        var profiler = new YoloCore.Diagnostics.OpProfiler(YoloCore.Cpu.CpuBackend.Instance);
+        YoloCore.Backends.Register(profiler.Backend);
+        try
+        {
+            using (TensorScope.Begin()) loss(p).Backward();
+        }
+        finally { YoloCore.Backends.Register(YoloCore.Cpu.CpuBackend.Instance); }
+        var grad = p.Grad!.ToArray<float>(); // after the scope: the gradient must still be there
+        p.Dispose();
+        return (profiler.Report().ToDictionary(r => r.Op, r => r.Calls), grad);
+    }
+
+    [Fact]
+    public void AnOwnedFirstGradientIsAdoptedWithoutACopy()
+    {
+        var (calls, grad) = Backward(p => (p * p).Sum());
+        Assert.Equal([2f, 4f, 6f, 8f], grad);
+        Assert.False(calls.ContainsKey("Copy"), string.Join(", ", calls.Keys));
+    }
+
+    [Fact]
+    public void AGradientArrivingAsAViewSurvivesTheScope()
+    {
+        // Reshape passes its gradient back as a view; the leaf's gradient must not be freed (or
+        // overwritten) with the step's tensors, whether it was adopted or copied.
+        var (_, grad) = Backward(p => (p.Reshape(2, 2) * 3).Sum());
+        Assert.Equal([3f, 3f, 3f, 3f], grad);
+    }
+}
