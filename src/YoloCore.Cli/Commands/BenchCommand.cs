@@ -127,7 +127,8 @@ public sealed class BenchCommand
                 Console.WriteLine($"  {"op (per step)",-34} {"ms",8} {"calls",6}" + (counted ? $" {"launches",8}" : ""));
                 foreach (var o in ops.Take(40))
                     Console.WriteLine($"  {o.Op,-34} {o.Ms / steps,8:F2} {o.Calls / steps,6}" + (counted ? $" {o.Launches / steps,8}" : ""));
-                if (counted) Console.WriteLine($"  launches per step, all ops: {ops.Sum(o => o.Launches) / (double)steps:F0}");
+                Console.WriteLine($"  backend calls per step, all ops: {ops.Sum(o => o.Calls) / (double)steps:F0}" +
+                    (counted ? $"; launches per step: {ops.Sum(o => o.Launches) / (double)steps:F0}" : ""));
             }
         }
         return 0;
