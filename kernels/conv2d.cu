@@ -69,12 +69,15 @@ __device__ void add_bias(T* y, const T* bias, i64 n, int c)
     extern "C" __global__ void add_bias_##S(T* y, const T* bias, i64 n, int c) { add_bias(y, bias, n, c); }
 EXPORT_FLOAT_TYPES(EXPORT)
 
-// The implicit-GEMM forward (conv2d_implicit.cuh), float16 only; grid (⌈m / 128⌉, ⌈cout / 128⌉).
-// 124 registers and 40 KB of shared memory on sm_80: two blocks fit on a multiprocessor.
-extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_forward_f16(const f16* x, const f16* w, f16* y, int m_total, int cout, int k_total, ConvGeom g)
-{
-    conv_implicit_forward((const u16*)x, (const u16*)w, (u16*)y, m_total, cout, k_total, g);
-}
+// The implicit-GEMM forward (conv2d_implicit.cuh), float16 only, with 128, 64 or 32 output
+// channels per block; grid (⌈m / 128⌉, ⌈cout / that⌉). The widest: 124 registers and 40 KB of
+// shared memory on sm_80, so two blocks fit on a multiprocessor.
+#define EXPORT_CONV_FORWARD(BN, NT) \
+    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_forward_n##BN##_f16(const f16* x, const f16* w, f16* y, int m_total, int cout, int k_total, ConvGeom g) \
+    { conv_implicit_forward<NT>((const u16*)x, (const u16*)w, (u16*)y, m_total, cout, k_total, g); }
+EXPORT_CONV_FORWARD(128, 8)
+EXPORT_CONV_FORWARD(64, 4)
+EXPORT_CONV_FORWARD(32, 2)
 
 // W'[ci, ki, kj, co] = W[co, kh-1-ki, kw-1-kj, ci]: with it the input gradient of a stride-1
 // convolution is the forward convolution of gy (padding kh-1-ph), which the implicit GEMM runs.

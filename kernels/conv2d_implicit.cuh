@@ -6,14 +6,14 @@
 // crosses a (ki, kj) boundary), Cout % 8 == 0 and sm_80 (cp.async, ldmatrix, mma.sync m16n8k16);
 // the host checks all three. ConvGeom is conv2d.cu's, which includes this file.
 //
-// A block of 256 threads computes a 128 × 128 tile of Y; its 8 warps are 4 along m × 2 along co,
-// 32 × 64 each: 2 × 8 mma tiles of 16 × 8. K advances 32 at a time through two shared-memory
+// A block of 256 threads computes a 128 × 128 tile of Y (or 128 × 64, 128 × 32 for layers with
+// fewer output channels); its 8 warps are 4 along m × 2 along co, 32 × 64 each (32 × 32, 32 × 16):
+// 2 × 8 (4, 2) mma tiles of 16 × 8. K advances 32 at a time through two shared-memory
 // stages filled by cp.async, so the next tile's loads overlap this tile's math. Shared rows are
 // 40 halves (32 + 8 of padding: 80 bytes), which puts the 8 rows an ldmatrix reads on distinct banks.
 #pragma once
 
 #define IG_BM 128
-#define IG_BN 128
 #define IG_BK 32
 #define IG_LD (IG_BK + 8)
 
@@ -54,48 +54,60 @@ __device__ __forceinline__ void mma_16816(float* c, const unsigned* a, unsigned 
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-// A warp's 32 × 64 tile: 2 × 8 accumulators of 16 × 8, from two A fragments (16 rows each) and
-// four ldmatrix.x4 of B (two 8-wide tiles each).
-__device__ __forceinline__ void warp_tile_zero(float (&acc)[2][8][4])
+// A warp's 32 × 8·NT tile: 2 × NT accumulators of 16 × 8, from two A fragments (16 rows each) and
+// NT / 2 ldmatrix.x4 of B (two 8-wide tiles each).
+template <int NT>
+__device__ __forceinline__ void warp_tile_zero(float (&acc)[2][NT][4])
 {
     for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 8; j++)
+        for (int j = 0; j < NT; j++)
             for (int v = 0; v < 4; v++) acc[i][j][v] = 0.0f;
 }
 
-__device__ __forceinline__ void warp_tile_mma(float (&acc)[2][8][4], const unsigned (&a)[2][4], const unsigned (&b)[4][4])
+template <int NT>
+__device__ __forceinline__ void warp_tile_mma(float (&acc)[2][NT][4], const unsigned (&a)[2][4], const unsigned (&b)[NT / 2][4])
 {
     for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 8; j++)
+        for (int j = 0; j < NT; j++)
             mma_16816(acc[i][j], a[i], b[j >> 1][(j & 1) * 2], b[j >> 1][(j & 1) * 2 + 1]);
 }
 #endif
 
+// The forward's tile is 128 rows (m) × 16·NT columns (co): NT = 8, 4 or 2 for 128, 64 or 32, so
+// a layer with few output channels does not compute empty columns. 2 warps share the columns.
+template <int NT>
 __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, int m_total, int cout, int k_total, ConvGeom g)
 {
 #if __CUDA_ARCH__ >= 800
+    constexpr int BN = 16 * NT, BSEGS = (BN * 4 + 255) / 256;
     __shared__ __align__(128) u16 as[2][IG_BM * IG_LD];
-    __shared__ __align__(128) u16 bs[2][IG_BN * IG_LD];
+    __shared__ __align__(128) u16 bs[2][BN * IG_LD];
     int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     int wm = warp & 3, wn = warp >> 2;
-    int m0 = blockIdx.x * IG_BM, n0 = blockIdx.y * IG_BN;
+    int m0 = blockIdx.x * IG_BM, n0 = blockIdx.y * BN;
 
-    // Each thread fills two 16-byte segments of each stage's A and B: segment s = tid + 256·i is
-    // row s / 4, columns (s % 4)·8 ... + 7. What a row needs across k-tiles is worked out once.
+    // Each thread fills two 16-byte segments of each stage's A (and BN / 64 of B, or one for the
+    // first BN·4 threads): segment s = tid + 256·i is row s / 4, columns (s % 4)·8 ... + 7. What a
+    // row needs across k-tiles is worked out once.
     int seg = (tid & 3) * 8, hw = g.ho * g.wo;
     const u16* arow[2];
-    const u16* brow[2];
+    const u16* brow[BSEGS];
     int aih[2], aiw[2];
-    bool aok[2], bok[2];
+    bool aok[2], bok[BSEGS], bmine[BSEGS];
     for (int i = 0; i < 2; i++)
     {
-        int r = (tid + 256 * i) >> 2, m = m0 + r, co = n0 + r;
+        int r = (tid + 256 * i) >> 2, m = m0 + r;
         aok[i] = m < m_total;
         int mm = aok[i] ? m : 0, n = mm / hw, pix = mm - n * hw, oh = pix / g.wo, ow = pix - oh * g.wo;
         aih[i] = oh * g.sh - g.ph;
         aiw[i] = ow * g.sw - g.pw;
         arow[i] = x + (i64)n * g.h * g.w * g.cin;
-        bok[i] = co < cout;
+    }
+    for (int i = 0; i < BSEGS; i++)
+    {
+        int s = tid + 256 * i, co = n0 + (s >> 2);
+        bmine[i] = s < BN * 4;
+        bok[i] = bmine[i] && co < cout;
         brow[i] = w + (i64)(bok[i] ? co : 0) * k_total;
     }
     auto load = [&](int stage, int k0)
@@ -114,14 +126,18 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, int m_
             int r = (tid + 256 * i) >> 2, ih = aih[i] + ki, iw = aiw[i] + kj;
             bool ok = aok[i] && kok && ih >= 0 && ih < g.h && iw >= 0 && iw < g.w;
             cp_async16(smem_addr(&as[stage][r * IG_LD + seg]), ok ? arow[i] + ((i64)ih * g.w + iw) * g.cin + c : x, ok ? 16 : 0);
+        }
+        for (int i = 0; i < BSEGS; i++)
+        {
+            if (!bmine[i]) continue;
             bool okb = bok[i] && kok;
-            cp_async16(smem_addr(&bs[stage][r * IG_LD + seg]), okb ? brow[i] + k : w, okb ? 16 : 0);
+            cp_async16(smem_addr(&bs[stage][((tid + 256 * i) >> 2) * IG_LD + seg]), okb ? brow[i] + k : w, okb ? 16 : 0);
         }
         cp_async_commit();
     };
 
-    float acc[2][8][4];
-    warp_tile_zero(acc);
+    float acc[2][NT][4];
+    warp_tile_zero<NT>(acc);
 
     int ktiles = (k_total + IG_BK - 1) / IG_BK;
     load(0, 0);
@@ -140,21 +156,21 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, int m_
         {
             // A: matrices (rows 0-7 | 8-15) × (k 0-7 | 8-15) in a0..a3 order; B: two n8 tiles per x4,
             // each as (k 0-7, k 8-15).
-            unsigned a[2][4], b[4][4];
+            unsigned a[2][4], b[NT / 2][4];
             for (int i = 0; i < 2; i++)
                 ldmatrix_x4(a[i], smem_addr(sa + (wm * 32 + i * 16 + (lane & 15)) * IG_LD + kk + (lane >> 4) * 8));
-            for (int j = 0; j < 4; j++)
-                ldmatrix_x4(b[j], smem_addr(sb + (wn * 64 + j * 16 + (lane >> 4) * 8 + (lane & 7)) * IG_LD + kk + ((lane >> 3) & 1) * 8));
-            warp_tile_mma(acc, a, b);
+            for (int j = 0; j < NT / 2; j++)
+                ldmatrix_x4(b[j], smem_addr(sb + (wn * 8 * NT + j * 16 + (lane >> 4) * 8 + (lane & 7)) * IG_LD + kk + ((lane >> 3) & 1) * 8));
+            warp_tile_mma<NT>(acc, a, b);
         }
         __syncthreads();
     }
 
     // Thread (g = lane / 4, q = lane % 4) holds rows g and g + 8, columns 2q and 2q + 1 of each tile.
     for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 8; j++)
+        for (int j = 0; j < NT; j++)
         {
-            int row = m0 + wm * 32 + i * 16 + (lane >> 2), col = n0 + wn * 64 + j * 8 + (lane & 3) * 2;
+            int row = m0 + wm * 32 + i * 16 + (lane >> 2), col = n0 + wn * 8 * NT + j * 8 + (lane & 3) * 2;
             if (col >= cout) continue; // cout % 8 == 0: col + 1 < cout as well
             if (row < m_total)
                 *(unsigned*)(y + (i64)row * cout + col) = (unsigned)f2h(acc[i][j][0]) | ((unsigned)f2h(acc[i][j][1]) << 16);
@@ -212,7 +228,7 @@ __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial,
     };
 
     float acc[2][8][4];
-    warp_tile_zero(acc);
+    warp_tile_zero<8>(acc);
 
     int mtiles = m_end > m_begin ? (m_end - m_begin + WG_BK - 1) / WG_BK : 0;
     if (mtiles > 0) load(0, m_begin);
@@ -236,7 +252,7 @@ __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial,
                 ldmatrix_x4_trans(a[i], smem_addr(sg + (kk + ((lane >> 4) & 1) * 8 + (lane & 7)) * WG_LD + wm * 32 + i * 16 + ((lane >> 3) & 1) * 8));
             for (int j = 0; j < 4; j++)
                 ldmatrix_x4_trans(b[j], smem_addr(sa + (kk + ((lane >> 3) & 1) * 8 + (lane & 7)) * WG_LD + wn * 64 + j * 16 + (lane >> 4) * 8));
-            warp_tile_mma(acc, a, b);
+            warp_tile_mma<8>(acc, a, b);
         }
         __syncthreads();
     }

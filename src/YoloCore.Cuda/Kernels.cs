@@ -141,11 +141,25 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("conv2d", "conv_flip_weights_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_forward_{f16}(const f16* x, const f16* w, f16* y, int m_total, int cout, int k_total, ConvGeom g)
-        public void ConvImplicitForward(string suffix, Work work, ulong x, ulong w, ulong y, int m_total, int cout, int k_total, ConvGeom g)
+        /// kernels/conv2d.cu: conv_implicit_forward_n128_{f16}(const f16* x, const f16* w, f16* y, int m_total, int cout, int k_total, ConvGeom g)
+        public void ConvImplicitForwardN128(string suffix, Work work, ulong x, ulong w, ulong y, int m_total, int cout, int k_total, ConvGeom g)
         {
             void** args = stackalloc void*[] { &x, &w, &y, &m_total, &cout, &k_total, &g };
-            backend.Launch("conv2d", "conv_implicit_forward_" + suffix, work, args);
+            backend.Launch("conv2d", "conv_implicit_forward_n128_" + suffix, work, args);
+        }
+
+        /// kernels/conv2d.cu: conv_implicit_forward_n32_{f16}(const f16* x, const f16* w, f16* y, int m_total, int cout, int k_total, ConvGeom g)
+        public void ConvImplicitForwardN32(string suffix, Work work, ulong x, ulong w, ulong y, int m_total, int cout, int k_total, ConvGeom g)
+        {
+            void** args = stackalloc void*[] { &x, &w, &y, &m_total, &cout, &k_total, &g };
+            backend.Launch("conv2d", "conv_implicit_forward_n32_" + suffix, work, args);
+        }
+
+        /// kernels/conv2d.cu: conv_implicit_forward_n64_{f16}(const f16* x, const f16* w, f16* y, int m_total, int cout, int k_total, ConvGeom g)
+        public void ConvImplicitForwardN64(string suffix, Work work, ulong x, ulong w, ulong y, int m_total, int cout, int k_total, ConvGeom g)
+        {
+            void** args = stackalloc void*[] { &x, &w, &y, &m_total, &cout, &k_total, &g };
+            backend.Launch("conv2d", "conv_implicit_forward_n64_" + suffix, work, args);
         }
 
         /// kernels/conv2d.cu: conv_implicit_wgrad_{f16}(const f16* x, const f16* gy, float* partial, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)

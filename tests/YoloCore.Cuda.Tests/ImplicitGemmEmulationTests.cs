@@ -7,7 +7,7 @@ namespace YoloCore.Cuda.Tests;
 /// together); the GPU parity rows then check the hardware's reading of the same code.
 public class ImplicitGemmEmulationTests
 {
-    const int Bm = 128, Bn = 128, Bk = 32, Ld = 40;
+    const int Bm = 128, Bk = 32, Ld = 40;
 
     public sealed record Geometry(int N, int H, int W, int C, int Cout, int Kh, int Kw, int Sh, int Sw, int Ph, int Pw)
     {
@@ -91,30 +91,30 @@ public class ImplicitGemmEmulationTests
         }
     }
 
-    static double[,,][,] NewWarpTiles()
+    static double[,,][,] NewWarpTiles(int nt)
     {
-        var acc = new double[8, 2, 8][,];
-        for (int wp = 0; wp < 8; wp++) for (int i = 0; i < 2; i++) for (int j = 0; j < 8; j++) acc[wp, i, j] = new double[32, 4];
+        var acc = new double[8, 2, nt][,];
+        for (int wp = 0; wp < 8; wp++) for (int i = 0; i < 2; i++) for (int j = 0; j < nt; j++) acc[wp, i, j] = new double[32, 4];
         return acc;
     }
 
-    /// warp_tile_mma: the warp's 2 × 8 accumulators from two A fragments and four B x4 loads.
-    static void WarpTileMma(double[,,][,] acc, int warp, (double, double)[][,] a, (double, double)[][,] b)
+    /// warp_tile_mma&lt;nt&gt;: the warp's 2 × nt accumulators from two A fragments and nt / 2 B x4 loads.
+    static void WarpTileMma(double[,,][,] acc, int warp, (double, double)[][,] a, (double, double)[][,] b, int nt)
     {
         for (int i = 0; i < 2; i++)
-            for (int j = 0; j < 8; j++) Mma(acc[warp, i, j], a[i], b[j >> 1], (j & 1) * 2, (j & 1) * 2 + 1);
+            for (int j = 0; j < nt; j++) Mma(acc[warp, i, j], a[i], b[j >> 1], (j & 1) * 2, (j & 1) * 2 + 1);
     }
 
     /// Every accumulator pair of a block, at its output row and (even) column: warps 4 × 2 of
-    /// 32 × 64, lane (g, q) holding rows g and g + 8, columns 2q and 2q + 1 of each 16 × 8 tile.
-    static void ForEachOutput(double[,,][,] acc, int rowBase, int colBase, Action<int, int, double, double> store)
+    /// 32 × 8·nt, lane (g, q) holding rows g and g + 8, columns 2q and 2q + 1 of each 16 × 8 tile.
+    static void ForEachOutput(double[,,][,] acc, int nt, int rowBase, int colBase, Action<int, int, double, double> store)
     {
         for (int warp = 0; warp < 8; warp++)
             for (int l = 0; l < 32; l++)
                 for (int i = 0; i < 2; i++)
-                    for (int j = 0; j < 8; j++)
+                    for (int j = 0; j < nt; j++)
                     {
-                        int row = rowBase + (warp & 3) * 32 + i * 16 + (l >> 2), col = colBase + (warp >> 2) * 64 + j * 8 + (l & 3) * 2;
+                        int row = rowBase + (warp & 3) * 32 + i * 16 + (l >> 2), col = colBase + (warp >> 2) * 8 * nt + j * 8 + (l & 3) * 2;
                         var c = acc[warp, i, j];
                         store(row, col, c[l, 0], c[l, 1]);
                         store(row + 8, col, c[l, 2], c[l, 3]);
@@ -156,7 +156,7 @@ public class ImplicitGemmEmulationTests
                             }
                         }
                     }
-                    var acc = NewWarpTiles();
+                    var acc = NewWarpTiles(8);
                     int mtiles = mEnd > mBegin ? (mEnd - mBegin + wbk - 1) / wbk : 0;
                     if (mtiles > 0) Load(0, mBegin);
                     for (int t = 0; t < mtiles; t++)
@@ -175,12 +175,12 @@ public class ImplicitGemmEmulationTests
                                     a[i] = LdmatrixTrans(sg, l => (kk + ((l >> 4) & 1) * 8 + (l & 7)) * wld + wm * 32 + i * 16 + ((l >> 3) & 1) * 8);
                                 for (int j = 0; j < 4; j++)
                                     b[j] = LdmatrixTrans(sx, l => (kk + ((l >> 3) & 1) * 8 + (l & 7)) * wld + wn * 64 + j * 16 + (l >> 4) * 8);
-                                WarpTileMma(acc, warp, a, b);
+                                WarpTileMma(acc, warp, a, b, 8);
                             }
                         }
                     }
                     long o = (long)bz * cout * k;
-                    ForEachOutput(acc, co0, k0, (row, kc, v0, v1) =>
+                    ForEachOutput(acc, 8, co0, k0, (row, kc, v0, v1) =>
                     {
                         if (kc < k && row < cout) (partial[o + row * k + kc], partial[o + row * k + kc + 1]) = (v0, v1);
                     });
@@ -191,17 +191,19 @@ public class ImplicitGemmEmulationTests
         return gw;
     }
 
-    static double[] Kernel(double[] x, double[] w, Geometry g)
+    /// conv_implicit_forward&lt;nt&gt;: blocks of 128 rows × 16·nt output channels (nt = 8, 4, 2).
+    static double[] Kernel(double[] x, double[] w, Geometry g, int nt = 8)
     {
+        int bn = 16 * nt;
         int m = g.M, k = g.K, hw = g.Ho * g.Wo;
         var y = new double[m * g.Cout];
         Array.Fill(y, double.NaN);
         for (int bx = 0; bx < (m + Bm - 1) / Bm; bx++)
-            for (int by = 0; by < (g.Cout + Bn - 1) / Bn; by++)
+            for (int by = 0; by < (g.Cout + bn - 1) / bn; by++)
             {
-                int m0 = bx * Bm, n0 = by * Bn;
+                int m0 = bx * Bm, n0 = by * bn;
                 var smemA = new[] { new double[Bm * Ld], new double[Bm * Ld] };
-                var smemB = new[] { new double[Bn * Ld], new double[Bn * Ld] };
+                var smemB = new[] { new double[bn * Ld], new double[bn * Ld] };
                 void Load(int stage, int k0)
                 {
                     for (int tid = 0; tid < 256; tid++)
@@ -211,20 +213,23 @@ public class ImplicitGemmEmulationTests
                         if (kok) { c = kk0 % g.C; int kk = kk0 / g.C; kj = kk % g.Kw; ki = kk / g.Kw; }
                         for (int i = 0; i < 2; i++)
                         {
-                            int r = (tid + 256 * i) >> 2, mm = m0 + r, co = n0 + r;
+                            int r = (tid + 256 * i) >> 2, mm = m0 + r;
                             bool aok = mm < m;
                             int mc = aok ? mm : 0, n = mc / hw, pix = mc - n * hw, oh = pix / g.Wo, ow = pix - oh * g.Wo;
                             int ih = oh * g.Sh - g.Ph + ki, iw = ow * g.Sw - g.Pw + kj;
-                            bool ok = aok && kok && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W, okb = co < g.Cout && kok;
-                            for (int e = 0; e < 8; e++)
-                            {
-                                smemA[stage][r * Ld + seg + e] = ok ? x[(long)n * g.H * g.W * g.C + ((long)ih * g.W + iw) * g.C + c + e] : 0;
-                                smemB[stage][r * Ld + seg + e] = okb ? w[(long)co * k + kk0 + e] : 0;
-                            }
+                            bool ok = aok && kok && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
+                            for (int e = 0; e < 8; e++) smemA[stage][r * Ld + seg + e] = ok ? x[(long)n * g.H * g.W * g.C + ((long)ih * g.W + iw) * g.C + c + e] : 0;
+                        }
+                        for (int i = 0; i < (bn * 4 + 255) / 256; i++)
+                        {
+                            int sgm = tid + 256 * i, co = n0 + (sgm >> 2);
+                            if (sgm >= bn * 4) continue;
+                            bool okb = co < g.Cout && kok;
+                            for (int e = 0; e < 8; e++) smemB[stage][(sgm >> 2) * Ld + seg + e] = okb ? w[(long)co * k + kk0 + e] : 0;
                         }
                     }
                 }
-                var acc = NewWarpTiles();
+                var acc = NewWarpTiles(nt);
                 int ktiles = (k + Bk - 1) / Bk;
                 Load(0, 0);
                 for (int kt = 0; kt < ktiles; kt++)
@@ -240,12 +245,12 @@ public class ImplicitGemmEmulationTests
                             var a = new (double, double)[2][,];
                             var b = new (double, double)[4][,];
                             for (int i = 0; i < 2; i++) a[i] = Ldmatrix(sa, l => (wm * 32 + i * 16 + (l & 15)) * Ld + kk + (l >> 4) * 8);
-                            for (int j = 0; j < 4; j++) b[j] = Ldmatrix(sb, l => (wn * 64 + j * 16 + (l >> 4) * 8 + (l & 7)) * Ld + kk + ((l >> 3) & 1) * 8);
-                            WarpTileMma(acc, warp, a, b);
+                            for (int j = 0; j < nt / 2; j++) b[j] = Ldmatrix(sb, l => (wn * 8 * nt + j * 16 + (l >> 4) * 8 + (l & 7)) * Ld + kk + ((l >> 3) & 1) * 8);
+                            WarpTileMma(acc, warp, a, b, nt);
                         }
                     }
                 }
-                ForEachOutput(acc, m0, n0, (row, col, v0, v1) =>
+                ForEachOutput(acc, nt, m0, n0, (row, col, v0, v1) =>
                 {
                     if (col < g.Cout && row < m) (y[row * g.Cout + col], y[row * g.Cout + col + 1]) = (v0, v1);
                 });
@@ -266,13 +271,18 @@ public class ImplicitGemmEmulationTests
     [MemberData(nameof(Shapes))]
     public void TheKernelsTilesComputeTheConvolution(Geometry g)
     {
+        foreach (int nt in new[] { 8, 4, 2 }) CheckForward(g, nt);
+    }
+
+    static void CheckForward(Geometry g, int nt)
+    {
         var rng = new Random(7);
         var x = Enumerable.Range(0, g.N * g.H * g.W * g.C).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
         var w = Enumerable.Range(0, g.Cout * g.K).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
         var expected = Direct(x, w, g);
-        var actual = Kernel(x, w, g);
+        var actual = Kernel(x, w, g, nt);
         for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(actual[i] - expected[i]) < 1e-9, $"{g}: y[{i}] = {actual[i]}, a direct convolution gives {expected[i]}");
+            Assert.True(Math.Abs(actual[i] - expected[i]) < 1e-9, $"{g}, {16 * nt} channels a block: y[{i}] = {actual[i]}, a direct convolution gives {expected[i]}");
     }
 
     public static IEnumerable<object[]> StrideOneShapes() =>

@@ -99,15 +99,15 @@ public class KernelCompileTests
     {
         if (!NvrtcAvailable()) return;
         string ptx = Nvrtc.Compile(KernelRegistry.Source("conv2d"), "conv2d.cu", ["-arch=compute_80", "-std=c++17", "-default-device"]).PtxText;
-        int entry = ptx.IndexOf(".entry conv_implicit_forward_f16(", StringComparison.Ordinal);
-        Assert.True(entry >= 0, "no conv_implicit_forward_f16 in conv2d.cu's PTX");
+        int entry = ptx.IndexOf(".entry conv_implicit_forward_n128_f16(", StringComparison.Ordinal);
+        Assert.True(entry >= 0, "no conv_implicit_forward_n128_f16 in conv2d.cu's PTX");
         string body = ptx[entry..];
         foreach (var instruction in new[] { "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", "ldmatrix.sync.aligned.m8n8.x4.shared.b16", "cp.async.cg.shared.global" })
             Assert.Contains(instruction, body);
         Assert.Contains("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16", ptx); // the weight gradient's operands
         if (!Nvrtc.GetSupportedArchs().Contains(80)) return;
         var cubin = Nvrtc.Compile(KernelRegistry.Source("conv2d"), "conv2d.cu", ["-arch=sm_80", "-std=c++17", "-default-device", "--ptxas-options=-v"]);
-        foreach (var kernel in new[] { "conv_implicit_forward_f16", "conv_implicit_wgrad_f16" })
+        foreach (var kernel in new[] { "conv_implicit_forward_n128_f16", "conv_implicit_forward_n64_f16", "conv_implicit_forward_n32_f16", "conv_implicit_wgrad_f16" })
         {
             var info = cubin.Log.Split('\n').SkipWhile(l => !l.Contains($"'{kernel}'")).Take(4).ToList();
             Assert.True(info.Count > 0, cubin.Log);

@@ -35,10 +35,23 @@ public sealed unsafe partial class CudaBackend
         var xp = WithChannels(x, cp);
         var wp = WithChannels(w, cp);
         var g = c with { Cin = cp };
-        kernel.ConvImplicitForward("f16", Work.Grid((uint)((m + 127) / 128), (uint)((cout + 127) / 128)),
-            Ptr(xp), Ptr(wp), Ptr(y), m, cout, c.Kh * c.Kw * cp, g);
+        LaunchImplicitForward(Ptr(xp), Ptr(wp), Ptr(y), m, cout, c.Kh * c.Kw * cp, g);
         if (xp != x) xp.Dispose();
         if (wp != w) wp.Dispose();
+    }
+
+    /// The forward kernel with the narrowest tile that covers the output channels (32, 64, else
+    /// 128 per block), so the stem's 32 and the first layers' 64 compute no empty columns.
+    void LaunchImplicitForward(ulong x, ulong w, ulong y, int m, int cout, int k, ConvGeom g)
+    {
+        int width = cout <= 32 ? 32 : cout <= 64 ? 64 : 128;
+        var work = Work.Grid((uint)((m + 127) / 128), (uint)((cout + width - 1) / width));
+        switch (width)
+        {
+            case 32: kernel.ConvImplicitForwardN32("f16", work, x, w, y, m, cout, k, g); break;
+            case 64: kernel.ConvImplicitForwardN64("f16", work, x, w, y, m, cout, k, g); break;
+            default: kernel.ConvImplicitForwardN128("f16", work, x, w, y, m, cout, k, g); break;
+        }
     }
 
     /// The input gradient of a stride-1 convolution is itself a stride-1 convolution: of gy with the
@@ -60,7 +73,7 @@ public sealed unsafe partial class CudaBackend
             Ph = c.Kh - 1 - c.Ph, Pw = c.Kw - 1 - c.Pw,
         };
         int m = gy.Shape[0] * c.H * c.W, k = c.Kh * c.Kw * cout;
-        kernel.ConvImplicitForward("f16", Work.Grid((uint)((m + 127) / 128), (uint)((c.Cin + 127) / 128)), Ptr(gy), Ptr(flipped), Ptr(gx), m, c.Cin, k, t);
+        LaunchImplicitForward(Ptr(gy), Ptr(flipped), Ptr(gx), m, c.Cin, k, t);
     }
 
     /// About four blocks per multiprocessor of a large GPU: the weight gradient's tiles (co × k) are
