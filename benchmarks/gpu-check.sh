@@ -69,7 +69,7 @@ step doctor 60 "${yolocore[@]}" doctor
 if [ "$device" != cpu ]; then
   step parity 200 "${yolocore[@]}" doctor --check --golden "$golden" --train-check "$data" --train-steps "$trainsteps"
   # The opt-in implicit-GEMM convolution against the CPU (its conv rows run the new kernel).
-  step parity-implicit 60 env YOLOCORE_IMPLICIT_GEMM=1 "${yolocore[@]}" doctor --check
+  step parity-implicit 60 env YOLOCORE_IMPLICIT_GEMM=1 "${yolocore[@]}" doctor --check --only conv
 fi
 step bench 90 "${yolocore[@]}" bench --device "$device" "${size[@]}" --json
 step torch-nchw 90 $py benchmarks/pytorch/bench.py --device "$device" "${size[@]}" --json

@@ -18,6 +18,7 @@ public sealed class DoctorCommand
     readonly Option<string?> goldenOption = Opt.TextOrNull("golden", "with --check: also run the YOLOv5 golden cases in DIR on each GPU (heads, loss, every gradient)");
     readonly Option<string?> trainOption = Opt.TextOrNull("train-check", "with --check: also train yolov5n on DATA for N steps on the GPU (AMP) and the CPU (float32) and compare the losses");
     readonly Option<int> stepsOption = Opt.Int("train-steps", "steps of --train-check", 200);
+    readonly Option<string?> onlyOption = Opt.TextOrNull("only", "with --check: only the ops whose name contains TEXT (e.g. conv)");
     readonly Option<bool> enumsOption = Opt.Flag("kernel-enums", "print kernels/enums.cuh as the C# enums define it (> kernels/enums.cuh)");
     readonly Option<bool> bindingsOption = Opt.Flag("kernel-bindings", "print the typed kernel launches as kernels/*.cu declare them (> src/YoloCore.Cuda/Kernels.cs; in a checkout, from its kernels/)");
 
@@ -26,7 +27,7 @@ public sealed class DoctorCommand
         var d = new DoctorCommand();
         var c = new Command("doctor", "what this machine offers: OS, .NET, native libraries, GPUs; --check compares every CUDA op with the CPU")
         {
-            d.checkOption, d.goldenOption, d.trainOption, d.stepsOption, d.enumsOption, d.bindingsOption,
+            d.checkOption, d.goldenOption, d.trainOption, d.stepsOption, d.onlyOption, d.enumsOption, d.bindingsOption,
         };
         c.SetAction(d.Run);
         return c;
@@ -35,6 +36,7 @@ public sealed class DoctorCommand
     int Run(ParseResult parsed)
     {
         bool check = parsed.GetValue(checkOption), kernelEnums = parsed.GetValue(enumsOption);
+        string? only = parsed.GetValue(onlyOption);
         string? golden = parsed.GetValue(goldenOption), trainData = parsed.GetValue(trainOption);
         int trainSteps = parsed.GetValue(stepsOption);
         if (kernelEnums)
@@ -103,8 +105,9 @@ public sealed class DoctorCommand
             var rows = new List<ParityResult>();
             foreach (var dtype in new[] { DType.Float32, DType.Float16 })
             {
-                rows.AddRange(BackendParity.Run(b.Device, dtype));
-                rows.AddRange(OptimizerParity.Run(b.Device, dtype)); // the step's tail, with gradients of this dtype
+                rows.AddRange(BackendParity.Run(b.Device, dtype, filter: c => only is null || c.Name.Contains(only, StringComparison.OrdinalIgnoreCase)));
+                // The step's tail, with gradients of this dtype.
+                rows.AddRange(OptimizerParity.Run(b.Device, dtype).Where(r => only is null || r.Op.Contains(only, StringComparison.OrdinalIgnoreCase)));
             }
             Console.WriteLine();
             Console.WriteLine($"{"op",-26} {"dtype",-8} {"input shapes",-42} {"out err",9} {"grad err",9} {"tol",7}  result");
