@@ -92,12 +92,14 @@ extern "C" __global__ void __launch_bounds__(256) conv_flip_weights_f16(const f1
     }
 }
 
-// The implicit-GEMM weight gradient (conv2d_implicit.cuh): grid (⌈cout / 128⌉, ⌈k / 128⌉, splits),
-// float32 partials per split, then conv_wgrad_reduce adds them in split order.
-extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_wgrad_f16(const f16* x, const f16* gy, float* partial, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
-{
-    conv_implicit_wgrad((const u16*)x, (const u16*)gy, partial, m_total, cout, k_total, m_per_split, g);
-}
+// The implicit-GEMM weight gradient (conv2d_implicit.cuh): tiles of 128 co × 128 k, or 64 × 256
+// for layers with at most 64 output channels; grid (⌈cout / co⌉, ⌈k / k-tile⌉, slices), float32
+// partials per slice, then conv_wgrad_reduce adds them in slice order.
+#define EXPORT_CONV_WGRAD(CO, WM) \
+    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_wgrad_co##CO##_f16(const f16* x, const f16* gy, float* partial, int m_total, int cout, int k_total, int m_per_split, ConvGeom g) \
+    { conv_implicit_wgrad<WM>((const u16*)x, (const u16*)gy, partial, m_total, cout, k_total, m_per_split, g); }
+EXPORT_CONV_WGRAD(128, 4)
+EXPORT_CONV_WGRAD(64, 2)
 
 template <typename T>
 __device__ void conv_wgrad_reduce(const float* partial, T* gw, int splits, i64 n)

@@ -185,24 +185,29 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, int m_
 // batch), split into gridDim.z slices whose float32 partials land in partial[z][co][k]; a second
 // kernel adds the slices in order (deterministic). Both operands sit in shared memory with m as
 // the row (gy[m][co] and A[m][k] as loaded), and ldmatrix .trans turns 8 × 8 blocks of them into
-// the row-major A and column-major B fragments that mma wants. Rows are 136 halves (128 + 8).
+// the row-major A and column-major B fragments that mma wants. WM warps along co (4: a 128 × 128
+// tile; 2: 64 × 256, for layers with at most 64 output channels), 8 / WM along k; rows are padded
+// by 8 halves, which keeps an ldmatrix's 8 rows on distinct banks.
 #define WG_BK 32
-#define WG_LD (128 + 8)
 
+template <int WM>
 __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
 {
 #if __CUDA_ARCH__ >= 800
-    __shared__ __align__(128) u16 gs[2][WG_BK * WG_LD];
-    __shared__ __align__(128) u16 as[2][WG_BK * WG_LD];
+    constexpr int CO_T = 32 * WM, K_T = 64 * (8 / WM), GLD = CO_T + 8, ALD = K_T + 8;
+    constexpr int GSEGS = CO_T / 64, ASEGS = K_T / 64; // 16-byte segments per thread per stage
+    __shared__ __align__(128) u16 gs[2][WG_BK * GLD];
+    __shared__ __align__(128) u16 as[2][WG_BK * ALD];
     int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    int wm = warp & 3, wn = warp >> 2;                 // 4 warps along co (32 each) × 2 along k (64 each)
-    int co0 = blockIdx.x * 128, k0 = blockIdx.y * 128;
+    int wm = warp % WM, wn = warp / WM;
+    int co0 = blockIdx.x * CO_T, k0 = blockIdx.y * K_T;
     int m_begin = blockIdx.z * m_per_split, m_end = imin(m_total, m_begin + m_per_split);
     int hw = g.ho * g.wo;
 
-    // Thread segment s = tid + 256·i: row s / 16 of the 32 m rows, columns (s % 16)·8 ... + 7 of
-    // the 128 co (for gy) or k (for A); the column part is the same for both segments.
-    int col = (tid & 15) * 8, kcol = k0 + col, cocol = co0 + col;
+    // Thread segment s = tid + 256·i: row s / (width / 8) of the 32 m rows, columns (s % (width / 8))·8
+    // ... + 7 of the co (for gy) or k (for A) columns; the column is the same for all of a thread's
+    // segments, so its k decomposition is worked out once.
+    int gcol = (tid % (CO_T / 8)) * 8, acol = (tid % (K_T / 8)) * 8, kcol = k0 + acol, cocol = co0 + gcol;
     bool kok = kcol < k_total, cok = cocol < cout;
     int c = 0, ki = 0, kj = 0;
     if (kok)
@@ -214,15 +219,20 @@ __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial,
     }
     auto load = [&](int stage, int mt)
     {
-        for (int i = 0; i < 2; i++)
+        for (int i = 0; i < GSEGS; i++)
         {
-            int r = (tid + 256 * i) >> 4, m = mt + r;
+            int r = (tid + 256 * i) / (CO_T / 8), m = mt + r;
+            bool ok = m < m_end && cok;
+            cp_async16(smem_addr(&gs[stage][r * GLD + gcol]), ok ? gy + (i64)m * cout + cocol : gy, ok ? 16 : 0);
+        }
+        for (int i = 0; i < ASEGS; i++)
+        {
+            int r = (tid + 256 * i) / (K_T / 8), m = mt + r;
             bool mok = m < m_end;
-            cp_async16(smem_addr(&gs[stage][r * WG_LD + col]), mok && cok ? gy + (i64)m * cout + cocol : gy, mok && cok ? 16 : 0);
             int mm = mok ? m : 0, n = mm / hw, pix = mm - n * hw, oh = pix / g.wo, ow = pix - oh * g.wo;
             int ih = oh * g.sh - g.ph + ki, iw = ow * g.sw - g.pw + kj;
             bool ok = mok && kok && ih >= 0 && ih < g.h && iw >= 0 && iw < g.w;
-            cp_async16(smem_addr(&as[stage][r * WG_LD + col]), ok ? x + (((i64)n * g.h + ih) * g.w + iw) * g.cin + c : x, ok ? 16 : 0);
+            cp_async16(smem_addr(&as[stage][r * ALD + acol]), ok ? x + (((i64)n * g.h + ih) * g.w + iw) * g.cin + c : x, ok ? 16 : 0);
         }
         cp_async_commit();
     };
@@ -249,9 +259,9 @@ __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial,
             // B (m × k) from A[m][k]: per x4 two n8 tiles, each as (m 0-7, m 8-15).
             unsigned a[2][4], b[4][4];
             for (int i = 0; i < 2; i++)
-                ldmatrix_x4_trans(a[i], smem_addr(sg + (kk + ((lane >> 4) & 1) * 8 + (lane & 7)) * WG_LD + wm * 32 + i * 16 + ((lane >> 3) & 1) * 8));
+                ldmatrix_x4_trans(a[i], smem_addr(sg + (kk + ((lane >> 4) & 1) * 8 + (lane & 7)) * GLD + wm * 32 + i * 16 + ((lane >> 3) & 1) * 8));
             for (int j = 0; j < 4; j++)
-                ldmatrix_x4_trans(b[j], smem_addr(sa + (kk + ((lane >> 3) & 1) * 8 + (lane & 7)) * WG_LD + wn * 64 + j * 16 + (lane >> 4) * 8));
+                ldmatrix_x4_trans(b[j], smem_addr(sa + (kk + ((lane >> 3) & 1) * 8 + (lane & 7)) * ALD + wn * 64 + j * 16 + (lane >> 4) * 8));
             warp_tile_mma<8>(acc, a, b);
         }
         __syncthreads();

@@ -162,11 +162,18 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("conv2d", "conv_implicit_forward_n64_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_wgrad_{f16}(const f16* x, const f16* gy, float* partial, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
-        public void ConvImplicitWgrad(string suffix, Work work, ulong x, ulong gy, ulong partial, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
+        /// kernels/conv2d.cu: conv_implicit_wgrad_co128_{f16}(const f16* x, const f16* gy, float* partial, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
+        public void ConvImplicitWgradCo128(string suffix, Work work, ulong x, ulong gy, ulong partial, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
         {
             void** args = stackalloc void*[] { &x, &gy, &partial, &m_total, &cout, &k_total, &m_per_split, &g };
-            backend.Launch("conv2d", "conv_implicit_wgrad_" + suffix, work, args);
+            backend.Launch("conv2d", "conv_implicit_wgrad_co128_" + suffix, work, args);
+        }
+
+        /// kernels/conv2d.cu: conv_implicit_wgrad_co64_{f16}(const f16* x, const f16* gy, float* partial, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
+        public void ConvImplicitWgradCo64(string suffix, Work work, ulong x, ulong gy, ulong partial, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
+        {
+            void** args = stackalloc void*[] { &x, &gy, &partial, &m_total, &cout, &k_total, &m_per_split, &g };
+            backend.Launch("conv2d", "conv_implicit_wgrad_co64_" + suffix, work, args);
         }
 
         /// kernels/conv2d.cu: conv_wgrad_reduce_{f32,f16}(const float* partial, float* gw, int splits, i64 n)

@@ -105,16 +105,16 @@ public class ImplicitGemmEmulationTests
             for (int j = 0; j < nt; j++) Mma(acc[warp, i, j], a[i], b[j >> 1], (j & 1) * 2, (j & 1) * 2 + 1);
     }
 
-    /// Every accumulator pair of a block, at its output row and (even) column: warps 4 × 2 of
-    /// 32 × 8·nt, lane (g, q) holding rows g and g + 8, columns 2q and 2q + 1 of each 16 × 8 tile.
-    static void ForEachOutput(double[,,][,] acc, int nt, int rowBase, int colBase, Action<int, int, double, double> store)
+    /// Every accumulator pair of a block, at its output row and (even) column: warps wmCount ×
+    /// (8 / wmCount) of 32 × 8·nt, lane (g, q) holding rows g and g + 8, columns 2q and 2q + 1 of each 16 × 8 tile.
+    static void ForEachOutput(double[,,][,] acc, int nt, int wmCount, int rowBase, int colBase, Action<int, int, double, double> store)
     {
         for (int warp = 0; warp < 8; warp++)
             for (int l = 0; l < 32; l++)
                 for (int i = 0; i < 2; i++)
                     for (int j = 0; j < nt; j++)
                     {
-                        int row = rowBase + (warp & 3) * 32 + i * 16 + (l >> 2), col = colBase + (warp >> 2) * 8 * nt + j * 8 + (l & 3) * 2;
+                        int row = rowBase + (warp % wmCount) * 32 + i * 16 + (l >> 2), col = colBase + (warp / wmCount) * 8 * nt + j * 8 + (l & 3) * 2;
                         var c = acc[warp, i, j];
                         store(row, col, c[l, 0], c[l, 1]);
                         store(row + 8, col, c[l, 2], c[l, 3]);
@@ -122,37 +122,40 @@ public class ImplicitGemmEmulationTests
     }
 
     /// conv_implicit_wgrad's blocks over (co, k, slice), then conv_wgrad_reduce.
-    static double[] WeightGradientKernel(double[] x, double[] gy, Geometry g, int perSplit)
+    static double[] WeightGradientKernel(double[] x, double[] gy, Geometry g, int perSplit, int wmCount = 4)
     {
-        const int wbk = 32, wld = 136;
+        const int wbk = 32;
+        int coT = 32 * wmCount, kT = 64 * (8 / wmCount), gld = coT + 8, ald = kT + 8;
         int m = g.M, k = g.K, cout = g.Cout, hw = g.Ho * g.Wo, slices = (m + perSplit - 1) / perSplit;
         var partial = new double[slices * cout * k];
-        for (int bx = 0; bx < (cout + 127) / 128; bx++)
-            for (int by = 0; by < (k + 127) / 128; by++)
+        for (int bx = 0; bx < (cout + coT - 1) / coT; bx++)
+            for (int by = 0; by < (k + kT - 1) / kT; by++)
                 for (int bz = 0; bz < slices; bz++)
                 {
-                    int co0 = bx * 128, k0 = by * 128, mBegin = bz * perSplit, mEnd = Math.Min(m, mBegin + perSplit);
-                    var gs = new[] { new double[wbk * wld], new double[wbk * wld] };
-                    var sa = new[] { new double[wbk * wld], new double[wbk * wld] };
+                    int co0 = bx * coT, k0 = by * kT, mBegin = bz * perSplit, mEnd = Math.Min(m, mBegin + perSplit);
+                    var gs = new[] { new double[wbk * gld], new double[wbk * gld] };
+                    var sa = new[] { new double[wbk * ald], new double[wbk * ald] };
                     void Load(int stage, int mt)
                     {
                         for (int tid = 0; tid < 256; tid++)
                         {
-                            int col = (tid & 15) * 8, kcol = k0 + col, cocol = co0 + col, c = 0, ki = 0, kj = 0;
+                            int gcol = (tid % (coT / 8)) * 8, acol = (tid % (kT / 8)) * 8, kcol = k0 + acol, cocol = co0 + gcol, c = 0, ki = 0, kj = 0;
                             bool kok = kcol < k, cok = cocol < cout;
                             if (kok) { c = kcol % g.C; int kk = kcol / g.C; kj = kk % g.Kw; ki = kk / g.Kw; }
-                            for (int i = 0; i < 2; i++)
+                            for (int i = 0; i < coT / 64; i++)
                             {
-                                int r = (tid + 256 * i) >> 4, mm = mt + r;
+                                int r = (tid + 256 * i) / (coT / 8), mm = mt + r;
+                                bool ok = mm < mEnd && cok;
+                                for (int e = 0; e < 8; e++) gs[stage][r * gld + gcol + e] = ok ? gy[(long)mm * cout + cocol + e] : 0;
+                            }
+                            for (int i = 0; i < kT / 64; i++)
+                            {
+                                int r = (tid + 256 * i) / (kT / 8), mm = mt + r;
                                 bool mok = mm < mEnd;
                                 int mc = mok ? mm : 0, n = mc / hw, pix = mc - n * hw, oh = pix / g.Wo, ow = pix - oh * g.Wo;
                                 int ih = oh * g.Sh - g.Ph + ki, iw = ow * g.Sw - g.Pw + kj;
                                 bool ok = mok && kok && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
-                                for (int e = 0; e < 8; e++)
-                                {
-                                    gs[stage][r * wld + col + e] = mok && cok ? gy[(long)mm * cout + cocol + e] : 0;
-                                    sa[stage][r * wld + col + e] = ok ? x[(((long)n * g.H + ih) * g.W + iw) * g.C + c + e] : 0;
-                                }
+                                for (int e = 0; e < 8; e++) sa[stage][r * ald + acol + e] = ok ? x[(((long)n * g.H + ih) * g.W + iw) * g.C + c + e] : 0;
                             }
                         }
                     }
@@ -166,21 +169,21 @@ public class ImplicitGemmEmulationTests
                         var sx = sa[t & 1];
                         for (int warp = 0; warp < 8; warp++)
                         {
-                            int wm = warp & 3, wn = warp >> 2;
+                            int wm = warp % wmCount, wn = warp / wmCount;
                             for (int kk = 0; kk < wbk; kk += 16)
                             {
                                 var a = new (double, double)[2][,];
                                 var b = new (double, double)[4][,];
                                 for (int i = 0; i < 2; i++)
-                                    a[i] = LdmatrixTrans(sg, l => (kk + ((l >> 4) & 1) * 8 + (l & 7)) * wld + wm * 32 + i * 16 + ((l >> 3) & 1) * 8);
+                                    a[i] = LdmatrixTrans(sg, l => (kk + ((l >> 4) & 1) * 8 + (l & 7)) * gld + wm * 32 + i * 16 + ((l >> 3) & 1) * 8);
                                 for (int j = 0; j < 4; j++)
-                                    b[j] = LdmatrixTrans(sx, l => (kk + ((l >> 3) & 1) * 8 + (l & 7)) * wld + wn * 64 + j * 16 + (l >> 4) * 8);
+                                    b[j] = LdmatrixTrans(sx, l => (kk + ((l >> 3) & 1) * 8 + (l & 7)) * ald + wn * 64 + j * 16 + (l >> 4) * 8);
                                 WarpTileMma(acc, warp, a, b, 8);
                             }
                         }
                     }
                     long o = (long)bz * cout * k;
-                    ForEachOutput(acc, 8, co0, k0, (row, kc, v0, v1) =>
+                    ForEachOutput(acc, 8, wmCount, co0, k0, (row, kc, v0, v1) =>
                     {
                         if (kc < k && row < cout) (partial[o + row * k + kc], partial[o + row * k + kc + 1]) = (v0, v1);
                     });
@@ -250,7 +253,7 @@ public class ImplicitGemmEmulationTests
                         }
                     }
                 }
-                ForEachOutput(acc, nt, m0, n0, (row, col, v0, v1) =>
+                ForEachOutput(acc, nt, 4, m0, n0, (row, col, v0, v1) =>
                 {
                     if (col < g.Cout && row < m) (y[row * g.Cout + col], y[row * g.Cout + col + 1]) = (v0, v1);
                 });
@@ -358,9 +361,12 @@ public class ImplicitGemmEmulationTests
                                 for (int c = 0; c < g.C; c++)
                                     expected[((co * g.Kh + ki) * g.Kw + kj) * g.C + c] += gy[((n * g.Ho + oh) * g.Wo + ow) * g.Cout + co] * x[((n * g.H + ih) * g.W + iw) * g.C + c];
                             }
-        var actual = WeightGradientKernel(x, gy, g, perSplit);
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(actual[i] - expected[i]) < 1e-9, $"{g}: gw[{i}] = {actual[i]}, the patch products give {expected[i]}");
+        foreach (int wm in new[] { 4, 2 })
+        {
+            var actual = WeightGradientKernel(x, gy, g, perSplit, wm);
+            for (int i = 0; i < expected.Length; i++)
+                Assert.True(Math.Abs(actual[i] - expected[i]) < 1e-9, $"{g}, {32 * wm} co a block: gw[{i}] = {actual[i]}, the patch products give {expected[i]}");
+        }
     }
 
     /// copy_channels: y[r, c] = c < cx ? x[r, c] : 0 for c < cy.
@@ -391,7 +397,7 @@ public class ImplicitGemmEmulationTests
         var y = Kernel(CopyChannels(x, 3, 8), CopyChannels(w, 3, 8), padded);
         var expected = Direct(x, w, g);
         for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(y[i] - expected[i]) < 1e-9, $"y[{i}] = {y[i]}, expected {expected[i]}");
-        var gw = CopyChannels(WeightGradientKernel(CopyChannels(x, 3, 8), gy, padded, 64), 8, 3);
+        var gw = CopyChannels(WeightGradientKernel(CopyChannels(x, 3, 8), gy, padded, 64, wmCount: 2), 8, 3); // 16 channels: the 64-wide tile
         // The weight gradient is the forward's derivative: Σ y·gy = Σ w·gw for a linear map.
         double lhs = Direct(x, w, g).Zip(gy, (a, b) => a * b).Sum(), rhs = w.Zip(gw, (a, b) => a * b).Sum();
         Assert.Equal(lhs, rhs, 1e-9 * Math.Abs(lhs) + 1e-9);

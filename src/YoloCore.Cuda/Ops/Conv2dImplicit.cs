@@ -86,7 +86,10 @@ public sealed unsafe partial class CudaBackend
     void ImplicitWeightGradient(Tensor x, Tensor gy, ConvGeom c, int cout, Tensor gw)
     {
         int cp = PaddedChannels(c.Cin), m = x.Shape[0] * c.Ho * c.Wo, k = c.Kh * c.Kw * cp;
-        long tiles = (long)((cout + 127) / 128) * ((k + 127) / 128);
+        // Tiles of 128 co × 128 k, or 64 × 256 when the layer has at most 64 output channels.
+        bool narrow = cout <= 64;
+        int coTile = narrow ? 64 : 128, kTile = narrow ? 256 : 128;
+        long tiles = (long)((cout + coTile - 1) / coTile) * ((k + kTile - 1) / kTile);
         long splits = Math.Clamp((WeightGradientBlocks + tiles - 1) / tiles, 1, Math.Max(1, WeightGradientPartialBytes / (4L * cout * k)));
         int perSplit = (int)Math.Min(m, ((m + splits - 1) / splits + 31) / 32 * 32);
         int slices = (m + perSplit - 1) / perSplit;
@@ -94,8 +97,9 @@ public sealed unsafe partial class CudaBackend
         var gwp = cp == c.Cin ? gw : Tensor.Empty(new Shape(cout, c.Kh, c.Kw, cp), gw.DType, Device);
         using (var partial = Tensor.Empty(new Shape(slices, cout, k), DType.Float32, Device))
         {
-            kernel.ConvImplicitWgrad("f16", Work.Grid((uint)((cout + 127) / 128), (uint)((k + 127) / 128), (uint)slices),
-                Ptr(xp), Ptr(gy), Ptr(partial), m, cout, k, perSplit, c with { Cin = cp });
+            var work = Work.Grid((uint)((cout + coTile - 1) / coTile), (uint)((k + kTile - 1) / kTile), (uint)slices);
+            if (narrow) kernel.ConvImplicitWgradCo64("f16", work, Ptr(xp), Ptr(gy), Ptr(partial), m, cout, k, perSplit, c with { Cin = cp });
+            else kernel.ConvImplicitWgradCo128("f16", work, Ptr(xp), Ptr(gy), Ptr(partial), m, cout, k, perSplit, c with { Cin = cp });
             kernel.ConvWgradReduce(Suffix(gw, "Conv2d"), gwp.Count, Ptr(partial), Ptr(gwp), slices, gwp.Count);
         }
         if (gwp != gw)
