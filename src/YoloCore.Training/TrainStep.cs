@@ -24,6 +24,9 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
     const int Slots = 2, SlotBytes = 32;
     readonly nint[] slots = new nint[Slots];
     readonly int[] generation = new int[Slots];
+    // The downloads a slot still has in flight (-1: none): released when read, reused or disposed,
+    // so an unread result (bench never reads) neither leaks its fences nor races a freed slot.
+    readonly (long Items, long Found)[] inFlight = [(-1, -1), (-1, -1)];
     IBackend? slotBackend;
     int runs;
 
@@ -80,20 +83,30 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
             for (int i = 0; i < Slots; i++) slots[i] = backend.AllocatePinned(SlotBytes);
         }
         int slot = runs++ % Slots;
+        Release(slot);
         generation[slot]++;
         long itemsFence = backend.DownloadAsync(items, slots[slot]);
         long foundFence = found is null ? -1 : backend.DownloadAsync(found, slots[slot] + 16);
-        return new PendingStep(this, slot, generation[slot], itemsFence, foundFence, optimizerStep);
+        inFlight[slot] = (itemsFence, foundFence);
+        return new PendingStep(this, slot, generation[slot], found is not null, optimizerStep);
+    }
+
+    /// Waits for the slot's downloads still in flight (a fence is waited on once).
+    void Release(int slot)
+    {
+        var (items, found) = inFlight[slot];
+        if (items >= 0) slotBackend!.HostWait(items);
+        if (found >= 0) slotBackend!.HostWait(found);
+        inFlight[slot] = (-1, -1);
     }
 
     internal unsafe StepResult Read(PendingStep p)
     {
         if (generation[p.Slot] != p.Generation)
             throw new InvalidOperationException("a training step's result was read after two more steps had run: read each step's result before the step after next");
-        slotBackend!.HostWait(p.ItemsFence);
-        if (p.FoundFence >= 0) slotBackend.HostWait(p.FoundFence);
+        Release(p.Slot);
         float* items = (float*)slots[p.Slot];
-        bool skipped = p.FoundFence >= 0 && *(int*)(slots[p.Slot] + 16) != 0;
+        bool skipped = p.HasFlag && *(int*)(slots[p.Slot] + 16) != 0;
         var r = new StepResult(items[0], items[1], items[2], items[3], p.OptimizerStep && !skipped, skipped);
         if (!double.IsFinite(r.Loss))
             throw new NonFiniteLossException($"the loss is {r.Loss} (box {r.Box}, obj {r.Obj}, cls {r.Cls}): training cannot continue");
@@ -103,7 +116,11 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
     public void Dispose()
     {
         if (slotBackend is null) return;
-        for (int i = 0; i < Slots; i++) slotBackend.FreePinned(slots[i]);
+        for (int i = 0; i < Slots; i++)
+        {
+            Release(i);
+            slotBackend.FreePinned(slots[i]);
+        }
         slotBackend = null;
     }
 }
@@ -115,16 +132,16 @@ public sealed class PendingStep
     readonly TrainStep step;
     StepResult? result;
 
-    internal PendingStep(TrainStep step, int slot, int generation, long itemsFence, long foundFence, bool optimizerStep)
+    internal PendingStep(TrainStep step, int slot, int generation, bool hasFlag, bool optimizerStep)
     {
         this.step = step;
-        (Slot, Generation, ItemsFence, FoundFence, OptimizerStep) = (slot, generation, itemsFence, foundFence, optimizerStep);
+        (Slot, Generation, HasFlag, OptimizerStep) = (slot, generation, hasFlag, optimizerStep);
     }
 
     internal int Slot { get; }
     internal int Generation { get; }
-    internal long ItemsFence { get; }
-    internal long FoundFence { get; }
+    /// Whether the loss scaler's flag came down too (an optimizer step under mixed precision).
+    internal bool HasFlag { get; }
     internal bool OptimizerStep { get; }
 
     public StepResult Read() => result ??= step.Read(this);

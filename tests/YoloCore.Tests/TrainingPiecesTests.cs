@@ -232,4 +232,57 @@ public class TrainingPiecesTests
         setup.Step.Run(images, targets, optimizerStep: false); // third's slot is in use again
         Assert.Throws<InvalidOperationException>(() => third.Read());
     }
+
+    /// Hands out a new fence for every download and records which are still unwaited.
+    public class FenceLedger : System.Reflection.DispatchProxy
+    {
+        internal IBackend Inner = null!;
+        internal readonly HashSet<long> Outstanding = [];
+        long next;
+
+        protected override object? Invoke(System.Reflection.MethodInfo? method, object?[]? args)
+        {
+            if (method!.Name == nameof(IBackend.DownloadAsync))
+            {
+                method.Invoke(Inner, args);
+                Outstanding.Add(++next);
+                return next;
+            }
+            if (method.Name == nameof(IBackend.HostWait) && (long)args![0]! > 0)
+            {
+                Assert.True(Outstanding.Remove((long)args[0]!), $"fence {args[0]} waited on twice or never handed out");
+                return null;
+            }
+            try { return method.Invoke(Inner, args); }
+            catch (System.Reflection.TargetInvocationException e) { throw e.InnerException!; }
+        }
+    }
+
+    /// Every download's fence is waited on exactly once, whether the result is read, left unread
+    /// (bench) or still in flight when the step is disposed, so none leak and no pinned slot is
+    /// freed under a copy.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void EveryDownloadFenceIsReleasedOnce(bool read)
+    {
+        var ledger = System.Reflection.DispatchProxy.Create<IBackend, FenceLedger>();
+        var fences = (FenceLedger)(object)ledger;
+        fences.Inner = YoloCore.Cpu.CpuBackend.Instance;
+        var (setup, images, targets) = TinyStep();
+        Backends.Register(ledger);
+        try
+        {
+            using var _ = images;
+            using (setup)
+            using (var scope = TensorScope.Begin())
+                for (int i = 0; i < 5; i++)
+                {
+                    var pending = setup.Step.Run(images, targets, optimizerStep: i % 2 == 1);
+                    if (read) pending.Read();
+                }
+        }
+        finally { Backends.Register(YoloCore.Cpu.CpuBackend.Instance); }
+        Assert.Empty(fences.Outstanding);
+    }
 }
