@@ -17,24 +17,27 @@ public class ImplicitGemmEmulationTests
         public int K => Kh * Kw * C;
     }
 
-    static double[] Direct(double[] x, double[] w, Geometry g)
+    /// Every tap of a direct convolution: output element (y index), the input pixel it reads
+    /// (its first channel's index in x) and the weight row (its first channel's index in w).
+    static void ForEachTap(Geometry g, Action<int, int, int> tap)
     {
-        var y = new double[g.M * g.Cout];
         for (int n = 0; n < g.N; n++)
             for (int oh = 0; oh < g.Ho; oh++)
                 for (int ow = 0; ow < g.Wo; ow++)
                     for (int co = 0; co < g.Cout; co++)
-                    {
-                        double s = 0;
                         for (int ki = 0; ki < g.Kh; ki++)
                             for (int kj = 0; kj < g.Kw; kj++)
                             {
                                 int ih = oh * g.Sh - g.Ph + ki, iw = ow * g.Sw - g.Pw + kj;
                                 if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
-                                for (int c = 0; c < g.C; c++) s += x[((n * g.H + ih) * g.W + iw) * g.C + c] * w[((co * g.Kh + ki) * g.Kw + kj) * g.C + c];
+                                tap(((n * g.Ho + oh) * g.Wo + ow) * g.Cout + co, ((n * g.H + ih) * g.W + iw) * g.C, ((co * g.Kh + ki) * g.Kw + kj) * g.C);
                             }
-                        y[((n * g.Ho + oh) * g.Wo + ow) * g.Cout + co] = s;
-                    }
+    }
+
+    static double[] Direct(double[] x, double[] w, Geometry g)
+    {
+        var y = new double[g.M * g.Cout];
+        ForEachTap(g, (yi, xi, wi) => { for (int c = 0; c < g.C; c++) y[yi] += x[xi + c] * w[wi + c]; });
         return y;
     }
 
@@ -306,18 +309,7 @@ public class ImplicitGemmEmulationTests
         var w = Enumerable.Range(0, g.Cout * g.K).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
         var gy = Enumerable.Range(0, g.M * g.Cout).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
         var expected = new double[g.N * g.H * g.W * g.C];
-        for (int n = 0; n < g.N; n++)
-            for (int oh = 0; oh < g.Ho; oh++)
-                for (int ow = 0; ow < g.Wo; ow++)
-                    for (int co = 0; co < g.Cout; co++)
-                        for (int ki = 0; ki < g.Kh; ki++)
-                            for (int kj = 0; kj < g.Kw; kj++)
-                            {
-                                int ih = oh - g.Ph + ki, iw = ow - g.Pw + kj;
-                                if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
-                                for (int c = 0; c < g.C; c++)
-                                    expected[((n * g.H + ih) * g.W + iw) * g.C + c] += gy[((n * g.Ho + oh) * g.Wo + ow) * g.Cout + co] * w[((co * g.Kh + ki) * g.Kw + kj) * g.C + c];
-                            }
+        ForEachTap(g, (yi, xi, wi) => { for (int c = 0; c < g.C; c++) expected[xi + c] += gy[yi] * w[wi + c]; });
         var flipped = new double[w.Length];
         for (long i = 0; i < flipped.Length; i++)
         {
@@ -349,18 +341,7 @@ public class ImplicitGemmEmulationTests
         var x = Enumerable.Range(0, g.N * g.H * g.W * g.C).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
         var gy = Enumerable.Range(0, g.M * g.Cout).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
         var expected = new double[g.Cout * g.K];
-        for (int n = 0; n < g.N; n++)
-            for (int oh = 0; oh < g.Ho; oh++)
-                for (int ow = 0; ow < g.Wo; ow++)
-                    for (int co = 0; co < g.Cout; co++)
-                        for (int ki = 0; ki < g.Kh; ki++)
-                            for (int kj = 0; kj < g.Kw; kj++)
-                            {
-                                int ih = oh * g.Sh - g.Ph + ki, iw = ow * g.Sw - g.Pw + kj;
-                                if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
-                                for (int c = 0; c < g.C; c++)
-                                    expected[((co * g.Kh + ki) * g.Kw + kj) * g.C + c] += gy[((n * g.Ho + oh) * g.Wo + ow) * g.Cout + co] * x[((n * g.H + ih) * g.W + iw) * g.C + c];
-                            }
+        ForEachTap(g, (yi, xi, wi) => { for (int c = 0; c < g.C; c++) expected[wi + c] += gy[yi] * x[xi + c]; });
         foreach (int wm in new[] { 4, 2 })
         {
             var actual = WeightGradientKernel(x, gy, g, perSplit, wm);
