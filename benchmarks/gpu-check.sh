@@ -71,24 +71,25 @@ if [ "$device" != cpu ]; then
   # The opt-in implicit-GEMM convolution against the CPU (its conv rows run the new kernel).
   step parity-implicit 60 env YOLOCORE_IMPLICIT_GEMM=1 "${yolocore[@]}" doctor --check --only conv
 fi
+# Most important first: a step that would start with under 20 s of the budget left is skipped.
 step bench 90 "${yolocore[@]}" bench --device "$device" "${size[@]}" --json
-step torch-nchw 90 $py benchmarks/pytorch/bench.py --device "$device" "${size[@]}" --json
 step torch-cl 90 $py benchmarks/pytorch/bench.py --device "$device" "${size[@]}" --channels-last --json
 if [ -n "$yolov5" ]; then
   step upstream-cl 120 env YOLOV5_CONFIG_DIR="$yolov5/.config" $py benchmarks/pytorch/upstream_bench.py --yolov5 "$yolov5" --device "$device" "${size[@]}" --channels-last --json
 fi
-step bench-fused 90 env YOLOCORE_FUSED_BN_SILU=1 "${yolocore[@]}" bench --device "$device" "${size[@]}" --json
 step bench-implicit 90 env YOLOCORE_IMPLICIT_GEMM=1 "${yolocore[@]}" bench --device "$device" "${size[@]}" --json
 step profile 120 "${yolocore[@]}" bench --device "$device" "${size[@]}" --profile
 step ddp-world1 90 "${yolocore[@]}" launch --nproc-per-node 1 --master-port $((port + 1)) -- bench --device "$device" "${size[@]}" --json
 step bench-again 90 "${yolocore[@]}" bench --device "$device" "${size[@]}" --json
-step ddp-accumulate 90 "${yolocore[@]}" launch --nproc-per-node 1 --master-port $((port + 2)) -- bench --device "$device" --cfg "$cfg" \
-  --batch-size $((batch / 4 > 1 ? batch / 4 : 2)) --img "$img" --warmup 4 --steps $((steps / 4 * 4 > 4 ? steps / 4 * 4 : 4)) --accumulate 4 --json
 step ddp-two-ranks 120 "${yolocore[@]}" launch --nproc-per-node 2 --master-port $((port + 3)) -- bench --device "$device" "${size[@]}" --json
-step ddp-train 120 "${yolocore[@]}" launch --nproc-per-node 1 --master-port $((port + 4)) -- train --device "$device" --data "$data" --cfg "$cfg" \
-  --img "$img" --batch-size "$batch" --max-steps $((trainsteps / 8 > 2 ? trainsteps / 8 : 2)) --noval --workers 16 --project "$out/runs" --name ddp-train --exist-ok
 step train 240 "${yolocore[@]}" train --device "$device" --data "$data" --cfg "$cfg" --img "$img" --batch-size "$batch" --epochs "$epochs" \
   --workers 16 --project "$out/runs" --name train --exist-ok
+step bench-fused 90 env YOLOCORE_FUSED_BN_SILU=1 "${yolocore[@]}" bench --device "$device" "${size[@]}" --json
+step torch-nchw 90 $py benchmarks/pytorch/bench.py --device "$device" "${size[@]}" --json
+step ddp-accumulate 90 "${yolocore[@]}" launch --nproc-per-node 1 --master-port $((port + 2)) -- bench --device "$device" --cfg "$cfg" \
+  --batch-size $((batch / 4 > 1 ? batch / 4 : 2)) --img "$img" --warmup 4 --steps $((steps / 4 * 4 > 4 ? steps / 4 * 4 : 4)) --accumulate 4 --json
+step ddp-train 120 "${yolocore[@]}" launch --nproc-per-node 1 --master-port $((port + 4)) -- train --device "$device" --data "$data" --cfg "$cfg" \
+  --img "$img" --batch-size "$batch" --max-steps $((trainsteps / 8 > 2 ? trainsteps / 8 : 2)) --noval --workers 16 --project "$out/runs" --name ddp-train --exist-ok
 if [ -n "$yolov5" ]; then
   # Upstream resolves a relative `path:` against its own folder: give it the dataset's absolute one.
   sed "s|^path: .*|path: $(cd "$(dirname "$data")" && pwd)/$(sed -n 's/^path: *//p' "$data")|" "$data" > "$out/data-upstream.yaml"
