@@ -71,6 +71,27 @@ __device__ __forceinline__ void warp_tile_mma(float (&acc)[2][NT][4], const unsi
         for (int j = 0; j < NT; j++)
             mma_16816(acc[i][j], a[i], b[j >> 1][(j & 1) * 2], b[j >> 1][(j & 1) * 2 + 1]);
 }
+
+// The two-stage pipeline both kernels run: tile t + 1's copies are in flight while tile t is
+// computed. load(stage, t) issues tile t's cp.async group into a stage; compute(stage) reads it.
+template <typename Load, typename Compute>
+__device__ __forceinline__ void two_stage_pipeline(int tiles, Load& load, Compute& compute)
+{
+    if (tiles <= 0) return;
+    load(0, 0);
+    for (int t = 0; t < tiles; t++)
+    {
+        if (t + 1 < tiles)
+        {
+            load((t + 1) & 1, t + 1); // into the stage the previous iteration finished with
+            cp_async_wait<1>();
+        }
+        else cp_async_wait<0>();
+        __syncthreads();
+        compute(t & 1);
+        __syncthreads();
+    }
+}
 #endif
 
 // The forward's tile is 128 rows (m) × 16·NT columns (co): NT = 8, 4 or 2 for 128, 64 or 32, so
@@ -110,9 +131,9 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, int m_
         bok[i] = bmine[i] && co < cout;
         brow[i] = w + (i64)(bok[i] ? co : 0) * k_total;
     }
-    auto load = [&](int stage, int k0)
+    auto load = [&](int stage, int tile)
     {
-        int k = k0 + seg, c = 0, ki = 0, kj = 0;
+        int k = tile * IG_BK + seg, c = 0, ki = 0, kj = 0;
         bool kok = k < k_total;
         if (kok)
         {
@@ -139,19 +160,10 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, int m_
     float acc[2][NT][4];
     warp_tile_zero<NT>(acc);
 
-    int ktiles = (k_total + IG_BK - 1) / IG_BK;
-    load(0, 0);
-    for (int kt = 0; kt < ktiles; kt++)
+    auto compute = [&](int stage)
     {
-        if (kt + 1 < ktiles)
-        {
-            load((kt + 1) & 1, (kt + 1) * IG_BK); // into the stage the previous iteration finished with
-            cp_async_wait<1>();
-        }
-        else cp_async_wait<0>();
-        __syncthreads();
-        const u16* sa = as[kt & 1];
-        const u16* sb = bs[kt & 1];
+        const u16* sa = as[stage];
+        const u16* sb = bs[stage];
         for (int kk = 0; kk < IG_BK; kk += 16)
         {
             // A: matrices (rows 0-7 | 8-15) × (k 0-7 | 8-15) in a0..a3 order; B: two n8 tiles per x4,
@@ -163,8 +175,8 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, int m_
                 ldmatrix_x4(b[j], smem_addr(sb + (wn * 8 * NT + j * 16 + (lane >> 4) * 8 + (lane & 7)) * IG_LD + kk + ((lane >> 3) & 1) * 8));
             warp_tile_mma<NT>(acc, a, b);
         }
-        __syncthreads();
-    }
+    };
+    two_stage_pipeline((k_total + IG_BK - 1) / IG_BK, load, compute);
 
     // Thread (g = lane / 4, q = lane % 4) holds rows g and g + 8, columns 2q and 2q + 1 of each tile.
     for (int i = 0; i < 2; i++)
@@ -217,8 +229,9 @@ __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial,
         kj = kk % g.kw;
         ki = kk / g.kw;
     }
-    auto load = [&](int stage, int mt)
+    auto load = [&](int stage, int tile)
     {
+        int mt = m_begin + tile * WG_BK;
         for (int i = 0; i < GSEGS; i++)
         {
             int r = (tid + 256 * i) / (CO_T / 8), m = mt + r;
@@ -240,19 +253,10 @@ __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial,
     float acc[2][8][4];
     warp_tile_zero<8>(acc);
 
-    int mtiles = m_end > m_begin ? (m_end - m_begin + WG_BK - 1) / WG_BK : 0;
-    if (mtiles > 0) load(0, m_begin);
-    for (int t = 0; t < mtiles; t++)
+    auto compute = [&](int stage)
     {
-        if (t + 1 < mtiles)
-        {
-            load((t + 1) & 1, m_begin + (t + 1) * WG_BK);
-            cp_async_wait<1>();
-        }
-        else cp_async_wait<0>();
-        __syncthreads();
-        const u16* sg = gs[t & 1];
-        const u16* sa = as[t & 1];
+        const u16* sg = gs[stage];
+        const u16* sa = as[stage];
         for (int kk = 0; kk < WG_BK; kk += 16)
         {
             // A (co × m) from gy[m][co]: matrices (co 0-7 | 8-15) × (m 0-7 | 8-15) in a0..a3 order.
@@ -264,8 +268,8 @@ __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial,
                 ldmatrix_x4_trans(b[j], smem_addr(sa + (kk + ((lane >> 3) & 1) * 8 + (lane & 7)) * ALD + wn * 64 + j * 16 + (lane >> 4) * 8));
             warp_tile_mma<8>(acc, a, b);
         }
-        __syncthreads();
-    }
+    };
+    two_stage_pipeline(m_end > m_begin ? (m_end - m_begin + WG_BK - 1) / WG_BK : 0, load, compute);
 
     float* out = partial + (i64)blockIdx.z * cout * k_total;
     for (int i = 0; i < 2; i++)

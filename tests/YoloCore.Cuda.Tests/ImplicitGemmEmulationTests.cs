@@ -94,6 +94,18 @@ public class ImplicitGemmEmulationTests
         }
     }
 
+    /// two_stage_pipeline: tile t + 1 is loaded into the other stage before tile t is computed.
+    static void TwoStagePipeline(int tiles, Action<int, int> load, Action<int> compute)
+    {
+        if (tiles <= 0) return;
+        load(0, 0);
+        for (int t = 0; t < tiles; t++)
+        {
+            if (t + 1 < tiles) load((t + 1) & 1, t + 1);
+            compute(t & 1);
+        }
+    }
+
     static double[,,][,] NewWarpTiles(int nt)
     {
         var acc = new double[8, 2, nt][,];
@@ -138,8 +150,9 @@ public class ImplicitGemmEmulationTests
                     int co0 = bx * coT, k0 = by * kT, mBegin = bz * perSplit, mEnd = Math.Min(m, mBegin + perSplit);
                     var gs = new[] { new double[wbk * gld], new double[wbk * gld] };
                     var sa = new[] { new double[wbk * ald], new double[wbk * ald] };
-                    void Load(int stage, int mt)
+                    void Load(int stage, int tile)
                     {
+                        int mt = mBegin + tile * wbk;
                         for (int tid = 0; tid < 256; tid++)
                         {
                             int gcol = (tid % (coT / 8)) * 8, acol = (tid % (kT / 8)) * 8, kcol = k0 + acol, cocol = co0 + gcol, c = 0, ki = 0, kj = 0;
@@ -163,13 +176,10 @@ public class ImplicitGemmEmulationTests
                         }
                     }
                     var acc = NewWarpTiles(8);
-                    int mtiles = mEnd > mBegin ? (mEnd - mBegin + wbk - 1) / wbk : 0;
-                    if (mtiles > 0) Load(0, mBegin);
-                    for (int t = 0; t < mtiles; t++)
+                    TwoStagePipeline(mEnd > mBegin ? (mEnd - mBegin + wbk - 1) / wbk : 0, Load, stage =>
                     {
-                        if (t + 1 < mtiles) Load((t + 1) & 1, mBegin + (t + 1) * wbk);
-                        var sg = gs[t & 1];
-                        var sx = sa[t & 1];
+                        var sg = gs[stage];
+                        var sx = sa[stage];
                         for (int warp = 0; warp < 8; warp++)
                         {
                             int wm = warp % wmCount, wn = warp / wmCount;
@@ -184,7 +194,7 @@ public class ImplicitGemmEmulationTests
                                 WarpTileMma(acc, warp, a, b, 8);
                             }
                         }
-                    }
+                    });
                     long o = (long)bz * cout * k;
                     ForEachOutput(acc, 8, wmCount, co0, k0, (row, kc, v0, v1) =>
                     {
@@ -210,8 +220,9 @@ public class ImplicitGemmEmulationTests
                 int m0 = bx * Bm, n0 = by * bn;
                 var smemA = new[] { new double[Bm * Ld], new double[Bm * Ld] };
                 var smemB = new[] { new double[bn * Ld], new double[bn * Ld] };
-                void Load(int stage, int k0)
+                void Load(int stage, int tile)
                 {
+                    int k0 = tile * Bk;
                     for (int tid = 0; tid < 256; tid++)
                     {
                         int seg = (tid & 3) * 8, kk0 = k0 + seg, c = 0, ki = 0, kj = 0;
@@ -236,13 +247,10 @@ public class ImplicitGemmEmulationTests
                     }
                 }
                 var acc = NewWarpTiles(nt);
-                int ktiles = (k + Bk - 1) / Bk;
-                Load(0, 0);
-                for (int kt = 0; kt < ktiles; kt++)
+                TwoStagePipeline((k + Bk - 1) / Bk, Load, stage =>
                 {
-                    if (kt + 1 < ktiles) Load((kt + 1) & 1, (kt + 1) * Bk);
-                    var sa = smemA[kt & 1];
-                    var sb = smemB[kt & 1];
+                    var sa = smemA[stage];
+                    var sb = smemB[stage];
                     for (int warp = 0; warp < 8; warp++)
                     {
                         int wm = warp & 3, wn = warp >> 2;
@@ -255,7 +263,7 @@ public class ImplicitGemmEmulationTests
                             WarpTileMma(acc, warp, a, b, nt);
                         }
                     }
-                }
+                });
                 ForEachOutput(acc, nt, 4, m0, n0, (row, col, v0, v1) =>
                 {
                     if (col < g.Cout && row < m) (y[row * g.Cout + col], y[row * g.Cout + col + 1]) = (v0, v1);
