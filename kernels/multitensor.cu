@@ -45,9 +45,11 @@ __device__ void mt_sum_squares(const Chunk* chunks, float* partial)
     if (threadIdx.x == 0) partial[blockIdx.x] = total;
 }
 
-// a = alpha·a + beta·b (float32: EMA weights and buffers, or a scale of the gradients when beta = 0).
-extern "C" __global__ void __launch_bounds__(256) mt_axpby_f32(const Chunk* chunks, float alpha, float beta)
+// a = alpha·a + beta·b (float32: EMA weights and buffers, or a scale of the gradients when beta = 0),
+// coef = (alpha, beta) in double on the device, so a captured step reads each step's EMA decay.
+extern "C" __global__ void __launch_bounds__(256) mt_axpby_f32(const Chunk* chunks, const double* coef)
 {
+    float alpha = (float)coef[0], beta = (float)coef[1];
     Chunk ck = chunks[blockIdx.x];
     float* a = (float*)ck.a;
     const float* b = (const float*)ck.b;
@@ -59,9 +61,11 @@ extern "C" __global__ void __launch_bounds__(256) mt_axpby_f32(const Chunk* chun
 }
 
 template <typename G>
-__device__ void mt_sgd(const Chunk* chunks, const float* scale, const int* skip, float lr, float m, float wd, int nesterov)
+__device__ void mt_sgd(const Chunk* chunks, const float* scale, const int* skip, const double* settings, int nesterov)
 {
     if (skip && *skip) return; // the loss scaler found inf/NaN: this step is skipped
+    // (lr, momentum, weight decay) in double on the device: a captured step reads this step's.
+    float lr = (float)settings[0], m = (float)settings[1], wd = (float)settings[2];
     float grad_scale = scale ? *scale : 1.0f;
     Chunk ck = chunks[blockIdx.x];
     float* p = (float*)ck.a;
@@ -83,7 +87,7 @@ __device__ void mt_sgd(const Chunk* chunks, const float* scale, const int* skip,
 #define EXPORT_MT(S, T) \
     extern "C" __global__ void __launch_bounds__(256) mt_unscale_check_##S(const Chunk* chunks, const float* scale, int* found) { mt_unscale_check<T>(chunks, scale, found); } \
     extern "C" __global__ void __launch_bounds__(256) mt_sum_squares_##S(const Chunk* chunks, float* partial) { mt_sum_squares<T>(chunks, partial); } \
-    extern "C" __global__ void __launch_bounds__(256) mt_sgd_##S(const Chunk* chunks, const float* scale, const int* skip, float lr, float m, float wd, int nesterov) { mt_sgd<T>(chunks, scale, skip, lr, m, wd, nesterov); }
+    extern "C" __global__ void __launch_bounds__(256) mt_sgd_##S(const Chunk* chunks, const float* scale, const int* skip, const double* settings, int nesterov) { mt_sgd<T>(chunks, scale, skip, settings, nesterov); }
 EXPORT_FLOAT_TYPES(EXPORT_MT)
 
 // clip_grad_norm_'s factor: coef = min(1, max_norm / (sqrt(sum of squares) + 1e-6)), in double as

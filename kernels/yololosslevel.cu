@@ -83,11 +83,21 @@ __device__ __forceinline__ void predicted_box(const float* row, const float* anc
     }
 }
 
+// How many of the n targets are real (count: on the device, null for all); the rest pad
+// fixed-capacity buffers, so that a captured step serves any number of targets up to n.
+__device__ __forceinline__ int real_targets(const int* count, int n) { return count ? imin(imax(*count, 0), n) : n; }
+
 extern "C" __global__ void yolo_targets_forward(const float* p, const int* rows, const float* tbox, const float* anchors, const int* cls,
-    int n, int no, LossTerms t, float* iou, float* box_term, float* cls_term)
+    const int* count, int n, int no, LossTerms t, float* iou, float* box_term, float* cls_term)
 {
+    int real = real_targets(count, n);
     GRID_STRIDE(k, n)
     {
+        if (k >= real)
+        {
+            iou[k] = box_term[k] = cls_term[k] = 0.0f; // padding adds nothing to the sums
+            continue;
+        }
         const float* row = p + (i64)rows[k] * no;
         float box[4], dbox[4];
         predicted_box(row, anchors + 2 * k, box, dbox);
@@ -102,8 +112,9 @@ extern "C" __global__ void yolo_targets_forward(const float* p, const int* rows,
 }
 
 // tobj[rows[k]] = (1 - gr) + gr·clamp(iou[k], 0), the last target of a row winning (tobj starts at 0).
-extern "C" __global__ void yolo_obj_targets(const int* rows, const float* iou, int n, float gr, float* tobj)
+extern "C" __global__ void yolo_obj_targets(const int* rows, const float* iou, const int* count, int n, float gr, float* tobj)
 {
+    n = real_targets(count, n);
     GRID_STRIDE(k, n)
     {
         bool last = true;
@@ -125,8 +136,9 @@ extern "C" __global__ void yolo_obj_backward(const float* p, const float* tobj, 
 }
 
 extern "C" __global__ void yolo_targets_backward(const float* p, const int* rows, const float* tbox, const float* anchors, const int* cls,
-    int n, int no, LossTerms t, const float* g, float* gp)
+    const int* count, int n, int no, LossTerms t, const float* g, float* gp)
 {
+    n = real_targets(count, n);
     GRID_STRIDE(k, n)
     {
         const float* row = p + (i64)rows[k] * no;

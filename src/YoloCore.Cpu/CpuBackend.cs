@@ -13,7 +13,8 @@ public sealed unsafe partial class CpuBackend : IBackend, IYoloLossLevel, IOptim
 
     readonly ExtensionOps extensions;
 
-    CpuBackend() => extensions = new ExtensionOps(Device.Cpu).Add<IYoloLossLevel>(this).Add<IOptimizerKernels>(this);
+    CpuBackend() => extensions = new ExtensionOps(Device.Cpu).Add<IYoloLossLevel>(this).Add<IOptimizerKernels>(this)
+        .Add<IGraphCapture>(new CpuGraphCapture(this));
 
     public T Extension<T>() where T : class => extensions.Get<T>();
 

@@ -8,12 +8,65 @@ namespace YoloCore.Cuda;
 /// small. All ops run on one stream per device, so a block freed by the host can be reused by the
 /// next op without waiting: the stream orders the old and new uses. When the driver runs out of
 /// memory the cache is released and the allocation retried.
+/// While a CUDA graph is captured, blocks come from that graph's private pool (BeginPool): the
+/// graph's replays use their addresses, so they go back only to that pool, and to the driver when
+/// the graph is disposed (ReleasePool), never to another tensor.
 internal sealed class CachingAllocator(CudaDevice device)
 {
     const ulong SmallLimit = 1 << 20, SmallRound = 512, LargeRound = 2 << 20;
 
     readonly Dictionary<ulong, Stack<ulong>> free = [];
     readonly object gate = new();
+
+    /// A captured graph's blocks: every one it obtained, and those free for its own reuse.
+    internal sealed class Pool
+    {
+        public readonly Dictionary<ulong, Stack<ulong>> Free = [];
+        public readonly List<(ulong Pointer, ulong Size)> Blocks = [];
+    }
+
+    Pool? capturing;
+    readonly Dictionary<ulong, Pool> poolOf = [];
+
+    /// Allocations from now on come from a new private pool, until EndPool.
+    public void BeginPool()
+    {
+        lock (gate)
+        {
+            if (capturing is not null) throw new InvalidOperationException("a graph pool is already open");
+            capturing = new Pool();
+        }
+    }
+
+    public Pool EndPool()
+    {
+        lock (gate)
+        {
+            var p = capturing ?? throw new InvalidOperationException("no graph pool is open");
+            capturing = null;
+            return p;
+        }
+    }
+
+    /// Returns a disposed graph's free blocks to the driver (after the stream has finished with
+    /// them); a block a tensor still holds joins the ordinary cache when that tensor frees it.
+    public void ReleasePool(Pool pool)
+    {
+        lock (gate)
+        {
+            device.Synchronize();
+            var unused = pool.Free.Values.SelectMany(s => s).ToHashSet();
+            foreach (var (ptr, size) in pool.Blocks)
+            {
+                poolOf.Remove(ptr);
+                if (!unused.Contains(ptr)) continue;
+                CudaDriver.MemFree(ptr);
+                Reserved -= size;
+            }
+            pool.Blocks.Clear();
+            pool.Free.Clear();
+        }
+    }
 
     /// Bytes handed out to tensors now (rounded sizes).
     public ulong Allocated { get; private set; }
@@ -32,7 +85,8 @@ internal sealed class CachingAllocator(CudaDevice device)
         lock (gate)
         {
             ulong ptr;
-            if (free.TryGetValue(rounded, out var stack) && stack.Count > 0) ptr = stack.Pop();
+            var lists = capturing?.Free ?? free;
+            if (lists.TryGetValue(rounded, out var stack) && stack.Count > 0) ptr = stack.Pop();
             else
             {
                 device.MakeCurrent();
@@ -49,6 +103,11 @@ internal sealed class CachingAllocator(CudaDevice device)
                 }
                 Reserved += rounded;
                 PeakReserved = Math.Max(PeakReserved, Reserved);
+                if (capturing is not null)
+                {
+                    capturing.Blocks.Add((ptr, rounded));
+                    poolOf[ptr] = capturing;
+                }
             }
             Allocated += rounded;
             PeakAllocated = Math.Max(PeakAllocated, Allocated);
@@ -60,7 +119,8 @@ internal sealed class CachingAllocator(CudaDevice device)
     {
         lock (gate)
         {
-            if (!free.TryGetValue(rounded, out var stack)) free[rounded] = stack = new Stack<ulong>();
+            var lists = poolOf.TryGetValue(ptr, out var pool) ? pool.Free : free;
+            if (!lists.TryGetValue(rounded, out var stack)) lists[rounded] = stack = new Stack<ulong>();
             stack.Push(ptr);
             Allocated -= rounded;
         }

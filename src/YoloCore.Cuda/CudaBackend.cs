@@ -19,6 +19,7 @@ public sealed unsafe partial class CudaBackend : IBackend, IYoloLossLevel, IOpti
     readonly ulong blasWorkspace;
     const ulong BlasWorkspaceBytes = 32 << 20;
     readonly ExtensionOps extensions;
+    readonly CudaGraphCapture capture;
 
     CudaBackend(Device device)
     {
@@ -33,7 +34,8 @@ public sealed unsafe partial class CudaBackend : IBackend, IYoloLossLevel, IOpti
         Cublas.SetWorkspace(blas, blasWorkspace, BlasWorkspaceBytes);
         // Default math: float32 GEMMs stay exact (no TF32), float16 ones use tensor cores.
         Cublas.SetMathMode(blas, cublasMath_t.CUBLAS_DEFAULT_MATH);
-        extensions = new ExtensionOps(device).Add<IYoloLossLevel>(this).Add<IOptimizerKernels>(this);
+        capture = new CudaGraphCapture(this, gpu, allocator);
+        extensions = new ExtensionOps(device).Add<IYoloLossLevel>(this).Add<IOptimizerKernels>(this).Add<IGraphCapture>(capture);
     }
 
     public T Extension<T>() where T : class => extensions.Get<T>();
@@ -75,7 +77,11 @@ public sealed unsafe partial class CudaBackend : IBackend, IYoloLossLevel, IOpti
     public void ResetPeakMemory() => allocator.ResetPeaks();
 
     /// Waits until every queued op has finished (timing, and reading results back).
-    public void Synchronize() => gpu.Synchronize();
+    public void Synchronize()
+    {
+        capture.Refuse(nameof(Synchronize));
+        gpu.Synchronize();
+    }
 
     /// Returns cached, unused device memory to the driver.
     public void EmptyCache() => allocator.ReleaseCached();
@@ -108,6 +114,9 @@ public sealed unsafe partial class CudaBackend : IBackend, IYoloLossLevel, IOpti
     /// Work items queued on the compute stream so far: kernel launches, cuBLAS GEMMs, device
     /// copies and fills (what a CUDA graph would replace; `bench --json` reports them per step).
     public long Launches { get; private set; }
+
+    /// A graph replay counts as one launch.
+    internal void CountLaunch() => Launches++;
 
     /// Launches kernels/file.cu's `name`; args points at each parameter's value (Kernels.cs).
     internal void Launch(string file, string name, Work work, void** args)

@@ -274,17 +274,17 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("multitensor", "clip_coefficient", work, args);
         }
 
-        /// kernels/multitensor.cu: mt_axpby_{f32}(const Chunk* chunks, float alpha, float beta)
-        public void MtAxpby(string suffix, Work work, ulong chunks, float alpha, float beta)
+        /// kernels/multitensor.cu: mt_axpby_{f32}(const Chunk* chunks, const double* coef)
+        public void MtAxpby(string suffix, Work work, ulong chunks, ulong coef)
         {
-            void** args = stackalloc void*[] { &chunks, &alpha, &beta };
+            void** args = stackalloc void*[] { &chunks, &coef };
             backend.Launch("multitensor", "mt_axpby_" + suffix, work, args);
         }
 
-        /// kernels/multitensor.cu: mt_sgd_{f32,f16}(const Chunk* chunks, const float* scale, const int* skip, float lr, float m, float wd, int nesterov)
-        public void MtSgd(string suffix, Work work, ulong chunks, ulong scale, ulong skip, float lr, float m, float wd, int nesterov)
+        /// kernels/multitensor.cu: mt_sgd_{f32,f16}(const Chunk* chunks, const float* scale, const int* skip, const double* settings, int nesterov)
+        public void MtSgd(string suffix, Work work, ulong chunks, ulong scale, ulong skip, ulong settings, int nesterov)
         {
-            void** args = stackalloc void*[] { &chunks, &scale, &skip, &lr, &m, &wd, &nesterov };
+            void** args = stackalloc void*[] { &chunks, &scale, &skip, &settings, &nesterov };
             backend.Launch("multitensor", "mt_sgd_" + suffix, work, args);
         }
 
@@ -379,24 +379,24 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("yololosslevel", "yolo_obj_forward", work, args);
         }
 
-        /// kernels/yololosslevel.cu: yolo_obj_targets(const int* rows, const float* iou, int n, float gr, float* tobj)
-        public void YoloObjTargets(Work work, ulong rows, ulong iou, int n, float gr, ulong tobj)
+        /// kernels/yololosslevel.cu: yolo_obj_targets(const int* rows, const float* iou, const int* count, int n, float gr, float* tobj)
+        public void YoloObjTargets(Work work, ulong rows, ulong iou, ulong count, int n, float gr, ulong tobj)
         {
-            void** args = stackalloc void*[] { &rows, &iou, &n, &gr, &tobj };
+            void** args = stackalloc void*[] { &rows, &iou, &count, &n, &gr, &tobj };
             backend.Launch("yololosslevel", "yolo_obj_targets", work, args);
         }
 
-        /// kernels/yololosslevel.cu: yolo_targets_backward(const float* p, const int* rows, const float* tbox, const float* anchors, const int* cls, int n, int no, LossTerms t, const float* g, float* gp)
-        public void YoloTargetsBackward(Work work, ulong p, ulong rows, ulong tbox, ulong anchors, ulong cls, int n, int no, LossTerms t, ulong g, ulong gp)
+        /// kernels/yololosslevel.cu: yolo_targets_backward(const float* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, int no, LossTerms t, const float* g, float* gp)
+        public void YoloTargetsBackward(Work work, ulong p, ulong rows, ulong tbox, ulong anchors, ulong cls, ulong count, int n, int no, LossTerms t, ulong g, ulong gp)
         {
-            void** args = stackalloc void*[] { &p, &rows, &tbox, &anchors, &cls, &n, &no, &t, &g, &gp };
+            void** args = stackalloc void*[] { &p, &rows, &tbox, &anchors, &cls, &count, &n, &no, &t, &g, &gp };
             backend.Launch("yololosslevel", "yolo_targets_backward", work, args);
         }
 
-        /// kernels/yololosslevel.cu: yolo_targets_forward(const float* p, const int* rows, const float* tbox, const float* anchors, const int* cls, int n, int no, LossTerms t, float* iou, float* box_term, float* cls_term)
-        public void YoloTargetsForward(Work work, ulong p, ulong rows, ulong tbox, ulong anchors, ulong cls, int n, int no, LossTerms t, ulong iou, ulong box_term, ulong cls_term)
+        /// kernels/yololosslevel.cu: yolo_targets_forward(const float* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, int no, LossTerms t, float* iou, float* box_term, float* cls_term)
+        public void YoloTargetsForward(Work work, ulong p, ulong rows, ulong tbox, ulong anchors, ulong cls, ulong count, int n, int no, LossTerms t, ulong iou, ulong box_term, ulong cls_term)
         {
-            void** args = stackalloc void*[] { &p, &rows, &tbox, &anchors, &cls, &n, &no, &t, &iou, &box_term, &cls_term };
+            void** args = stackalloc void*[] { &p, &rows, &tbox, &anchors, &cls, &count, &n, &no, &t, &iou, &box_term, &cls_term };
             backend.Launch("yololosslevel", "yolo_targets_forward", work, args);
         }
     }

@@ -10,18 +10,22 @@ public sealed class Adam(ParamGroup[] groups, bool decoupled, double beta2 = 0.9
     public bool Decoupled { get; } = decoupled;
     public int Steps { get; set; }
 
+    /// Adam reads skip and gradScale back, so a step using it is not captured.
+    public bool Capturable => false;
+
+    public void Step(Tensor? gradScale = null, Tensor? skip = null) => Apply(gradScale, skip);
+
+    /// Nothing to stage: Apply passes the hyperparameters to the kernels itself.
+    public void Stage() { }
+
     /// Reads skip and gradScale back (two waits for the device): the step count that bias
     /// correction uses lives on the host and must not count a skipped step.
-    public void Step(Tensor? gradScale = null, Tensor? skip = null)
+    public void Apply(Tensor? gradScale = null, Tensor? skip = null)
     {
         if (skip is not null && skip.Item() != 0) return;
         Steps++;
         double scale = gradScale?.Item() ?? 1;
-        if (scale != 1)
-        {
-            var grads = Groups.SelectMany(g => g.Parameters).Select(p => p.Grad).OfType<Tensor>().ToList();
-            if (grads.Count > 0) grads[0].Backend.Extension<IOptimizerKernels>().MultiTensorAxpby(grads, grads, scale, 0);
-        }
+        if (scale != 1) GradientClipping.Scale(Groups.SelectMany(g => g.Parameters).Select(p => p.Grad).OfType<Tensor>().ToList(), scale);
         foreach (var g in Groups)
             foreach (var p in g.Parameters)
             {

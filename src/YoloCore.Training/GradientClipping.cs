@@ -13,8 +13,16 @@ public static class GradientClipping
         using var total = SumOfSquares(grads);
         double norm = Math.Sqrt(total.Item());
         double coef = maxNorm / (norm + 1e-6);
-        if (coef < 1) grads[0].Backend.Extension<IOptimizerKernels>().MultiTensorAxpby(grads, grads, coef, 0);
+        if (coef < 1) Scale(grads, coef);
         return norm;
+    }
+
+    /// grads *= factor in place, one multi-tensor pass (a host factor: tools and Adam).
+    public static void Scale(IReadOnlyList<Tensor> grads, double factor)
+    {
+        if (grads.Count == 0) return;
+        using var coefficients = Tensor.FromDoubles([factor, 0], new Shape(2), DType.Float64, grads[0].Device);
+        grads[0].Backend.Extension<IOptimizerKernels>().MultiTensorAxpby(grads, grads, coefficients);
     }
 
     /// The factor clipping applies (1 within the limit) as a scalar on the device, float32 (float64

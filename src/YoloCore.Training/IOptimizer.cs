@@ -7,8 +7,19 @@ public interface IOptimizer : IDisposable
     IReadOnlyList<ParamGroup> Groups { get; }
     /// Updates every parameter that has a gradient, each gradient multiplied by gradScale first
     /// (a scalar on the device: gradient clipping folded into the update; null for 1), or none
-    /// when skip (the loss scaler's int32 flag on the device) is set.
+    /// when skip (the loss scaler's int32 flag on the device) is set: Stage, then Apply.
     void Step(Tensor? gradScale = null, Tensor? skip = null);
+
+    /// The host half of the next step: counts it and sends the groups' current hyperparameters
+    /// to the device (where Apply's kernels read them). A captured training step calls this
+    /// before each replay, outside the graph.
+    void Stage();
+
+    /// The device half: queues the update with the hyperparameters last staged.
+    void Apply(Tensor? gradScale = null, Tensor? skip = null);
+
+    /// Whether Apply queues device work only (no host reads), so a step using it can be captured.
+    bool Capturable { get; }
     void ZeroGrad();
     /// Named state tensors (momentum buffers, Adam moments) for checkpoints, keyed by parameter index.
     IEnumerable<(string Name, Tensor Tensor)> State(IReadOnlyList<Tensor> parameters);

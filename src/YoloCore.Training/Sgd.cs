@@ -16,6 +16,8 @@ public sealed class ParamGroup(IReadOnlyList<Tensor> parameters, double lr, doub
 public sealed class Sgd : IOptimizer
 {
     readonly Dictionary<Tensor, Tensor> buffers = new(ReferenceEqualityComparer.Instance);
+    // Each group's float64 [lr, momentum, weight decay] on the device, which the kernel reads.
+    StagedValues? settings;
 
     public Sgd(params ParamGroup[] groups) => Groups = groups;
 
@@ -23,17 +25,41 @@ public sealed class Sgd : IOptimizer
 
     public int Steps { get; set; }
 
-    /// Updates every parameter that has a gradient: one multi-tensor pass per group, which reads
-    /// gradScale and skip on the device.
+    public bool Capturable => true;
+
     public void Step(Tensor? gradScale = null, Tensor? skip = null)
     {
+        Stage();
+        Apply(gradScale, skip);
+    }
+
+    public void Stage()
+    {
         Steps++;
-        foreach (var g in Groups)
+        var first = Groups.SelectMany(g => g.Parameters).FirstOrDefault();
+        if (first is null) return;
+        settings ??= new StagedValues(first.Device, [.. Groups.Select(_ => (new Shape(3), DType.Float64))]);
+        for (int i = 0; i < Groups.Count; i++)
         {
+            var g = Groups[i];
+            var s = settings.Host<double>(i);
+            (s[0], s[1], s[2]) = (g.Lr, g.Momentum, g.WeightDecay);
+        }
+        settings.Upload();
+    }
+
+    /// Updates every parameter that has a gradient: one multi-tensor pass per group, which reads
+    /// gradScale, skip and the staged lr, momentum and decay on the device.
+    public void Apply(Tensor? gradScale = null, Tensor? skip = null)
+    {
+        if (settings is null) throw new InvalidOperationException("Sgd.Apply before Stage: the step's hyperparameters were never sent to the device");
+        for (int i = 0; i < Groups.Count; i++)
+        {
+            var g = Groups[i];
             var ps = g.Parameters.Where(p => p.Grad is not null).ToList();
             if (ps.Count == 0) continue;
             var bufs = ps.Select(p => g.Momentum == 0 ? null : StateBuffer(p, "momentum_buffer")).ToList();
-            ps[0].Backend.Extension<IOptimizerKernels>().MultiTensorSgd(ps, ps.Select(p => p.Grad!).ToList(), bufs, gradScale, skip, g.Lr, g.Momentum, g.WeightDecay, g.Nesterov);
+            ps[0].Backend.Extension<IOptimizerKernels>().MultiTensorSgd(ps, ps.Select(p => p.Grad!).ToList(), bufs, gradScale, skip, settings[i], g.Nesterov);
         }
     }
 
@@ -64,5 +90,7 @@ public sealed class Sgd : IOptimizer
     {
         foreach (var b in buffers.Values) b.Dispose();
         buffers.Clear();
+        settings?.Dispose();
+        settings = null;
     }
 }

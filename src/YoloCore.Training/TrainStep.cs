@@ -30,13 +30,69 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
     IBackend? slotBackend;
     int runs;
 
+    // The loss's targets in fixed-capacity device buffers, one set per capacity (a captured step
+    // keeps reading the set it was captured with).
+    readonly Dictionary<int, StagedLossInputs> lossBuffers = [];
+    // Each input shape's head grids, learnt from its first (eager) run.
+    readonly Dictionary<Shape, (int Ny, int Nx)[]> grids = [];
+    // Captured steps by input shape and target capacity, and how often each shape ran eagerly.
+    readonly Dictionary<(Shape Images, DType DType, int Capacity), CapturedStep> graphs = [];
+    readonly Dictionary<(Shape Images, DType DType, int Capacity), int> eagerRuns = [];
+
     public DType ComputeType { get; } = computeType;
+
+    /// Replay each step from a graph captured once (IGraphCapture: a CUDA graph), where the step
+    /// allows it: an optimizer step with no gradients carried in (no accumulation window open),
+    /// an optimizer that queues device work only (SGD), one process, and an input shape and
+    /// target capacity seen once before (that run is eager: it creates the optimizer's state and
+    /// learns the shapes). Any other step runs eagerly, as does everything when this is off.
+    public bool UseGraphs { get; set; }
+
+    /// Steps replayed from a graph, and graphs captured.
+    public int Replays { get; private set; }
+    public int Captures => graphs.Count;
 
     /// images: NHWC uint8 (as the loader gives them) or floating in [0, 1], on the model's device.
     /// Read the result before running two more steps.
     public PendingStep Run(Tensor images, double[] targets, bool optimizerStep, PhaseTimer? timer = null)
     {
+        PreparedTargets? prepared = null;
+        if (UseGraphs && optimizerStep && CanCapture() && grids.TryGetValue(images.Shape, out var g))
+        {
+            prepared = loss.Prepare(targets, images.Shape[0], g);
+            var staged = LossBuffers(prepared.MaxCount);
+            var key = (images.Shape, images.DType, staged.Capacity);
+            if (graphs.TryGetValue(key, out var graph)) return Replay(graph, images, staged, prepared, timer);
+            if (eagerRuns.GetValueOrDefault(key) > 0) return Replay(Capture(key, images, staged, prepared), images, staged, prepared, timer);
+        }
         using var scope = TensorScope.Begin();
+        var (items, found, capacity) = Queue(images, targets, prepared, null, optimizerStep, timer);
+        var ran = (images.Shape, images.DType, capacity);
+        eagerRuns[ran] = eagerRuns.GetValueOrDefault(ran) + 1;
+        return Download(items, found, optimizerStep);
+    }
+
+    bool CanCapture() => optimizer.Capturable && reducer is null && worldSize == 1 && model.Parameters().All(p => p.Grad is null);
+
+    /// The loss buffers for count targets per level.
+    StagedLossInputs LossBuffers(int count)
+    {
+        int capacity = StagedLossInputs.CapacityFor(count);
+        if (!lossBuffers.TryGetValue(capacity, out var b))
+        {
+            var dtype = ComputeType == DType.Float64 ? DType.Float64 : DType.Float32;
+            lossBuffers[capacity] = b = new StagedLossInputs(model.Detect.Nl, capacity, dtype, model.Detect.Anchors.Device);
+        }
+        return b;
+    }
+
+    /// Queues one step: eagerly when targets are given (the loss's targets, prepared here unless
+    /// they were, and the optimizer's and EMA's values sent where they are needed), or with all
+    /// of them staged beforehand in `staged` and the optimizer and EMA (targets null: a step
+    /// being captured, which must not copy from the host). Returns the loss buffers' capacity.
+    (Tensor Items, Tensor? Found, int Capacity) Queue(Tensor images, double[]? targets, PreparedTargets? prepared, StagedLossInputs? staged,
+        bool optimizerStep, PhaseTimer? timer)
+    {
         timer?.Start();
         var x = images.DType == DType.UInt8
             ? YoloModel.Input(images, ComputeType)
@@ -44,7 +100,15 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
         var heads = model.ForwardHeads(x);
         timer?.Mark("forward");
         var heads32 = heads.Select(h => h.DType == DType.Float32 ? h : h.Cast(DType.Float32)).ToArray();
-        var result = loss.Compute(heads32, targets);
+        if (targets is not null)
+        {
+            var g = heads.Select(h => (h.Shape[2], h.Shape[3])).ToArray();
+            grids[images.Shape] = g;
+            prepared ??= loss.Prepare(targets, images.Shape[0], g);
+            staged = LossBuffers(prepared.MaxCount);
+            staged.Upload(prepared);
+        }
+        var result = loss.Compute(heads32, staged!.Inputs);
         timer?.Mark("loss");
         var scaled = scaler.ScaleLoss(result.Total);
         // Only the backward that closes an accumulation window communicates (DDP's no_sync).
@@ -57,8 +121,9 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
             var parameters = model.Parameters().ToList();
             scaler.Unscale(parameters);
             var grads = parameters.Select(p => p.Grad).OfType<Tensor>().ToList();
+            if (targets is not null) optimizer.Stage();
             using (var coef = GradientClipping.Coefficient(grads, maxGradNorm))
-                optimizer.Step(coef, scaler.FoundNonFinite);
+                optimizer.Apply(coef, scaler.FoundNonFinite);
             scaler.Update();
             optimizer.ZeroGrad();
             timer?.Mark("optimizer");
@@ -66,11 +131,73 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
             if (ema is not null)
             {
                 using var _ = GradMode.NoGrad();
-                ema.Update();
+                if (targets is not null) ema.Stage();
+                ema.Apply();
             }
             timer?.Mark("ema");
         }
-        return Download(result.Items, optimizerStep ? scaler.FoundNonFinite : null, optimizerStep);
+        return (result.Items, optimizerStep ? scaler.FoundNonFinite : null, staged.Capacity);
+    }
+
+    /// Captures the step for this input shape and capacity (run nothing yet: Replay runs it).
+    CapturedStep Capture((Shape, DType, int) key, Tensor images, StagedLossInputs staged, PreparedTargets prepared)
+    {
+        var capture = images.Backend.Extension<IGraphCapture>();
+        var input = Tensor.EmptyUnscoped(images.Shape, images.DType, images.Device);
+        // The values the captured step reads, staged as every replay stages them.
+        Stage(staged, prepared);
+        capture.BeginCapture();
+        try
+        {
+            using var scope = TensorScope.Begin();
+            var (items, _, _) = Queue(input, null, null, staged, optimizerStep: true, timer: null);
+            var held = TensorScope.Escape(items);
+            var graph = capture.EndCapture();
+            return graphs[key] = new CapturedStep(graph, input, held, staged: true);
+        }
+        catch
+        {
+            capture.AbortCapture();
+            input.Dispose();
+            throw;
+        }
+    }
+
+    /// The host half of a captured step: the loss's targets, the optimizer's step and the EMA's update.
+    void Stage(StagedLossInputs staged, PreparedTargets prepared)
+    {
+        staged.Upload(prepared);
+        optimizer.Stage();
+        ema?.Stage();
+    }
+
+    PendingStep Replay(CapturedStep step, Tensor images, StagedLossInputs staged, PreparedTargets prepared, PhaseTimer? timer)
+    {
+        timer?.Start();
+        if (!step.Staged) Stage(staged, prepared);
+        step.Staged = false;
+        images.Backend.Copy(images, step.Input);
+        step.Graph.Replay();
+        Replays++;
+        timer?.Mark("replay");
+        return Download(step.Items, scaler.FoundNonFinite, optimizerStep: true);
+    }
+
+    /// A captured step: the graph, the input buffer it reads and the items it writes.
+    sealed class CapturedStep(ICapturedGraph graph, Tensor input, Tensor items, bool staged) : IDisposable
+    {
+        public ICapturedGraph Graph { get; } = graph;
+        public Tensor Input { get; } = input;
+        public Tensor Items { get; } = items;
+        /// The capture staged the values its first replay reads.
+        public bool Staged { get; set; } = staged;
+
+        public void Dispose()
+        {
+            Items.Dispose();
+            Input.Dispose();
+            Graph.Dispose();
+        }
     }
 
     /// Queues the items (and the skip flag) into this step's pinned slot.
@@ -115,6 +242,10 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
 
     public void Dispose()
     {
+        foreach (var g in graphs.Values) g.Dispose();
+        graphs.Clear();
+        foreach (var b in lossBuffers.Values) b.Dispose();
+        lossBuffers.Clear();
         if (slotBackend is null) return;
         for (int i = 0; i < Slots; i++)
         {

@@ -68,6 +68,7 @@ public sealed class TrainingSetup : IDisposable
         Scaler?.Dispose();
         Reducer?.Dispose();
         Optimizer?.Dispose();
+        Ema?.Dispose();
         EmaModel.Dispose();
         Model.Dispose();
     }

@@ -56,7 +56,7 @@ public class ExtensionOpsTests
         using var classes = Tensor.FromArray([0, 2], 2);
         var (sums, iou) = head.YoloLossLevel(rows, tbox, anchors, classes, new YoloLossTerms(3, IouKind.CIoU, 1, 0, 1, 1, 1));
         using var target = y.Detach();
-        target.Backend.Extension<IOptimizerKernels>().MultiTensorAxpby([target], [y], 0.5, 0.25);
+        target.Backend.Extension<IOptimizerKernels>().MultiTensorAxpby([target], [y], Tensor.FromDoubles([0.5, 0.25], new Shape(2), DType.Float64));
         double[] r = [.. target.ToDoubles(), .. sums.ToDoubles(), .. iou.ToDoubles()];
         sums.Dispose();
         iou.Dispose();

@@ -35,8 +35,9 @@ public sealed unsafe partial class CpuBackend
         return s;
     }
 
-    public void MultiTensorAxpby(IReadOnlyList<Tensor> targets, IReadOnlyList<Tensor> sources, double a, double b)
+    public void MultiTensorAxpby(IReadOnlyList<Tensor> targets, IReadOnlyList<Tensor> sources, Tensor coefficients)
     {
+        var (a, b) = (Setting(coefficients, 0), Setting(coefficients, 1));
         for (int i = 0; i < targets.Count; i++)
         {
             Unary(UnaryOp.Affine, targets[i], targets[i], a, 0);
@@ -45,9 +46,10 @@ public sealed unsafe partial class CpuBackend
     }
 
     public void MultiTensorSgd(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor?> momentumBuffers,
-        Tensor? gradScale, Tensor? skip, double lr, double momentum, double weightDecay, bool nesterov)
+        Tensor? gradScale, Tensor? skip, Tensor settings, bool nesterov)
     {
         if (skip is not null && ScalarValue(skip) != 0) return;
+        var (lr, momentum, weightDecay) = (Setting(settings, 0), Setting(settings, 1), Setting(settings, 2));
         double scale = gradScale is null ? 1 : ScalarValue(gradScale);
         for (int i = 0; i < parameters.Count; i++)
         {
@@ -78,6 +80,13 @@ public sealed unsafe partial class CpuBackend
     {
         double c = maxNorm / (Math.Sqrt(ScalarValue(sumOfSquares)) + 1e-6);
         Fill(coefficient, c < 1 ? c : 1);
+    }
+
+    /// Element i of a float64 settings tensor (an optimizer's lr, momentum, decay; axpby's a, b).
+    static double Setting(Tensor settings, int i)
+    {
+        if (settings.DType != DType.Float64 || settings.Count <= i) throw new ArgumentException($"{settings}: settings are float64 with at least {i + 1} values");
+        return Ptr<double>(settings)[i];
     }
 
     /// The value of a one-element tensor (the scaler's state, a flag, a coefficient).

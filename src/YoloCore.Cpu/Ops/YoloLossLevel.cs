@@ -9,15 +9,18 @@ namespace YoloCore.Cpu;
 // class BCE against label-smoothed one-hot targets; per row r: the objectness BCE against tobj.
 public sealed unsafe partial class CpuBackend
 {
-    public void YoloLossLevel(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms,
+    public void YoloLossLevel(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, Tensor? count, YoloLossTerms terms,
         Tensor iou, Tensor tobj, Tensor sums) =>
-        Floating(head, "YoloLossLevel", () => YoloLossKernel<float>.Forward(head, rows, tbox, anchors, classes, terms, iou, tobj, sums),
-            () => YoloLossKernel<double>.Forward(head, rows, tbox, anchors, classes, terms, iou, tobj, sums));
+        Floating(head, "YoloLossLevel", () => YoloLossKernel<float>.Forward(head, rows, tbox, anchors, classes, count, terms, iou, tobj, sums),
+            () => YoloLossKernel<double>.Forward(head, rows, tbox, anchors, classes, count, terms, iou, tobj, sums));
 
-    public void YoloLossLevelBackward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms,
+    public void YoloLossLevelBackward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, Tensor? count, YoloLossTerms terms,
         Tensor tobj, Tensor gsums, Tensor ghead) =>
-        Floating(head, "YoloLossLevel", () => YoloLossKernel<float>.Backward(head, rows, tbox, anchors, classes, terms, tobj, gsums, ghead),
-            () => YoloLossKernel<double>.Backward(head, rows, tbox, anchors, classes, terms, tobj, gsums, ghead));
+        Floating(head, "YoloLossLevel", () => YoloLossKernel<float>.Backward(head, rows, tbox, anchors, classes, count, terms, tobj, gsums, ghead),
+            () => YoloLossKernel<double>.Backward(head, rows, tbox, anchors, classes, count, terms, tobj, gsums, ghead));
+
+    /// The real targets among rows' n: count's value (padding follows), or all of them.
+    static int Count(Tensor rows, Tensor? count) => count is null ? (int)rows.Count : Math.Clamp(Ptr<int>(count)[0], 0, (int)rows.Count);
 
     static class YoloLossKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -46,15 +49,16 @@ public sealed unsafe partial class CpuBackend
             return (box, dbox);
         }
 
-        public static void Forward(Tensor head, Tensor rowsT, Tensor tboxT, Tensor anchorsT, Tensor classesT, YoloLossTerms terms,
+        public static void Forward(Tensor head, Tensor rowsT, Tensor tboxT, Tensor anchorsT, Tensor classesT, Tensor? countT, YoloLossTerms terms,
             Tensor iouT, Tensor tobjT, Tensor sumsT)
         {
-            int no = head.Shape[1], n = (int)rowsT.Count, nc = terms.Classes;
+            int no = head.Shape[1], n = Count(rowsT, countT), nc = terms.Classes;
             long r = head.Shape[0];
             T* p = Ptr<T>(head), tbox = Ptr<T>(tboxT), anchors = Ptr<T>(anchorsT), iou = Ptr<T>(iouT), tobj = Ptr<T>(tobjT), sums = Ptr<T>(sumsT);
             int* rows = Ptr<int>(rowsT), cls = Ptr<int>(classesT);
             double sumBox = 0, sumCls = 0, sumObj = 0;
             new Span<T>(tobj, (int)r).Clear();
+            new Span<T>(iou, (int)rowsT.Count).Clear();
             var last = new Dictionary<int, int>();
             for (int k = 0; k < n; k++) last[rows[k]] = k;
             for (int k = 0; k < n; k++)
@@ -76,10 +80,10 @@ public sealed unsafe partial class CpuBackend
             sums[2] = T.CreateChecked(sumCls);
         }
 
-        public static void Backward(Tensor head, Tensor rowsT, Tensor tboxT, Tensor anchorsT, Tensor classesT, YoloLossTerms terms,
+        public static void Backward(Tensor head, Tensor rowsT, Tensor tboxT, Tensor anchorsT, Tensor classesT, Tensor? countT, YoloLossTerms terms,
             Tensor tobjT, Tensor gsumsT, Tensor gheadT)
         {
-            int no = head.Shape[1], n = (int)rowsT.Count, nc = terms.Classes;
+            int no = head.Shape[1], n = Count(rowsT, countT), nc = terms.Classes;
             long r = head.Shape[0];
             T* p = Ptr<T>(head), tbox = Ptr<T>(tboxT), anchors = Ptr<T>(anchorsT), tobj = Ptr<T>(tobjT), g = Ptr<T>(gsumsT), gp = Ptr<T>(gheadT);
             int* rows = Ptr<int>(rowsT), cls = Ptr<int>(classesT);

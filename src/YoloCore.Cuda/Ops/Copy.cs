@@ -8,6 +8,12 @@ public sealed unsafe partial class CudaBackend
     public void CopyFromHost(nint source, Tensor destination)
     {
         gpu.MakeCurrent();
+        if (capture.IsCapturing)
+        {
+            capture.CopyConstant(source, destination);
+            Launches++;
+            return;
+        }
         // From pageable memory the driver stages the bytes before returning, so the source may be
         // reused at once; the copy is ordered with the ops on the stream.
         CudaDriver.MemcpyHtoDAsync(Ptr(destination), (void*)source, (ulong)destination.Bytes, gpu.Stream);
@@ -16,6 +22,7 @@ public sealed unsafe partial class CudaBackend
 
     public void CopyToHost(Tensor source, nint destination)
     {
+        capture.Refuse(nameof(CopyToHost));
         gpu.MakeCurrent();
         CudaDriver.MemcpyDtoHAsync((void*)destination, Ptr(source), (ulong)source.Bytes, gpu.Stream);
         gpu.Synchronize();

@@ -40,6 +40,11 @@ public sealed unsafe partial class CudaBackend
         if (t.Count != 1 || t.DType != dtype) throw new ArgumentException($"{what} must be a {dtype.Name()} scalar, got {t}");
     }
 
+    static void RequireSettings(Tensor t, int count, string what)
+    {
+        if (t.Count != count || t.DType != DType.Float64) throw new ArgumentException($"{what} must be float64 [{count}], got {t}");
+    }
+
     public void UnscaleAndCheck(IReadOnlyList<Tensor> grads, Tensor scale, Tensor foundNonFinite)
     {
         if (grads.Count == 0) return;
@@ -70,23 +75,25 @@ public sealed unsafe partial class CudaBackend
         SumAll(partial, result);
     }
 
-    public void MultiTensorAxpby(IReadOnlyList<Tensor> targets, IReadOnlyList<Tensor> sources, double a, double b)
+    public void MultiTensorAxpby(IReadOnlyList<Tensor> targets, IReadOnlyList<Tensor> sources, Tensor coefficients)
     {
         if (targets.Count == 0) return;
+        RequireSettings(coefficients, 2, "axpby's coefficients");
         foreach (var t in targets.Concat(sources))
             if (t.DType != DType.Float32) throw new ArgumentException($"MultiTensorAxpby works on float32 tensors, got {t}");
         using var table = Chunks(targets, sources, null, out int n);
-        kernel.MtAxpby("f32", Work.Grid((uint)n, 1, 1), Ptr(table), (float)a, (float)b);
+        kernel.MtAxpby("f32", Work.Grid((uint)n, 1, 1), Ptr(table), Ptr(coefficients));
     }
 
     public void MultiTensorSgd(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor?> momentumBuffers,
-        Tensor? gradScale, Tensor? skip, double lr, double momentum, double weightDecay, bool nesterov)
+        Tensor? gradScale, Tensor? skip, Tensor settings, bool nesterov)
     {
+        RequireSettings(settings, 3, "SGD's settings");
         if (parameters.Count == 0) return;
         foreach (var p in parameters) RequireMaster(p, "MultiTensorSgd");
         if (gradScale is not null) RequireScalar(gradScale, DType.Float32, "the gradient scale");
         if (skip is not null) RequireScalar(skip, DType.Int32, "the skip flag");
         using var table = Chunks(parameters, grads, momentumBuffers, out int n);
-        kernel.MtSgd(Suffix(grads[0], "MultiTensorSgd"), Work.Grid((uint)n, 1, 1), Ptr(table), PtrOrNull(gradScale), PtrOrNull(skip), (float)lr, (float)momentum, (float)weightDecay, nesterov ? 1 : 0);
+        kernel.MtSgd(Suffix(grads[0], "MultiTensorSgd"), Work.Grid((uint)n, 1, 1), Ptr(table), PtrOrNull(gradScale), PtrOrNull(skip), Ptr(settings), nesterov ? 1 : 0);
     }
 }

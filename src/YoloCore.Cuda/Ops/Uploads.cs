@@ -26,6 +26,7 @@ public sealed unsafe partial class CudaBackend
 
     public long UploadAsync(nint source, Tensor destination)
     {
+        capture.Refuse(nameof(UploadAsync));
         gpu.MakeCurrent();
         lock (fences)
         {
@@ -45,6 +46,7 @@ public sealed unsafe partial class CudaBackend
     /// On the compute stream, so it follows the ops that produced source and nothing after them.
     public long DownloadAsync(Tensor source, nint destination)
     {
+        capture.Refuse(nameof(DownloadAsync));
         gpu.MakeCurrent();
         lock (fences)
         {
@@ -58,6 +60,7 @@ public sealed unsafe partial class CudaBackend
 
     public void DeviceWait(long fence)
     {
+        capture.Refuse(nameof(DeviceWait));
         gpu.MakeCurrent();
         lock (fences)
             if (fences.TryGetValue(fence, out var done)) CudaDriver.StreamWaitEvent(gpu.Stream, done);
@@ -65,6 +68,7 @@ public sealed unsafe partial class CudaBackend
 
     public void HostWait(long fence)
     {
+        capture.Refuse(nameof(HostWait));
         gpu.MakeCurrent();
         CUevent done;
         lock (fences)

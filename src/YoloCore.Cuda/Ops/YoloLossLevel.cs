@@ -19,15 +19,21 @@ public sealed unsafe partial class CudaBackend
         };
     }
 
+    static void RequireCount(Tensor? count)
+    {
+        if (count is not null && (count.Count != 1 || count.DType != DType.Int32)) throw new ArgumentException($"the loss's target count must be an int32 scalar, got {count}");
+    }
+
     static void RequireFloat32Loss(Tensor head)
     {
         if (head.DType != DType.Float32) throw new ArgumentException($"the fused YOLO loss runs in float32 on CUDA (cast the heads first), got {head}");
     }
 
-    public void YoloLossLevel(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms,
+    public void YoloLossLevel(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, Tensor? count, YoloLossTerms terms,
         Tensor iou, Tensor tobj, Tensor sums)
     {
         RequireFloat32Loss(head);
+        RequireCount(count);
         int n = (int)rows.Count, no = head.Shape[1];
         long r = head.Shape[0];
         var t = LossTerms.From(terms);
@@ -36,8 +42,8 @@ public sealed unsafe partial class CudaBackend
         using var clsTerm = Tensor.Empty(new Shape(Math.Max(1, n)), DType.Float32, Device);
         using var objTerm = Tensor.Empty(new Shape(checked((int)r)), DType.Float32, Device);
         if (n == 0) { Fill(boxTerm, 0); Fill(clsTerm, 0); }
-        kernel.YoloTargetsForward(n, Ptr(head), Ptr(rows), Ptr(tbox), Ptr(anchors), Ptr(classes), n, no, t, Ptr(iou), Ptr(boxTerm), Ptr(clsTerm));
-        kernel.YoloObjTargets(n, Ptr(rows), Ptr(iou), n, t.Gr, Ptr(tobj));
+        kernel.YoloTargetsForward(n, Ptr(head), Ptr(rows), Ptr(tbox), Ptr(anchors), Ptr(classes), PtrOrNull(count), n, no, t, Ptr(iou), Ptr(boxTerm), Ptr(clsTerm));
+        kernel.YoloObjTargets(n, Ptr(rows), Ptr(iou), PtrOrNull(count), n, t.Gr, Ptr(tobj));
         kernel.YoloObjForward(r, Ptr(head), Ptr(tobj), r, no, t.ObjPw, Ptr(objTerm));
         Tensor[] terms3 = [boxTerm, objTerm, clsTerm];
         for (int j = 0; j < 3; j++)
@@ -49,15 +55,16 @@ public sealed unsafe partial class CudaBackend
         }
     }
 
-    public void YoloLossLevelBackward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms,
+    public void YoloLossLevelBackward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, Tensor? count, YoloLossTerms terms,
         Tensor tobj, Tensor gsums, Tensor ghead)
     {
         RequireFloat32Loss(head);
+        RequireCount(count);
         int n = (int)rows.Count, no = head.Shape[1];
         long r = head.Shape[0];
         var t = LossTerms.From(terms);
         Fill(ghead, 0);
         kernel.YoloObjBackward(r, Ptr(head), Ptr(tobj), r, no, t.ObjPw, Ptr(gsums), Ptr(ghead));
-        kernel.YoloTargetsBackward(n, Ptr(head), Ptr(rows), Ptr(tbox), Ptr(anchors), Ptr(classes), n, no, t, Ptr(gsums), Ptr(ghead));
+        kernel.YoloTargetsBackward(n, Ptr(head), Ptr(rows), Ptr(tbox), Ptr(anchors), Ptr(classes), PtrOrNull(count), n, no, t, Ptr(gsums), Ptr(ghead));
     }
 }

@@ -43,48 +43,66 @@ public sealed class YoloLoss(Detect detect, LossHyperparameters hyp)
 
     /// heads: Detect's raw outputs [B, na, ny, nx, 5 + nc]; targets: n rows of
     /// (image, class, x, y, w, h) normalised to [0, 1] (host values, as the loader delivers them).
-    /// Each level runs as one fused op (Ops.YoloLossLevel: a few kernels on the GPU).
+    /// Prepare on the host, one upload, then the device part.
     public LossResult Compute(IReadOnlyList<Tensor> heads, double[] targets)
+    {
+        var prepared = Prepare(targets, heads[0].Shape[0], heads.Select(h => (h.Shape[2], h.Shape[3])).ToArray());
+        return Compute(heads, LossInputs.Upload(prepared, heads[0].DType, heads[0].Device));
+    }
+
+    /// The host half: build_targets for each level of a batch of `batch` images whose levels have
+    /// the given grids, and the weights of each level's sums (gains over target and cell counts,
+    /// in double as YOLOv5 computes them).
+    public PreparedTargets Prepare(double[] targets, int batch, IReadOnlyList<(int Ny, int Nx)> grids)
     {
         if (Hyp.FlGamma > 0) throw new NotSupportedException("focal loss (fl_gamma > 0) is not implemented; YOLOv5's default hyperparameters use fl_gamma 0");
         if (targets.Length % 6 != 0) throw new ArgumentException($"targets must be rows of 6 values, got {targets.Length} values");
-        int nl = detect.Nl, na = detect.Na, nc = detect.Nc, no = detect.No;
+        int nl = detect.Nl, na = detect.Na, nc = detect.Nc;
+        if (grids.Count != nl) throw new ArgumentException($"{grids.Count} grids for {nl} levels");
         double[] balance = nl == 3 ? [4.0, 1.0, 0.4] : [4.0, 1.0, 0.25, 0.06, 0.02];
-        var terms = new YoloLossTerms(nc, Hyp.Iou, 1.0 - 0.5 * Hyp.LabelSmoothing, 0.5 * Hyp.LabelSmoothing, Hyp.ClsPw, Hyp.ObjPw, Hyp.Gr);
         var anchors = this.anchors ??= detect.Anchors.ToDoubles();
+        var levels = new LevelTargets[nl];
+        var weights = new double[nl][];
+        var stepWeights = new double[nl][];
+        for (int i = 0; i < nl; i++)
+        {
+            var (ny, nx) = grids[i];
+            levels[i] = TargetBuilder.Build(targets, na, ny, nx, anchors[(i * na * 2)..((i + 1) * na * 2)], Hyp.AnchorT);
+            // lbox = mean(1 - IoU) over targets, lobj = mean BCE over cells (balanced per level),
+            // lcls = mean BCE over targets × classes (only when nc > 1), each times its gain.
+            double share = levels[i].Count;
+            double wBox = share > 0 ? Hyp.Box / share : 0, wObj = Hyp.Obj * balance[i] / ((double)batch * na * ny * nx), wCls = share > 0 && nc > 1 ? Hyp.Cls / (share * nc) : 0;
+            weights[i] = [wBox, wObj, wCls];
+            stepWeights[i] = [wBox * batch, wObj * batch, wCls * batch];
+        }
+        return new PreparedTargets(levels, weights, stepWeights, levels.Select(l => (double)l.Count).ToArray());
+    }
+
+    /// The device half: each level as one fused op (Ops.YoloLossLevel: a few kernels on the GPU),
+    /// its sums weighted and added. It makes no host copy, so it can be captured in a CUDA graph.
+    public LossResult Compute(IReadOnlyList<Tensor> heads, LossInputs inputs)
+    {
+        int nl = detect.Nl, nc = detect.Nc, no = detect.No;
+        var terms = new YoloLossTerms(nc, Hyp.Iou, 1.0 - 0.5 * Hyp.LabelSmoothing, 0.5 * Hyp.LabelSmoothing, Hyp.ClsPw, Hyp.ObjPw, Hyp.Gr);
         int bs = heads[0].Shape[0];
         Tensor? total = null, parts = null;
-        var levels = Enumerable.Range(0, nl).Select(i =>
-            TargetBuilder.Build(targets, na, heads[i].Shape[2], heads[i].Shape[3], anchors[(i * na * 2)..((i + 1) * na * 2)], Hyp.AnchorT)).ToArray();
-        var counts = levels.Select(l => (double)l.Count).ToArray();
         // Data parallel: every rank divides by the mean target count over ranks, summed on the
         // device and used there (no read back), so 2 ranks × 8 images equal 1 × 16.
         Tensor? global = null;
         int world = Distributed?.WorldSize ?? 1;
         if (world > 1)
         {
-            global = Tensor.FromDoubles(counts, new Shape(nl), DType.Float32, heads[0].Device);
+            global = inputs.Counts.Clone();
             Distributed!.AllReduceSum(global);
         }
         for (int i = 0; i < nl; i++)
         {
             var p = heads[i];
-            var lt = levels[i];
-            int n = lt.Count;
-            double share = counts[i]; // this rank's count; under data parallel the device's mean replaces it
+            var l = inputs.Levels[i];
             var flat = p.Reshape(-1, no);
-            var (sums, _) = flat.YoloLossLevel(
-                Tensor.FromArray(lt.Rows, n).To(p.Device), Tensor.FromDoubles(lt.Box, new Shape(n, 4), p.DType, p.Device),
-                Tensor.FromDoubles(lt.Anchor, new Shape(n, 2), p.DType, p.Device), Tensor.FromArray(lt.Class, n).To(p.Device), terms);
-            // lbox = mean(1 - IoU) over targets, lobj = mean BCE over cells (balanced per level),
-            // lcls = mean BCE over targets × classes (only when nc > 1), each times its gain.
-            double wBox = share > 0 ? Hyp.Box / share : 0, wObj = Hyp.Obj * balance[i] / flat.Shape[0], wCls = share > 0 && nc > 1 ? Hyp.Cls / (share * nc) : 0;
+            var (sums, _) = flat.YoloLossLevel(l.Rows, l.Box, l.Anchor, l.Class, terms, l.Count);
             Tensor weights, stepWeights; // for the items; for the loss that backward runs on (× batch size)
-            if (global is null)
-            {
-                weights = Tensor.FromDoubles([wBox, wObj, wCls], new Shape(3), p.DType, p.Device);
-                stepWeights = Tensor.FromDoubles([wBox * bs, wObj * bs, wCls * bs], new Shape(3), p.DType, p.Device);
-            }
+            if (global is null) (weights, stepWeights) = (l.Weights, l.StepWeights);
             else
             {
                 // share = global / world on the device; a level no rank has targets on has zero
@@ -92,8 +110,10 @@ public sealed class YoloLoss(Detect detect, LossHyperparameters hyp)
                 using var _ = Autograd.GradMode.NoGrad();
                 var g = global.Slice(0, i, 1).Clamp(1).Cast(p.DType);
                 var one = Tensor.Ones(new Shape(1), p.DType, p.Device);
+                var wObj = l.Weights.Slice(0, 1, 1);
+                var zero = Tensor.Zeros(new Shape(1), p.DType, p.Device);
                 weights = Tensor.FromDoubles([Hyp.Box * world, 0, nc > 1 ? Hyp.Cls * world / nc : 0], new Shape(3), p.DType, p.Device) / Ops.Concat([g, one, g], 0)
-                    + Tensor.FromDoubles([0, wObj, 0], new Shape(3), p.DType, p.Device);
+                    + Ops.Concat([zero, wObj, zero], 0);
                 stepWeights = weights * bs;
             }
             var term = (sums * stepWeights).Sum();

@@ -9,8 +9,9 @@ namespace YoloCore.Nn.Yolo;
 public static class YoloLossLevelOp
 {
     /// The three sums [Σ (1 - IoU), Σ BCE(obj), Σ BCE(cls)] (see IYoloLossLevel), differentiable
-    /// with respect to the head, and each target's IoU (detached).
-    public static (Tensor Sums, Tensor Iou) YoloLossLevel(this Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms)
+    /// with respect to the head, and each target's IoU (detached). count (an int32 scalar on the
+    /// device) says how many of the targets are real when the buffers have a fixed capacity.
+    public static (Tensor Sums, Tensor Iou) YoloLossLevel(this Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms, Tensor? count = null)
     {
         if (head.Rank != 2 || head.Shape[1] != terms.Classes + 5) throw new ArgumentException($"YoloLossLevel: head rows must be [R, {terms.Classes + 5}], got {head.Shape}");
         int n = (int)rows.Count;
@@ -19,8 +20,8 @@ public static class YoloLossLevelOp
         var sums = Tensor.Empty(new Shape(3), head.DType, head.Device);
         var iou = Tensor.Empty(new Shape(n), head.DType, head.Device);
         var tobj = Tensor.Empty(new Shape(head.Shape[0]), head.DType, head.Device);
-        head.Backend.Extension<IYoloLossLevel>().YoloLossLevel(head, rows, tbox, anchors, classes, terms, iou, tobj, sums);
-        if (GradMode.ShouldRecord(head)) new YoloLossNode(head, rows, tbox, anchors, classes, terms, tobj).Attach(sums);
+        head.Backend.Extension<IYoloLossLevel>().YoloLossLevel(head, rows, tbox, anchors, classes, count, terms, iou, tobj, sums);
+        if (GradMode.ShouldRecord(head)) new YoloLossNode(head, rows, tbox, anchors, classes, count, terms, tobj).Attach(sums);
         tobj.Dispose();
         return (sums, iou);
     }
@@ -38,15 +39,26 @@ public static class YoloLossLevelOp
                 Tensor F(Tensor t) => t.DType == DType.Float16 ? t.Cast(DType.Float32) : t;
                 return F(x[0]).YoloLossLevel(x[1], F(x[2]), F(x[3]), x[4], new YoloLossTerms(3, IouKind.DIoU, 0.95, 0.05, 1.2, 0.9, 0.0)).Sums;
             }),
+        // Fixed-capacity buffers: 3 real targets of 5 (a captured step's), the padding's rows
+        // pointing at rows the real targets use too.
+        new("yolo loss level (padded)",
+            [new([12, 8]), InputSpec.Idx(3, 7, 3, 7, 3), new([5, 4], Gen.Positive, false), new([5, 2], Gen.Positive, false), InputSpec.Idx(0, 2, 1, 0, 0), InputSpec.Idx(3)],
+            x =>
+            {
+                Tensor F(Tensor t) => t.DType == DType.Float16 ? t.Cast(DType.Float32) : t;
+                return F(x[0]).YoloLossLevel(x[1], F(x[2]), F(x[3]), x[4], new YoloLossTerms(3, IouKind.DIoU, 0.95, 0.05, 1.2, 0.9, 0.0), x[5]).Sums;
+            }),
     ];
 
     sealed class YoloLossNode : Node
     {
         readonly Tensor head, rows, tbox, anchors, classes, tobj;
+        readonly Tensor? count;
         readonly YoloLossTerms terms;
 
-        public YoloLossNode(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, YoloLossTerms terms, Tensor tobj) : base(head)
+        public YoloLossNode(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, Tensor? count, YoloLossTerms terms, Tensor tobj) : base(head)
         {
+            this.count = count is null ? null : Save(count);
             this.head = Save(head);
             this.rows = Save(rows);
             this.tbox = Save(tbox);
@@ -59,7 +71,7 @@ public static class YoloLossLevelOp
         protected override Tensor?[] Backward(Tensor gsums)
         {
             var ghead = Tensor.Empty(head.Shape, head.DType, head.Device);
-            head.Backend.Extension<IYoloLossLevel>().YoloLossLevelBackward(head, rows, tbox, anchors, classes, terms, tobj, gsums, ghead);
+            head.Backend.Extension<IYoloLossLevel>().YoloLossLevelBackward(head, rows, tbox, anchors, classes, count, terms, tobj, gsums, ghead);
             return [ghead];
         }
     }

@@ -24,6 +24,7 @@ public static class OptimizerParity
     static double[] All(params IEnumerable<Tensor>[] lists) => lists.SelectMany(l => l).SelectMany(t => t.ToDoubles()).ToArray();
     static Tensor F32(double v, Device d) => Tensor.Scalar(v, DType.Float32, d);
     static Tensor I32(int v, Device d) => Tensor.Scalar(v, DType.Int32, d);
+    static Tensor F64(Device d, params double[] v) => Tensor.FromDoubles(v, new Shape(v.Length), DType.Float64, d);
     static IOptimizerKernels K(Device d) => Backends.For(d).Extension<IOptimizerKernels>();
 
     public static readonly Case[] Cases =
@@ -57,19 +58,19 @@ public static class OptimizerParity
         new("multi-tensor sgd (nesterov, clipped)", ["MultiTensorSgd"], (d, g) =>
         {
             var (p, grads, bufs) = (Draw(d, DType.Float32, 4), Draw(d, g, 5), Draw(d, DType.Float32, 6, 0.1));
-            K(d).MultiTensorSgd(p, grads, bufs, F32(0.7, d), I32(0, d), 0.01, 0.937, 5e-4, true);
+            K(d).MultiTensorSgd(p, grads, bufs, F32(0.7, d), I32(0, d), F64(d, 0.01, 0.937, 5e-4), true);
             return All(p, bufs);
         }),
         new("multi-tensor sgd (no momentum, no scale)", ["MultiTensorSgd"], (d, g) =>
         {
             var (p, grads) = (Draw(d, DType.Float32, 7), Draw(d, g, 8));
-            K(d).MultiTensorSgd(p, grads, [null, null, null], null, null, 0.1, 0, 0, false);
+            K(d).MultiTensorSgd(p, grads, [null, null, null], null, null, F64(d, 0.1, 0, 0), false);
             return All(p);
         }),
         new("multi-tensor sgd (skipped)", ["MultiTensorSgd"], (d, g) =>
         {
             var (p, grads, bufs) = (Draw(d, DType.Float32, 9), Draw(d, g, 10), Draw(d, DType.Float32, 11));
-            K(d).MultiTensorSgd(p, grads, bufs, F32(0.5, d), I32(1, d), 0.1, 0.9, 0, true);
+            K(d).MultiTensorSgd(p, grads, bufs, F32(0.5, d), I32(1, d), F64(d, 0.1, 0.9, 0), true);
             return All(p, bufs);
         }),
         new("sgd step (one tensor at a time)", ["SgdStep"], (d, g) =>
@@ -93,7 +94,7 @@ public static class OptimizerParity
         new("multi-tensor axpby (EMA)", ["MultiTensorAxpby"], (d, _) =>
         {
             var (a, b) = (Draw(d, DType.Float32, 12), Draw(d, DType.Float32, 13));
-            K(d).MultiTensorAxpby(a, b, 0.9, 0.1);
+            K(d).MultiTensorAxpby(a, b, F64(d, 0.9, 0.1));
             return All(a);
         }),
         new("adam and adamw steps", ["AdamStep"], (d, g) =>

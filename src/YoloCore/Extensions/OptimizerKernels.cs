@@ -12,10 +12,11 @@ public interface IOptimizerKernels
 
     /// SgdStep over a parameter group, each gradient first multiplied by gradScale (a scalar
     /// tensor on the device: clipping's coefficient; null for 1), and nothing at all when skip
-    /// (an int32 scalar: the loss scaler's found-inf flag) is non-zero. Both are read by the
-    /// kernel, so the host never waits for them.
+    /// (an int32 scalar: the loss scaler's found-inf flag) is non-zero. settings is float64
+    /// [lr, momentum, weight decay] on the device. All three are read by the kernel, so the host
+    /// never waits for them and a captured step reads this step's learning rate.
     void MultiTensorSgd(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor?> momentumBuffers,
-        Tensor? gradScale, Tensor? skip, double lr, double momentum, double weightDecay, bool nesterov);
+        Tensor? gradScale, Tensor? skip, Tensor settings, bool nesterov);
 
     /// One Adam (decoupled = false: L2 weight decay added to the gradient) or AdamW (decoupled:
     /// p *= 1 - lr·wd) step as torch.optim computes it; step counts from 1.
@@ -40,6 +41,7 @@ public interface IOptimizerKernels
     /// result (a float32 scalar) = Σ over the tensors of Σ x²: the gradient norm for clipping.
     void SumOfSquares(IReadOnlyList<Tensor> tensors, Tensor result);
 
-    /// targets[i] = a·targets[i] + b·sources[i] for every i (the EMA update; a scale when b = 0).
-    void MultiTensorAxpby(IReadOnlyList<Tensor> targets, IReadOnlyList<Tensor> sources, double a, double b);
+    /// targets[i] = a·targets[i] + b·sources[i] for every i (the EMA update; a scale when b = 0),
+    /// with coefficients float64 [a, b] on the device, read by the kernel.
+    void MultiTensorAxpby(IReadOnlyList<Tensor> targets, IReadOnlyList<Tensor> sources, Tensor coefficients);
 }

@@ -1,0 +1,151 @@
+using YoloCore.Nn.Yolo;
+using YoloCore.Training;
+
+namespace YoloCore.Tests;
+
+/// Graph capture (IGraphCapture) on the CPU, which records the ops and replays them under CUDA's
+/// rules, and the training step captured once and replayed: it must give exactly the eager
+/// steps' losses, weights, EMA and optimizer state while the learning rate, momentum, EMA decay
+/// and the number of targets change from step to step.
+public class GraphCaptureTests
+{
+    static IGraphCapture Capture => Backends.For(Device.Cpu).Extension<IGraphCapture>();
+
+    [Fact]
+    public void AReplayReadsDeviceMemoryAsItIsThenAndHostCopiesAsTheyWere()
+    {
+        using var scope = TensorScope.Begin();
+        var x = Tensor.FromArray([1f, 2f, 3f], new Shape(3));
+        var y = Tensor.Zeros(new Shape(3));
+        Capture.BeginCapture();
+        ICapturedGraph graph;
+        try
+        {
+            // x · 2 + c, c copied from the host while capturing: a constant of the graph.
+            var c = Tensor.FromArray([10f, 20f, 30f], new Shape(3));
+            y.Backend.Copy(x * 2 + c, y);
+            graph = Capture.EndCapture();
+        }
+        catch
+        {
+            Capture.AbortCapture();
+            throw;
+        }
+        using var _ = graph;
+        Assert.Equal([0f, 0f, 0f], y.ToArray<float>()); // captured, not run
+        graph.Replay();
+        Assert.Equal([12f, 24f, 36f], y.ToArray<float>());
+        x.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes<float>([5f, 6f, 7f]));
+        graph.Replay();
+        Assert.Equal([20f, 32f, 44f], y.ToArray<float>());
+        Assert.True(graph.Ops >= 3, $"{graph.Ops} ops recorded");
+    }
+
+    [Fact]
+    public void ReadingBackWhileCapturingIsRefusedAndTheBackendComesBack()
+    {
+        using var scope = TensorScope.Begin();
+        var x = Tensor.FromArray([1f, 2f], new Shape(2));
+        Capture.BeginCapture();
+        var e = Assert.Throws<InvalidOperationException>(() => (x * 3).ToArray<float>());
+        Capture.AbortCapture();
+        Assert.Contains("captured", e.Message);
+        Assert.False(Capture.IsCapturing);
+        Assert.Equal([3f, 6f], (x * 3).ToArray<float>());
+    }
+
+    [Fact]
+    public void StagedValuesKeepWhatTheHostSetAndUploadIt()
+    {
+        using var values = new StagedValues(Device.Cpu, (new Shape(2), DType.Float64), (new Shape(3), DType.Int32));
+        values.Host<double>(0)[0] = 0.25;
+        values.Host<int>(1)[2] = 7;
+        values.Upload();
+        values.Host<double>(0)[1] = -1;
+        values.Upload(); // the other host slot: field 1 must still hold 7
+        Assert.Equal([0.25, -1], values[0].ToArray<double>());
+        Assert.Equal([0, 0, 7], values[1].ToArray<int>());
+        Assert.Throws<ArgumentException>(() => values.Host<float>(0));
+    }
+
+    static double[] Targets(int labels, Random rng)
+    {
+        var t = new List<double>();
+        for (int i = 0; i < labels; i++)
+            t.AddRange([i % 2, rng.Next(3), 0.2 + 0.6 * rng.NextDouble(), 0.2 + 0.6 * rng.NextDouble(), 0.05 + 0.3 * rng.NextDouble(), 0.05 + 0.3 * rng.NextDouble()]);
+        return [.. t];
+    }
+
+    /// Eight steps of yolov5n, one run eager and one captured: the learning rate and momentum
+    /// change every step (as in warm-up), the targets too, and steps 5 and 6 have so many that
+    /// the loss needs bigger buffers (a second graph, after one eager run at the new capacity).
+    [Fact]
+    public void ACapturedTrainingStepReplaysTheEagerStepsExactly()
+    {
+        int[] labels = [2, 3, 1, 4, 60, 60, 2, 3];
+        var eager = Train(labels, graphs: false, out _, out var capacities);
+        var captured = Train(labels, graphs: true, out var counts, out _);
+        Assert.Equal(eager.Losses, captured.Losses);
+        foreach (var (name, w) in eager.State)
+            Assert.True(w.SequenceEqual(captured.State[name]), $"{name} differs between the eager and the replayed steps");
+        // A capacity's first step runs eagerly, its second is captured, and every step after
+        // that replays (the first step also learns the grids).
+        Assert.True(capacities.Distinct().Count() >= 2, $"capacities {string.Join(", ", capacities)}: the buffers never grew");
+        var seen = new Dictionary<int, int>();
+        int replays = 0;
+        foreach (int c in capacities) if ((seen[c] = seen.GetValueOrDefault(c) + 1) > 1) replays++;
+        Assert.Equal((seen.Count(kv => kv.Value > 1), replays), counts);
+    }
+
+    [Fact]
+    public void AdamStepsAreNeverCaptured()
+    {
+        Train([2, 3, 2], graphs: true, out var counts, out _, OptimizerKind.Adam);
+        Assert.Equal((0, 0), counts);
+    }
+
+    record Run(List<double[]> Losses, Dictionary<string, float[]> State);
+
+    /// capacities: the loss buffers' capacity each step needs.
+    static Run Train(int[] labels, bool graphs, out (int Captures, int Replays) counts, out List<int> capacities, OptimizerKind kind = OptimizerKind.SGD)
+    {
+        capacities = [];
+        using var setup = new TrainingSetup(YoloCore.Nn.Yolo.ModelConfig.Load("yolov5n"), 3, 64, 2, new Hyperparameters(), kind, Device.Cpu, amp: false, seed: 1);
+        setup.Step.UseGraphs = graphs;
+        using var scope = TensorScope.Begin();
+        var rng = new Random(5);
+        var pixels = new byte[2 * 64 * 64 * 3];
+        var images = Tensor.Zeros(new Shape(2, 64, 64, 3), DType.UInt8);
+        var losses = new List<double[]>();
+        var pending = new List<PendingStep>();
+        for (int i = 0; i < labels.Length; i++)
+        {
+            rng.NextBytes(pixels);
+            images.CopyFrom(pixels);
+            foreach (var (g, j) in setup.Optimizer.Groups.Select((g, j) => (g, j)))
+            {
+                g.Lr = 0.01 * (i + 1) / (j + 1);
+                g.Momentum = 0.8 + 0.01 * i;
+            }
+            var targets = Targets(labels[i], rng);
+            capacities.Add(StagedLossInputs.CapacityFor(setup.Loss.Prepare(targets, 2, [(8, 8), (4, 4), (2, 2)]).MaxCount));
+            pending.Add(setup.Step.Run(images, targets, optimizerStep: true));
+            if (pending.Count == 2)
+            {
+                var r = pending[0].Read();
+                losses.Add([r.Loss, r.Box, r.Obj, r.Cls]);
+                pending.RemoveAt(0);
+            }
+        }
+        var last = pending[0].Read();
+        losses.Add([last.Loss, last.Box, last.Obj, last.Cls]);
+        counts = (setup.Step.Captures, setup.Step.Replays);
+        var state = new Dictionary<string, float[]>();
+        foreach (var (name, t) in setup.Model.StateDict()) if (t.DType == DType.Float32) state["model." + name] = t.ToArray<float>();
+        foreach (var (name, t) in setup.EmaModel.StateDict()) if (t.DType == DType.Float32) state["ema." + name] = t.ToArray<float>();
+        foreach (var (name, t) in setup.Optimizer.State(setup.Model.Parameters().ToList())) state["optimizer." + name] = t.ToArray<float>();
+        state["ema.updates"] = [setup.Ema.Updates];
+        state["optimizer.steps"] = [setup.Optimizer.Steps];
+        return new Run(losses, state);
+    }
+}
