@@ -78,6 +78,8 @@ if [ -n "$yolov5" ]; then
   step upstream-cl 120 env YOLOV5_CONFIG_DIR="$yolov5/.config" $py benchmarks/pytorch/upstream_bench.py --yolov5 "$yolov5" --device "$device" "${size[@]}" --channels-last --json
 fi
 step bench-implicit 90 env YOLOCORE_IMPLICIT_GEMM=1 "${yolocore[@]}" bench --device "$device" "${size[@]}" --json
+# The step captured once as a CUDA graph and replayed (the parity step compared it with eager).
+step bench-graph 90 "${yolocore[@]}" bench --device "$device" "${size[@]}" --graph --json
 step profile 120 "${yolocore[@]}" bench --device "$device" "${size[@]}" --profile
 step ddp-world1 90 "${yolocore[@]}" launch --nproc-per-node 1 --master-port $((port + 1)) -- bench --device "$device" "${size[@]}" --json
 step bench-again 90 "${yolocore[@]}" bench --device "$device" "${size[@]}" --json
@@ -143,6 +145,9 @@ if a and b:
 d = report("bench-implicit")
 if a and d:
     print(f"implicit-GEMM convolutions: {100 * (d['step_ms'] / a['step_ms'] - 1):+.1f} % step time")
+g = report("bench-graph")
+if a and g:
+    print(f"CUDA graph: {100 * (g['step_ms'] / a['step_ms'] - 1):+.1f} % step time, {g.get('graph_replays', 0)} replays, {g.get('graph_ops', 0)} ops per graph")
 c = report("bench-fused")
 if a and c:
     print(f"fused BatchNorm+SiLU in training: {100 * (c['step_ms'] / a['step_ms'] - 1):+.1f} % step time")

@@ -27,6 +27,9 @@ public sealed record TrainOptions
     public int Seed { get; init; }
     public int Patience { get; init; } = 100;
     public bool NoAmp { get; init; }
+    /// Capture the training step once as a CUDA graph and replay it (TrainStep.UseGraphs);
+    /// opt-in until a GPU has checked it.
+    public bool Graph { get; init; }
     public bool NoVal { get; init; }
     /// Layers whose parameters stay fixed (YOLOv5's --freeze: "10" freezes layers 0-9, the backbone;
     /// several numbers freeze exactly those layers).

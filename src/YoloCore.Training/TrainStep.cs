@@ -51,6 +51,8 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
     /// Steps replayed from a graph, and graphs captured.
     public int Replays { get; private set; }
     public int Captures => graphs.Count;
+    /// Ops in the largest captured graph (what one replay launches).
+    public int GraphOps => graphs.Count == 0 ? 0 : graphs.Values.Max(g => g.Graph.Ops);
 
     /// images: NHWC uint8 (as the loader gives them) or floating in [0, 1], on the model's device.
     /// Read the result before running two more steps.

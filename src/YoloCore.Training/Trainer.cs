@@ -82,6 +82,7 @@ public sealed class Trainer(ITrainingReporter reporter)
             FreezeLayers(model, freeze);
         });
         var (model, emaModel, optimizer, scaler, step) = (setup.Model, setup.EmaModel, setup.Optimizer, setup.Scaler, setup.Step);
+        step.UseGraphs = options.Graph;
         if (resume is null && main) // the options as resolved (the model config chosen)
             File.WriteAllText(Path.Combine(saveDir, "opt.json"), JsonSerializer.Serialize(options, new JsonSerializerOptions(json) { WriteIndented = true }));
         log.Info(model.Summary());

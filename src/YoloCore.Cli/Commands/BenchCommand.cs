@@ -27,6 +27,7 @@ public sealed class BenchCommand
     readonly Option<int> seedOption = Opt.Int("seed", "random seed", 0);
     readonly Option<bool> noAmpOption = Opt.Flag("no-amp", "float32 on a GPU instead of mixed precision");
     readonly Option<bool> jsonOption = Opt.Flag("json", "one JSON line for scripts");
+    readonly Option<bool> graphOption = Opt.Flag("graph", "capture the step once as a CUDA graph and replay it (opt-in until checked on a GPU)");
     readonly Option<bool> profileOption = Opt.Flag("profile", "a table of time per op (each op waits for the device, so totals grow)");
 
     public static Command Create()
@@ -35,7 +36,7 @@ public sealed class BenchCommand
         var c = new Command("bench", "time YOLOv5 training steps (forward, loss, backward, SGD, EMA) on synthetic data: images/s, step time, " +
             "peak memory, phases. Mixed precision on GPUs unless --no-amp. Under `yolocore launch` the step runs data parallel and rank 0 prints.")
         {
-            b.deviceOption, b.cfgOption, b.batchOption, b.imgOption, b.warmupOption, b.stepsOption, b.ncOption, b.accumulateOption, b.seedOption, b.noAmpOption,
+            b.deviceOption, b.cfgOption, b.batchOption, b.imgOption, b.warmupOption, b.stepsOption, b.ncOption, b.accumulateOption, b.seedOption, b.noAmpOption, b.graphOption,
             b.jsonOption, b.profileOption,
         };
         c.SetAction(b.Run);
@@ -65,6 +66,8 @@ public sealed class BenchCommand
         // The step `train` runs (TrainingSetup): same parameter groups, weight decay, loss and reducer.
         using var setup = new TrainingSetup(ModelConfig.Load(cfg), nc, img, batch, new Hyperparameters(), OptimizerKind.SGD, device, amp, (ulong)seed, group);
         var (model, step, reducer) = (setup.Model, setup.Step, setup.Reducer);
+        bool graph = r.GetValue(graphOption);
+        step.UseGraphs = graph;
         var (images, targets) = SyntheticBatch(rankBatch, img, nc, seed + env.Rank, device);
 
         bool Closes(int i) => (i + 1) % accumulate == 0;
@@ -73,13 +76,14 @@ public sealed class BenchCommand
         ResetPeak(backend, device);
         // Throughput without per-phase synchronisation, then the same steps again with it.
         var (reductions0, bytes0, wait0) = (reducer?.Reductions ?? 0, reducer?.BytesReduced ?? 0, reducer?.ExposedWait ?? TimeSpan.Zero);
-        long launches0 = (backend as CudaBackend)?.Launches ?? 0, reads0 = Tensor.HostReads;
+        long launches0 = (backend as CudaBackend)?.Launches ?? 0, reads0 = Tensor.HostReads, replays0 = step.Replays;
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < steps; i++) step.Run(images, targets, optimizerStep: Closes(i));
         backend.Synchronize();
         double stepMs = clock.Elapsed.TotalMilliseconds / steps;
         double? launchesPerStep = backend is CudaBackend cuda ? (cuda.Launches - launches0) / (double)steps : null;
         double hostReadsPerStep = (Tensor.HostReads - reads0) / (double)steps;
+        int replays = (int)(step.Replays - replays0);
         int optimizerSteps = steps / accumulate;
         double reductionsPerStep = ((reducer?.Reductions ?? 0) - reductions0) / (double)optimizerSteps;
         double mibPerStep = ((reducer?.BytesReduced ?? 0) - bytes0) / 1048576.0 / optimizerSteps;
@@ -91,6 +95,7 @@ public sealed class BenchCommand
         List<OpProfiler.OpTotal>? ops = null;
         if (profile)
         {
+            step.UseGraphs = false; // per-op times need each op queued on its own
             var profiler = new OpProfiler(backend, backend is CudaBackend counted ? () => counted.Launches : null);
             Backends.Register(profiler.Backend);
             for (int i = 0; i < steps; i++) step.Run(images, targets, optimizerStep: Closes(i));
@@ -108,7 +113,7 @@ public sealed class BenchCommand
             peak_memory_mib = peak / 1048576.0, phases_ms = phases,
             buckets = reducer?.Buckets.Count ?? 0, allreduce_per_optimizer_step = reductionsPerStep,
             allreduce_mib_per_step = mibPerStep, exposed_comm_ms = exposedMs,
-            launches_per_step = launchesPerStep, host_reads_per_step = hostReadsPerStep,
+            launches_per_step = launchesPerStep, host_reads_per_step = hostReadsPerStep, graph, graph_replays = replays, graph_ops = step.GraphOps,
         };
         if (json) Console.WriteLine(JsonSerializer.Serialize(report));
         else
@@ -116,6 +121,7 @@ public sealed class BenchCommand
             Console.WriteLine($"yolocore bench: {cfg} ({report.params_count:N0} params), batch {batch}, {img}×{img}, {deviceName}, {(amp ? "AMP (float16 compute, float32 master)" : "float32")}");
             Console.WriteLine($"  {report.images_per_s:F1} images/s, {stepMs:F1} ms/step over {steps} steps after {warmup} warm-up; peak memory {report.peak_memory_mib:F0} MiB");
             Console.WriteLine($"  per step: {hostReadsPerStep:G3} host reads" + (launchesPerStep is { } l ? $", {l:F0} launches (kernels, GEMMs, copies, fills)" : ""));
+            if (graph) Console.WriteLine($"  graph: {replays} of {steps} timed steps replayed, {step.Captures} captured ({step.GraphOps} ops each)");
             if (group is not null)
                 Console.WriteLine($"  data parallel: {world} rank{(world > 1 ? "s" : "")}, {rankBatch} images per rank, {(device.IsCpu ? "TCP" : "NCCL")} communicator, " +
                     $"{reducer!.Buckets.Count} gradient buckets; per optimizer step ({accumulate} micro-batch{(accumulate > 1 ? "es" : "")}): " +

@@ -30,6 +30,7 @@ public sealed class TrainCommand
     readonly Option<string?> resume = Opt.MaybeValue("resume", "continue a run: its folder, weights/last.json or last.safetensors (alone: the newest run under --project)");
     readonly Option<bool> noval = Opt.Flag("noval", "validate only after the final epoch");
     readonly Option<bool> noAmp = Opt.Flag("no-amp", "train in float32 on a GPU (no mixed precision)");
+    readonly Option<bool> graph = Opt.Flag("graph", "capture the training step once as a CUDA graph and replay it (opt-in until checked on a GPU)");
     readonly Option<string?> cache = Opt.MaybeValue("cache", "keep decoded images in RAM (--cache or --cache ram)");
     readonly Option<int[]> freeze = Opt.IntList("freeze", "layers to freeze: N (the first N) or L1,L2,...");
     readonly Option<bool> singleCls = Opt.Flag("single-cls", "train every box as one class, 'item'");
@@ -49,7 +50,7 @@ public sealed class TrainCommand
             "Data parallel: yolocore launch --nproc-per-node N -- train ... (or torchrun).")
         {
             t.data, t.cfg, t.weights, t.hyp, t.epochs, t.batch, t.imgsz, t.device, t.workers, t.optimizer, t.cosLr, t.project, t.name, t.existOk,
-            t.seed, t.patience, t.resume, t.noval, t.noAmp, t.cache, t.freeze, t.singleCls, t.syncBn, t.ddpTimeout, t.maxSteps, t.dumpSteps,
+            t.seed, t.patience, t.resume, t.noval, t.noAmp, t.graph, t.cache, t.freeze, t.singleCls, t.syncBn, t.ddpTimeout, t.maxSteps, t.dumpSteps,
             t.synthTrain, t.synthVal,
         };
         c.SetAction(t.Run);
@@ -86,6 +87,7 @@ public sealed class TrainCommand
             Seed = r.GetValue(seed),
             Patience = r.GetValue(patience),
             NoAmp = r.GetValue(noAmp),
+            Graph = r.GetValue(graph),
             NoVal = r.GetValue(noval),
             CacheImages = cacheImages,
             SingleClass = r.GetValue(singleCls),
