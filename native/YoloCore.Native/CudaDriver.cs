@@ -177,6 +177,7 @@ public static unsafe partial class CudaDriver
         [LibraryImport(Lib)] public static partial CUresult cuMemsetD8_v2(ulong dstDevice, byte uc, nuint n);
         [LibraryImport(Lib)] public static partial CUresult cuMemsetD32_v2(ulong dstDevice, uint ui, nuint n);
         [LibraryImport(Lib)] public static partial CUresult cuMemsetD8Async(ulong dstDevice, byte uc, nuint n, CUstream hStream);
+        [LibraryImport(Lib)] public static partial CUresult cuMemsetD16Async(ulong dstDevice, ushort us, nuint n, CUstream hStream);
         [LibraryImport(Lib)] public static partial CUresult cuMemsetD32Async(ulong dstDevice, uint ui, nuint n, CUstream hStream);
 
         // Modules and launches.
@@ -417,6 +418,9 @@ public static unsafe partial class CudaDriver
 
     public static void MemsetD8Async(ulong dst, byte value, ulong count, CUstream stream) =>
         Check(Api.cuMemsetD8Async(dst, value, (nuint)count, stream), nameof(Api.cuMemsetD8Async));
+
+    public static void MemsetD16Async(ulong dst, ushort value, ulong count, CUstream stream) =>
+        Check(Api.cuMemsetD16Async(dst, value, (nuint)count, stream), nameof(Api.cuMemsetD16Async));
 
     public static void MemsetD32Async(ulong dst, uint value, ulong count, CUstream stream) =>
         Check(Api.cuMemsetD32Async(dst, value, (nuint)count, stream), nameof(Api.cuMemsetD32Async));

@@ -136,7 +136,9 @@ public class AbiTests
             Assert.DoesNotContain(bare, driver);
         // The async memsets never had a _v2; cuEventElapsedTime is bound at run time (_v2 first).
         Assert.Contains("cuMemsetD8Async", driver);
+        Assert.Contains("cuMemsetD16Async", driver);
         Assert.Contains("cuMemsetD32Async", driver);
+        Assert.Contains("cuStreamEndCapture", driver);
         Assert.DoesNotContain("cuEventElapsedTime", driver);
 
         var cublas = NativeLibraries.DeclaredEntryPoints(NativeLib.Cublas);

@@ -62,17 +62,8 @@ public sealed unsafe partial class CudaBackend
             case DType.Float32: CudaDriver.MemsetD32Async(p, BitConverter.SingleToUInt32Bits((float)value), n, gpu.Stream); break;
             case DType.Int32: CudaDriver.MemsetD32Async(p, unchecked((uint)(int)value), n, gpu.Stream); break;
             case DType.UInt8: CudaDriver.MemsetD8Async(p, (byte)value, n, gpu.Stream); break;
-            case DType.Float16:
-                // Two halves per 32-bit word, then the odd last half if any.
-                ushort h = BitConverter.HalfToUInt16Bits((Half)value);
-                CudaDriver.MemsetD32Async(p, (uint)h | ((uint)h << 16), n / 2, gpu.Stream);
-                if (n % 2 == 1)
-                {
-                    ushort one = h;
-                    CudaDriver.MemcpyHtoDAsync(p + (n - 1) * 2, &one, 2, gpu.Stream);
-                    gpu.Synchronize(); // the source is a stack value
-                }
-                break;
+            // A 16-bit memset: queued like the others, so no host wait (and capturable).
+            case DType.Float16: CudaDriver.MemsetD16Async(p, BitConverter.HalfToUInt16Bits((Half)value), n, gpu.Stream); break;
             default: throw new NotSupportedException($"CUDA tensors cannot hold {destination.DType.Name()}");
         }
     }
