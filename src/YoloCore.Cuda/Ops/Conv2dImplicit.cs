@@ -1,3 +1,5 @@
+using YoloCore.Native;
+
 namespace YoloCore.Cuda;
 
 // The convolution as implicit GEMMs on tensor cores (kernels/conv2d_implicit.cuh): float16 forward,
@@ -40,17 +42,63 @@ public sealed unsafe partial class CudaBackend
         if (wp != w) wp.Dispose();
     }
 
-    /// The forward kernel with the narrowest tile that covers the output channels (32, 64, else
-    /// 128 per block), so the stem's 32 and the first layers' 64 compute no empty columns.
+    /// The forward kernel with output channels 32, 64 or 128 per block: widths up to the layer's
+    /// channels are candidates (a wider tile would compute empty columns), the fastest for the
+    /// shape picked once per card (TileChoices); all of them give the same numbers.
     void LaunchImplicitForward(ulong x, ulong w, ulong y, int m, int cout, int k, ConvGeom g)
     {
-        int width = cout <= 32 ? 32 : cout <= 64 ? 64 : 128;
-        var work = Work.Grid((uint)((m + 127) / 128), (uint)((cout + width - 1) / width));
-        switch (width)
+        string[] widths = cout <= 32 ? ["n32"] : cout <= 64 ? ["n64", "n32"] : ["n128", "n64", "n32"];
+        void Run(string tile)
         {
-            case 32: kernel.ConvImplicitForwardN32("f16", work, x, w, y, m, cout, k, g); break;
-            case 64: kernel.ConvImplicitForwardN64("f16", work, x, w, y, m, cout, k, g); break;
-            default: kernel.ConvImplicitForwardN128("f16", work, x, w, y, m, cout, k, g); break;
+            int width = int.Parse(tile.AsSpan(1));
+            var work = Work.Grid((uint)((m + 127) / 128), (uint)((cout + width - 1) / width));
+            switch (width)
+            {
+                case 32: kernel.ConvImplicitForwardN32("f16", work, x, w, y, m, cout, k, g); break;
+                case 64: kernel.ConvImplicitForwardN64("f16", work, x, w, y, m, cout, k, g); break;
+                default: kernel.ConvImplicitForwardN128("f16", work, x, w, y, m, cout, k, g); break;
+            }
+        }
+        Run(ChooseTile($"forward m{m} co{cout} k{k} {Describe(g)}", widths, Run));
+    }
+
+    static string Describe(ConvGeom g) => $"{g.H}x{g.W}x{g.Cin} {g.Kh}x{g.Kw}/{g.Sh}x{g.Sw} p{g.Ph}x{g.Pw}";
+
+    TileChoices? tileChoices;
+
+    /// The card's tile choices, in the kernel cache's folder.
+    TileChoices Tiles => tileChoices ??= new TileChoices(System.IO.Path.Combine(registry.CacheDirectory,
+        $"conv-tiles-{new string(gpu.Name.Select(ch => char.IsLetterOrDigit(ch) ? ch : '-').ToArray())}-sm{registry.Arch}.tsv"));
+
+    /// The tile for a shape: the first candidate (the heuristic) while a graph is being captured
+    /// (nothing can be timed then) or when YOLOCORE_CONV_TILES=fixed, else the card's choice.
+    string ChooseTile(string key, string[] candidates, Action<string> run)
+    {
+        if (candidates.Length == 1 || capture.IsCapturing || FixedTiles) return candidates[0];
+        return Tiles.Choose(key, candidates, tile => TimeMs(() => run(tile)));
+    }
+
+    static readonly bool FixedTiles = Environment.GetEnvironmentVariable("YOLOCORE_CONV_TILES") == "fixed";
+
+    /// Milliseconds of one run, after one untimed run (which also loads the kernel).
+    double TimeMs(Action run)
+    {
+        run();
+        var start = CudaDriver.EventCreate();
+        var end = CudaDriver.EventCreate();
+        try
+        {
+            CudaDriver.EventRecord(start, gpu.Stream);
+            run();
+            run();
+            CudaDriver.EventRecord(end, gpu.Stream);
+            CudaDriver.EventSynchronize(end);
+            return CudaDriver.EventElapsedTime(start, end) / 2;
+        }
+        finally
+        {
+            CudaDriver.EventDestroy(start);
+            CudaDriver.EventDestroy(end);
         }
     }
 
@@ -86,10 +134,9 @@ public sealed unsafe partial class CudaBackend
     void ImplicitWeightGradient(Tensor x, Tensor gy, ConvGeom c, int cout, Tensor gw)
     {
         int cp = PaddedChannels(c.Cin), m = x.Shape[0] * c.Ho * c.Wo, k = c.Kh * c.Kw * cp;
-        // Tiles of 128 co × 128 k, or 64 × 256 when the layer has at most 64 output channels.
-        bool narrow = cout <= 64;
-        int coTile = narrow ? 64 : 128, kTile = narrow ? 256 : 128;
-        long tiles = (long)((cout + coTile - 1) / coTile) * ((k + kTile - 1) / kTile);
+        // The split over pixels follows from the shape alone (counted in 128 × 128 tiles), not
+        // from the tile chosen, so every tile gives the same sums.
+        long tiles = (long)((cout + 127) / 128) * ((k + 127) / 128);
         long splits = Math.Clamp((WeightGradientBlocks + tiles - 1) / tiles, 1, Math.Max(1, WeightGradientPartialBytes / (4L * cout * k)));
         int perSplit = (int)Math.Min(m, ((m + splits - 1) / splits + 31) / 32 * 32);
         int slices = (m + perSplit - 1) / perSplit;
@@ -97,9 +144,16 @@ public sealed unsafe partial class CudaBackend
         var gwp = cp == c.Cin ? gw : Tensor.Empty(new Shape(cout, c.Kh, c.Kw, cp), gw.DType, Device);
         using (var partial = Tensor.Empty(new Shape(slices, cout, k), DType.Float32, Device))
         {
-            var work = Work.Grid((uint)((cout + coTile - 1) / coTile), (uint)((k + kTile - 1) / kTile), (uint)slices);
-            if (narrow) kernel.ConvImplicitWgradCo64("f16", work, Ptr(xp), Ptr(gy), Ptr(partial), m, cout, k, perSplit, c with { Cin = cp });
-            else kernel.ConvImplicitWgradCo128("f16", work, Ptr(xp), Ptr(gy), Ptr(partial), m, cout, k, perSplit, c with { Cin = cp });
+            // Tiles of 128 co × 128 k, or 64 × 256 (the only one for at most 64 output channels).
+            void Run(string tile)
+            {
+                bool narrow = tile == "co64";
+                int coTile = narrow ? 64 : 128, kTile = narrow ? 256 : 128;
+                var work = Work.Grid((uint)((cout + coTile - 1) / coTile), (uint)((k + kTile - 1) / kTile), (uint)slices);
+                if (narrow) kernel.ConvImplicitWgradCo64("f16", work, Ptr(xp), Ptr(gy), Ptr(partial), m, cout, k, perSplit, c with { Cin = cp });
+                else kernel.ConvImplicitWgradCo128("f16", work, Ptr(xp), Ptr(gy), Ptr(partial), m, cout, k, perSplit, c with { Cin = cp });
+            }
+            Run(ChooseTile($"wgrad m{m} co{cout} k{k} {Describe(c with { Cin = cp })}", cout <= 64 ? ["co64"] : ["co128", "co64"], Run));
             kernel.ConvWgradReduce(Suffix(gw, "Conv2d"), gwp.Count, Ptr(partial), Ptr(gwp), slices, gwp.Count);
         }
         if (gwp != gw)
