@@ -1,4 +1,5 @@
 using System.Reflection;
+using YoloCore.Diagnostics;
 
 namespace YoloCore.Cpu;
 
@@ -54,7 +55,7 @@ public sealed class CpuGraphCapture(CpuBackend backend) : IGraphCapture
 
         public void Replay()
         {
-            foreach (var c in calls) Invoke(c.Target, c.Method, c.Args);
+            foreach (var c in calls) DispatchHook.Call(c.Target, c.Method, c.Args);
         }
 
         public void Dispose()
@@ -65,16 +66,6 @@ public sealed class CpuGraphCapture(CpuBackend backend) : IGraphCapture
         }
     }
 
-    static object? Invoke(object target, MethodInfo method, object?[] args)
-    {
-        try { return method.Invoke(target, args); }
-        catch (TargetInvocationException e) when (e.InnerException is not null)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
-            throw;
-        }
-    }
-
     internal sealed class Recorder
     {
         public readonly List<Call> Calls = [];
@@ -82,14 +73,7 @@ public sealed class CpuGraphCapture(CpuBackend backend) : IGraphCapture
         public readonly List<Tensor> Held = [];
         readonly Dictionary<Tensor, Tensor> holds = new(ReferenceEqualityComparer.Instance);
 
-        public T Wrap<T>(T target) where T : class
-        {
-            var proxy = DispatchProxy.Create<T, Hook>();
-            var hook = (Hook)(object)proxy;
-            hook.Target = target;
-            hook.Owner = this;
-            return proxy;
-        }
+        public T Wrap<T>(T target) where T : class => DispatchHook.Wrap(target, Dispatch);
 
         // Run at once: memory itself is real while capturing (it is the graph's).
         static readonly HashSet<string> passThrough =
@@ -103,12 +87,10 @@ public sealed class CpuGraphCapture(CpuBackend backend) : IGraphCapture
         {
             if (method.Name == nameof(IBackend.Extension))
             {
-                var extension = Invoke(target, method, args)!;
-                if (extension is IGraphCapture) return extension;
-                var wrap = typeof(Recorder).GetMethod(nameof(Wrap))!;
-                return wrap.MakeGenericMethod(method.GetGenericArguments()[0]).Invoke(this, [extension]);
+                var extension = DispatchHook.Call(target, method, args)!;
+                return extension is IGraphCapture ? extension : DispatchHook.WrapExtension(method, extension, Dispatch);
             }
-            if (passThrough.Contains(method.Name)) return Invoke(target, method, args);
+            if (passThrough.Contains(method.Name)) return DispatchHook.Call(target, method, args);
             if (refused.Contains(method.Name))
                 throw new InvalidOperationException($"{method.Name} while a step is being captured: a captured step must not wait for the device, " +
                     "read back or upload asynchronously (stage per-step values before the capture, read results after the replay)");
@@ -150,14 +132,5 @@ public sealed class CpuGraphCapture(CpuBackend backend) : IGraphCapture
             }
             return h;
         }
-    }
-
-    /// The DispatchProxy every call goes through (it must be public with a parameterless constructor).
-    public class Hook : DispatchProxy
-    {
-        internal object Target = null!;
-        internal Recorder Owner = null!;
-
-        protected override object? Invoke(MethodInfo? method, object?[]? args) => Owner.Dispatch(Target, method!, args ?? []);
     }
 }

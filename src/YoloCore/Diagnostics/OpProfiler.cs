@@ -33,14 +33,7 @@ public sealed class OpProfiler
 
     public void Reset() => totals.Clear();
 
-    T Wrap<T>(T target) where T : class
-    {
-        var proxy = DispatchProxy.Create<T, Hook>();
-        var hook = (Hook)(object)proxy;
-        hook.Target = target;
-        hook.Owner = this;
-        return proxy;
-    }
+    T Wrap<T>(T target) where T : class => DispatchHook.Wrap(target, Dispatch);
 
     // Not timed: memory bookkeeping and waits, which would only measure themselves.
     static readonly HashSet<string> untimed =
@@ -49,15 +42,10 @@ public sealed class OpProfiler
 
     object? Dispatch(object target, MethodInfo method, object?[] args)
     {
-        if (method.Name == nameof(IBackend.Extension))
-        {
-            var extension = Invoke(target, method, args)!;
-            var wrap = typeof(OpProfiler).GetMethod(nameof(Wrap), BindingFlags.NonPublic | BindingFlags.Instance)!;
-            return wrap.MakeGenericMethod(method.GetGenericArguments()[0]).Invoke(this, [extension]);
-        }
-        if (untimed.Contains(method.Name)) return Invoke(target, method, args);
+        if (method.Name == nameof(IBackend.Extension)) return DispatchHook.WrapExtension(method, DispatchHook.Call(target, method, args)!, Dispatch);
+        if (untimed.Contains(method.Name)) return DispatchHook.Call(target, method, args);
         long t = Stopwatch.GetTimestamp(), l = launches?.Invoke() ?? 0;
-        var result = Invoke(target, method, args);
+        var result = DispatchHook.Call(target, method, args);
         Inner.Synchronize();
         string op = OpName(method.Name, args);
         var sum = totals.GetValueOrDefault(op, new OpTotal(op, 0, 0, 0));
@@ -67,16 +55,6 @@ public sealed class OpProfiler
             Launches = sum.Launches + (launches?.Invoke() ?? 0) - l,
         };
         return result;
-    }
-
-    static object? Invoke(object target, MethodInfo method, object?[] args)
-    {
-        try { return method.Invoke(target, args); }
-        catch (TargetInvocationException e) when (e.InnerException is not null)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
-            throw;
-        }
     }
 
     /// The row an op's time goes to: its name, with what tells calls of different cost apart
@@ -99,13 +77,4 @@ public sealed class OpProfiler
     }
 
     static string Conv(Tensor x, Tensor w, Conv2dGeometry g) => $"{w.Shape[1]}x{w.Shape[2]}/{g.StrideH} {x.Shape[3]}-{w.Shape[0]}";
-
-    /// The DispatchProxy every call goes through (it must be public with a parameterless constructor).
-    public class Hook : DispatchProxy
-    {
-        internal object Target = null!;
-        internal OpProfiler Owner = null!;
-
-        protected override object? Invoke(MethodInfo? method, object?[]? args) => Owner.Dispatch(Target, method!, args ?? []);
-    }
 }
