@@ -48,6 +48,10 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
     /// learns the shapes). Any other step runs eagerly, as does everything when this is off.
     public bool UseGraphs { get; set; }
 
+    /// At most this many graphs are kept: each holds a step's working set in its own memory pool,
+    /// so many input shapes (--rect) would multiply the memory; other shapes run eagerly.
+    public const int MaxGraphs = 4;
+
     /// Steps replayed from a graph, and graphs captured.
     public int Replays { get; private set; }
     public int Captures => graphs.Count;
@@ -65,7 +69,7 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
             var staged = LossBuffers(prepared.MaxCount);
             var key = (images.Shape, images.DType, staged.Capacity);
             if (graphs.TryGetValue(key, out var graph)) return Replay(graph, images, staged, prepared, timer);
-            if (eagerRuns.GetValueOrDefault(key) > 0) return Replay(Capture(key, images, staged, prepared), images, staged, prepared, timer);
+            if (eagerRuns.GetValueOrDefault(key) > 0 && graphs.Count < MaxGraphs) return Replay(Capture(key, images, staged, prepared), images, staged, prepared, timer);
         }
         using var scope = TensorScope.Begin();
         var (items, found, capacity) = Queue(images, targets, prepared, null, optimizerStep, timer);

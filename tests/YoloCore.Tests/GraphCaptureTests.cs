@@ -94,4 +94,26 @@ public class GraphCaptureTests
         var run = CapturedStepParity.Train(Device.Cpu, amp: false, graphs: true, OptimizerKind.Adam, out _);
         Assert.Equal((0, 0), (run.Captures, run.Replays));
     }
+
+    /// Each graph keeps a step's memory, so shapes beyond MaxGraphs run eagerly (--rect batches).
+    [Fact]
+    public void NoMoreThanMaxGraphsAreKept()
+    {
+        using var setup = new TrainingSetup(YoloCore.Nn.Yolo.ModelConfig.Load("yolov5n"), 3, 64, 2, new Hyperparameters(), OptimizerKind.SGD, Device.Cpu, amp: false, seed: 1);
+        setup.Step.UseGraphs = true;
+        foreach (var g in setup.Optimizer.Groups) g.Lr = 1e-3; // warm-up's small steps: no warm-up runs here
+        using var scope = TensorScope.Begin();
+        double[] targets = [0, 1, 0.5, 0.5, 0.3, 0.4, 1, 2, 0.4, 0.6, 0.2, 0.2];
+        for (int round = 0; round < 3; round++)
+            for (int s = 0; s <= TrainStep.MaxGraphs; s++)
+            {
+                int w = 32 + 32 * s;
+                var pixels = new byte[2 * 64 * w * 3];
+                new Random(s).NextBytes(pixels);
+                setup.Step.Run(Tensor.FromArray(pixels, new Shape(2, 64, w, 3)), targets, optimizerStep: true).Read();
+            }
+        Assert.Equal(TrainStep.MaxGraphs, setup.Step.Captures);
+        // Rounds 2 and 3 replay the kept shapes (round 2 captures them) and run the extra one eagerly.
+        Assert.Equal(2 * TrainStep.MaxGraphs, setup.Step.Replays);
+    }
 }
