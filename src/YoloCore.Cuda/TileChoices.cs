@@ -20,7 +20,6 @@ public sealed class TileChoices
         this.warn = warn ?? (m => Console.Error.WriteLine(m));
     }
 
-    public string Path => path;
 
     /// Shapes timed in this process (the rest came from the file).
     public int Timed { get; private set; }
@@ -68,7 +67,7 @@ public sealed class TileChoices
     {
         try
         {
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             File.AppendAllText(path, $"{key}\t{tile}\n");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

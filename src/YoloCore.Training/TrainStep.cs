@@ -35,7 +35,8 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
     readonly Dictionary<int, StagedLossInputs> lossBuffers = [];
     // Each input shape's head grids, learnt from its first (eager) run.
     readonly Dictionary<Shape, (int Ny, int Nx)[]> grids = [];
-    // Captured steps by input shape and target capacity, and how often each shape ran eagerly.
+    // Captured steps by input shape and target capacity, and how many optimizer steps of each ran
+    // eagerly (the first creates the momentum buffers and the staged values a capture reads).
     readonly Dictionary<(Shape Images, DType DType, int Capacity), CapturedStep> graphs = [];
     readonly Dictionary<(Shape Images, DType DType, int Capacity), int> eagerRuns = [];
 
@@ -69,12 +70,15 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
             var staged = LossBuffers(prepared.MaxCount);
             var key = (images.Shape, images.DType, staged.Capacity);
             if (graphs.TryGetValue(key, out var graph)) return Replay(graph, images, staged, prepared, timer);
-            if (eagerRuns.GetValueOrDefault(key) > 0 && graphs.Count < MaxGraphs) return Replay(Capture(key, images, staged, prepared), images, staged, prepared, timer);
+            if (eagerRuns.GetValueOrDefault(key) > 0 && graphs.Count < MaxGraphs) return Replay(Capture(key, images, staged), images, staged, prepared, timer);
         }
         using var scope = TensorScope.Begin();
         var (items, found, capacity) = Queue(images, targets, prepared, null, optimizerStep, timer);
-        var ran = (images.Shape, images.DType, capacity);
-        eagerRuns[ran] = eagerRuns.GetValueOrDefault(ran) + 1;
+        if (optimizerStep)
+        {
+            var ran = (images.Shape, images.DType, capacity);
+            eagerRuns[ran] = eagerRuns.GetValueOrDefault(ran) + 1;
+        }
         return Download(items, found, optimizerStep);
     }
 
@@ -145,13 +149,12 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
         return (result.Items, optimizerStep ? scaler.FoundNonFinite : null, staged.Capacity);
     }
 
-    /// Captures the step for this input shape and capacity (run nothing yet: Replay runs it).
-    CapturedStep Capture((Shape, DType, int) key, Tensor images, StagedLossInputs staged, PreparedTargets prepared)
+    /// Captures the step for this input shape and capacity (runs nothing: Replay stages this
+    /// step's values and runs it).
+    CapturedStep Capture((Shape, DType, int) key, Tensor images, StagedLossInputs staged)
     {
         var capture = images.Backend.Extension<IGraphCapture>();
         var input = Tensor.EmptyUnscoped(images.Shape, images.DType, images.Device);
-        // The values the captured step reads, staged as every replay stages them.
-        Stage(staged, prepared);
         capture.BeginCapture();
         try
         {
@@ -159,7 +162,7 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
             var (items, _, _) = Queue(input, null, null, staged, optimizerStep: true, timer: null);
             var held = TensorScope.Escape(items);
             var graph = capture.EndCapture();
-            return graphs[key] = new CapturedStep(graph, input, held, staged: true);
+            return graphs[key] = new CapturedStep(graph, input, held);
         }
         catch
         {
@@ -169,19 +172,14 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
         }
     }
 
-    /// The host half of a captured step: the loss's targets, the optimizer's step and the EMA's update.
-    void Stage(StagedLossInputs staged, PreparedTargets prepared)
-    {
-        staged.Upload(prepared);
-        optimizer.Stage();
-        ema?.Stage();
-    }
-
+    /// The host half (this step's targets, the optimizer's step and the EMA's update, staged),
+    /// then the graph.
     PendingStep Replay(CapturedStep step, Tensor images, StagedLossInputs staged, PreparedTargets prepared, PhaseTimer? timer)
     {
         timer?.Start();
-        if (!step.Staged) Stage(staged, prepared);
-        step.Staged = false;
+        staged.Upload(prepared);
+        optimizer.Stage();
+        ema?.Stage();
         images.Backend.Copy(images, step.Input);
         step.Graph.Replay();
         Replays++;
@@ -190,13 +188,11 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
     }
 
     /// A captured step: the graph, the input buffer it reads and the items it writes.
-    sealed class CapturedStep(ICapturedGraph graph, Tensor input, Tensor items, bool staged) : IDisposable
+    sealed class CapturedStep(ICapturedGraph graph, Tensor input, Tensor items) : IDisposable
     {
         public ICapturedGraph Graph { get; } = graph;
         public Tensor Input { get; } = input;
         public Tensor Items { get; } = items;
-        /// The capture staged the values its first replay reads.
-        public bool Staged { get; set; } = staged;
 
         public void Dispose()
         {
