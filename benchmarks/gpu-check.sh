@@ -87,6 +87,8 @@ step ddp-two-ranks 120 "${yolocore[@]}" launch --nproc-per-node 2 --master-port 
 step train 240 "${yolocore[@]}" train --device "$device" --data "$data" --cfg "$cfg" --img "$img" --batch-size "$batch" --epochs "$epochs" \
   --workers 16 --project "$out/runs" --name train --exist-ok
 step bench-fused 90 env YOLOCORE_FUSED_BN_SILU=1 "${yolocore[@]}" bench --device "$device" "${size[@]}" --json
+# Both: the convolutions hand BatchNorm its batch sums from the implicit GEMM's epilogue.
+step bench-epilogue 90 env YOLOCORE_FUSED_BN_SILU=1 YOLOCORE_IMPLICIT_GEMM=1 "${yolocore[@]}" bench --device "$device" "${size[@]}" --json
 step torch-nchw 90 $py benchmarks/pytorch/bench.py --device "$device" "${size[@]}" --json
 step ddp-accumulate 90 "${yolocore[@]}" launch --nproc-per-node 1 --master-port $((port + 2)) -- bench --device "$device" --cfg "$cfg" \
   --batch-size $((batch / 4 > 1 ? batch / 4 : 2)) --img "$img" --warmup 4 --steps $((steps / 4 * 4 > 4 ? steps / 4 * 4 : 4)) --accumulate 4 --json
@@ -151,4 +153,7 @@ if a and g:
 c = report("bench-fused")
 if a and c:
     print(f"fused BatchNorm+SiLU in training: {100 * (c['step_ms'] / a['step_ms'] - 1):+.1f} % step time")
+e = report("bench-epilogue")
+if a and e:
+    print(f"implicit GEMM + BatchNorm sums in its epilogue: {100 * (e['step_ms'] / a['step_ms'] - 1):+.1f} % step time, {e.get('launches_per_step', 0)} launches/step")
 PY

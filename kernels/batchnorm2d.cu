@@ -1,75 +1,99 @@
 // batchnorm2d.cu: BatchNorm2d over the rows (N·H·W) of NHWC activations [rows, C]. Activations are T;
-// statistics, affine parameters and every sum are float32. Per-channel sums run in two passes with
-// a fixed shape (chunk partial sums, then each channel adds its chunks in order), so they are
-// deterministic. Training: mean, then centred squares, then bn_train_finalize; the apply kernel
-// computes y = x·scale + shift for train and eval alike. BatchNorm + SiLU (YOLOv5's Conv block)
-// applies silu(x·scale + shift) instead, and its backward first takes the gradient back through
-// SiLU at z recomputed from x, then runs BatchNorm's backward on it.
+// statistics and affine parameters are float32, the batch sums float64. Per-channel sums run in
+// two passes with a fixed shape (float32 partial sums per chunk of rows, then each channel adds its
+// chunks in double with a fixed tree), so they are deterministic. Training reads x once for its
+// batch sums, Σx and Σx² (or takes them from the convolution's epilogue, conv2d_implicit.cuh),
+// bn_train_finalize turns them into the statistics, and the apply kernel computes y = x·scale +
+// shift for train and eval alike. BatchNorm + SiLU (YOLOv5's Conv block) applies silu(x·scale +
+// shift) instead. Backward reads x and gy twice: once for Σg and Σg·(x - mean), once for gx,
+// where g is gy or, after SiLU, gy·silu'(z) recomputed from x (never stored).
 #include "common.cuh"
 
-// partial[chunk·c + ch] = Σ over the chunk's rows of (a - shift_a[ch])·(b ? b - shift_b[ch] : 1).
-// A block is 32 channels × 8 row lanes (256 threads): each warp reads 32 neighbouring channels of
-// one row, so loads are coalesced; the 8 lanes are added in shared memory in a fixed order.
-template <typename T>
-__device__ void channel_partial_sums(const T* a, const T* b, const float* shift_a, const float* shift_b,
-    float* partial, i64 rows, int c, int rows_per_chunk)
-{
-    __shared__ float shared[256];
-    int tx = threadIdx.x % 32, ty = threadIdx.x / 32;
-    int ch = blockIdx.y * 32 + tx;
+// Chunk partials are channel-major, partial[(j·c + ch)·chunks + chunk] for sum j of channel ch, so
+// that channel_chunks_sum reads each channel's chunks contiguously. A block is 32 channels × 8
+// row lanes (256 threads): each warp reads 32 neighbouring channels of one row, so loads are
+// coalesced; the 8 lanes are added in shared memory in a fixed order.
+#define CHANNEL_BLOCK_SETUP \
+    int tx = threadIdx.x % 32, ty = threadIdx.x / 32; \
+    int ch = blockIdx.y * 32 + tx, chunks = gridDim.x; \
     i64 r0 = (i64)blockIdx.x * rows_per_chunk, r1 = min64(rows, r0 + rows_per_chunk);
-    float acc = 0.0f;
-    if (ch < c)
-    {
-        float sa = shift_a ? shift_a[ch] : 0.0f, sb = shift_b ? shift_b[ch] : 0.0f;
-        for (i64 r = r0 + ty; r < r1; r += 8)
-        {
-            float v = ld(a, r * c + ch) - sa;
-            if (b) v *= ld(b, r * c + ch) - sb;
-            acc += v;
-        }
-    }
+
+// Adds the 8 row lanes of sum j in order and writes the chunk's partial.
+__device__ __forceinline__ void channel_lanes_store(float acc, int j, float* shared, float* partial, int c, int ch, int tx, int ty, int chunks)
+{
     shared[threadIdx.x] = acc;
     __syncthreads();
     if (ty == 0 && ch < c)
     {
         float s = 0.0f;
         for (int k = 0; k < 8; k++) s += shared[k * 32 + tx];
-        partial[(i64)blockIdx.x * c + ch] = s;
+        partial[((i64)j * c + ch) * chunks + blockIdx.x] = s;
     }
+    __syncthreads();
 }
 
-// sums[ch] = Σ_k partial[k·c + ch]: one block per channel, a fixed tree over the chunks.
-extern "C" __global__ void __launch_bounds__(256) channel_finalize_sums(const float* partial, float* sums, int chunks, int c)
+// Σa per channel and chunk (bias gradients, SumTo onto a channel vector).
+template <typename T>
+__device__ void channel_partial_sums(const T* a, float* partial, i64 rows, int c, int rows_per_chunk)
 {
     __shared__ float shared[256];
-    for (int ch = blockIdx.x; ch < c; ch += gridDim.x)
+    CHANNEL_BLOCK_SETUP
+    float acc = 0.0f;
+    if (ch < c)
+        for (i64 r = r0 + ty; r < r1; r += 8) acc += ld(a, r * c + ch);
+    channel_lanes_store(acc, 0, shared, partial, c, ch, tx, ty, chunks);
+}
+
+// BatchNorm's batch sums per chunk: Σx (j = 0) and Σx² (j = 1).
+template <typename T>
+__device__ void bn_sums_partials(const T* x, float* partial, i64 rows, int c, int rows_per_chunk)
+{
+    __shared__ float shared[256];
+    CHANNEL_BLOCK_SETUP
+    float s = 0.0f, q = 0.0f;
+    if (ch < c)
+        for (i64 r = r0 + ty; r < r1; r += 8)
+        {
+            float v = ld(x, r * c + ch);
+            s += v;
+            q += v * v;
+        }
+    channel_lanes_store(s, 0, shared, partial, c, ch, tx, ty, chunks);
+    channel_lanes_store(q, 1, shared, partial, c, ch, tx, ty, chunks);
+}
+
+// sums[i] = Σ_k partial[i·chunks + k] in double, one block per sum, a fixed tree over the chunks.
+template <typename S>
+__device__ void channel_chunks_sum(const float* partial, S* sums, int chunks, int n)
+{
+    __shared__ double shared[256];
+    for (int i = blockIdx.x; i < n; i += gridDim.x)
     {
-        float acc = 0.0f;
-        for (int k = threadIdx.x; k < chunks; k += blockDim.x) acc += partial[(i64)k * c + ch];
-        float total = block_sum(acc, shared);
-        if (threadIdx.x == 0) sums[ch] = total;
+        double acc = 0.0;
+        for (int k = threadIdx.x; k < chunks; k += blockDim.x) acc += partial[(i64)i * chunks + k];
+        double total = block_sum(acc, shared);
+        if (threadIdx.x == 0) sums[i] = (S)total;
     }
 }
+extern "C" __global__ void __launch_bounds__(256) channel_chunks_sum_float(const float* partial, float* sums, int chunks, int n) { channel_chunks_sum(partial, sums, chunks, n); }
+extern "C" __global__ void __launch_bounds__(256) channel_chunks_sum_double(const float* partial, double* sums, int chunks, int n) { channel_chunks_sum(partial, sums, chunks, n); }
 
-extern "C" __global__ void bn_mean(const float* sums, float* mean, int c, i64 rows)
-{
-    GRID_STRIDE(ch, c) mean[ch] = (float)((double)sums[ch] / rows);
-}
-
-// From Σ(x - mean)²: inverse std, running statistics (unbiased variance), and the affine map.
-extern "C" __global__ void bn_train_finalize(const float* centred_sq, const float* mean, float* invstd,
+// From the batch sums (Σx, then Σx², [2, c] in double): mean, inverse std, running statistics
+// (unbiased variance), and the affine map. var = Σx²/M - mean², which is what the convolution's
+// epilogue can give without a second pass; clamped at 0 against rounding.
+extern "C" __global__ void bn_train_finalize(const double* sums, float* mean, float* invstd,
     float* running_mean, float* running_var, const float* gamma, const float* beta, float* scale, float* shift,
     int c, i64 rows, float momentum, float eps)
 {
     GRID_STRIDE(ch, c)
     {
-        double var = (double)centred_sq[ch] / rows, inv = 1.0 / sqrt(var + eps);
+        double m = sums[ch] / rows, var = fmax(sums[c + ch] / rows - m * m, 0.0), inv = 1.0 / sqrt(var + eps);
+        mean[ch] = (float)m;
         invstd[ch] = (float)inv;
-        running_mean[ch] = (float)((1.0 - momentum) * running_mean[ch] + momentum * mean[ch]);
+        running_mean[ch] = (float)((1.0 - momentum) * running_mean[ch] + momentum * m);
         running_var[ch] = (float)((1.0 - momentum) * running_var[ch] + momentum * var * rows / (rows - 1));
         scale[ch] = (float)(gamma[ch] * inv);
-        shift[ch] = (float)(beta[ch] - mean[ch] * gamma[ch] * inv);
+        shift[ch] = (float)(beta[ch] - m * gamma[ch] * inv);
     }
 }
 
@@ -84,77 +108,89 @@ extern "C" __global__ void bn_eval_affine(const float* running_mean, const float
     }
 }
 
-template <typename T>
+__device__ __forceinline__ float bn_sigmoid(float z) { return 1.0f / (1.0f + expf(-z)); }
+
+template <typename T, bool SILU>
 __device__ void bn_apply(const T* x, T* y, const float* scale, const float* shift, i64 n, int c)
 {
     GRID_STRIDE(i, n)
     {
         int ch = (int)((unsigned int)i % (unsigned int)c); // n < 2^32 (checked on the host): 32-bit modulo is cheap
-        st(y, i, ld(x, i) * scale[ch] + shift[ch]);
-    }
-}
-
-__device__ __forceinline__ float bn_sigmoid(float z) { return 1.0f / (1.0f + expf(-z)); }
-
-template <typename T>
-__device__ void bn_silu_apply(const T* x, T* y, const float* scale, const float* shift, i64 n, int c)
-{
-    GRID_STRIDE(i, n)
-    {
-        int ch = (int)((unsigned int)i % (unsigned int)c);
         float z = ld(x, i) * scale[ch] + shift[ch];
-        st(y, i, z * bn_sigmoid(z));
+        st(y, i, SILU ? z * bn_sigmoid(z) : z);
     }
 }
 
-// g = gy·silu'(z) with z = (x - mean)·invstd·γ + β: the gradient at BatchNorm's output.
-template <typename T>
-__device__ void bn_silu_grad(const T* x, const T* gy, T* g, const float* mean, const float* invstd, const float* gamma,
-    const float* beta, i64 n, int c)
+// The gradient at BatchNorm's output: gy, or after SiLU gy·silu'(z) with z = (x - mean)·invstd·γ + β.
+template <bool SILU>
+__device__ __forceinline__ float bn_output_grad(float gy, float xc, int ch, const float* invstd, const float* gamma, const float* beta)
 {
-    GRID_STRIDE(i, n)
-    {
-        int ch = (int)((unsigned int)i % (unsigned int)c);
-        float z = (ld(x, i) - mean[ch]) * invstd[ch] * gamma[ch] + beta[ch];
-        float s = bn_sigmoid(z);
-        st(g, i, ld(gy, i) * s * (1.0f + z * (1.0f - s)));
-    }
+    if (!SILU) return gy;
+    float z = xc * invstd[ch] * gamma[ch] + beta[ch], s = bn_sigmoid(z);
+    return gy * s * (1.0f + z * (1.0f - s));
 }
 
-// From Σgy and Σgy·(x - mean): parameter gradients and the coefficients of the input gradient
-// gx = k·(gy - m1 - (x - mean)·m2) with k = γσ⁻¹, m1 = Σgy/M, m2 = σ⁻²·Σgy(x - mean)/M.
-extern "C" __global__ void bn_backward_coefficients(const float* sum_gy, const float* sum_gy_xc, const float* invstd,
+// Backward's sums per chunk: Σg (j = 0) and Σg·(x - mean) (j = 1), g as bn_output_grad gives it.
+template <typename T, bool SILU>
+__device__ void bn_backward_partials(const T* x, const T* gy, const float* mean, const float* invstd, const float* gamma,
+    const float* beta, float* partial, i64 rows, int c, int rows_per_chunk)
+{
+    __shared__ float shared[256];
+    CHANNEL_BLOCK_SETUP
+    float s = 0.0f, p = 0.0f;
+    if (ch < c)
+    {
+        float mu = mean[ch];
+        for (i64 r = r0 + ty; r < r1; r += 8)
+        {
+            float xc = ld(x, r * c + ch) - mu, g = bn_output_grad<SILU>(ld(gy, r * c + ch), xc, ch, invstd, gamma, beta);
+            s += g;
+            p += g * xc;
+        }
+    }
+    channel_lanes_store(s, 0, shared, partial, c, ch, tx, ty, chunks);
+    channel_lanes_store(p, 1, shared, partial, c, ch, tx, ty, chunks);
+}
+
+// From Σg and Σg·(x - mean) ([2, c] in double): parameter gradients and the coefficients of the
+// input gradient gx = k·(g - m1 - (x - mean)·m2) with k = γσ⁻¹, m1 = Σg/M, m2 = σ⁻²·Σg(x - mean)/M.
+extern "C" __global__ void bn_backward_coefficients(const double* sums, const float* invstd,
     const float* gamma, float* ggamma, float* gbeta, float* k, float* m1, float* m2, int c, i64 rows)
 {
     GRID_STRIDE(ch, c)
     {
-        float inv = invstd[ch];
-        if (ggamma) ggamma[ch] = sum_gy_xc[ch] * inv;
-        if (gbeta) gbeta[ch] = sum_gy[ch];
-        k[ch] = gamma[ch] * inv;
-        m1[ch] = (float)((double)sum_gy[ch] / rows);
-        m2[ch] = (float)((double)inv * inv * sum_gy_xc[ch] / rows);
+        double inv = invstd[ch], sum_g = sums[ch], sum_g_xc = sums[c + ch];
+        if (ggamma) ggamma[ch] = (float)(sum_g_xc * inv);
+        if (gbeta) gbeta[ch] = (float)sum_g;
+        k[ch] = (float)(gamma[ch] * inv);
+        m1[ch] = (float)(sum_g / rows);
+        m2[ch] = (float)(inv * inv * sum_g_xc / rows);
     }
 }
 
-template <typename T>
-__device__ void bn_input_grad(const T* x, const T* gy, T* gx, const float* mean, const float* k, const float* m1,
-    const float* m2, i64 n, int c)
+template <typename T, bool SILU>
+__device__ void bn_input_grad(const T* x, const T* gy, T* gx, const float* mean, const float* invstd, const float* gamma,
+    const float* beta, const float* k, const float* m1, const float* m2, i64 n, int c)
 {
     GRID_STRIDE(i, n)
     {
         int ch = (int)((unsigned int)i % (unsigned int)c);
-        st(gx, i, k[ch] * (ld(gy, i) - m1[ch] - (ld(x, i) - mean[ch]) * m2[ch]));
+        float xc = ld(x, i) - mean[ch], g = bn_output_grad<SILU>(ld(gy, i), xc, ch, invstd, gamma, beta);
+        st(gx, i, k[ch] * (g - m1[ch] - xc * m2[ch]));
     }
 }
 
 #define EXPORT(S, T) \
-    extern "C" __global__ void channel_partial_sums_##S(const T* a, const T* b, const float* sa, const float* sb, float* partial, i64 rows, int c, int rpc) \
-        { channel_partial_sums(a, b, sa, sb, partial, rows, c, rpc); } \
-    extern "C" __global__ void bn_apply_##S(const T* x, T* y, const float* scale, const float* shift, i64 n, int c) { bn_apply(x, y, scale, shift, n, c); } \
-    extern "C" __global__ void bn_silu_apply_##S(const T* x, T* y, const float* scale, const float* shift, i64 n, int c) { bn_silu_apply(x, y, scale, shift, n, c); } \
-    extern "C" __global__ void bn_silu_grad_##S(const T* x, const T* gy, T* g, const float* mean, const float* invstd, const float* gamma, const float* beta, i64 n, int c) \
-        { bn_silu_grad(x, gy, g, mean, invstd, gamma, beta, n, c); } \
-    extern "C" __global__ void bn_input_grad_##S(const T* x, const T* gy, T* gx, const float* mean, const float* k, const float* m1, const float* m2, i64 n, int c) \
-        { bn_input_grad(x, gy, gx, mean, k, m1, m2, n, c); }
+    extern "C" __global__ void channel_partial_sums_##S(const T* a, float* partial, i64 rows, int c, int rpc) { channel_partial_sums(a, partial, rows, c, rpc); } \
+    extern "C" __global__ void bn_sums_partials_##S(const T* x, float* partial, i64 rows, int c, int rpc) { bn_sums_partials(x, partial, rows, c, rpc); } \
+    extern "C" __global__ void bn_apply_##S(const T* x, T* y, const float* scale, const float* shift, i64 n, int c) { bn_apply<T, false>(x, y, scale, shift, n, c); } \
+    extern "C" __global__ void bn_silu_apply_##S(const T* x, T* y, const float* scale, const float* shift, i64 n, int c) { bn_apply<T, true>(x, y, scale, shift, n, c); } \
+    extern "C" __global__ void bn_backward_partials_##S(const T* x, const T* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, i64 rows, int c, int rpc) \
+        { bn_backward_partials<T, false>(x, gy, mean, invstd, gamma, beta, partial, rows, c, rpc); } \
+    extern "C" __global__ void bn_silu_backward_partials_##S(const T* x, const T* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, i64 rows, int c, int rpc) \
+        { bn_backward_partials<T, true>(x, gy, mean, invstd, gamma, beta, partial, rows, c, rpc); } \
+    extern "C" __global__ void bn_input_grad_##S(const T* x, const T* gy, T* gx, const float* mean, const float* invstd, const float* gamma, const float* beta, const float* k, const float* m1, const float* m2, i64 n, int c) \
+        { bn_input_grad<T, false>(x, gy, gx, mean, invstd, gamma, beta, k, m1, m2, n, c); } \
+    extern "C" __global__ void bn_silu_input_grad_##S(const T* x, const T* gy, T* gx, const float* mean, const float* invstd, const float* gamma, const float* beta, const float* k, const float* m1, const float* m2, i64 n, int c) \
+        { bn_input_grad<T, true>(x, gy, gx, mean, invstd, gamma, beta, k, m1, m2, n, c); }
 EXPORT_FLOAT_TYPES(EXPORT)

@@ -73,9 +73,10 @@ __device__ __forceinline__ i64 walk_offset(const Walk& w, i64 linear)
 // Kernels are written once as templates over T and exported for float ("_f32") and f16 ("_f16").
 #define EXPORT_FLOAT_TYPES(EXPORT) EXPORT(f32, float) EXPORT(f16, f16)
 
-// Block-wide sum in shared memory (blockDim.x must be a power of two ≤ 1024). Deterministic: the
-// tree's shape depends only on blockDim.
-__device__ __forceinline__ float block_sum(float v, float* shared)
+// Block-wide sum in shared memory (blockDim.x must be a power of two ≤ 1024), in float or double.
+// Deterministic: the tree's shape depends only on blockDim.
+template <typename A>
+__device__ __forceinline__ A block_sum(A v, A* shared)
 {
     shared[threadIdx.x] = v;
     __syncthreads();
@@ -84,7 +85,7 @@ __device__ __forceinline__ float block_sum(float v, float* shared)
         if (threadIdx.x < s) shared[threadIdx.x] += shared[threadIdx.x + s];
         __syncthreads();
     }
-    float r = shared[0];
+    A r = shared[0];
     __syncthreads();
     return r;
 }

@@ -94,10 +94,51 @@ __device__ __forceinline__ void two_stage_pipeline(int tiles, Load& load, Comput
 }
 #endif
 
+// BatchNorm's batch sums in the forward's epilogue (issue 13, item 2): per output column, Σy and Σy²
+// over the block's 128 rows, into partial[(j·cout + col)·gridDim.x + blockIdx.x] (j = 0: Σy, 1: Σy²;
+// the layout of batchnorm2d.cu's chunk partials, so channel_chunks_sum_double finishes them). Fixed
+// order, so deterministic: a thread's 4 rows, the 8 lanes of a column (xor shuffles), then the 4
+// warps along m in order. red is [4 warps along m][bn columns][2] floats in the pipeline's shared
+// memory, free once it has ended (it ends on __syncthreads).
+__device__ __forceinline__ void epilogue_sums_warp(float (&s)[2], float (&q)[2], int lane, int wm, int col0, float* red, int bn)
+{
+    for (int o = 4; o < 32; o <<= 1)
+        for (int v = 0; v < 2; v++)
+        {
+            s[v] += __shfl_xor_sync(0xffffffffu, s[v], o);
+            q[v] += __shfl_xor_sync(0xffffffffu, q[v], o);
+        }
+    if (lane < 4)
+        for (int v = 0; v < 2; v++)
+        {
+            int cl = col0 + lane * 2 + v;
+            red[(wm * bn + cl) * 2] = s[v];
+            red[(wm * bn + cl) * 2 + 1] = q[v];
+        }
+}
+
+__device__ __forceinline__ void epilogue_sums_block(const float* red, float* partial, int n0, int cout, int bn)
+{
+    __syncthreads();
+    for (int cl = threadIdx.x; cl < bn; cl += blockDim.x)
+    {
+        int col = n0 + cl;
+        if (col >= cout) continue;
+        float s = 0.0f, q = 0.0f;
+        for (int wm = 0; wm < 4; wm++)
+        {
+            s += red[(wm * bn + cl) * 2];
+            q += red[(wm * bn + cl) * 2 + 1];
+        }
+        partial[(i64)col * gridDim.x + blockIdx.x] = s;
+        partial[((i64)cout + col) * gridDim.x + blockIdx.x] = q;
+    }
+}
+
 // The forward's tile is 128 rows (m) × 16·NT columns (co): NT = 8, 4 or 2 for 128, 64 or 32, so
 // a layer with few output channels does not compute empty columns. 2 warps share the columns.
 template <int NT>
-__device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, int m_total, int cout, int k_total, ConvGeom g)
+__device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, float* partial, int m_total, int cout, int k_total, ConvGeom g)
 {
 #if __CUDA_ARCH__ >= 800
     constexpr int BN = 16 * NT, BSEGS = (BN * 4 + 255) / 256;
@@ -179,16 +220,26 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, int m_
     two_stage_pipeline((k_total + IG_BK - 1) / IG_BK, load, compute);
 
     // Thread (g = lane / 4, q = lane % 4) holds rows g and g + 8, columns 2q and 2q + 1 of each tile.
-    for (int i = 0; i < 2; i++)
-        for (int j = 0; j < NT; j++)
-        {
-            int row = m0 + wm * 32 + i * 16 + (lane >> 2), col = n0 + wn * 8 * NT + j * 8 + (lane & 3) * 2;
-            if (col >= cout) continue; // cout % 8 == 0: col + 1 < cout as well
-            if (row < m_total)
-                *(unsigned*)(y + (i64)row * cout + col) = (unsigned)f2h(acc[i][j][0]) | ((unsigned)f2h(acc[i][j][1]) << 16);
-            if (row + 8 < m_total)
-                *(unsigned*)(y + (i64)(row + 8) * cout + col) = (unsigned)f2h(acc[i][j][2]) | ((unsigned)f2h(acc[i][j][3]) << 16);
-        }
+    // With partial (BatchNorm's batch sums, see below) it also adds up the values it stores, as
+    // stored (rounded to float16): s[0..1] = Σy and q[0..1] = Σy² of its two columns.
+    for (int j = 0; j < NT; j++)
+    {
+        int col = n0 + wn * 8 * NT + j * 8 + (lane & 3) * 2;
+        float s[2] = {0.0f, 0.0f}, q[2] = {0.0f, 0.0f};
+        for (int i = 0; i < 2; i++)
+            for (int half = 0; half < 2; half++)
+            {
+                int row = m0 + wm * 32 + i * 16 + half * 8 + (lane >> 2);
+                if (col >= cout || row >= m_total) continue; // cout % 8 == 0: col + 1 < cout as well
+                unsigned short h0 = f2h(acc[i][j][2 * half]), h1 = f2h(acc[i][j][2 * half + 1]);
+                *(unsigned*)(y + (i64)row * cout + col) = (unsigned)h0 | ((unsigned)h1 << 16);
+                float v0 = h2f(h0), v1 = h2f(h1);
+                s[0] += v0; q[0] += v0 * v0;
+                s[1] += v1; q[1] += v1 * v1;
+            }
+        if (partial) epilogue_sums_warp(s, q, lane, wm, wn * 8 * NT + j * 8, (float*)as[0], 16 * NT);
+    }
+    if (partial) epilogue_sums_block((const float*)as[0], partial, n0, cout, 16 * NT);
 #endif
 }
 

@@ -22,11 +22,18 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("batchnorm2d", "bn_apply_" + suffix, work, args);
         }
 
-        /// kernels/batchnorm2d.cu: bn_backward_coefficients(const float* sum_gy, const float* sum_gy_xc, const float* invstd, const float* gamma, float* ggamma, float* gbeta, float* k, float* m1, float* m2, int c, i64 rows)
-        public void BnBackwardCoefficients(Work work, ulong sum_gy, ulong sum_gy_xc, ulong invstd, ulong gamma, ulong ggamma, ulong gbeta, ulong k, ulong m1, ulong m2, int c, long rows)
+        /// kernels/batchnorm2d.cu: bn_backward_coefficients(const double* sums, const float* invstd, const float* gamma, float* ggamma, float* gbeta, float* k, float* m1, float* m2, int c, i64 rows)
+        public void BnBackwardCoefficients(Work work, ulong sums, ulong invstd, ulong gamma, ulong ggamma, ulong gbeta, ulong k, ulong m1, ulong m2, int c, long rows)
         {
-            void** args = stackalloc void*[] { &sum_gy, &sum_gy_xc, &invstd, &gamma, &ggamma, &gbeta, &k, &m1, &m2, &c, &rows };
+            void** args = stackalloc void*[] { &sums, &invstd, &gamma, &ggamma, &gbeta, &k, &m1, &m2, &c, &rows };
             backend.Launch("batchnorm2d", "bn_backward_coefficients", work, args);
+        }
+
+        /// kernels/batchnorm2d.cu: bn_backward_partials_{f32,f16}(const float* x, const float* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, i64 rows, int c, int rpc)
+        public void BnBackwardPartials(string suffix, Work work, ulong x, ulong gy, ulong mean, ulong invstd, ulong gamma, ulong beta, ulong partial, long rows, int c, int rpc)
+        {
+            void** args = stackalloc void*[] { &x, &gy, &mean, &invstd, &gamma, &beta, &partial, &rows, &c, &rpc };
+            backend.Launch("batchnorm2d", "bn_backward_partials_" + suffix, work, args);
         }
 
         /// kernels/batchnorm2d.cu: bn_eval_affine(const float* running_mean, const float* running_var, const float* gamma, const float* beta, float* scale, float* shift, int c, float eps)
@@ -36,18 +43,11 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("batchnorm2d", "bn_eval_affine", work, args);
         }
 
-        /// kernels/batchnorm2d.cu: bn_input_grad_{f32,f16}(const float* x, const float* gy, float* gx, const float* mean, const float* k, const float* m1, const float* m2, i64 n, int c)
-        public void BnInputGrad(string suffix, Work work, ulong x, ulong gy, ulong gx, ulong mean, ulong k, ulong m1, ulong m2, long n, int c)
+        /// kernels/batchnorm2d.cu: bn_input_grad_{f32,f16}(const float* x, const float* gy, float* gx, const float* mean, const float* invstd, const float* gamma, const float* beta, const float* k, const float* m1, const float* m2, i64 n, int c)
+        public void BnInputGrad(string suffix, Work work, ulong x, ulong gy, ulong gx, ulong mean, ulong invstd, ulong gamma, ulong beta, ulong k, ulong m1, ulong m2, long n, int c)
         {
-            void** args = stackalloc void*[] { &x, &gy, &gx, &mean, &k, &m1, &m2, &n, &c };
+            void** args = stackalloc void*[] { &x, &gy, &gx, &mean, &invstd, &gamma, &beta, &k, &m1, &m2, &n, &c };
             backend.Launch("batchnorm2d", "bn_input_grad_" + suffix, work, args);
-        }
-
-        /// kernels/batchnorm2d.cu: bn_mean(const float* sums, float* mean, int c, i64 rows)
-        public void BnMean(Work work, ulong sums, ulong mean, int c, long rows)
-        {
-            void** args = stackalloc void*[] { &sums, &mean, &c, &rows };
-            backend.Launch("batchnorm2d", "bn_mean", work, args);
         }
 
         /// kernels/batchnorm2d.cu: bn_silu_apply_{f32,f16}(const float* x, float* y, const float* scale, const float* shift, i64 n, int c)
@@ -57,31 +57,52 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("batchnorm2d", "bn_silu_apply_" + suffix, work, args);
         }
 
-        /// kernels/batchnorm2d.cu: bn_silu_grad_{f32,f16}(const float* x, const float* gy, float* g, const float* mean, const float* invstd, const float* gamma, const float* beta, i64 n, int c)
-        public void BnSiluGrad(string suffix, Work work, ulong x, ulong gy, ulong g, ulong mean, ulong invstd, ulong gamma, ulong beta, long n, int c)
+        /// kernels/batchnorm2d.cu: bn_silu_backward_partials_{f32,f16}(const float* x, const float* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, i64 rows, int c, int rpc)
+        public void BnSiluBackwardPartials(string suffix, Work work, ulong x, ulong gy, ulong mean, ulong invstd, ulong gamma, ulong beta, ulong partial, long rows, int c, int rpc)
         {
-            void** args = stackalloc void*[] { &x, &gy, &g, &mean, &invstd, &gamma, &beta, &n, &c };
-            backend.Launch("batchnorm2d", "bn_silu_grad_" + suffix, work, args);
+            void** args = stackalloc void*[] { &x, &gy, &mean, &invstd, &gamma, &beta, &partial, &rows, &c, &rpc };
+            backend.Launch("batchnorm2d", "bn_silu_backward_partials_" + suffix, work, args);
         }
 
-        /// kernels/batchnorm2d.cu: bn_train_finalize(const float* centred_sq, const float* mean, float* invstd, float* running_mean, float* running_var, const float* gamma, const float* beta, float* scale, float* shift, int c, i64 rows, float momentum, float eps)
-        public void BnTrainFinalize(Work work, ulong centred_sq, ulong mean, ulong invstd, ulong running_mean, ulong running_var, ulong gamma, ulong beta, ulong scale, ulong shift, int c, long rows, float momentum, float eps)
+        /// kernels/batchnorm2d.cu: bn_silu_input_grad_{f32,f16}(const float* x, const float* gy, float* gx, const float* mean, const float* invstd, const float* gamma, const float* beta, const float* k, const float* m1, const float* m2, i64 n, int c)
+        public void BnSiluInputGrad(string suffix, Work work, ulong x, ulong gy, ulong gx, ulong mean, ulong invstd, ulong gamma, ulong beta, ulong k, ulong m1, ulong m2, long n, int c)
         {
-            void** args = stackalloc void*[] { &centred_sq, &mean, &invstd, &running_mean, &running_var, &gamma, &beta, &scale, &shift, &c, &rows, &momentum, &eps };
+            void** args = stackalloc void*[] { &x, &gy, &gx, &mean, &invstd, &gamma, &beta, &k, &m1, &m2, &n, &c };
+            backend.Launch("batchnorm2d", "bn_silu_input_grad_" + suffix, work, args);
+        }
+
+        /// kernels/batchnorm2d.cu: bn_sums_partials_{f32,f16}(const float* x, float* partial, i64 rows, int c, int rpc)
+        public void BnSumsPartials(string suffix, Work work, ulong x, ulong partial, long rows, int c, int rpc)
+        {
+            void** args = stackalloc void*[] { &x, &partial, &rows, &c, &rpc };
+            backend.Launch("batchnorm2d", "bn_sums_partials_" + suffix, work, args);
+        }
+
+        /// kernels/batchnorm2d.cu: bn_train_finalize(const double* sums, float* mean, float* invstd, float* running_mean, float* running_var, const float* gamma, const float* beta, float* scale, float* shift, int c, i64 rows, float momentum, float eps)
+        public void BnTrainFinalize(Work work, ulong sums, ulong mean, ulong invstd, ulong running_mean, ulong running_var, ulong gamma, ulong beta, ulong scale, ulong shift, int c, long rows, float momentum, float eps)
+        {
+            void** args = stackalloc void*[] { &sums, &mean, &invstd, &running_mean, &running_var, &gamma, &beta, &scale, &shift, &c, &rows, &momentum, &eps };
             backend.Launch("batchnorm2d", "bn_train_finalize", work, args);
         }
 
-        /// kernels/batchnorm2d.cu: channel_finalize_sums(const float* partial, float* sums, int chunks, int c)
-        public void ChannelFinalizeSums(Work work, ulong partial, ulong sums, int chunks, int c)
+        /// kernels/batchnorm2d.cu: channel_chunks_sum_double(const float* partial, double* sums, int chunks, int n)
+        public void ChannelChunksSumDouble(Work work, ulong partial, ulong sums, int chunks, int n)
         {
-            void** args = stackalloc void*[] { &partial, &sums, &chunks, &c };
-            backend.Launch("batchnorm2d", "channel_finalize_sums", work, args);
+            void** args = stackalloc void*[] { &partial, &sums, &chunks, &n };
+            backend.Launch("batchnorm2d", "channel_chunks_sum_double", work, args);
         }
 
-        /// kernels/batchnorm2d.cu: channel_partial_sums_{f32,f16}(const float* a, const float* b, const float* sa, const float* sb, float* partial, i64 rows, int c, int rpc)
-        public void ChannelPartialSums(string suffix, Work work, ulong a, ulong b, ulong sa, ulong sb, ulong partial, long rows, int c, int rpc)
+        /// kernels/batchnorm2d.cu: channel_chunks_sum_float(const float* partial, float* sums, int chunks, int n)
+        public void ChannelChunksSumFloat(Work work, ulong partial, ulong sums, int chunks, int n)
         {
-            void** args = stackalloc void*[] { &a, &b, &sa, &sb, &partial, &rows, &c, &rpc };
+            void** args = stackalloc void*[] { &partial, &sums, &chunks, &n };
+            backend.Launch("batchnorm2d", "channel_chunks_sum_float", work, args);
+        }
+
+        /// kernels/batchnorm2d.cu: channel_partial_sums_{f32,f16}(const float* a, float* partial, i64 rows, int c, int rpc)
+        public void ChannelPartialSums(string suffix, Work work, ulong a, ulong partial, long rows, int c, int rpc)
+        {
+            void** args = stackalloc void*[] { &a, &partial, &rows, &c, &rpc };
             backend.Launch("batchnorm2d", "channel_partial_sums_" + suffix, work, args);
         }
 
@@ -141,24 +162,24 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("conv2d", "conv_flip_weights_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_forward_n128_{f16}(const f16* x, const f16* w, f16* y, int m_total, int cout, int k_total, ConvGeom g)
-        public void ConvImplicitForwardN128(string suffix, Work work, ulong x, ulong w, ulong y, int m_total, int cout, int k_total, ConvGeom g)
+        /// kernels/conv2d.cu: conv_implicit_forward_n128_{f16}(const f16* x, const f16* w, f16* y, float* partial, int m_total, int cout, int k_total, ConvGeom g)
+        public void ConvImplicitForwardN128(string suffix, Work work, ulong x, ulong w, ulong y, ulong partial, int m_total, int cout, int k_total, ConvGeom g)
         {
-            void** args = stackalloc void*[] { &x, &w, &y, &m_total, &cout, &k_total, &g };
+            void** args = stackalloc void*[] { &x, &w, &y, &partial, &m_total, &cout, &k_total, &g };
             backend.Launch("conv2d", "conv_implicit_forward_n128_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_forward_n32_{f16}(const f16* x, const f16* w, f16* y, int m_total, int cout, int k_total, ConvGeom g)
-        public void ConvImplicitForwardN32(string suffix, Work work, ulong x, ulong w, ulong y, int m_total, int cout, int k_total, ConvGeom g)
+        /// kernels/conv2d.cu: conv_implicit_forward_n32_{f16}(const f16* x, const f16* w, f16* y, float* partial, int m_total, int cout, int k_total, ConvGeom g)
+        public void ConvImplicitForwardN32(string suffix, Work work, ulong x, ulong w, ulong y, ulong partial, int m_total, int cout, int k_total, ConvGeom g)
         {
-            void** args = stackalloc void*[] { &x, &w, &y, &m_total, &cout, &k_total, &g };
+            void** args = stackalloc void*[] { &x, &w, &y, &partial, &m_total, &cout, &k_total, &g };
             backend.Launch("conv2d", "conv_implicit_forward_n32_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_forward_n64_{f16}(const f16* x, const f16* w, f16* y, int m_total, int cout, int k_total, ConvGeom g)
-        public void ConvImplicitForwardN64(string suffix, Work work, ulong x, ulong w, ulong y, int m_total, int cout, int k_total, ConvGeom g)
+        /// kernels/conv2d.cu: conv_implicit_forward_n64_{f16}(const f16* x, const f16* w, f16* y, float* partial, int m_total, int cout, int k_total, ConvGeom g)
+        public void ConvImplicitForwardN64(string suffix, Work work, ulong x, ulong w, ulong y, ulong partial, int m_total, int cout, int k_total, ConvGeom g)
         {
-            void** args = stackalloc void*[] { &x, &w, &y, &m_total, &cout, &k_total, &g };
+            void** args = stackalloc void*[] { &x, &w, &y, &partial, &m_total, &cout, &k_total, &g };
             backend.Launch("conv2d", "conv_implicit_forward_n64_" + suffix, work, args);
         }
 

@@ -23,14 +23,29 @@ public sealed class ConvBnSilu : Module
     public override Tensor Forward(Tensor x)
     {
         if (!Training && FuseForInference) return FusedForward(x);
+        if (Bn.Training && Bn.Sync is not { WorldSize: > 1 } && FusedOn(x.Device)) return TrainForward(x);
         using var c = Conv.Forward(x);
-        if (Bn.Training && Bn.Sync is not { WorldSize: > 1 } && FusedOn(c.Device))
-            return c.BatchNormSilu(Bn.Weight, Bn.Bias, Bn.RunningMean, Bn.RunningVar, Bn.Momentum, Bn.Eps);
         using var b = Bn.Forward(c);
         return b.Silu();
     }
 
-    /// Where training runs BatchNorm and SiLU as one op. CUDA's fused kernels are compiled in CI
+    /// Training with batch statistics as one op (the convolution hands BatchNorm its sums); the
+    /// float32 master weight is cast to the activations' dtype inside the graph, as Conv2d does.
+    Tensor TrainForward(Tensor x)
+    {
+        var w = x.DType == Conv.Weight.DType ? Conv.Weight : Conv.Weight.Cast(x.DType);
+        try
+        {
+            return x.ConvBatchNormSilu(w, Conv2dGeometry.Square(Conv.Stride, Conv.Padding), Bn.Weight, Bn.Bias,
+                Bn.RunningMean, Bn.RunningVar, Bn.Momentum, Bn.Eps);
+        }
+        finally
+        {
+            if (!ReferenceEquals(w, Conv.Weight)) w.Dispose();
+        }
+    }
+
+    /// Where training runs the convolution, BatchNorm and SiLU as one op. CUDA's kernels are compiled in CI
     /// and sit in `yolocore doctor --check`'s parity table, but have not run on a GPU yet: until
     /// they pass there, GPUs keep the two separately verified ops unless YOLOCORE_FUSED_BN_SILU=1
     /// (the GPU script's timing of the fused step).

@@ -74,7 +74,9 @@ public interface IBackend
 
     // ---- neural-network ops ------------------------------------------------------------------
     /// 2-D convolution, NHWC input [N, H, W, Cin], OHWI weight [Cout, kh, kw, Cin], optional bias [Cout].
-    void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y);
+    /// batchSums (float64 [2, Cout], or null): also BatchNorm's batch sums of y, Σy and Σy² per
+    /// channel over N·H·W, which a GPU adds up in the convolution's epilogue (no pass over y).
+    void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y, Tensor? batchSums = null);
     void Conv2dBackward(Tensor x, Tensor w, Tensor gy, Conv2dGeometry g, Tensor? gx, Tensor? gw, Tensor? gbias);
 
     /// Train-mode BatchNorm over N, H, W of an NHWC tensor: normalises with the batch statistics,
@@ -89,8 +91,10 @@ public interface IBackend
     /// YOLOv5's BatchNorm (train mode) then SiLU in one op: y = silu(x̂·γ + β). The normalised
     /// values are not kept: backward recomputes them from x and the saved statistics, which saves
     /// a tensor per layer and a pass over it each way.
+    /// batchSums (or null): x's batch sums from Conv2d; the statistics come from them (mean =
+    /// Σx/M, variance = Σx²/M - mean²) instead of a pass over x.
     void BatchNormSiluTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd);
+        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, Tensor? batchSums = null);
     void BatchNormSiluBackward(Tensor x, Tensor gy, Tensor gamma, Tensor beta, Tensor saveMean, Tensor saveInvStd,
         Tensor? gx, Tensor? ggamma, Tensor? gbeta);
 

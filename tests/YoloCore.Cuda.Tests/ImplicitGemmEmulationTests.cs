@@ -207,8 +207,65 @@ public class ImplicitGemmEmulationTests
         return gw;
     }
 
-    /// conv_implicit_forward&lt;nt&gt;: blocks of 128 rows × 16·nt output channels (nt = 8, 4, 2).
-    static double[] Kernel(double[] x, double[] w, Geometry g, int nt = 8)
+    /// The forward's epilogue sums (epilogue_sums_warp, epilogue_sums_block): each thread's stored
+    /// values per column pair, the xor shuffles over the 8 lanes of a column (lanes 0-3 keep the
+    /// result), the 4 warps along m in order, into partial[(j·cout + col)·blocks + block].
+    static void EpilogueSums(double[,,][,] acc, int nt, int m0, int n0, int m, int cout, int block, int blocks, double[] partial)
+    {
+        int bn = 16 * nt;
+        var red = new double[4 * bn * 2];
+        for (int warp = 0; warp < 8; warp++)
+        {
+            int wm = warp & 3, wn = warp >> 2;
+            for (int j = 0; j < nt; j++)
+            {
+                var s = new double[32, 2];
+                var q = new double[32, 2];
+                for (int l = 0; l < 32; l++)
+                {
+                    int col = n0 + wn * 8 * nt + j * 8 + (l & 3) * 2;
+                    for (int i = 0; i < 2; i++)
+                        for (int half = 0; half < 2; half++)
+                        {
+                            int row = m0 + wm * 32 + i * 16 + half * 8 + (l >> 2);
+                            if (col >= cout || row >= m) continue;
+                            for (int v = 0; v < 2; v++)
+                            {
+                                double y = acc[warp, i, j][l, 2 * half + v];
+                                s[l, v] += y;
+                                q[l, v] += y * y;
+                            }
+                        }
+                }
+                for (int o = 4; o < 32; o <<= 1)
+                {
+                    var (s2, q2) = ((double[,])s.Clone(), (double[,])q.Clone());
+                    for (int l = 0; l < 32; l++)
+                        for (int v = 0; v < 2; v++) { s[l, v] = s2[l, v] + s2[l ^ o, v]; q[l, v] = q2[l, v] + q2[l ^ o, v]; }
+                }
+                for (int l = 0; l < 4; l++)
+                    for (int v = 0; v < 2; v++)
+                    {
+                        int cl = wn * 8 * nt + j * 8 + l * 2 + v;
+                        red[(wm * bn + cl) * 2] = s[l, v];
+                        red[(wm * bn + cl) * 2 + 1] = q[l, v];
+                    }
+            }
+        }
+        for (int cl = 0; cl < bn; cl++)
+        {
+            int col = n0 + cl;
+            if (col >= cout) continue;
+            double ss = 0, qq = 0;
+            for (int wm = 0; wm < 4; wm++) { ss += red[(wm * bn + cl) * 2]; qq += red[(wm * bn + cl) * 2 + 1]; }
+            partial[(long)col * blocks + block] = ss;
+            partial[((long)cout + col) * blocks + block] = qq;
+        }
+    }
+
+    /// conv_implicit_forward&lt;nt&gt;: blocks of 128 rows × 16·nt output channels (nt = 8, 4, 2);
+    /// with partial, also the epilogue's batch sums.
+    static double[] Kernel(double[] x, double[] w, Geometry g, int nt = 8, double[]? partial = null)
     {
         int bn = 16 * nt;
         int m = g.M, k = g.K, hw = g.Ho * g.Wo;
@@ -268,6 +325,7 @@ public class ImplicitGemmEmulationTests
                 {
                     if (col < g.Cout && row < m) (y[row * g.Cout + col], y[row * g.Cout + col + 1]) = (v0, v1);
                 });
+                if (partial is not null) EpilogueSums(acc, nt, m0, n0, m, g.Cout, bx, (m + Bm - 1) / Bm, partial);
             }
         return y;
     }
@@ -313,6 +371,33 @@ public class ImplicitGemmEmulationTests
         Assert.Equal(wide, Kernel(x, w, g, 2));
         var gy = Enumerable.Range(0, g.M * g.Cout).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
         Assert.Equal(WeightGradientKernel(x, gy, g, 32, 4), WeightGradientKernel(x, gy, g, 32, 2));
+    }
+
+    /// BatchNorm's batch sums from the forward's epilogue: per block of 128 rows and per column, Σy
+    /// and Σy² of exactly the outputs the block stored (no row past m, no column past cout, each
+    /// once), for every tile width, and the chunk sums add up to the whole batch's.
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void TheEpilogueSumsEachBlocksOutputsOnce(Geometry g)
+    {
+        var rng = new Random(19);
+        var x = Enumerable.Range(0, g.N * g.H * g.W * g.C).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        var w = Enumerable.Range(0, g.Cout * g.K).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        int blocks = (g.M + Bm - 1) / Bm;
+        foreach (int nt in new[] { 8, 4, 2 })
+        {
+            var partial = new double[2 * g.Cout * blocks];
+            Array.Fill(partial, double.NaN);
+            var y = Kernel(x, w, g, nt, partial);
+            for (int b = 0; b < blocks; b++)
+                for (int co = 0; co < g.Cout; co++)
+                {
+                    double s = 0, q = 0;
+                    for (int r = b * Bm; r < Math.Min(g.M, (b + 1) * Bm); r++) { double v = y[r * g.Cout + co]; s += v; q += v * v; }
+                    Assert.True(Math.Abs(partial[co * blocks + b] - s) < 1e-9, $"{g}, {16 * nt} wide: block {b} Σy[{co}] = {partial[co * blocks + b]}, expected {s}");
+                    Assert.True(Math.Abs(partial[(g.Cout + co) * blocks + b] - q) < 1e-9, $"{g}, {16 * nt} wide: block {b} Σy²[{co}] = {partial[(g.Cout + co) * blocks + b]}, expected {q}");
+                }
+        }
     }
 
     public static IEnumerable<object[]> StrideOneShapes() =>

@@ -108,6 +108,52 @@ internal static unsafe class FastBatchNorm2d
         return (total, centred);
     }
 
+    /// sums[j] = Σx and sums[c + j] = Σx² per channel, in double: chunks in parallel, added in
+    /// chunk order.
+    public static void Sums(float* x, long rows, int c, double* sums)
+    {
+        int chunks = Chunks(rows);
+        var partial = new double[chunks * 2L * c];
+        CpuParallel.For(chunks, 4, (lo, hi) =>
+        {
+            fixed (double* pp = partial)
+                for (long k = lo; k < hi; k++)
+                {
+                    long r0 = k * RowsPerChunk, r1 = Math.Min(rows, r0 + RowsPerChunk);
+                    ChunkSums(x + r0 * c, r1 - r0, c, pp + k * 2 * c);
+                }
+        });
+        new Span<double>(sums, 2 * c).Clear();
+        for (long k = 0; k < chunks; k++)
+            for (int j = 0; j < 2 * c; j++) sums[j] += partial[k * 2 * c + j];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void ChunkSums(float* x, long rows, int c, double* sums)
+    {
+        new Span<double>(sums, 2 * c).Clear();
+        double* sq = sums + c;
+        for (long r = 0; r < rows; r++)
+        {
+            float* row = x + r * c;
+            int j = 0;
+            for (; j + 8 <= c; j += 8)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.Load(row + j));
+                (Vector256.Load(sums + j) + lo).Store(sums + j);
+                (Vector256.Load(sums + j + 4) + hi).Store(sums + j + 4);
+                (Vector256.Load(sq + j) + lo * lo).Store(sq + j);
+                (Vector256.Load(sq + j + 4) + hi * hi).Store(sq + j + 4);
+            }
+            for (; j < c; j++)
+            {
+                double v = row[j];
+                sums[j] += v;
+                sq[j] += v * v;
+            }
+        }
+    }
+
     /// mean[j] = Σ x / rows, then m2[j] = Σ (x - mean[j])² over one chunk (m2 starts at zero).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void ChunkMoments(float* x, long rows, int c, float* mean, float* m2)

@@ -14,9 +14,17 @@ public sealed unsafe partial class CpuBackend
             () => BatchNormKernel<double>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: false, false));
 
     public void BatchNormSiluTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) =>
-        Floating(x, "BatchNormSilu", () => BatchNormKernel<float>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true, UseFast(x)),
-            () => BatchNormKernel<double>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true, false));
+        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, Tensor? batchSums = null) =>
+        Floating(x, "BatchNormSilu", () => BatchNormKernel<float>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true, UseFast(x), batchSums),
+            () => BatchNormKernel<double>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true, false, batchSums));
+
+    /// BatchNorm's batch sums of y: Σy and Σy² per channel (last axis) into float64 [2, C].
+    void BatchSums(Tensor y, Tensor batchSums)
+    {
+        if (batchSums.DType != DType.Float64 || batchSums.Rank != 2 || batchSums.Shape[0] != 2 || batchSums.Shape[1] != y.Shape[y.Rank - 1])
+            throw new ArgumentException($"batch sums of {y.Shape} go into float64 [2, {y.Shape[y.Rank - 1]}], got {batchSums}");
+        Floating(y, "BatchSums", () => BatchNormKernel<float>.Sums(y, batchSums, UseFast(y)), () => BatchNormKernel<double>.Sums(y, batchSums, false));
+    }
 
     public void BatchNormEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps, Tensor y) =>
         Floating(x, "BatchNorm2d", () => BatchNormKernel<float>.Eval(x, gamma, beta, runningMean, runningVar, eps, y, UseFast(x)),
@@ -55,14 +63,50 @@ public sealed unsafe partial class CpuBackend
             return (mean, sq);
         }
 
+        /// Σy and Σy² per channel in double, chunk by chunk in a fixed order.
+        public static void Sums(Tensor y, Tensor batchSums, bool fast)
+        {
+            int c = y.Shape[y.Rank - 1];
+            long rows = y.Count / c;
+            double* out_ = Ptr<double>(batchSums);
+            if (fast)
+            {
+                FastBatchNorm2d.Sums((float*)Ptr<T>(y), rows, c, out_);
+                return;
+            }
+            new Span<double>(out_, 2 * c).Clear();
+            T* p = Ptr<T>(y);
+            for (long r = 0; r < rows; r++)
+                for (int j = 0; j < c; j++)
+                {
+                    double v = D(p[r * c + j]);
+                    out_[j] += v;
+                    out_[c + j] += v * v;
+                }
+        }
+
+        /// Mean and Σ(x - mean)² from the batch sums: Σx² - mean·Σx, in double.
+        static (double[] Mean, double[] CentredSquares) FromSums(Tensor batchSums, long rows, int c)
+        {
+            double* s = Ptr<double>(batchSums);
+            var mean = new double[c];
+            var sq = new double[c];
+            for (int j = 0; j < c; j++)
+            {
+                mean[j] = s[j] / rows;
+                sq[j] = Math.Max(s[c + j] - mean[j] * s[j], 0);
+            }
+            return (mean, sq);
+        }
+
         public static void Train(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-            double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, bool silu, bool fast)
+            double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, bool silu, bool fast, Tensor? batchSums = null)
         {
             int c = x.Shape[3];
             long m = x.Count / c;
             T* pg = Ptr<T>(gamma), pb = Ptr<T>(beta), prm = Ptr<T>(runningMean), prv = Ptr<T>(runningVar);
             T* pm = Ptr<T>(saveMean), pi = Ptr<T>(saveInvStd);
-            var (mean, sq) = Moments(Ptr<T>(x), m, c, fast);
+            var (mean, sq) = batchSums is null ? Moments(Ptr<T>(x), m, c, fast) : FromSums(batchSums, m, c);
             var scale = new T[c];
             for (int j = 0; j < c; j++)
             {

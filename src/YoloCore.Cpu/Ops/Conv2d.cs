@@ -13,8 +13,12 @@ public sealed unsafe partial class CpuBackend
 {
     const long ColumnBudgetBytes = 64L << 20;
 
-    public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y) =>
+    /// batchSums (or null): BatchNorm's Σy and Σy² per channel, float64 [2, Cout], from y.
+    public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y, Tensor? batchSums = null)
+    {
         Floating(x, "Conv2d", () => ConvKernel<float>.Forward(x, w, bias, g, y, UseFast(x)), () => ConvKernel<double>.Forward(x, w, bias, g, y, false));
+        if (batchSums is not null) BatchSums(y, batchSums);
+    }
 
     public void Conv2dBackward(Tensor x, Tensor w, Tensor gy, Conv2dGeometry g, Tensor? gx, Tensor? gw, Tensor? gbias) =>
         Floating(x, "Conv2dBackward", () => ConvKernel<float>.Backward(x, w, gy, g, gx, gw, gbias, UseFast(x)),

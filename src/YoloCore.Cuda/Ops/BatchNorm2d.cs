@@ -1,26 +1,36 @@
 namespace YoloCore.Cuda;
 
-// batchnorm2d.cu: BatchNorm2d over the N·H·W rows of NHWC activations, statistics in float32.
+// batchnorm2d.cu: BatchNorm2d over the N·H·W rows of NHWC activations, statistics in float32,
+// batch sums (Σx, Σx²) in float64.
 public sealed unsafe partial class CudaBackend
 {
     const int RowsPerChunk = 512;
 
-    /// Σ over rows of (a - shiftA)·(b - shiftB) per channel (b null: factor 1), as float32 [C],
-    /// written into result (converted when result is float16).
-    void ChannelSums(Tensor a, Tensor? b, Tensor? shiftA, Tensor? shiftB, long rows, int c, Tensor result)
+    static int Chunks(long rows) => (int)Math.Max(1, (rows + RowsPerChunk - 1) / RowsPerChunk);
+
+    /// Blocks of 32 channels × 8 row lanes over chunks of rows (batchnorm2d.cu's partial kernels).
+    static Work ChunkGrid(long rows, int c) => Work.Grid((uint)Chunks(rows), (uint)((c + 31) / 32), 1);
+
+    /// Σ over rows of a per channel, written into result (float32, or converted when float16).
+    void ChannelSums(Tensor a, long rows, int c, Tensor result)
     {
-        int chunks = (int)Math.Max(1, (rows + RowsPerChunk - 1) / RowsPerChunk);
-        using var partial = Tensor.Empty(new Shape(chunks, c), DType.Float32, Device);
-        // Blocks of 32 channels × 8 row lanes over chunks of rows, then one block per channel.
-        kernel.ChannelPartialSums(Suffix(a, "BatchNorm2d"), Work.Grid((uint)chunks, (uint)((c + 31) / 32), 1), Ptr(a), PtrOrNull(b), PtrOrNull(shiftA), PtrOrNull(shiftB), Ptr(partial), rows, c, RowsPerChunk);
+        using var partial = Tensor.Empty(new Shape(c, Chunks(rows)), DType.Float32, Device);
+        kernel.ChannelPartialSums(Suffix(a, "BatchNorm2d"), ChunkGrid(rows, c), Ptr(a), Ptr(partial), rows, c, RowsPerChunk);
         var target = result.DType == DType.Float32 ? result : Tensor.Empty(result.Shape, DType.Float32, Device);
-        kernel.ChannelFinalizeSums(Work.Grid((uint)Math.Min(c, 65535), 1, 1), Ptr(partial), Ptr(target), chunks, c);
+        kernel.ChannelChunksSumFloat(SumGrid(c), Ptr(partial), Ptr(target), Chunks(rows), c);
         if (!ReferenceEquals(target, result))
         {
             Copy(target, result);
             target.Dispose();
         }
     }
+
+    /// One block per sum (channel_chunks_sum_*), at most 65535.
+    static Work SumGrid(int sums) => Work.Grid((uint)Math.Min(sums, 65535), 1, 1);
+
+    /// Chunk partials [2, c, chunks] of two sums per channel → float64 [2, c].
+    void FinishBatchSums(Tensor partial, Tensor sums) =>
+        kernel.ChannelChunksSumDouble(SumGrid(partial.Shape[0] * partial.Shape[1]), Ptr(partial), Ptr(sums), partial.Shape[2], partial.Shape[0] * partial.Shape[1]);
 
     static void RequireFloat32Stats(params Tensor[] ts)
     {
@@ -33,25 +43,34 @@ public sealed unsafe partial class CudaBackend
         Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: false);
 
     public void BatchNormSiluTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) =>
-        Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true);
+        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, Tensor? batchSums = null) =>
+        Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true, batchSums);
 
-    /// Batch statistics, running statistics, then y = x·scale + shift (and SiLU).
+    /// Batch statistics (from batchSums when the convolution's epilogue gave them, else one pass
+    /// over x), running statistics, then y = x·scale + shift (and SiLU).
     void Train(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, bool silu)
+        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, bool silu, Tensor? batchSums = null)
     {
         RequireFloat32Stats(gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
         int c = x.Shape[3];
         long rows = x.Count / c;
-        using var sums = Tensor.Empty(new Shape(c), DType.Float32, Device);
-        ChannelSums(x, null, null, null, rows, c, sums);
-        kernel.BnMean(c, Ptr(sums), Ptr(saveMean), c, rows);
-        using var centredSq = Tensor.Empty(new Shape(c), DType.Float32, Device);
-        ChannelSums(x, x, saveMean, saveMean, rows, c, centredSq);
+        var sums = batchSums ?? Tensor.Empty(new Shape(2, c), DType.Float64, Device);
+        if (batchSums is null) BatchSums(x, sums);
         using var scale = Tensor.Empty(new Shape(c), DType.Float32, Device);
         using var shift = Tensor.Empty(new Shape(c), DType.Float32, Device);
-        kernel.BnTrainFinalize(c, Ptr(centredSq), Ptr(saveMean), Ptr(saveInvStd), Ptr(runningMean), Ptr(runningVar), Ptr(gamma), Ptr(beta), Ptr(scale), Ptr(shift), c, rows, (float)momentum, (float)eps);
+        kernel.BnTrainFinalize(c, Ptr(sums), Ptr(saveMean), Ptr(saveInvStd), Ptr(runningMean), Ptr(runningVar), Ptr(gamma), Ptr(beta), Ptr(scale), Ptr(shift), c, rows, (float)momentum, (float)eps);
+        if (batchSums is null) sums.Dispose();
         Apply(x, y, scale, shift, silu);
+    }
+
+    /// Σx and Σx² per channel over x's rows into sums (float64 [2, c]), in one pass over x.
+    void BatchSums(Tensor x, Tensor sums)
+    {
+        int c = x.Shape[x.Rank - 1];
+        long rows = x.Count / c;
+        using var partial = Tensor.Empty(new Shape(2, c, Chunks(rows)), DType.Float32, Device);
+        kernel.BnSumsPartials(Suffix(x, "BatchNorm2d"), ChunkGrid(rows, c), Ptr(x), Ptr(partial), rows, c, RowsPerChunk);
+        FinishBatchSums(partial, sums);
     }
 
     public void BatchNormEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps, Tensor y)
@@ -78,33 +97,36 @@ public sealed unsafe partial class CudaBackend
         else kernel.BnApply(t, x.Count, Ptr(x), Ptr(y), Ptr(scale), Ptr(shift), x.Count, x.Shape[3]);
     }
 
-    public void BatchNormBackward(Tensor x, Tensor gy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor? gx, Tensor? ggamma, Tensor? gbeta)
+    public void BatchNormBackward(Tensor x, Tensor gy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor? gx, Tensor? ggamma, Tensor? gbeta) =>
+        Backward(x, gy, gamma, null, saveMean, saveInvStd, gx, ggamma, gbeta);
+
+    public void BatchNormSiluBackward(Tensor x, Tensor gy, Tensor gamma, Tensor beta, Tensor saveMean, Tensor saveInvStd,
+        Tensor? gx, Tensor? ggamma, Tensor? gbeta) =>
+        Backward(x, gy, gamma, beta, saveMean, saveInvStd, gx, ggamma, gbeta);
+
+    /// Two passes over x and gy: Σg and Σg·(x - mean) per channel, then gx; g is gy, or with β
+    /// (BatchNorm + SiLU) gy·silu'(z) at z recomputed from x, in registers both times.
+    void Backward(Tensor x, Tensor gy, Tensor gamma, Tensor? beta, Tensor saveMean, Tensor saveInvStd, Tensor? gx, Tensor? ggamma, Tensor? gbeta)
     {
         RequireFloat32Stats(gamma, saveMean, saveInvStd);
+        if (beta is not null) RequireFloat32Stats(beta);
+        Require32BitIndex(x);
         int c = x.Shape[3];
         long rows = x.Count / c;
-        using var sumGy = Tensor.Empty(new Shape(c), DType.Float32, Device);
-        using var sumGyXc = Tensor.Empty(new Shape(c), DType.Float32, Device);
-        ChannelSums(gy, null, null, null, rows, c, sumGy);
-        ChannelSums(gy, x, null, saveMean, rows, c, sumGyXc);
+        string t = Suffix(x, beta is null ? "BatchNorm2d" : "BatchNormSilu");
+        using var sums = Tensor.Empty(new Shape(2, c), DType.Float64, Device);
+        using (var partial = Tensor.Empty(new Shape(2, c, Chunks(rows)), DType.Float32, Device))
+        {
+            if (beta is null) kernel.BnBackwardPartials(t, ChunkGrid(rows, c), Ptr(x), Ptr(gy), Ptr(saveMean), Ptr(saveInvStd), Ptr(gamma), 0, Ptr(partial), rows, c, RowsPerChunk);
+            else kernel.BnSiluBackwardPartials(t, ChunkGrid(rows, c), Ptr(x), Ptr(gy), Ptr(saveMean), Ptr(saveInvStd), Ptr(gamma), Ptr(beta), Ptr(partial), rows, c, RowsPerChunk);
+            FinishBatchSums(partial, sums);
+        }
         using var k = Tensor.Empty(new Shape(c), DType.Float32, Device);
         using var m1 = Tensor.Empty(new Shape(c), DType.Float32, Device);
         using var m2 = Tensor.Empty(new Shape(c), DType.Float32, Device);
-        kernel.BnBackwardCoefficients(c, Ptr(sumGy), Ptr(sumGyXc), Ptr(saveInvStd), Ptr(gamma), PtrOrNull(ggamma), PtrOrNull(gbeta), Ptr(k), Ptr(m1), Ptr(m2), c, rows);
+        kernel.BnBackwardCoefficients(c, Ptr(sums), Ptr(saveInvStd), Ptr(gamma), PtrOrNull(ggamma), PtrOrNull(gbeta), Ptr(k), Ptr(m1), Ptr(m2), c, rows);
         if (gx is null) return;
-        Require32BitIndex(x);
-        kernel.BnInputGrad(Suffix(x, "BatchNorm2d"), x.Count, Ptr(x), Ptr(gy), Ptr(gx), Ptr(saveMean), Ptr(k), Ptr(m1), Ptr(m2), x.Count, c);
-    }
-
-    /// Back through SiLU at z recomputed from x and the saved statistics, into a temporary, then
-    /// BatchNorm's backward on that.
-    public void BatchNormSiluBackward(Tensor x, Tensor gy, Tensor gamma, Tensor beta, Tensor saveMean, Tensor saveInvStd,
-        Tensor? gx, Tensor? ggamma, Tensor? gbeta)
-    {
-        RequireFloat32Stats(gamma, beta, saveMean, saveInvStd);
-        Require32BitIndex(x);
-        using var g = Tensor.Empty(x.Shape, x.DType, Device);
-        kernel.BnSiluGrad(Suffix(x, "BatchNormSilu"), x.Count, Ptr(x), Ptr(gy), Ptr(g), Ptr(saveMean), Ptr(saveInvStd), Ptr(gamma), Ptr(beta), x.Count, x.Shape[3]);
-        BatchNormBackward(x, g, gamma, saveMean, saveInvStd, gx, ggamma, gbeta);
+        if (beta is null) kernel.BnInputGrad(t, x.Count, Ptr(x), Ptr(gy), Ptr(gx), Ptr(saveMean), Ptr(saveInvStd), Ptr(gamma), 0, Ptr(k), Ptr(m1), Ptr(m2), x.Count, c);
+        else kernel.BnSiluInputGrad(t, x.Count, Ptr(x), Ptr(gy), Ptr(gx), Ptr(saveMean), Ptr(saveInvStd), Ptr(gamma), Ptr(beta), Ptr(k), Ptr(m1), Ptr(m2), x.Count, c);
     }
 }

@@ -42,11 +42,17 @@ public sealed unsafe partial class CudaBackend
         kernel.Im2col(Suffix(x, "Conv2d"), total, Ptr(x), col, (long)images, (long)n0, c);
     }
 
-    public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y)
+    /// batchSums (float64 [2, Cout], or null): BatchNorm's Σy and Σy² per channel, from the
+    /// implicit GEMM's epilogue where it runs, else from one pass over y.
+    public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y, Tensor? batchSums = null)
     {
         var c = Geometry(x, w, g);
         int cout = w.Shape[0], k = c.Kh * c.Kw * c.Cin;
-        if (UsesImplicitGemm(x, w, c)) ImplicitForward(x, w, c, y);
+        if (UsesImplicitGemm(x, w, c))
+        {
+            ImplicitForward(x, w, c, y, bias is null ? batchSums : null);
+            if (bias is null) batchSums = null; // taken in the epilogue
+        }
         else if (IsPointwise(c))
             Gemm(false, true, x.Shape[0] * c.Ho * c.Wo, cout, c.Cin, Ptr(x), c.Cin, Ptr(w), c.Cin, Ptr(y), cout, false, x.DType);
         else
@@ -60,13 +66,14 @@ public sealed unsafe partial class CudaBackend
         {
             kernel.AddBias(Suffix(y, "Conv2d"), y.Count, Ptr(y), Ptr(bias), y.Count, cout);
         }
+        if (batchSums is not null) BatchSums(y, batchSums);
     }
 
     public void Conv2dBackward(Tensor x, Tensor w, Tensor gy, Conv2dGeometry g, Tensor? gx, Tensor? gw, Tensor? gbias)
     {
         var c = Geometry(x, w, g);
         int cout = w.Shape[0], k = c.Kh * c.Kw * c.Cin, m = x.Shape[0] * c.Ho * c.Wo, es = x.DType.SizeOf();
-        if (gbias is not null) ChannelSums(gy, null, null, null, m, cout, gbias);
+        if (gbias is not null) ChannelSums(gy, m, cout, gbias);
         if (IsPointwise(c))
         {
             if (gw is not null) Gemm(true, false, cout, c.Cin, m, Ptr(gy), cout, Ptr(x), c.Cin, Ptr(gw), c.Cin, false, x.DType);

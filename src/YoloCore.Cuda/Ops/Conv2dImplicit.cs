@@ -31,21 +31,25 @@ public sealed unsafe partial class CudaBackend
         return padded;
     }
 
-    void ImplicitForward(Tensor x, Tensor w, ConvGeom c, Tensor y)
+    /// batchSums (or null) receives BatchNorm's Σy and Σy² from the kernel's epilogue: float32
+    /// partials per block of 128 rows, added per channel in double (FinishBatchSums).
+    void ImplicitForward(Tensor x, Tensor w, ConvGeom c, Tensor y, Tensor? batchSums)
     {
         int cp = PaddedChannels(c.Cin), cout = w.Shape[0], m = x.Shape[0] * c.Ho * c.Wo;
         var xp = WithChannels(x, cp);
         var wp = WithChannels(w, cp);
         var g = c with { Cin = cp };
-        LaunchImplicitForward(Ptr(xp), Ptr(wp), Ptr(y), m, cout, c.Kh * c.Kw * cp, g);
+        using var partial = batchSums is null ? null : Tensor.Empty(new Shape(2, cout, (m + 127) / 128), DType.Float32, Device);
+        LaunchImplicitForward(Ptr(xp), Ptr(wp), Ptr(y), PtrOrNull(partial), m, cout, c.Kh * c.Kw * cp, g);
+        if (partial is not null) FinishBatchSums(partial, batchSums!);
         if (xp != x) xp.Dispose();
         if (wp != w) wp.Dispose();
     }
 
     /// The forward kernel with output channels 32, 64 or 128 per block: widths up to the layer's
     /// channels are candidates (a wider tile would compute empty columns), the fastest for the
-    /// shape picked once per card (TileChoices); all of them give the same numbers.
-    void LaunchImplicitForward(ulong x, ulong w, ulong y, int m, int cout, int k, ConvGeom g)
+    /// shape picked once per card (TileChoices); all of them give the same numbers, batch sums too.
+    void LaunchImplicitForward(ulong x, ulong w, ulong y, ulong partial, int m, int cout, int k, ConvGeom g)
     {
         string[] widths = cout <= 32 ? ["n32"] : cout <= 64 ? ["n64", "n32"] : ["n128", "n64", "n32"];
         void Run(string tile)
@@ -54,9 +58,9 @@ public sealed unsafe partial class CudaBackend
             var work = Work.Grid((uint)((m + 127) / 128), (uint)((cout + width - 1) / width));
             switch (width)
             {
-                case 32: kernel.ConvImplicitForwardN32("f16", work, x, w, y, m, cout, k, g); break;
-                case 64: kernel.ConvImplicitForwardN64("f16", work, x, w, y, m, cout, k, g); break;
-                default: kernel.ConvImplicitForwardN128("f16", work, x, w, y, m, cout, k, g); break;
+                case 32: kernel.ConvImplicitForwardN32("f16", work, x, w, y, partial, m, cout, k, g); break;
+                case 64: kernel.ConvImplicitForwardN64("f16", work, x, w, y, partial, m, cout, k, g); break;
+                default: kernel.ConvImplicitForwardN128("f16", work, x, w, y, partial, m, cout, k, g); break;
             }
         }
         Run(ChooseTile($"forward m{m} co{cout} k{k} {Describe(g)}", widths, Run));
@@ -121,7 +125,7 @@ public sealed unsafe partial class CudaBackend
             Ph = c.Kh - 1 - c.Ph, Pw = c.Kw - 1 - c.Pw,
         };
         int m = gy.Shape[0] * c.H * c.W, k = c.Kh * c.Kw * cout;
-        LaunchImplicitForward(Ptr(gy), Ptr(flipped), Ptr(gx), m, c.Cin, k, t);
+        LaunchImplicitForward(Ptr(gy), Ptr(flipped), Ptr(gx), 0, m, c.Cin, k, t);
     }
 
     /// About four blocks per multiprocessor of a large GPU: the weight gradient's tiles (co × k) are

@@ -27,7 +27,7 @@ public sealed unsafe partial class CudaBackend
         int c = x.Shape[-1];
         if (y.Count == c && y.Shape[-1] == c && x.Count / c > 1)
         {
-            ChannelSums(x, null, null, null, x.Count / c, c, y);
+            ChannelSums(x, x.Count / c, c, y);
             return;
         }
         int r = x.Rank, off = r - y.Rank;

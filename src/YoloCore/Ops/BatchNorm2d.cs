@@ -117,13 +117,17 @@ public static partial class Ops
     /// updated as BatchNorm2d does. One op instead of two: the normalised tensor is never stored
     /// (backward recomputes it from x), which saves memory and passes over the activations.
     public static Tensor BatchNormSilu(this Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-        double momentum, double eps)
+        double momentum, double eps) => BatchNormSilu(x, gamma, beta, runningMean, runningVar, momentum, eps, null);
+
+    /// batchSums (or null): x's Σ and Σ² per channel from the convolution that made x.
+    static Tensor BatchNormSilu(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+        double momentum, double eps, Tensor? batchSums)
     {
         CheckBatchNorm("BatchNormSilu", x, true, gamma, beta, runningMean, runningVar);
         var y = Like(x);
         using var mean = Like(gamma);
         using var invStd = Like(gamma);
-        x.Backend.BatchNormSiluTrain(x, gamma, beta, runningMean, runningVar, momentum, eps, y, mean, invStd);
+        x.Backend.BatchNormSiluTrain(x, gamma, beta, runningMean, runningVar, momentum, eps, y, mean, invStd, batchSums);
         if (GradMode.ShouldRecord(x, gamma, beta)) y.GradFn = new BatchNormTrainNode(x, gamma, beta, mean, invStd, silu: true);
         return y;
     }

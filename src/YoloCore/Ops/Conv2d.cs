@@ -18,7 +18,10 @@ public static partial class Ops
     public static Tensor Conv2d(this Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0) =>
         x.Conv2d(weight, bias, Conv2dGeometry.Square(stride, padding));
 
-    public static Tensor Conv2d(this Tensor x, Tensor weight, Tensor? bias, Conv2dGeometry g)
+    public static Tensor Conv2d(this Tensor x, Tensor weight, Tensor? bias, Conv2dGeometry g) => Conv2d(x, weight, bias, g, null);
+
+    /// batchSums (float64 [2, Cout], or null) also receives Σy and Σy² per channel (ConvBatchNormSilu).
+    static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, Conv2dGeometry g, Tensor? batchSums)
     {
         if (x.Rank != 4 || weight.Rank != 4) throw new ArgumentException($"Conv2d needs NHWC input and OHWI weight, got {x.Shape} and {weight.Shape}");
         RequireSameDevice(x, weight, "Conv2d");
@@ -29,7 +32,7 @@ public static partial class Ops
         int ho = g.OutH(h, kh), wo = g.OutW(w, kw);
         if (ho <= 0 || wo <= 0) throw new ArgumentException($"Conv2d: {kh}×{kw} kernel with {g} leaves no output for {h}×{w} input");
         var y = Like(x, new Shape(n, ho, wo, cout));
-        x.Backend.Conv2d(x, weight, bias, g, y);
+        x.Backend.Conv2d(x, weight, bias, g, y, batchSums);
         if (GradMode.ShouldRecord(x, weight, bias)) y.GradFn = new Conv2dNode(x, weight, bias, g);
         return y;
     }

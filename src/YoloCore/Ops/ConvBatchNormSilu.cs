@@ -1,0 +1,17 @@
+namespace YoloCore;
+
+public static partial class Ops
+{
+    /// YOLOv5's Conv block in training: silu(BatchNorm2d(conv(x, weight))) with batch statistics,
+    /// the running ones updated as BatchNorm2d does. The same two autograd nodes as Conv2d then
+    /// BatchNormSilu, but BatchNorm's batch sums (Σy, Σy² per channel) come out of the convolution,
+    /// which a GPU adds up in its epilogue, so nothing reads the convolution's output just for the
+    /// statistics. The variance is Σy²/M - mean², in double from the sums.
+    public static Tensor ConvBatchNormSilu(this Tensor x, Tensor weight, Conv2dGeometry g, Tensor gamma, Tensor beta,
+        Tensor runningMean, Tensor runningVar, double momentum, double eps)
+    {
+        using var sums = Tensor.Empty(new Shape(2, weight.Shape[0]), DType.Float64, x.Device);
+        using var y = Conv2d(x, weight, null, g, sums);
+        return BatchNormSilu(y, gamma, beta, runningMean, runningVar, momentum, eps, sums);
+    }
+}
