@@ -14,15 +14,17 @@ public sealed unsafe partial class CpuBackend
             () => BatchNormKernel<double>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: false, false));
 
     public void BatchNormSiluTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, Tensor? batchSums = null) =>
+        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, Tensor? batchSums = null)
+    {
+        if (batchSums is not null) BatchSums.Check(batchSums, x.Shape[3]);
         Floating(x, "BatchNormSilu", () => BatchNormKernel<float>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true, UseFast(x), batchSums),
             () => BatchNormKernel<double>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true, false, batchSums));
+    }
 
     /// BatchNorm's batch sums of y: Σy and Σy² per channel (last axis) into float64 [2, C].
-    void BatchSums(Tensor y, Tensor batchSums)
+    void WriteBatchSums(Tensor y, Tensor batchSums)
     {
-        if (batchSums.DType != DType.Float64 || batchSums.Rank != 2 || batchSums.Shape[0] != 2 || batchSums.Shape[1] != y.Shape[y.Rank - 1])
-            throw new ArgumentException($"batch sums of {y.Shape} go into float64 [2, {y.Shape[y.Rank - 1]}], got {batchSums}");
+        BatchSums.Check(batchSums, y.Shape[y.Rank - 1]);
         Floating(y, "BatchSums", () => BatchNormKernel<float>.Sums(y, batchSums, UseFast(y)), () => BatchNormKernel<double>.Sums(y, batchSums, false));
     }
 

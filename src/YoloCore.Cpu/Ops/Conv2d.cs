@@ -17,7 +17,7 @@ public sealed unsafe partial class CpuBackend
     public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y, Tensor? batchSums = null)
     {
         Floating(x, "Conv2d", () => ConvKernel<float>.Forward(x, w, bias, g, y, UseFast(x)), () => ConvKernel<double>.Forward(x, w, bias, g, y, false));
-        if (batchSums is not null) BatchSums(y, batchSums);
+        if (batchSums is not null) WriteBatchSums(y, batchSums);
     }
 
     public void Conv2dBackward(Tensor x, Tensor w, Tensor gy, Conv2dGeometry g, Tensor? gx, Tensor? gw, Tensor? gbias) =>

@@ -54,8 +54,9 @@ public sealed unsafe partial class CudaBackend
         RequireFloat32Stats(gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
         int c = x.Shape[3];
         long rows = x.Count / c;
-        var sums = batchSums ?? Tensor.Empty(new Shape(2, c), DType.Float64, Device);
-        if (batchSums is null) BatchSums(x, sums);
+        if (batchSums is not null) BatchSums.Check(batchSums, c);
+        var sums = batchSums ?? BatchSums.Empty(c, Device);
+        if (batchSums is null) WriteBatchSums(x, sums);
         using var scale = Tensor.Empty(new Shape(c), DType.Float32, Device);
         using var shift = Tensor.Empty(new Shape(c), DType.Float32, Device);
         kernel.BnTrainFinalize(c, Ptr(sums), Ptr(saveMean), Ptr(saveInvStd), Ptr(runningMean), Ptr(runningVar), Ptr(gamma), Ptr(beta), Ptr(scale), Ptr(shift), c, rows, (float)momentum, (float)eps);
@@ -64,7 +65,7 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// Σx and Σx² per channel over x's rows into sums (float64 [2, c]), in one pass over x.
-    void BatchSums(Tensor x, Tensor sums)
+    void WriteBatchSums(Tensor x, Tensor sums)
     {
         int c = x.Shape[x.Rank - 1];
         long rows = x.Count / c;
@@ -114,7 +115,7 @@ public sealed unsafe partial class CudaBackend
         int c = x.Shape[3];
         long rows = x.Count / c;
         string t = Suffix(x, beta is null ? "BatchNorm2d" : "BatchNormSilu");
-        using var sums = Tensor.Empty(new Shape(2, c), DType.Float64, Device);
+        using var sums = Tensor.Empty(new Shape(2, c), DType.Float64, Device); // Σg, Σg·(x - mean)
         using (var partial = Tensor.Empty(new Shape(2, c, Chunks(rows)), DType.Float32, Device))
         {
             if (beta is null) kernel.BnBackwardPartials(t, ChunkGrid(rows, c), Ptr(x), Ptr(gy), Ptr(saveMean), Ptr(saveInvStd), Ptr(gamma), 0, Ptr(partial), rows, c, RowsPerChunk);

@@ -48,6 +48,7 @@ public sealed unsafe partial class CudaBackend
     {
         var c = Geometry(x, w, g);
         int cout = w.Shape[0], k = c.Kh * c.Kw * c.Cin;
+        if (batchSums is not null) BatchSums.Check(batchSums, cout);
         if (UsesImplicitGemm(x, w, c))
         {
             ImplicitForward(x, w, c, y, bias is null ? batchSums : null);
@@ -66,7 +67,7 @@ public sealed unsafe partial class CudaBackend
         {
             kernel.AddBias(Suffix(y, "Conv2d"), y.Count, Ptr(y), Ptr(bias), y.Count, cout);
         }
-        if (batchSums is not null) BatchSums(y, batchSums);
+        if (batchSums is not null) WriteBatchSums(y, batchSums);
     }
 
     public void Conv2dBackward(Tensor x, Tensor w, Tensor gy, Conv2dGeometry g, Tensor? gx, Tensor? gw, Tensor? gbias)

@@ -10,7 +10,7 @@ public static partial class Ops
     public static Tensor ConvBatchNormSilu(this Tensor x, Tensor weight, Conv2dGeometry g, Tensor gamma, Tensor beta,
         Tensor runningMean, Tensor runningVar, double momentum, double eps)
     {
-        using var sums = Tensor.Empty(new Shape(2, weight.Shape[0]), DType.Float64, x.Device);
+        using var sums = BatchSums.Empty(weight.Shape[0], x.Device);
         using var y = Conv2d(x, weight, null, g, sums);
         return BatchNormSilu(y, gamma, beta, runningMean, runningVar, momentum, eps, sums);
     }
