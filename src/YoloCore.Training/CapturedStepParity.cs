@@ -4,8 +4,9 @@ namespace YoloCore.Training;
 
 /// The captured training step against the eager one: the same yolov5n steps (64 px, batch 2)
 /// from the same weights, once eager and once with graphs, while the learning rate, momentum,
-/// targets and (at steps 5 and 6) the loss's buffer capacity change, as in warm-up. On the CPU
-/// the two are identical to the bit (GraphCaptureTests); `doctor --check` runs it on each GPU.
+/// targets and (at steps 5 and 6) the loss's buffer capacity change, as in warm-up; optimizer
+/// steps every `accumulate` steps (the others only accumulate gradients, each kind its own graph).
+/// On the CPU the two are identical (GraphCaptureTests); `doctor --check` runs it on each GPU.
 public static class CapturedStepParity
 {
     /// Steps run, graphs captured, steps replayed, ops in the largest graph, and the largest
@@ -20,10 +21,10 @@ public static class CapturedStepParity
     /// Labels per step: steps 5 and 6 have enough to need the next capacity.
     public static readonly int[] Labels = [2, 3, 1, 4, 60, 60, 2, 3];
 
-    public static Result Compare(Device device, bool amp, OptimizerKind optimizer = OptimizerKind.SGD)
+    public static Result Compare(Device device, bool amp, OptimizerKind optimizer = OptimizerKind.SGD, int accumulate = 1)
     {
-        var eager = Train(device, amp, graphs: false, optimizer, out var capacities);
-        var captured = Train(device, amp, graphs: true, optimizer, out _);
+        var eager = Train(device, amp, graphs: false, optimizer, out var capacities, accumulate);
+        var captured = Train(device, amp, graphs: true, optimizer, out _, accumulate);
         double loss = 0, state = 0;
         for (int i = 0; i < eager.Losses.Count; i++)
             for (int j = 0; j < 4; j++)
@@ -47,7 +48,7 @@ public static class CapturedStepParity
     }
 
     /// capacities: the loss buffers' capacity each step needs.
-    public static Run Train(Device device, bool amp, bool graphs, OptimizerKind optimizer, out List<int> capacities)
+    public static Run Train(Device device, bool amp, bool graphs, OptimizerKind optimizer, out List<int> capacities, int accumulate = 1)
     {
         capacities = [];
         using var setup = new TrainingSetup(ModelConfig.Load("yolov5n"), 3, 64, 2, new Hyperparameters(), optimizer, device, amp, seed: 1);
@@ -74,7 +75,7 @@ public static class CapturedStepParity
             }
             var targets = Targets(Labels[i], rng);
             capacities.Add(StagedLossInputs.CapacityFor(setup.Loss.Prepare(targets, 2, [(8, 8), (4, 4), (2, 2)]).MaxCount));
-            pending.Enqueue(setup.Step.Run(images, targets, optimizerStep: true));
+            pending.Enqueue(setup.Step.Run(images, targets, optimizerStep: (i + 1) % accumulate == 0));
             if (pending.Count == 2) ReadOne(); // one step late, as the trainer reads
         }
         while (pending.Count > 0) ReadOne();

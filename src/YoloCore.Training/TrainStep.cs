@@ -35,18 +35,24 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
     readonly Dictionary<int, StagedLossInputs> lossBuffers = [];
     // Each input shape's head grids, learnt from its first (eager) run.
     readonly Dictionary<Shape, (int Ny, int Nx)[]> grids = [];
-    // Captured steps by input shape and target capacity, and how many optimizer steps of each ran
-    // eagerly (the first creates the momentum buffers and the staged values a capture reads).
-    readonly Dictionary<(Shape Images, DType DType, int Capacity), CapturedStep> graphs = [];
-    readonly Dictionary<(Shape Images, DType DType, int Capacity), int> eagerRuns = [];
+    // Captured steps by input shape, target capacity and kind (a micro-batch that only accumulates
+    // gradients, or one that closes the window with the optimizer step), and how many steps of
+    // each ran eagerly (the first creates the momentum buffers and the staged values a capture reads).
+    readonly Dictionary<GraphKey, CapturedStep> graphs = [];
+    readonly Dictionary<GraphKey, int> eagerRuns = [];
+
+    readonly record struct GraphKey(Shape Images, DType DType, int Capacity, bool OptimizerStep);
 
     public DType ComputeType { get; } = computeType;
 
     /// Replay each step from a graph captured once (IGraphCapture: a CUDA graph), where the step
-    /// allows it: an optimizer step with no gradients carried in (no accumulation window open),
-    /// an optimizer that queues device work only (SGD), one process, and an input shape and
-    /// target capacity seen once before (that run is eager: it creates the optimizer's state and
-    /// learns the shapes). Any other step runs eagerly, as does everything when this is off.
+    /// allows it: an optimizer that queues device work only (SGD), one process, every trainable
+    /// parameter's gradient buffer in place, and an input shape, target capacity and kind
+    /// (accumulating micro-batch or optimizer step) seen once before (that run is eager: it
+    /// creates the gradients and the optimizer's state and learns the shapes). With graphs the
+    /// gradients are kept from step to step and zeroed in place after each optimizer step, so the
+    /// addresses a graph reads and accumulates into stay the same. Any other step runs eagerly,
+    /// as does everything when this is off.
     public bool UseGraphs { get; set; }
 
     /// At most this many graphs are kept: each holds a step's working set in its own memory pool,
@@ -64,25 +70,37 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
     public PendingStep Run(Tensor images, double[] targets, bool optimizerStep, PhaseTimer? timer = null)
     {
         PreparedTargets? prepared = null;
-        if (UseGraphs && optimizerStep && CanCapture() && grids.TryGetValue(images.Shape, out var g))
+        if (KeepsGradients && GradientsInPlace() && grids.TryGetValue(images.Shape, out var g))
         {
             prepared = loss.Prepare(targets, images.Shape[0], g);
             var staged = LossBuffers(prepared.MaxCount);
-            var key = (images.Shape, images.DType, staged.Capacity);
-            if (graphs.TryGetValue(key, out var graph)) return Replay(graph, images, staged, prepared, timer);
+            var key = new GraphKey(images.Shape, images.DType, staged.Capacity, optimizerStep);
+            if (graphs.TryGetValue(key, out var graph) && !graph.ReadsTheseGradients(model)) DropGraph(key);
+            if (graphs.TryGetValue(key, out graph)) return Replay(graph, images, staged, prepared, timer);
             if (eagerRuns.GetValueOrDefault(key) > 0 && graphs.Count < MaxGraphs) return Replay(Capture(key, images, staged), images, staged, prepared, timer);
         }
         using var scope = TensorScope.Begin();
         var (items, found, capacity) = Queue(images, targets, prepared, null, optimizerStep, timer);
-        if (optimizerStep)
-        {
-            var ran = (images.Shape, images.DType, capacity);
-            eagerRuns[ran] = eagerRuns.GetValueOrDefault(ran) + 1;
-        }
+        var ran = new GraphKey(images.Shape, images.DType, capacity, optimizerStep);
+        eagerRuns[ran] = eagerRuns.GetValueOrDefault(ran) + 1;
         return Download(items, found, optimizerStep);
     }
 
-    bool CanCapture() => optimizer.Capturable && reducer is null && worldSize == 1 && model.Parameters().All(p => p.Grad is null);
+    /// Graphs are in use and the step can be captured: an optimizer that queues device work only,
+    /// one process. Then gradients are kept and zeroed in place (a graph holds their addresses).
+    bool KeepsGradients => UseGraphs && optimizer.Capturable && reducer is null && worldSize == 1;
+
+    /// Every trainable parameter has its gradient buffer, so a captured backward adds into
+    /// buffers outside the graph instead of allocating them inside it.
+    bool GradientsInPlace() => model.Parameters().All(p => !p.RequiresGrad || p.Grad is not null);
+
+    /// A graph whose gradient buffers were replaced (gradients dropped outside the step) is
+    /// stale: it goes, and the step is captured again with the buffers there are now.
+    void DropGraph(GraphKey key)
+    {
+        graphs[key].Dispose();
+        graphs.Remove(key);
+    }
 
     /// The loss buffers for count targets per level.
     StagedLossInputs LossBuffers(int count)
@@ -135,7 +153,9 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
             using (var coef = GradientClipping.Coefficient(grads, maxGradNorm))
                 optimizer.Apply(coef, scaler.FoundNonFinite);
             scaler.Update();
-            optimizer.ZeroGrad();
+            if (KeepsGradients)
+                foreach (var grad in grads) grad.Backend.Fill(grad, 0);
+            else optimizer.ZeroGrad();
             timer?.Mark("optimizer");
             // As train.py: the EMA follows every optimizer step, taken or skipped (it counts updates).
             if (ema is not null)
@@ -151,7 +171,7 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
 
     /// Captures the step for this input shape and capacity (runs nothing: Replay stages this
     /// step's values and runs it).
-    CapturedStep Capture((Shape, DType, int) key, Tensor images, StagedLossInputs staged)
+    CapturedStep Capture(GraphKey key, Tensor images, StagedLossInputs staged)
     {
         var capture = images.Backend.Extension<IGraphCapture>();
         var input = Tensor.EmptyUnscoped(images.Shape, images.DType, images.Device);
@@ -159,10 +179,10 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
         try
         {
             using var scope = TensorScope.Begin();
-            var (items, _, _) = Queue(input, null, null, staged, optimizerStep: true, timer: null);
+            var (items, _, _) = Queue(input, null, null, staged, key.OptimizerStep, timer: null);
             var held = TensorScope.Escape(items);
             var graph = capture.EndCapture();
-            return graphs[key] = new CapturedStep(graph, input, held);
+            return graphs[key] = new CapturedStep(graph, input, held, key.OptimizerStep, Gradients(model));
         }
         catch
         {
@@ -172,27 +192,36 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
         }
     }
 
-    /// The host half (this step's targets, the optimizer's step and the EMA's update, staged),
-    /// then the graph.
+    /// The host half (this step's targets and, at an optimizer step, the optimizer's step and the
+    /// EMA's update, staged), then the graph.
     PendingStep Replay(CapturedStep step, Tensor images, StagedLossInputs staged, PreparedTargets prepared, PhaseTimer? timer)
     {
         timer?.Start();
         staged.Upload(prepared);
-        optimizer.Stage();
-        ema?.Stage();
+        if (step.OptimizerStep)
+        {
+            optimizer.Stage();
+            ema?.Stage();
+        }
         images.Backend.Copy(images, step.Input);
         step.Graph.Replay();
         Replays++;
         timer?.Mark("replay");
-        return Download(step.Items, scaler.FoundNonFinite, optimizerStep: true);
+        return Download(step.Items, step.OptimizerStep ? scaler.FoundNonFinite : null, step.OptimizerStep);
     }
 
-    /// A captured step: the graph, the input buffer it reads and the items it writes.
-    sealed class CapturedStep(ICapturedGraph graph, Tensor input, Tensor items) : IDisposable
+    static Tensor?[] Gradients(YoloModel model) => model.Parameters().Select(p => p.Grad).ToArray();
+
+    /// A captured step: the graph, the input buffer it reads, the items it writes, whether it
+    /// closes an accumulation window, and the gradient buffers it adds into.
+    sealed class CapturedStep(ICapturedGraph graph, Tensor input, Tensor items, bool optimizerStep, Tensor?[] gradients) : IDisposable
     {
         public ICapturedGraph Graph { get; } = graph;
         public Tensor Input { get; } = input;
         public Tensor Items { get; } = items;
+        public bool OptimizerStep { get; } = optimizerStep;
+
+        public bool ReadsTheseGradients(YoloModel model) => Gradients(model).SequenceEqual(gradients, ReferenceEqualityComparer.Instance);
 
         public void Dispose()
         {

@@ -88,6 +88,72 @@ public class GraphCaptureTests
         Assert.Equal((0, 0), (eager.Captures, eager.Replays));
     }
 
+    /// Gradient accumulation (an optimizer step every second micro-batch, as batch 16 with
+    /// nominal batch 32 gives): the accumulating micro-batches and the ones that close the
+    /// window are captured as two graphs per shape and replay the eager run exactly. The gradients
+    /// stay in their buffers between steps (zeroed in place), which changes no number.
+    [Fact]
+    public void AccumulatingMicroBatchesAreCapturedAndReplayExactly()
+    {
+        var eager = CapturedStepParity.Train(Device.Cpu, amp: false, graphs: false, OptimizerKind.SGD, out var capacities, accumulate: 2);
+        var captured = CapturedStepParity.Train(Device.Cpu, amp: false, graphs: true, OptimizerKind.SGD, out _, accumulate: 2);
+        Assert.Equal(eager.Losses, captured.Losses);
+        foreach (var (name, w) in eager.State)
+            Assert.True(w.SequenceEqual(captured.State[name]), $"{name} differs between the eager and the replayed steps");
+        // Steps 0-3 and 6-7 share a capacity: 0 and 1 run eagerly (an accumulating micro-batch and
+        // an optimizer step), 2 and 3 are captured, 6 and 7 replay; 4 and 5 need a larger capacity.
+        Assert.Equal(capacities[0], capacities[6]);
+        Assert.NotEqual(capacities[0], capacities[4]);
+        Assert.Equal((2, 4), (captured.Captures, captured.Replays));
+        Assert.Equal(4, (int)captured.State["optimizer.steps"][0]);
+    }
+
+    /// Gradients dropped outside the step (a caller's ZeroGrad) leave a graph adding into buffers
+    /// nobody reads: the step runs eagerly while the buffers are missing, then notices the stale
+    /// graphs, drops them and captures again; the weights end as the eager run's.
+    [Fact]
+    public void AGraphWhoseGradientBuffersWereReplacedIsCapturedAgain()
+    {
+        var (eagerWeights, _) = DropGradientsMidWindow(graphs: false);
+        var (weights, counts) = DropGradientsMidWindow(graphs: true);
+        Assert.Equal([(2, 2), (2, 3), (2, 4), (2, 6)], counts);
+        for (int i = 0; i < weights.Count; i++) Assert.True(weights[i].SequenceEqual(eagerWeights[i]), $"parameter {i} differs from the eager run's");
+    }
+
+    /// Four accumulation windows, the third of three micro-batches with the gradients dropped
+    /// after its first; the final weights, and (graphs, replays) after the second window, the
+    /// third's second micro-batch, the third window and the fourth.
+    static (List<float[]> Weights, List<(int, int)> Counts) DropGradientsMidWindow(bool graphs)
+    {
+        using var setup = new TrainingSetup(YoloCore.Nn.Yolo.ModelConfig.Load("yolov5n"), 3, 64, 2, new Hyperparameters(), OptimizerKind.SGD, Device.Cpu, amp: false, seed: 1);
+        setup.Step.UseGraphs = graphs;
+        using var scope = TensorScope.Begin();
+        double[] targets = [0, 1, 0.5, 0.5, 0.3, 0.4, 1, 2, 0.4, 0.6, 0.2, 0.2];
+        var pixels = new byte[2 * 64 * 64 * 3];
+        var rng = new Random(3);
+        var images = Tensor.Zeros(new Shape(2, 64, 64, 3), DType.UInt8);
+        var counts = new List<(int, int)>();
+        void Step(bool optimizerStep)
+        {
+            rng.NextBytes(pixels); // each micro-batch its own images: their gradients differ
+            images.CopyFrom(pixels);
+            setup.Step.Run(images, targets, optimizerStep).Read();
+        }
+        void Count() => counts.Add((setup.Step.Captures, setup.Step.Replays));
+        Step(false); Step(true); // eager: creates the gradients
+        Step(false); Step(true); // captured
+        Count();
+        Step(false); // replayed: the window is open, gradients accumulated
+        setup.Model.ZeroGrad(); // dropped from outside
+        Step(false); // eager: the gradients are new buffers
+        Count();
+        Step(true); // the stale graph goes; captured again and replayed
+        Count();
+        Step(false); Step(true);
+        Count();
+        return (setup.Model.Parameters().Select(p => p.ToArray<float>()).ToList(), counts);
+    }
+
     [Fact]
     public void AdamStepsAreNeverCaptured()
     {
