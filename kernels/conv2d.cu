@@ -9,6 +9,14 @@ struct ConvGeom
     int h, w, cin, ho, wo, kh, kw, sh, sw, ph, pw;
 };
 
+// Where the implicit-GEMM forward writes output pixel (n, i, j): at (n, oh + sh·i, ow + sw·j) of
+// an N × h × w × cout tensor. The forward itself is {ho, wo, 1, 1, 0, 0}; one phase of a strided
+// convolution's input gradient writes every sh-th row and sw-th column of gx.
+struct OutMap
+{
+    int h, w, sh, sw, oh, ow;
+};
+
 #include "conv2d_implicit.cuh"
 
 // Index arithmetic is 32-bit: the host keeps every group below 2^32 elements, and 64-bit
@@ -74,22 +82,25 @@ EXPORT_FLOAT_TYPES(EXPORT)
 // sums per block of rows. The widest: 128 registers and 40 KB of
 // shared memory on sm_80, so two blocks fit on a multiprocessor.
 #define EXPORT_CONV_FORWARD(BN, NT) \
-    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_forward_n##BN##_f16(const f16* x, const f16* w, f16* y, float* partial, int m_total, int cout, int k_total, ConvGeom g) \
-    { conv_implicit_forward<NT>((const u16*)x, (const u16*)w, (u16*)y, partial, m_total, cout, k_total, g); }
+    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_forward_n##BN##_f16(const f16* x, const f16* w, f16* y, float* partial, int m_total, int cout, int k_total, ConvGeom g, OutMap om) \
+    { conv_implicit_forward<NT>((const u16*)x, (const u16*)w, (u16*)y, partial, m_total, cout, k_total, g, om); }
 EXPORT_CONV_FORWARD(128, 8)
 EXPORT_CONV_FORWARD(64, 4)
 EXPORT_CONV_FORWARD(32, 2)
 
-// W'[ci, ki, kj, co] = W[co, kh-1-ki, kw-1-kj, ci]: with it the input gradient of a stride-1
-// convolution is the forward convolution of gy (padding kh-1-ph), which the implicit GEMM runs.
-extern "C" __global__ void __launch_bounds__(256) conv_flip_weights_f16(const f16* w, f16* flipped, int cout, int kh, int kw, int cin)
+// One phase of the input gradient: W'[ci, ti, tj, co] = W[co, rh + sh·(th-1-ti), rw + sw·(tw-1-tj), ci],
+// the taps that reach input rows ≡ the phase's (mod sh) and columns likewise, flipped and with the
+// channels transposed. With it that phase of gx is a stride-1 forward convolution of gy, which the
+// implicit GEMM runs (for stride 1: one phase, every tap, W[co, kh-1-ti, kw-1-tj, ci]).
+extern "C" __global__ void __launch_bounds__(256) conv_phase_weights_f16(const f16* w, f16* phase, int cout, int kh, int kw, int cin,
+    int rh, int rw, int sh, int sw, int th, int tw)
 {
-    GRID_STRIDE(i, (i64)cout * kh * kw * cin)
+    GRID_STRIDE(i, (i64)cout * th * tw * cin)
     {
         int co = (int)(i % cout);
         i64 r = i / cout;
-        int kj = (int)(r % kw), ki = (int)(r / kw % kh), ci = (int)(r / kw / kh);
-        flipped[i] = w[(((i64)co * kh + (kh - 1 - ki)) * kw + (kw - 1 - kj)) * cin + ci];
+        int tj = (int)(r % tw), ti = (int)(r / tw % th), ci = (int)(r / tw / th);
+        phase[i] = w[(((i64)co * kh + rh + sh * (th - 1 - ti)) * kw + rw + sw * (tw - 1 - tj)) * cin + ci];
     }
 }
 

@@ -1,10 +1,11 @@
 // conv2d_implicit.cuh: the convolution's forward and weight gradient as implicit GEMMs on tensor
-// cores (the stride-1 input gradient is a forward on flipped weights, see conv2d.cu). Float16 NHWC
+// cores (the input gradient is the forward on flipped weights, one phase of rows and columns per
+// stride step, see conv2d.cu's conv_phase_weights). Float16 NHWC
 // activations and OHWI weights, float32 accumulation, no column buffer. Y[m, co] = Σ_k A[m, k]·W[co, k]
 // with m = (n, oh, ow), k = (ki, kj, c) in the OHWI weight's order, and A gathered from x as im2col
 // would write it (zero outside the image). Needs Cin % 8 == 0 (a 16-byte run of 8 channels never
 // crosses a (ki, kj) boundary), Cout % 8 == 0 and sm_80 (cp.async, ldmatrix, mma.sync m16n8k16);
-// the host checks all three. ConvGeom is conv2d.cu's, which includes this file.
+// the host checks all three. ConvGeom and OutMap are conv2d.cu's, which includes this file.
 //
 // A block of 256 threads computes a 128 × 128 tile of Y (or 128 × 64, 128 × 32 for layers with
 // fewer output channels); its 8 warps are 4 along m × 2 along co, 32 × 64 each (32 × 32, 32 × 16):
@@ -138,7 +139,7 @@ __device__ __forceinline__ void epilogue_sums_block(const float* red, float* par
 // The forward's tile is 128 rows (m) × 16·NT columns (co): NT = 8, 4 or 2 for 128, 64 or 32, so
 // a layer with few output channels does not compute empty columns. 2 warps share the columns.
 template <int NT>
-__device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, float* partial, int m_total, int cout, int k_total, ConvGeom g)
+__device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, float* partial, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
 {
 #if __CUDA_ARCH__ >= 800
     constexpr int BN = 16 * NT, BSEGS = (BN * 4 + 255) / 256;
@@ -219,9 +220,18 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, float*
     };
     two_stage_pipeline((k_total + IG_BK - 1) / IG_BK, load, compute);
 
-    // Thread (g = lane / 4, q = lane % 4) holds rows g and g + 8, columns 2q and 2q + 1 of each tile.
-    // With partial (BatchNorm's batch sums, see below) it also adds up the values it stores, as
-    // stored (rounded to float16): s[0..1] = Σy and q[0..1] = Σy² of its two columns.
+    // Thread (g = lane / 4, q = lane % 4) holds rows g and g + 8, columns 2q and 2q + 1 of each tile:
+    // 4 output rows, whose places in y (OutMap) are worked out once. With partial (BatchNorm's batch
+    // sums, see above) it also adds up the values it stores, as stored (rounded to float16):
+    // s[0..1] = Σy and q[0..1] = Σy² of its two columns.
+    i64 ybase[2][2];
+    for (int i = 0; i < 2; i++)
+        for (int half = 0; half < 2; half++)
+        {
+            int row = m0 + wm * 32 + i * 16 + half * 8 + (lane >> 2);
+            int mm = row < m_total ? row : 0, n = mm / hw, pix = mm - n * hw, oi = pix / g.wo, oj = pix - oi * g.wo;
+            ybase[i][half] = row < m_total ? (((i64)n * om.h + om.oh + om.sh * oi) * om.w + om.ow + om.sw * oj) * cout : -1;
+        }
     for (int j = 0; j < NT; j++)
     {
         int col = n0 + wn * 8 * NT + j * 8 + (lane & 3) * 2;
@@ -229,10 +239,9 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, float*
         for (int i = 0; i < 2; i++)
             for (int half = 0; half < 2; half++)
             {
-                int row = m0 + wm * 32 + i * 16 + half * 8 + (lane >> 2);
-                if (col >= cout || row >= m_total) continue; // cout % 8 == 0: col + 1 < cout as well
+                if (col >= cout || ybase[i][half] < 0) continue; // cout % 8 == 0: col + 1 < cout as well
                 unsigned short h0 = f2h(acc[i][j][2 * half]), h1 = f2h(acc[i][j][2 * half + 1]);
-                *(unsigned*)(y + (i64)row * cout + col) = (unsigned)h0 | ((unsigned)h1 << 16);
+                *(unsigned*)(y + ybase[i][half] + col) = (unsigned)h0 | ((unsigned)h1 << 16);
                 float v0 = h2f(h0), v1 = h2f(h1);
                 s[0] += v0; q[0] += v0 * v0;
                 s[1] += v1; q[1] += v1 * v1;

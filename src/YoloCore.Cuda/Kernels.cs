@@ -155,31 +155,24 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("conv2d", "col2im_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_flip_weights_{f16}(const f16* w, f16* flipped, int cout, int kh, int kw, int cin)
-        public void ConvFlipWeights(string suffix, Work work, ulong w, ulong flipped, int cout, int kh, int kw, int cin)
+        /// kernels/conv2d.cu: conv_implicit_forward_n128_{f16}(const f16* x, const f16* w, f16* y, float* partial, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        public void ConvImplicitForwardN128(string suffix, Work work, ulong x, ulong w, ulong y, ulong partial, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
         {
-            void** args = stackalloc void*[] { &w, &flipped, &cout, &kh, &kw, &cin };
-            backend.Launch("conv2d", "conv_flip_weights_" + suffix, work, args);
-        }
-
-        /// kernels/conv2d.cu: conv_implicit_forward_n128_{f16}(const f16* x, const f16* w, f16* y, float* partial, int m_total, int cout, int k_total, ConvGeom g)
-        public void ConvImplicitForwardN128(string suffix, Work work, ulong x, ulong w, ulong y, ulong partial, int m_total, int cout, int k_total, ConvGeom g)
-        {
-            void** args = stackalloc void*[] { &x, &w, &y, &partial, &m_total, &cout, &k_total, &g };
+            void** args = stackalloc void*[] { &x, &w, &y, &partial, &m_total, &cout, &k_total, &g, &om };
             backend.Launch("conv2d", "conv_implicit_forward_n128_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_forward_n32_{f16}(const f16* x, const f16* w, f16* y, float* partial, int m_total, int cout, int k_total, ConvGeom g)
-        public void ConvImplicitForwardN32(string suffix, Work work, ulong x, ulong w, ulong y, ulong partial, int m_total, int cout, int k_total, ConvGeom g)
+        /// kernels/conv2d.cu: conv_implicit_forward_n32_{f16}(const f16* x, const f16* w, f16* y, float* partial, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        public void ConvImplicitForwardN32(string suffix, Work work, ulong x, ulong w, ulong y, ulong partial, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
         {
-            void** args = stackalloc void*[] { &x, &w, &y, &partial, &m_total, &cout, &k_total, &g };
+            void** args = stackalloc void*[] { &x, &w, &y, &partial, &m_total, &cout, &k_total, &g, &om };
             backend.Launch("conv2d", "conv_implicit_forward_n32_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_forward_n64_{f16}(const f16* x, const f16* w, f16* y, float* partial, int m_total, int cout, int k_total, ConvGeom g)
-        public void ConvImplicitForwardN64(string suffix, Work work, ulong x, ulong w, ulong y, ulong partial, int m_total, int cout, int k_total, ConvGeom g)
+        /// kernels/conv2d.cu: conv_implicit_forward_n64_{f16}(const f16* x, const f16* w, f16* y, float* partial, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        public void ConvImplicitForwardN64(string suffix, Work work, ulong x, ulong w, ulong y, ulong partial, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
         {
-            void** args = stackalloc void*[] { &x, &w, &y, &partial, &m_total, &cout, &k_total, &g };
+            void** args = stackalloc void*[] { &x, &w, &y, &partial, &m_total, &cout, &k_total, &g, &om };
             backend.Launch("conv2d", "conv_implicit_forward_n64_" + suffix, work, args);
         }
 
@@ -195,6 +188,13 @@ public sealed unsafe partial class CudaBackend
         {
             void** args = stackalloc void*[] { &x, &gy, &partial, &m_total, &cout, &k_total, &m_per_split, &g };
             backend.Launch("conv2d", "conv_implicit_wgrad_co64_" + suffix, work, args);
+        }
+
+        /// kernels/conv2d.cu: conv_phase_weights_{f16}(const f16* w, f16* phase, int cout, int kh, int kw, int cin, int rh, int rw, int sh, int sw, int th, int tw)
+        public void ConvPhaseWeights(string suffix, Work work, ulong w, ulong phase, int cout, int kh, int kw, int cin, int rh, int rw, int sh, int sw, int th, int tw)
+        {
+            void** args = stackalloc void*[] { &w, &phase, &cout, &kh, &kw, &cin, &rh, &rw, &sh, &sw, &th, &tw };
+            backend.Launch("conv2d", "conv_phase_weights_" + suffix, work, args);
         }
 
         /// kernels/conv2d.cu: conv_wgrad_reduce_{f32,f16}(const float* partial, float* gw, int splits, i64 n)

@@ -9,10 +9,12 @@ public class ImplicitGemmEmulationTests
 {
     const int Bm = 128, Bk = 32, Ld = 40;
 
-    public sealed record Geometry(int N, int H, int W, int C, int Cout, int Kh, int Kw, int Sh, int Sw, int Ph, int Pw)
+    /// OutH, OutW: the output's size when it is not what symmetric padding gives (an input-gradient
+    /// phase: padding P before, whatever is left after).
+    public sealed record Geometry(int N, int H, int W, int C, int Cout, int Kh, int Kw, int Sh, int Sw, int Ph, int Pw, int OutH = 0, int OutW = 0)
     {
-        public int Ho => (H + 2 * Ph - Kh) / Sh + 1;
-        public int Wo => (W + 2 * Pw - Kw) / Sw + 1;
+        public int Ho => OutH > 0 ? OutH : (H + 2 * Ph - Kh) / Sh + 1;
+        public int Wo => OutW > 0 ? OutW : (W + 2 * Pw - Kw) / Sw + 1;
         public int M => N * Ho * Wo;
         public int K => Kh * Kw * C;
     }
@@ -263,14 +265,26 @@ public class ImplicitGemmEmulationTests
         }
     }
 
+    /// conv2d.cu's OutMap: output pixel (n, i, j) goes to (n, Oh + Sh·i, Ow + Sw·j) of N × H × W × cout.
+    public sealed record OutMap(int H, int W, int Sh, int Sw, int Oh, int Ow);
+
     /// conv_implicit_forward&lt;nt&gt;: blocks of 128 rows × 16·nt output channels (nt = 8, 4, 2);
-    /// with partial, also the epilogue's batch sums.
-    static double[] Kernel(double[] x, double[] w, Geometry g, int nt = 8, double[]? partial = null)
+    /// with partial, also the epilogue's batch sums; with map, into those places of y.
+    static double[] Kernel(double[] x, double[] w, Geometry g, int nt = 8, double[]? partial = null, OutMap? map = null, double[]? y = null)
     {
         int bn = 16 * nt;
         int m = g.M, k = g.K, hw = g.Ho * g.Wo;
-        var y = new double[m * g.Cout];
-        Array.Fill(y, double.NaN);
+        map ??= new OutMap(g.Ho, g.Wo, 1, 1, 0, 0);
+        if (y is null)
+        {
+            y = new double[m * g.Cout];
+            Array.Fill(y, double.NaN);
+        }
+        long Place(int row)
+        {
+            int n = row / hw, pix = row - n * hw, i = pix / g.Wo, j = pix - i * g.Wo;
+            return (((long)n * map.H + map.Oh + map.Sh * i) * map.W + map.Ow + map.Sw * j) * g.Cout;
+        }
         for (int bx = 0; bx < (m + Bm - 1) / Bm; bx++)
             for (int by = 0; by < (g.Cout + bn - 1) / bn; by++)
             {
@@ -323,7 +337,7 @@ public class ImplicitGemmEmulationTests
                 });
                 ForEachOutput(acc, nt, 4, m0, n0, (row, col, v0, v1) =>
                 {
-                    if (col < g.Cout && row < m) (y[row * g.Cout + col], y[row * g.Cout + col + 1]) = (v0, v1);
+                    if (col < g.Cout && row < m) (y[Place(row) + col], y[Place(row) + col + 1]) = (v0, v1);
                 });
                 if (partial is not null) EpilogueSums(acc, nt, m0, n0, m, g.Cout, bx, (m + Bm - 1) / Bm, partial);
             }
@@ -400,38 +414,56 @@ public class ImplicitGemmEmulationTests
         }
     }
 
-    public static IEnumerable<object[]> StrideOneShapes() =>
+    public static IEnumerable<object[]> InputGradientShapes() =>
     [
-        [new Geometry(2, 8, 9, 8, 16, 3, 3, 1, 1, 1, 1)],
+        [new Geometry(2, 8, 9, 8, 16, 3, 3, 1, 1, 1, 1)],   // stride 1: one phase, every tap
         [new Geometry(1, 6, 6, 16, 8, 3, 3, 1, 1, 1, 1)],
         [new Geometry(1, 7, 6, 8, 8, 5, 5, 1, 1, 2, 2)],
+        [new Geometry(2, 7, 6, 8, 16, 3, 3, 2, 2, 1, 1)],   // stride 2, odd and even sizes: taps 1 and 2 per axis
+        [new Geometry(1, 8, 8, 16, 8, 3, 3, 2, 2, 0, 0)],   // stride 2 without padding
+        [new Geometry(1, 12, 10, 8, 16, 6, 6, 2, 2, 2, 2)], // the stem's 6×6 / 2
+        [new Geometry(1, 7, 5, 8, 8, 1, 1, 2, 2, 0, 0)],    // 1×1 / 2: phases no tap reaches are zero
+        [new Geometry(1, 11, 9, 8, 8, 5, 5, 3, 3, 1, 2)],   // stride 3, uneven padding: a negative phase padding
     ];
 
-    /// The input gradient of a stride-1 convolution as the backend computes it: conv_flip_weights's
-    /// index math, then the emulated kernel on gy with padding kh-1-ph, against the adjoint of the
-    /// direct convolution.
+    /// conv_phase_weights: W'[ci, ti, tj, co] = W[co, rh + sh·(th-1-ti), rw + sw·(tw-1-tj), ci].
+    static double[] PhaseWeights(double[] w, Geometry g, InputGradientPhase p)
+    {
+        var phase = new double[g.C * p.Th * p.Tw * g.Cout];
+        for (long i = 0; i < phase.Length; i++)
+        {
+            int co = (int)(i % g.Cout);
+            long r = i / g.Cout;
+            int tj = (int)(r % p.Tw), ti = (int)(r / p.Tw % p.Th), ci = (int)(r / p.Tw / p.Th);
+            phase[i] = w[(((long)co * g.Kh + p.Rh + g.Sh * (p.Th - 1 - ti)) * g.Kw + p.Rw + g.Sw * (p.Tw - 1 - tj)) * g.C + ci];
+        }
+        return phase;
+    }
+
+    /// The input gradient as the backend computes it (ImplicitInputGradient): InputGradientPhase's
+    /// plan, conv_phase_weights' index math, then the emulated kernel on gy per phase, written into
+    /// its rows and columns of gx (zeros first where some phase has no tap), against the adjoint of
+    /// the direct convolution. Every element of gx is written.
     [Theory]
-    [MemberData(nameof(StrideOneShapes))]
-    public void TheInputGradientIsTheForwardConvolutionOfTheFlippedWeights(Geometry g)
+    [MemberData(nameof(InputGradientShapes))]
+    public void TheInputGradientIsAForwardConvolutionPerPhaseOfTheStride(Geometry g)
     {
         var rng = new Random(11);
         var w = Enumerable.Range(0, g.Cout * g.K).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
         var gy = Enumerable.Range(0, g.M * g.Cout).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
         var expected = new double[g.N * g.H * g.W * g.C];
         ForEachTap(g, (yi, xi, wi) => { for (int c = 0; c < g.C; c++) expected[xi + c] += gy[yi] * w[wi + c]; });
-        var flipped = new double[w.Length];
-        for (long i = 0; i < flipped.Length; i++)
+        var phases = InputGradientPhase.Plan(g.H, g.W, g.Kh, g.Kw, g.Sh, g.Sw, g.Ph, g.Pw);
+        Assert.Equal(g.Sh * g.Sw, phases.Count);
+        var gx = new double[expected.Length];
+        Array.Fill(gx, phases.Any(p => !p.HasTaps) ? 0 : double.NaN);
+        foreach (var p in phases.Where(p => p.HasTaps))
         {
-            int co = (int)(i % g.Cout);
-            long r = i / g.Cout;
-            int kj = (int)(r % g.Kw), ki = (int)(r / g.Kw % g.Kh), ci = (int)(r / g.Kw / g.Kh);
-            flipped[i] = w[(((long)co * g.Kh + (g.Kh - 1 - ki)) * g.Kw + (g.Kw - 1 - kj)) * g.C + ci];
+            var t = new Geometry(g.N, g.Ho, g.Wo, g.Cout, g.C, p.Th, p.Tw, 1, 1, p.Ph, p.Pw, p.Hp, p.Wp);
+            Kernel(gy, PhaseWeights(w, g, p), t, map: new OutMap(g.H, g.W, g.Sh, g.Sw, p.A, p.B), y: gx);
         }
-        var t = new Geometry(g.N, g.Ho, g.Wo, g.Cout, g.C, g.Kh, g.Kw, 1, 1, g.Kh - 1 - g.Ph, g.Kw - 1 - g.Pw);
-        Assert.Equal((g.H, g.W), (t.Ho, t.Wo));
-        var actual = Kernel(gy, flipped, t);
         for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(actual[i] - expected[i]) < 1e-9, $"{g}: gx[{i}] = {actual[i]}, the adjoint gives {expected[i]}");
+            Assert.True(Math.Abs(gx[i] - expected[i]) < 1e-9, $"{g}: gx[{i}] = {gx[i]}, the adjoint gives {expected[i]}");
     }
 
     public static IEnumerable<object[]> WeightGradientShapes() =>

@@ -17,6 +17,15 @@ public sealed unsafe partial class CudaBackend
         public int H, W, Cin, Ho, Wo, Kh, Kw, Sh, Sw, Ph, Pw;
     }
 
+    /// conv2d.cu's OutMap: where the implicit GEMM writes its output pixel (n, i, j).
+    [StructLayout(LayoutKind.Sequential)]
+    struct OutMap
+    {
+        public int H, W, Sh, Sw, Oh, Ow;
+
+        public static OutMap Dense(ConvGeom c) => new() { H = c.Ho, W = c.Wo, Sh = 1, Sw = 1 };
+    }
+
     static ConvGeom Geometry(Tensor x, Tensor w, Conv2dGeometry g) => new()
     {
         H = x.Shape[1], W = x.Shape[2], Cin = x.Shape[3], Kh = w.Shape[1], Kw = w.Shape[2],

@@ -3,7 +3,8 @@ using YoloCore.Native;
 namespace YoloCore.Cuda;
 
 // The convolution as implicit GEMMs on tensor cores (kernels/conv2d_implicit.cuh): float16 forward,
-// weight gradient, and the input gradient of stride-1 layers, with no column buffer. Channels are
+// weight gradient and input gradient (one stride-1 convolution per phase of the stride), with no
+// column buffer. Channels are
 // read 8 at a time, so a layer with fewer (the 3-channel stem) runs on copies padded with zeros.
 public sealed unsafe partial class CudaBackend
 {
@@ -40,7 +41,7 @@ public sealed unsafe partial class CudaBackend
         var wp = WithChannels(w, cp);
         var g = c with { Cin = cp };
         using var partial = batchSums is null ? null : Tensor.Empty(new Shape(2, cout, (m + 127) / 128), DType.Float32, Device);
-        LaunchImplicitForward(Ptr(xp), Ptr(wp), Ptr(y), PtrOrNull(partial), m, cout, c.Kh * c.Kw * cp, g);
+        LaunchImplicitForward(Ptr(xp), Ptr(wp), Ptr(y), PtrOrNull(partial), m, cout, c.Kh * c.Kw * cp, g, OutMap.Dense(g));
         if (partial is not null) FinishBatchSums(partial, batchSums!);
         if (xp != x) xp.Dispose();
         if (wp != w) wp.Dispose();
@@ -49,7 +50,7 @@ public sealed unsafe partial class CudaBackend
     /// The forward kernel with output channels 32, 64 or 128 per block: widths up to the layer's
     /// channels are candidates (a wider tile would compute empty columns), the fastest for the
     /// shape picked once per card (TileChoices); all of them give the same numbers, batch sums too.
-    void LaunchImplicitForward(ulong x, ulong w, ulong y, ulong partial, int m, int cout, int k, ConvGeom g)
+    void LaunchImplicitForward(ulong x, ulong w, ulong y, ulong partial, int m, int cout, int k, ConvGeom g, OutMap map)
     {
         string[] widths = cout <= 32 ? ["n32"] : cout <= 64 ? ["n64", "n32"] : ["n128", "n64", "n32"];
         void Run(string tile)
@@ -58,9 +59,9 @@ public sealed unsafe partial class CudaBackend
             var work = Work.Grid((uint)((m + 127) / 128), (uint)((cout + width - 1) / width));
             switch (width)
             {
-                case 32: kernel.ConvImplicitForwardN32("f16", work, x, w, y, partial, m, cout, k, g); break;
-                case 64: kernel.ConvImplicitForwardN64("f16", work, x, w, y, partial, m, cout, k, g); break;
-                default: kernel.ConvImplicitForwardN128("f16", work, x, w, y, partial, m, cout, k, g); break;
+                case 32: kernel.ConvImplicitForwardN32("f16", work, x, w, y, partial, m, cout, k, g, map); break;
+                case 64: kernel.ConvImplicitForwardN64("f16", work, x, w, y, partial, m, cout, k, g, map); break;
+                default: kernel.ConvImplicitForwardN128("f16", work, x, w, y, partial, m, cout, k, g, map); break;
             }
         }
         Run(ChooseTile($"forward m{m} co{cout} k{k} {Describe(g)}", widths, Run));
@@ -106,26 +107,26 @@ public sealed unsafe partial class CudaBackend
         }
     }
 
-    /// The input gradient of a stride-1 convolution is itself a stride-1 convolution: of gy with the
-    /// weights flipped in space and transposed in channels, W'[ci, ki, kj, co] = W[co, kh-1-ki,
-    /// kw-1-kj, ci], padded by kh-1-ph. So the implicit-GEMM forward computes it, no col2im.
+    /// The input gradient as stride-1 convolutions of gy with flipped, channel-transposed weights,
+    /// one per phase of the stride (InputGradientPhase; one for stride 1), each written straight
+    /// into its rows and columns of gx: no column buffer, no col2im.
     bool UsesImplicitInputGradient(Tensor x, Tensor w, ConvGeom c) =>
-        c.Sh == 1 && c.Sw == 1 && c.Ho == c.H + c.Kh - 1 - 2 * c.Ph && c.Wo == c.W + c.Kw - 1 - 2 * c.Pw
-        && UsesImplicitGemm(x, w, c) && c.Cin % 8 == 0 && c.Kh - 1 - c.Ph >= 0 && c.Kw - 1 - c.Pw >= 0;
+        UsesImplicitGemm(x, w, c) && c.Cin % 8 == 0 && (long)x.Shape[0] * c.H * c.W < int.MaxValue;
 
     void ImplicitInputGradient(Tensor w, Tensor gy, ConvGeom c, Tensor gx)
     {
-        int cout = w.Shape[0];
-        using var flipped = Tensor.Empty(new Shape(c.Cin, c.Kh, c.Kw, cout), w.DType, Device);
-        kernel.ConvFlipWeights("f16", w.Count, Ptr(w), Ptr(flipped), cout, c.Kh, c.Kw, c.Cin);
-        // The convolution gy → gx: input Ho × Wo × cout, output H × W × cin.
-        var t = new ConvGeom
+        int cout = w.Shape[0], n = gy.Shape[0];
+        var phases = InputGradientPhase.Plan(c.H, c.W, c.Kh, c.Kw, c.Sh, c.Sw, c.Ph, c.Pw);
+        if (phases.Any(p => !p.HasTaps)) Fill(gx, 0); // rows and columns no tap reaches
+        foreach (var p in phases.Where(p => p.HasTaps))
         {
-            H = c.Ho, W = c.Wo, Cin = cout, Ho = c.H, Wo = c.W, Kh = c.Kh, Kw = c.Kw, Sh = 1, Sw = 1,
-            Ph = c.Kh - 1 - c.Ph, Pw = c.Kw - 1 - c.Pw,
-        };
-        int m = gy.Shape[0] * c.H * c.W, k = c.Kh * c.Kw * cout;
-        LaunchImplicitForward(Ptr(gy), Ptr(flipped), Ptr(gx), 0, m, c.Cin, k, t);
+            using var weights = Tensor.Empty(new Shape(c.Cin, p.Th, p.Tw, cout), w.DType, Device);
+            kernel.ConvPhaseWeights("f16", weights.Count, Ptr(w), Ptr(weights), cout, c.Kh, c.Kw, c.Cin, p.Rh, p.Rw, c.Sh, c.Sw, p.Th, p.Tw);
+            // The convolution gy → this phase of gx: input Ho × Wo × cout, output Hp × Wp × cin.
+            var t = new ConvGeom { H = c.Ho, W = c.Wo, Cin = cout, Ho = p.Hp, Wo = p.Wp, Kh = p.Th, Kw = p.Tw, Sh = 1, Sw = 1, Ph = p.Ph, Pw = p.Pw };
+            var map = new OutMap { H = c.H, W = c.W, Sh = c.Sh, Sw = c.Sw, Oh = p.A, Ow = p.B };
+            LaunchImplicitForward(Ptr(gy), Ptr(weights), Ptr(gx), 0, n * p.Hp * p.Wp, c.Cin, p.Th * p.Tw * cout, t, map);
+        }
     }
 
     /// About four blocks per multiprocessor of a large GPU: the weight gradient's tiles (co × k) are

@@ -158,6 +158,9 @@ public static class OpCatalog
         new("wide conv k3 batch 1", [N(1, 20, 20, 64), N(128, 3, 3, 64)], x => x[0].Conv2d(x[1], null, 1, 1)),
         new("wide conv k3 batch 64", [N(64, 6, 6, 16), N(32, 3, 3, 16)], x => x[0].Conv2d(x[1], null, 1, 1)),
         new("wide conv k6 s2 p2 (stem)", [N(2, 32, 32, 3), N(16, 6, 6, 3)], x => x[0].Conv2d(x[1], null, 2, 2)),
+        // Strided input gradients per phase of the stride (InputGradientPhase): 6×6 / 2 with 8 channels, 1×1 / 2 (phases no tap reaches).
+        new("wide conv k6 s2 p2 c8", [N(2, 16, 14, 8), N(16, 6, 6, 8)], x => x[0].Conv2d(x[1], null, 2, 2)),
+        new("wide conv k1 s2 c8", [N(2, 9, 7, 8), N(16, 1, 1, 8)], x => x[0].Conv2d(x[1], null, 2, 0)),
         new("wide batchnorm train", [N(4, 16, 16, 37), BnP(37), BnN(37)], BnTrain),
         new("wide batchnorm+silu train", [N(4, 16, 16, 37), BnP(37), BnN(37)], BnSiluTrain),
         new("wide batchnorm eval", [N(2, 16, 16, 37), BnP(37), BnN(37)], BnEval),
