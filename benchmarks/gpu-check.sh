@@ -155,5 +155,5 @@ if a and c:
     print(f"fused BatchNorm+SiLU in training: {100 * (c['step_ms'] / a['step_ms'] - 1):+.1f} % step time")
 e = report("bench-epilogue")
 if a and e:
-    print(f"implicit GEMM + BatchNorm sums in its epilogue: {100 * (e['step_ms'] / a['step_ms'] - 1):+.1f} % step time, {e.get('launches_per_step', 0)} launches/step")
+    print(f"implicit GEMM + BatchNorm sums in its epilogue: {100 * (e['step_ms'] / a['step_ms'] - 1):+.1f} % step time")
 PY
