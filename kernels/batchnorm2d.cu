@@ -152,14 +152,25 @@ __device__ void bn_backward_partials(const T* x, const T* gy, const float* mean,
     channel_lanes_store(p, 1, shared, partial, c, ch, tx, ty, chunks);
 }
 
-// From Σg and Σg·(x - mean) ([2, c] in double): parameter gradients and the coefficients of the
-// input gradient gx = k·(g - m1 - (x - mean)·m2) with k = γσ⁻¹, m1 = Σg/M, m2 = σ⁻²·Σg(x - mean)/M.
-extern "C" __global__ void bn_backward_coefficients(const double* sums, const float* invstd,
+// Backward's chunk partials [2, c, chunks] (Σg, Σg·(x - mean)) added per channel in double, as
+// channel_chunks_sum does, then, in the same block, the parameter gradients and the coefficients of
+// the input gradient gx = k·(g - m1 - (x - mean)·m2) with k = γσ⁻¹, m1 = Σg/M, m2 = σ⁻²·Σg(x - mean)/M.
+// One block per channel: one launch where a reduce and a coefficients kernel would take two.
+extern "C" __global__ void __launch_bounds__(256) bn_backward_coefficients(const float* partial, int chunks, const float* invstd,
     const float* gamma, float* ggamma, float* gbeta, float* k, float* m1, float* m2, int c, i64 rows)
 {
-    GRID_STRIDE(ch, c)
+    __shared__ double shared[256];
+    for (int ch = blockIdx.x; ch < c; ch += gridDim.x)
     {
-        double inv = invstd[ch], sum_g = sums[ch], sum_g_xc = sums[c + ch];
+        double a = 0.0, b = 0.0;
+        for (int i = threadIdx.x; i < chunks; i += blockDim.x)
+        {
+            a += partial[(i64)ch * chunks + i];
+            b += partial[((i64)c + ch) * chunks + i];
+        }
+        double sum_g = block_sum(a, shared), sum_g_xc = block_sum(b, shared);
+        if (threadIdx.x != 0) continue;
+        double inv = invstd[ch];
         if (ggamma) ggamma[ch] = (float)(sum_g_xc * inv);
         if (gbeta) gbeta[ch] = (float)sum_g;
         k[ch] = (float)(gamma[ch] * inv);

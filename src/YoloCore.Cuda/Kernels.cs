@@ -22,10 +22,10 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("batchnorm2d", "bn_apply_" + suffix, work, args);
         }
 
-        /// kernels/batchnorm2d.cu: bn_backward_coefficients(const double* sums, const float* invstd, const float* gamma, float* ggamma, float* gbeta, float* k, float* m1, float* m2, int c, i64 rows)
-        public void BnBackwardCoefficients(Work work, ulong sums, ulong invstd, ulong gamma, ulong ggamma, ulong gbeta, ulong k, ulong m1, ulong m2, int c, long rows)
+        /// kernels/batchnorm2d.cu: bn_backward_coefficients(const float* partial, int chunks, const float* invstd, const float* gamma, float* ggamma, float* gbeta, float* k, float* m1, float* m2, int c, i64 rows)
+        public void BnBackwardCoefficients(Work work, ulong partial, int chunks, ulong invstd, ulong gamma, ulong ggamma, ulong gbeta, ulong k, ulong m1, ulong m2, int c, long rows)
         {
-            void** args = stackalloc void*[] { &sums, &invstd, &gamma, &ggamma, &gbeta, &k, &m1, &m2, &c, &rows };
+            void** args = stackalloc void*[] { &partial, &chunks, &invstd, &gamma, &ggamma, &gbeta, &k, &m1, &m2, &c, &rows };
             backend.Launch("batchnorm2d", "bn_backward_coefficients", work, args);
         }
 

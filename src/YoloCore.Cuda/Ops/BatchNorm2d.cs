@@ -105,7 +105,8 @@ public sealed unsafe partial class CudaBackend
         Tensor? gx, Tensor? ggamma, Tensor? gbeta) =>
         Backward(x, gy, gamma, beta, saveMean, saveInvStd, gx, ggamma, gbeta);
 
-    /// Two passes over x and gy: Σg and Σg·(x - mean) per channel, then gx; g is gy, or with β
+    /// Two passes over x and gy: Σg and Σg·(x - mean) per chunk of rows (added up with the
+    /// coefficients in one more small kernel), then gx; g is gy, or with β
     /// (BatchNorm + SiLU) gy·silu'(z) at z recomputed from x, in registers both times.
     void Backward(Tensor x, Tensor gy, Tensor gamma, Tensor? beta, Tensor saveMean, Tensor saveInvStd, Tensor? gx, Tensor? ggamma, Tensor? gbeta)
     {
@@ -115,17 +116,13 @@ public sealed unsafe partial class CudaBackend
         int c = x.Shape[3];
         long rows = x.Count / c;
         string t = Suffix(x, beta is null ? "BatchNorm2d" : "BatchNormSilu");
-        using var sums = Tensor.Empty(new Shape(2, c), DType.Float64, Device); // Σg, Σg·(x - mean)
-        using (var partial = Tensor.Empty(new Shape(2, c, Chunks(rows)), DType.Float32, Device))
-        {
-            if (beta is null) kernel.BnBackwardPartials(t, ChunkGrid(rows, c), Ptr(x), Ptr(gy), Ptr(saveMean), Ptr(saveInvStd), Ptr(gamma), 0, Ptr(partial), rows, c, RowsPerChunk);
-            else kernel.BnSiluBackwardPartials(t, ChunkGrid(rows, c), Ptr(x), Ptr(gy), Ptr(saveMean), Ptr(saveInvStd), Ptr(gamma), Ptr(beta), Ptr(partial), rows, c, RowsPerChunk);
-            FinishBatchSums(partial, sums);
-        }
+        using var partial = Tensor.Empty(new Shape(2, c, Chunks(rows)), DType.Float32, Device); // Σg, Σg·(x - mean) per chunk
+        if (beta is null) kernel.BnBackwardPartials(t, ChunkGrid(rows, c), Ptr(x), Ptr(gy), Ptr(saveMean), Ptr(saveInvStd), Ptr(gamma), 0, Ptr(partial), rows, c, RowsPerChunk);
+        else kernel.BnSiluBackwardPartials(t, ChunkGrid(rows, c), Ptr(x), Ptr(gy), Ptr(saveMean), Ptr(saveInvStd), Ptr(gamma), Ptr(beta), Ptr(partial), rows, c, RowsPerChunk);
         using var k = Tensor.Empty(new Shape(c), DType.Float32, Device);
         using var m1 = Tensor.Empty(new Shape(c), DType.Float32, Device);
         using var m2 = Tensor.Empty(new Shape(c), DType.Float32, Device);
-        kernel.BnBackwardCoefficients(c, Ptr(sums), Ptr(saveInvStd), Ptr(gamma), PtrOrNull(ggamma), PtrOrNull(gbeta), Ptr(k), Ptr(m1), Ptr(m2), c, rows);
+        kernel.BnBackwardCoefficients(SumGrid(c), Ptr(partial), Chunks(rows), Ptr(saveInvStd), Ptr(gamma), PtrOrNull(ggamma), PtrOrNull(gbeta), Ptr(k), Ptr(m1), Ptr(m2), c, rows);
         if (gx is null) return;
         if (beta is null) kernel.BnInputGrad(t, x.Count, Ptr(x), Ptr(gy), Ptr(gx), Ptr(saveMean), Ptr(saveInvStd), Ptr(gamma), 0, Ptr(k), Ptr(m1), Ptr(m2), x.Count, c);
         else kernel.BnSiluInputGrad(t, x.Count, Ptr(x), Ptr(gy), Ptr(gx), Ptr(saveMean), Ptr(saveInvStd), Ptr(gamma), Ptr(beta), Ptr(k), Ptr(m1), Ptr(m2), x.Count, c);
