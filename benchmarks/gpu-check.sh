@@ -89,6 +89,8 @@ step train 240 "${yolocore[@]}" train --device "$device" --data "$data" --cfg "$
 step bench-fused 90 env YOLOCORE_FUSED_BN_SILU=1 "${yolocore[@]}" bench --device "$device" "${size[@]}" --json
 # Both: the convolutions hand BatchNorm its batch sums from the implicit GEMM's epilogue.
 step bench-epilogue 90 env YOLOCORE_FUSED_BN_SILU=1 YOLOCORE_IMPLICIT_GEMM=1 "${yolocore[@]}" bench --device "$device" "${size[@]}" --json
+# Where that step's time goes, op by op (what to fuse next).
+step profile-epilogue 120 env YOLOCORE_FUSED_BN_SILU=1 YOLOCORE_IMPLICIT_GEMM=1 "${yolocore[@]}" bench --device "$device" "${size[@]}" --profile
 step torch-nchw 90 $py benchmarks/pytorch/bench.py --device "$device" "${size[@]}" --json
 step ddp-accumulate 90 "${yolocore[@]}" launch --nproc-per-node 1 --master-port $((port + 2)) -- bench --device "$device" --cfg "$cfg" \
   --batch-size $((batch / 4 > 1 ? batch / 4 : 2)) --img "$img" --warmup 4 --steps $((steps / 4 * 4 > 4 ? steps / 4 * 4 : 4)) --accumulate 4 --json
