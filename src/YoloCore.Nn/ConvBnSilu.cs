@@ -50,7 +50,7 @@ public sealed class ConvBnSilu : Module
     /// they pass there, GPUs keep the two separately verified ops unless YOLOCORE_FUSED_BN_SILU=1
     /// (the GPU script's timing of the fused step).
     static bool FusedOn(Device device) => device.IsCpu || FusedOnEveryDevice;
-    static readonly bool FusedOnEveryDevice = Environment.GetEnvironmentVariable("YOLOCORE_FUSED_BN_SILU") == "1";
+    public static bool FusedOnEveryDevice { get; } = Environment.GetEnvironmentVariable("YOLOCORE_FUSED_BN_SILU") == "1";
 
     Tensor FusedForward(Tensor x)
     {

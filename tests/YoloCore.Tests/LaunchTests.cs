@@ -87,6 +87,8 @@ public class LaunchTests : IDisposable
         // The loss's target counts are averaged across ranks on the device: no step reads back.
         Assert.Equal(0, json.GetProperty("host_reads_per_step").GetDouble());
         Assert.Equal(System.Text.Json.JsonValueKind.Null, json.GetProperty("launches_per_step").ValueKind); // CPU: no launches
+        // The opt-in GPU paths: the CPU always runs the fused Conv + BatchNorm + SiLU, never the implicit GEMM.
+        Assert.Equal((false, true), (json.GetProperty("implicit_gemm").GetBoolean(), json.GetProperty("fused_bn_silu").GetBoolean()));
     }
 
     /// Batch 4 makes the nominal-batch warmup accumulate 2 micro-batches from the fifth iteration:

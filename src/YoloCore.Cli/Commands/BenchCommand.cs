@@ -114,6 +114,8 @@ public sealed class BenchCommand
             buckets = reducer?.Buckets.Count ?? 0, allreduce_per_optimizer_step = reductionsPerStep,
             allreduce_mib_per_step = mibPerStep, exposed_comm_ms = exposedMs,
             launches_per_step = launchesPerStep, host_reads_per_step = hostReadsPerStep, graph, graph_replays = replays, graph_ops = step.GraphOps,
+            // The opt-in GPU paths this run took (environment variables; the CPU always fuses).
+            implicit_gemm = !device.IsCpu && CudaBackend.ImplicitGemmOn, fused_bn_silu = device.IsCpu || YoloCore.Nn.ConvBnSilu.FusedOnEveryDevice,
         };
         if (json) Console.WriteLine(JsonSerializer.Serialize(report));
         else

@@ -10,7 +10,7 @@ public sealed unsafe partial class CudaBackend
 {
     /// Off until a GPU run has checked the kernels against the CPU (doctor --check) and timed them
     /// against im2col + cuBLAS: YOLOCORE_IMPLICIT_GEMM=1.
-    static readonly bool ImplicitGemmOn = Environment.GetEnvironmentVariable("YOLOCORE_IMPLICIT_GEMM") == "1";
+    public static bool ImplicitGemmOn { get; } = Environment.GetEnvironmentVariable("YOLOCORE_IMPLICIT_GEMM") == "1";
 
     static int PaddedChannels(int c) => (c + 7) / 8 * 8;
 
