@@ -36,6 +36,9 @@ public class ImplicitGemmEmulationTests
                             }
     }
 
+    /// count values drawn uniformly from [-1, 1).
+    static double[] Uniform(Random rng, int count) => Enumerable.Range(0, count).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+
     static double[] Direct(double[] x, double[] w, Geometry g)
     {
         var y = new double[g.M * g.Cout];
@@ -363,8 +366,8 @@ public class ImplicitGemmEmulationTests
     static void CheckForward(Geometry g, int nt)
     {
         var rng = new Random(7);
-        var x = Enumerable.Range(0, g.N * g.H * g.W * g.C).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
-        var w = Enumerable.Range(0, g.Cout * g.K).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        var x = Uniform(rng, g.N * g.H * g.W * g.C);
+        var w = Uniform(rng, g.Cout * g.K);
         var expected = Direct(x, w, g);
         var actual = Kernel(x, w, g, nt);
         for (int i = 0; i < expected.Length; i++)
@@ -378,25 +381,25 @@ public class ImplicitGemmEmulationTests
     public void EveryTileWidthGivesTheSameSums(Geometry g)
     {
         var rng = new Random(9);
-        var x = Enumerable.Range(0, g.N * g.H * g.W * g.C).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
-        var w = Enumerable.Range(0, g.Cout * g.K).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        var x = Uniform(rng, g.N * g.H * g.W * g.C);
+        var w = Uniform(rng, g.Cout * g.K);
         var wide = Kernel(x, w, g, 8);
         Assert.Equal(wide, Kernel(x, w, g, 4));
         Assert.Equal(wide, Kernel(x, w, g, 2));
-        var gy = Enumerable.Range(0, g.M * g.Cout).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        var gy = Uniform(rng, g.M * g.Cout);
         Assert.Equal(WeightGradientKernel(x, gy, g, 32, 4), WeightGradientKernel(x, gy, g, 32, 2));
     }
 
     /// BatchNorm's batch sums from the forward's epilogue: per block of 128 rows and per column, Σy
     /// and Σy² of exactly the outputs the block stored (no row past m, no column past cout, each
-    /// once), for every tile width, and the chunk sums add up to the whole batch's.
+    /// once), for every tile width.
     [Theory]
     [MemberData(nameof(Shapes))]
     public void TheEpilogueSumsEachBlocksOutputsOnce(Geometry g)
     {
         var rng = new Random(19);
-        var x = Enumerable.Range(0, g.N * g.H * g.W * g.C).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
-        var w = Enumerable.Range(0, g.Cout * g.K).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        var x = Uniform(rng, g.N * g.H * g.W * g.C);
+        var w = Uniform(rng, g.Cout * g.K);
         int blocks = (g.M + Bm - 1) / Bm;
         foreach (int nt in new[] { 8, 4, 2 })
         {
@@ -449,8 +452,8 @@ public class ImplicitGemmEmulationTests
     public void TheInputGradientIsAForwardConvolutionPerPhaseOfTheStride(Geometry g)
     {
         var rng = new Random(11);
-        var w = Enumerable.Range(0, g.Cout * g.K).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
-        var gy = Enumerable.Range(0, g.M * g.Cout).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        var w = Uniform(rng, g.Cout * g.K);
+        var gy = Uniform(rng, g.M * g.Cout);
         var expected = new double[g.N * g.H * g.W * g.C];
         ForEachTap(g, (yi, xi, wi) => { for (int c = 0; c < g.C; c++) expected[xi + c] += gy[yi] * w[wi + c]; });
         var phases = InputGradientPhase.Plan(g.H, g.W, g.Kh, g.Kw, g.Sh, g.Sw, g.Ph, g.Pw);
@@ -479,8 +482,8 @@ public class ImplicitGemmEmulationTests
     public void TheWeightGradientKernelsTilesAndSlicesSumToThePatchProducts(Geometry g, int perSplit)
     {
         var rng = new Random(13);
-        var x = Enumerable.Range(0, g.N * g.H * g.W * g.C).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
-        var gy = Enumerable.Range(0, g.M * g.Cout).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        var x = Uniform(rng, g.N * g.H * g.W * g.C);
+        var gy = Uniform(rng, g.M * g.Cout);
         var expected = new double[g.Cout * g.K];
         ForEachTap(g, (yi, xi, wi) => { for (int c = 0; c < g.C; c++) expected[wi + c] += gy[yi] * x[xi + c]; });
         foreach (int wm in new[] { 4, 2 })
@@ -513,9 +516,9 @@ public class ImplicitGemmEmulationTests
         var g = new Geometry(2, 12, 10, 3, 16, 6, 6, 2, 2, 2, 2);
         var padded = g with { C = 8 };
         var rng = new Random(17);
-        var x = Enumerable.Range(0, g.N * g.H * g.W * g.C).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
-        var w = Enumerable.Range(0, g.Cout * g.K).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
-        var gy = Enumerable.Range(0, g.M * g.Cout).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        var x = Uniform(rng, g.N * g.H * g.W * g.C);
+        var w = Uniform(rng, g.Cout * g.K);
+        var gy = Uniform(rng, g.M * g.Cout);
         var y = Kernel(CopyChannels(x, 3, 8), CopyChannels(w, 3, 8), padded);
         var expected = Direct(x, w, g);
         for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(y[i] - expected[i]) < 1e-9, $"y[{i}] = {y[i]}, expected {expected[i]}");

@@ -21,12 +21,9 @@ public sealed unsafe partial class CpuBackend
             () => BatchNormKernel<double>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true, false, batchSums));
     }
 
-    /// BatchNorm's batch sums of y: Σy and Σy² per channel (last axis) into float64 [2, C].
-    void WriteBatchSums(Tensor y, Tensor batchSums)
-    {
-        BatchSums.Check(batchSums, y.Shape[y.Rank - 1]);
+    /// BatchNorm's batch sums of y: Σy and Σy² per channel (last axis) into float64 [2, C], checked by the caller.
+    void WriteBatchSums(Tensor y, Tensor batchSums) =>
         Floating(y, "BatchSums", () => BatchNormKernel<float>.Sums(y, batchSums, UseFast(y)), () => BatchNormKernel<double>.Sums(y, batchSums, false));
-    }
 
     public void BatchNormEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps, Tensor y) =>
         Floating(x, "BatchNorm2d", () => BatchNormKernel<float>.Eval(x, gamma, beta, runningMean, runningVar, eps, y, UseFast(x)),

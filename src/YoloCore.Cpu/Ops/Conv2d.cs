@@ -16,6 +16,7 @@ public sealed unsafe partial class CpuBackend
     /// batchSums (or null): BatchNorm's Σy and Σy² per channel, float64 [2, Cout], from y.
     public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y, Tensor? batchSums = null)
     {
+        if (batchSums is not null) BatchSums.Check(batchSums, w.Shape[0]);
         Floating(x, "Conv2d", () => ConvKernel<float>.Forward(x, w, bias, g, y, UseFast(x)), () => ConvKernel<double>.Forward(x, w, bias, g, y, false));
         if (batchSums is not null) WriteBatchSums(y, batchSums);
     }

@@ -60,13 +60,13 @@ public static class OpCatalog
     static InputSpec BnN(params int[] s) => new(s, KeepFloat32: true);
 
     // BatchNorm of x[0] with weight x[1] and bias x[2]: fresh running statistics in training
-    // (mean 0, variance 1), fixed ones in eval.
-    static Tensor Stat(Tensor[] x, double value) => Tensor.Full(x[1].Shape, value, x[1].DType, x[0].Device);
+    // (mean 0, variance 1), fixed ones in eval, shaped like the weight x[weight].
+    static Tensor Stat(Tensor[] x, double value, int weight = 1) => Tensor.Full(x[weight].Shape, value, x[weight].DType, x[0].Device);
     static Tensor BnTrain(Tensor[] x) => x[0].BatchNorm2d(x[1], x[2], Stat(x, 0), Stat(x, 1), true, 0.03, 1e-3);
     static Tensor BnSiluTrain(Tensor[] x) => x[0].BatchNormSilu(x[1], x[2], Stat(x, 0), Stat(x, 1), 0.03, 1e-3);
     // Conv (no bias) then BatchNorm + SiLU with the convolution's batch sums: x[0] input, x[1] weight, x[2], x[3] γ, β.
     static Func<Tensor[], Tensor> ConvBnSilu(int stride, int pad) => x => x[0].ConvBatchNormSilu(x[1], Conv2dGeometry.Square(stride, pad),
-        x[2], x[3], Tensor.Full(x[2].Shape, 0, x[2].DType, x[0].Device), Tensor.Full(x[2].Shape, 1, x[2].DType, x[0].Device), 0.03, 1e-3);
+        x[2], x[3], Stat(x, 0, weight: 2), Stat(x, 1, weight: 2), 0.03, 1e-3);
     static Tensor BnEval(Tensor[] x) => x[0].BatchNorm2d(x[1], x[2], Stat(x, 0.2), Stat(x, 1.7), false, 0.03, 1e-3);
 
     /// Every op's cases: Core's below, then those of extension ops in higher layers (the YOLO
