@@ -1,5 +1,6 @@
 // multitensor.cu: the optimizer step's tail over many tensors in one launch: unscale and check
 // (mixed precision), sums of squares (gradient clipping), a = alpha·a + beta·b (EMA), and SGD;
+// mixed precision's weight casts before the forward pass;
 // and the two one-thread kernels that keep the step free of host reads: clipping's coefficient
 // and the loss scaler's update. Scale, coefficient and skip flag stay on the device: the
 // kernels read them, so the host queues the whole step without waiting.
@@ -44,6 +45,18 @@ __device__ void mt_sum_squares(const Chunk* chunks, float* partial)
     float total = block_sum(acc, shared);
     if (threadIdx.x == 0) partial[blockIdx.x] = total;
 }
+
+// b = a converted (float32 master weights to their float16 copies, or back), as cast_* does per tensor.
+template <typename A, typename B>
+__device__ void mt_cast(const Chunk* chunks)
+{
+    Chunk ck = chunks[blockIdx.x];
+    const A* a = (const A*)ck.a;
+    B* b = (B*)ck.b;
+    for (int j = threadIdx.x; j < ck.len; j += blockDim.x) st(b, ck.start + j, ld(a, ck.start + j));
+}
+extern "C" __global__ void __launch_bounds__(256) mt_cast_f32_f16(const Chunk* chunks) { mt_cast<float, f16>(chunks); }
+extern "C" __global__ void __launch_bounds__(256) mt_cast_f16_f32(const Chunk* chunks) { mt_cast<f16, float>(chunks); }
 
 // a = alpha·a + beta·b (float32: EMA weights and buffers, or a scale of the gradients when beta = 0),
 // coef = (alpha, beta) in double on the device, so a captured step reads each step's EMA decay.

@@ -302,6 +302,13 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("multitensor", "mt_axpby_" + suffix, work, args);
         }
 
+        /// kernels/multitensor.cu: mt_cast_{f32_f16,f16_f32}(const Chunk* chunks)
+        public void MtCast(string suffix, Work work, ulong chunks)
+        {
+            void** args = stackalloc void*[] { &chunks };
+            backend.Launch("multitensor", "mt_cast_" + suffix, work, args);
+        }
+
         /// kernels/multitensor.cu: mt_sgd_{f32,f16}(const Chunk* chunks, const float* scale, const int* skip, const double* settings, int nesterov)
         public void MtSgd(string suffix, Work work, ulong chunks, ulong scale, ulong skip, ulong settings, int nesterov)
         {

@@ -19,8 +19,15 @@ public sealed class Conv2d : Module
     public int Stride { get; }
     public int Padding { get; }
 
+    /// Every convolution's weight and bias under root: what mixed precision casts once per forward
+    /// pass, all in one call (CastCache).
+    public static IReadOnlyList<Tensor> Weights(Module root) =>
+        root.NamedModules().Select(m => m.Module).OfType<Conv2d>()
+            .SelectMany(c => c.Bias is null ? [c.Weight] : new[] { c.Weight, c.Bias }).ToList();
+
     /// Mixed precision the way autocast does it: the float32 master weight is cast to the
-    /// activations' dtype inside the graph, so its gradient arrives back in float32.
+    /// activations' dtype inside the graph (or taken from the forward's CastCache), so its
+    /// gradient arrives back in float32.
     public override Tensor Forward(Tensor x)
     {
         if (x.DType == Weight.DType) return x.Conv2d(Weight, Bias, Stride, Padding);

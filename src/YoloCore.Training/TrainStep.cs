@@ -45,6 +45,8 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
 
     public DType ComputeType { get; } = computeType;
 
+    readonly IReadOnlyList<Tensor> castWeights = YoloCore.Nn.Conv2d.Weights(model);
+
     /// Replay each step from a graph captured once (IGraphCapture: a CUDA graph), where the step
     /// allows it: an optimizer that queues device work only (SGD), one process, every trainable
     /// parameter's gradient buffer in place, and an input shape, target capacity and kind
@@ -125,7 +127,10 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
         var x = images.DType == DType.UInt8
             ? YoloModel.Input(images, ComputeType)
             : images.DType == ComputeType ? images : images.Cast(ComputeType);
-        var heads = model.ForwardHeads(x);
+        Tensor[] heads;
+        // Under mixed precision every convolution weight is cast in one launch, not one each.
+        using (ComputeType == DType.Float32 ? null : CastCache.Begin(castWeights, ComputeType))
+            heads = model.ForwardHeads(x);
         timer?.Mark("forward");
         var heads32 = heads.Select(h => h.DType == DType.Float32 ? h : h.Cast(DType.Float32)).ToArray();
         if (targets is not null)

@@ -22,6 +22,10 @@ public interface IBackend
     void CopyToHost(Tensor source, nint destination);
     /// Same element count; converts between dtypes when they differ.
     void Copy(Tensor source, Tensor destination);
+
+    /// Copy for every pair (sources[i] into destinations[i]), as one launch on a GPU where the
+    /// pairs share a conversion: mixed precision casts the master weights so once per forward.
+    void CopyMany(IReadOnlyList<Tensor> sources, IReadOnlyList<Tensor> destinations);
     void Fill(Tensor destination, double value);
 
     // ---- asynchronous batch uploads -----------------------------------------------------------
@@ -77,6 +81,8 @@ public interface IBackend
     /// batchSums (float64 [2, Cout], or null): also BatchNorm's batch sums of y, Σy and Σy² per
     /// channel over N·H·W, which a GPU adds up in the convolution's epilogue (no pass over y).
     void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y, Tensor? batchSums = null);
+    /// gw and gbias may have another floating dtype than x: their masters' (float32 under mixed
+    /// precision, where w is a float16 copy), summed in float32 or wider and rounded once into them.
     void Conv2dBackward(Tensor x, Tensor w, Tensor gy, Conv2dGeometry g, Tensor? gx, Tensor? gw, Tensor? gbias);
 
     /// Train-mode BatchNorm over N, H, W of an NHWC tensor: normalises with the batch statistics,

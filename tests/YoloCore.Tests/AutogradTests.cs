@@ -191,3 +191,74 @@ public class LeafGradientTests
         Assert.Equal([3f, 3f, 3f, 3f], grad);
     }
 }
+
+/// Mixed precision's weights: a convolution of a cast master weight writes the weight's (and
+/// bias's) gradient in the master's dtype, so the cast's backward passes it through, with no
+/// conversion. Here the compute dtype is float64 and the masters float32 (the CPU has no float16
+/// arithmetic); on a GPU it is float16 and float32.
+public class MasterWeightGradientTests
+{
+    static Tensor Leaf(Random rng, DType dtype, params int[] shape)
+    {
+        var n = shape.Aggregate(1, (a, b) => a * b);
+        var t = Tensor.FromDoubles(Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 2 - 1).Select(v => (double)(float)v).ToArray(), new Shape(shape), dtype);
+        t.RequiresGrad = true;
+        return t;
+    }
+
+    [Fact]
+    public void AConvolutionOfACastWeightWritesTheGradientInTheMastersDType()
+    {
+        var rng = new Random(3);
+        using var x = Leaf(rng, DType.Float64, 2, 5, 6, 3);
+        using var w32 = Leaf(rng, DType.Float32, 4, 3, 3, 3);
+        using var b32 = Leaf(rng, DType.Float32, 4);
+        using var w64 = Tensor.FromDoubles(w32.ToDoubles(), w32.Shape, DType.Float64);
+        using var b64 = Tensor.FromDoubles(b32.ToDoubles(), b32.Shape, DType.Float64);
+        w64.RequiresGrad = b64.RequiresGrad = true;
+        using (TensorScope.Begin())
+        {
+            var y = x.Conv2d(w64, b64, Conv2dGeometry.Square(2, 1));
+            (y * y).Sum().Backward();
+        }
+        var gx = x.Grad!.ToDoubles();
+        x.ZeroGrad();
+
+        var profiler = new YoloCore.Diagnostics.OpProfiler(YoloCore.Cpu.CpuBackend.Instance);
+        YoloCore.Backends.Register(profiler.Backend);
+        try
+        {
+            using var _ = TensorScope.Begin();
+            var y = x.Conv2d(w32.Cast(DType.Float64), b32.Cast(DType.Float64), Conv2dGeometry.Square(2, 1));
+            (y * y).Sum().Backward();
+        }
+        finally { YoloCore.Backends.Register(YoloCore.Cpu.CpuBackend.Instance); }
+
+        Assert.Equal(DType.Float32, w32.Grad!.DType);
+        // Summed in float64, rounded once: exactly the float64 gradient rounded to float32.
+        Assert.Equal(w64.Grad!.ToDoubles().Select(v => (double)(float)v), w32.Grad.ToDoubles());
+        Assert.Equal(b64.Grad!.ToDoubles().Select(v => (double)(float)v), b32.Grad!.ToDoubles());
+        Assert.Equal(gx, x.Grad!.ToDoubles());
+        // The two forward casts copy; the backward converts nothing.
+        var calls = profiler.Report().ToDictionary(r => r.Op, r => r.Calls);
+        Assert.True(calls.GetValueOrDefault("Cast") == 2, string.Join(", ", calls));
+    }
+
+    [Fact]
+    public void ACastWeightWithConsumersOfBothDTypesGetsTheirSum()
+    {
+        // The convolution hands the cast float32, the product float64: the engine adds them in one dtype.
+        var rng = new Random(4);
+        using var x = Leaf(rng, DType.Float64, 1, 4, 4, 2);
+        using var w32 = Leaf(rng, DType.Float32, 3, 1, 1, 2);
+        using var w64 = Tensor.FromDoubles(w32.ToDoubles(), w32.Shape, DType.Float64);
+        w64.RequiresGrad = true;
+        Tensor Loss(Tensor w) => x.Conv2d(w).Sum() + (w * w).Sum() * 0.5;
+        using (TensorScope.Begin()) Loss(w64).Backward();
+        using (TensorScope.Begin()) Loss(w32.Cast(DType.Float64)).Backward();
+        Assert.Equal(DType.Float32, w32.Grad!.DType);
+        var expected = w64.Grad!.ToDoubles();
+        var got = w32.Grad.ToDoubles();
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], got[i], 1e-6);
+    }
+}

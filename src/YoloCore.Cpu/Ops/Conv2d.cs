@@ -21,9 +21,17 @@ public sealed unsafe partial class CpuBackend
         if (batchSums is not null) WriteBatchSums(y, batchSums);
     }
 
-    public void Conv2dBackward(Tensor x, Tensor w, Tensor gy, Conv2dGeometry g, Tensor? gx, Tensor? gw, Tensor? gbias) =>
-        Floating(x, "Conv2dBackward", () => ConvKernel<float>.Backward(x, w, gy, g, gx, gw, gbias, UseFast(x)),
-            () => ConvKernel<double>.Backward(x, w, gy, g, gx, gw, gbias, false));
+    /// gw or gbias in another dtype than x (their masters') are computed in x's, then converted.
+    public void Conv2dBackward(Tensor x, Tensor w, Tensor gy, Conv2dGeometry g, Tensor? gx, Tensor? gw, Tensor? gbias)
+    {
+        using var gwX = gw is null || gw.DType == x.DType ? null : Tensor.Empty(gw.Shape, x.DType, x.Device);
+        using var gbX = gbias is null || gbias.DType == x.DType ? null : Tensor.Empty(gbias.Shape, x.DType, x.Device);
+        Tensor? gwK = gwX ?? gw, gbK = gbX ?? gbias;
+        Floating(x, "Conv2dBackward", () => ConvKernel<float>.Backward(x, w, gy, g, gx, gwK, gbK, UseFast(x)),
+            () => ConvKernel<double>.Backward(x, w, gy, g, gx, gwK, gbK, false));
+        if (gwX is not null) Copy(gwX, gw!);
+        if (gbX is not null) Copy(gbX, gbias!);
+    }
 
     readonly record struct ConvDims(int N, int H, int W, int Cin, int Cout, int Kh, int Kw, int Ho, int Wo, Conv2dGeometry G)
     {

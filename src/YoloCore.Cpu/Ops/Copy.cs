@@ -9,6 +9,12 @@ public sealed unsafe partial class CpuBackend
     public void CopyToHost(Tensor source, nint destination) =>
         Buffer.MemoryCopy(Raw(source), (void*)destination, source.Bytes, source.Bytes);
 
+    public void CopyMany(IReadOnlyList<Tensor> sources, IReadOnlyList<Tensor> destinations)
+    {
+        if (sources.Count != destinations.Count) throw new ArgumentException($"CopyMany: {sources.Count} sources for {destinations.Count} destinations");
+        for (int i = 0; i < sources.Count; i++) Copy(sources[i], destinations[i]);
+    }
+
     public void Copy(Tensor source, Tensor destination)
     {
         if (source.Count != destination.Count) throw new ArgumentException($"copy {source} into {destination}: sizes differ");

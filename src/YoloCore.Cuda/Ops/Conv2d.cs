@@ -83,10 +83,13 @@ public sealed unsafe partial class CudaBackend
     {
         var c = Geometry(x, w, g);
         int cout = w.Shape[0], k = c.Kh * c.Kw * c.Cin, m = x.Shape[0] * c.Ho * c.Wo, es = x.DType.SizeOf();
+        // A weight gradient in float32 from float16 (its master's dtype) comes out of the GEMMs' float32 sums.
+        if (gw is not null && gw.DType != x.DType && gw.DType != DType.Float32)
+            throw new NotSupportedException($"Conv2dBackward on CUDA writes the weight gradient in the input's dtype or float32, not {gw.DType.Name()}");
         if (gbias is not null) ChannelSums(gy, m, cout, gbias);
         if (IsPointwise(c))
         {
-            if (gw is not null) Gemm(true, false, cout, c.Cin, m, Ptr(gy), cout, Ptr(x), c.Cin, Ptr(gw), c.Cin, false, x.DType);
+            if (gw is not null) Gemm(true, false, cout, c.Cin, m, Ptr(gy), cout, Ptr(x), c.Cin, Ptr(gw), c.Cin, false, x.DType, gw.DType);
             if (gx is not null) Gemm(false, false, m, c.Cin, cout, Ptr(gy), cout, Ptr(w), c.Cin, Ptr(gx), c.Cin, false, x.DType);
             return;
         }
@@ -108,7 +111,7 @@ public sealed unsafe partial class CudaBackend
             if (gw is not null)
             {
                 Im2Col(x, c, n0, images, col);
-                Gemm(true, false, cout, k, rows, gyGroup, cout, col, k, Ptr(gw), k, accumulate: n0 > 0, x.DType);
+                Gemm(true, false, cout, k, rows, gyGroup, cout, col, k, Ptr(gw), k, accumulate: n0 > 0, x.DType, gw.DType);
             }
             if (gx is not null)
             {

@@ -52,6 +52,25 @@ public sealed unsafe partial class CudaBackend
         kernel.Cast($"{CastName(source.DType)}_{CastName(destination.DType)}", source.Count, Ptr(source), Ptr(destination), source.Count);
     }
 
+    /// float32 ↔ float16 pairs in one multi-tensor launch (multitensor.cu's chunk list), others one Copy each.
+    public void CopyMany(IReadOnlyList<Tensor> sources, IReadOnlyList<Tensor> destinations)
+    {
+        if (sources.Count != destinations.Count) throw new ArgumentException($"CopyMany: {sources.Count} sources for {destinations.Count} destinations");
+        if (sources.Count == 0) return;
+        DType from = sources[0].DType, to = destinations[0].DType;
+        bool oneCast = from != to && (from is DType.Float32 or DType.Float16) && (to is DType.Float32 or DType.Float16)
+            && Enumerable.Range(0, sources.Count).All(i => sources[i].DType == from && destinations[i].DType == to
+                && sources[i].Count == destinations[i].Count && sources[i].Device.Equals(Device));
+        if (!oneCast)
+        {
+            for (int i = 0; i < sources.Count; i++) Copy(sources[i], destinations[i]);
+            return;
+        }
+        gpu.MakeCurrent();
+        using var table = Chunks(sources, destinations, null, out int n);
+        if (n > 0) kernel.MtCast($"{CastName(from)}_{CastName(to)}", Work.Grid((uint)n, 1, 1), Ptr(table));
+    }
+
     public void Fill(Tensor destination, double value)
     {
         gpu.MakeCurrent();

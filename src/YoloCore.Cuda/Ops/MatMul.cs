@@ -7,15 +7,17 @@ public sealed unsafe partial class CudaBackend
 {
     /// Row-major C[m×n] = op(A)·op(B) (+ C when accumulate) via column-major cuBLAS, which sees the
     /// transposes: Cᵀ = op(B)ᵀ·op(A)ᵀ. Inputs and output share the tensor dtype; accumulation is float32.
-    void Gemm(bool transA, bool transB, int m, int n, int k, ulong a, int lda, ulong b, int ldb, ulong c, int ldc, bool accumulate, DType dtype)
+    /// c = a·b (+ c): a and b in dtype, c in outType (default dtype; float32 from float16 inputs
+    /// is a weight gradient written in its master's dtype), float32 accumulation either way.
+    void Gemm(bool transA, bool transB, int m, int n, int k, ulong a, int lda, ulong b, int ldb, ulong c, int ldc, bool accumulate, DType dtype, DType? outType = null)
     {
         gpu.MakeCurrent();
         Launches++;
-        var type = dtype == DType.Float16 ? cudaDataType_t.CUDA_R_16F : cudaDataType_t.CUDA_R_32F;
+        static cudaDataType_t Of(DType t) => t == DType.Float16 ? cudaDataType_t.CUDA_R_16F : cudaDataType_t.CUDA_R_32F;
         float alpha = 1, beta = accumulate ? 1 : 0;
         Cublas.GemmEx(blas, transB ? cublasOperation_t.CUBLAS_OP_T : cublasOperation_t.CUBLAS_OP_N,
             transA ? cublasOperation_t.CUBLAS_OP_T : cublasOperation_t.CUBLAS_OP_N,
-            n, m, k, &alpha, b, type, ldb, a, type, lda, &beta, c, type, ldc, cublasComputeType_t.CUBLAS_COMPUTE_32F);
+            n, m, k, &alpha, b, Of(dtype), ldb, a, Of(dtype), lda, &beta, c, Of(outType ?? dtype), ldc, cublasComputeType_t.CUBLAS_COMPUTE_32F);
     }
 
     public void MatMul(Tensor a, Tensor b, bool transA, bool transB, Tensor y, bool accumulate = false)

@@ -99,10 +99,19 @@ internal static class BackwardEngine
                 sum.Dispose();
                 pending[node] = sum = own;
             }
+            if (g.DType != sum.DType) g = Converted(g, sum.DType); // consumers that wrote different dtypes
             sum.Backend.AddInPlace(sum, g);
             g.Dispose();
         }
         else pending[node] = g;
+    }
+
+    static Tensor Converted(Tensor g, DType dtype)
+    {
+        var c = Tensor.Empty(g.Shape, dtype, g.Device);
+        c.Backend.Copy(g, c);
+        g.Dispose();
+        return c;
     }
 
     static void AccumulateLeaf(Tensor leaf, Tensor g, bool owned)

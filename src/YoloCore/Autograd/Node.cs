@@ -41,6 +41,15 @@ public abstract class Node
     /// Whether the gradient of input i is needed (it requires grad).
     protected bool NeedsGrad(int i) => producers[i] is not null || leaves[i] is not null;
 
+    /// The dtype this node's Backward takes its gradient in without converting it, if it has one
+    /// (a cast takes its input's dtype: a float16 copy of a float32 master weight takes float32).
+    internal virtual DType? TakesGradientIn => null;
+
+    /// The dtype to write input i's gradient in: what its producer takes without converting,
+    /// else computed (the dtype the op works in). An op whose kernels can write either (a
+    /// convolution's weight gradient, summed in float32 anyway) saves the producer's conversion.
+    protected DType GradientDType(int i, DType computed) => producers[i]?.TakesGradientIn ?? computed;
+
     /// Keeps a handle on t's storage for backward; it is released right after this node runs (or
     /// at the end of the enclosing scope if backward never runs).
     protected Tensor Save(Tensor t)

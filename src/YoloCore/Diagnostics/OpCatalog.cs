@@ -4,7 +4,7 @@ namespace YoloCore.Diagnostics;
 /// central differences are meaningful.
 public enum Gen { Normal, Positive, AwayFromZero, Probability, Index }
 
-/// KeepFloat32: a parameter that stays float32 when the activations are float16 (BatchNorm's).
+/// KeepFloat32: a parameter that stays float32 when the activations are float16 (BatchNorm's, a master weight).
 public sealed record InputSpec(int[] Shape, Gen Kind = Gen.Normal, bool Grad = true, int[]? Indices = null, bool KeepFloat32 = false)
 {
     public static InputSpec Idx(params int[] values) => new([values.Length], Gen.Index, false, values);
@@ -58,6 +58,12 @@ public static class OpCatalog
     static InputSpec Away(params int[] s) => new(s, Gen.AwayFromZero);
     static InputSpec BnP(params int[] s) => new(s, Gen.Positive, KeepFloat32: true);
     static InputSpec BnN(params int[] s) => new(s, KeepFloat32: true);
+    static InputSpec Master(params int[] s) => new(s, KeepFloat32: true);
+
+    // Conv of x[0] with a float32 master weight x[1] (and bias x[2]) cast to x[0]'s dtype, as
+    // mixed precision runs it: the weight gradient comes out in float32.
+    static Tensor ConvMaster(Tensor[] x, int stride, int pad) =>
+        x[0].Conv2d(x[1].Cast(x[0].DType), x.Length > 2 ? x[2].Cast(x[0].DType) : null, stride, pad);
 
     // BatchNorm of x[0] with weight x[1] and bias x[2]: fresh running statistics in training
     // (mean 0, variance 1), fixed ones in eval, shaped like the weight x[weight].
@@ -94,6 +100,8 @@ public static class OpCatalog
         new("conv k6 s2 p2 (stem)", [N(1, 10, 10, 3), N(2, 6, 6, 3)], x => x[0].Conv2d(x[1], null, 2, 2)),
         new("conv k1x3 s1 p0", [N(2, 4, 6, 4), N(2, 1, 3, 4), N(2)], x => x[0].Conv2d(x[1], x[2], new Conv2dGeometry(1, 1, 0, 0))),
         new("conv k3 s2 p0 even", [N(1, 8, 8, 2), N(3, 3, 3, 2)], x => x[0].Conv2d(x[1], null, 2, 0)),
+        new("conv k3 master weight and bias", [N(2, 7, 6, 3), Master(4, 3, 3, 3), Master(4)], x => ConvMaster(x, 1, 1)),
+        new("conv k1 master weight", [N(2, 5, 5, 6), Master(4, 1, 1, 6)], x => ConvMaster(x, 1, 0)),
         new("batchnorm train", [N(2, 3, 4, 5), BnP(5), BnN(5)], BnTrain),
         new("batchnorm+silu train", [N(2, 3, 4, 5), BnP(5), BnN(5)], BnSiluTrain),
         new("batchnorm eval", [N(2, 3, 3, 4), BnP(4), BnN(4)], BnEval),
@@ -161,6 +169,8 @@ public static class OpCatalog
         // Strided input gradients per phase of the stride (InputGradientPhase): 6×6 / 2 with 8 channels, 1×1 / 2 (phases no tap reaches).
         new("wide conv k6 s2 p2 c8", [N(2, 16, 14, 8), N(16, 6, 6, 8)], x => x[0].Conv2d(x[1], null, 2, 2)),
         new("wide conv k1 s2 c8", [N(2, 9, 7, 8), N(16, 1, 1, 8)], x => x[0].Conv2d(x[1], null, 2, 0)),
+        new("wide conv k3 s2 master weight", [N(2, 9, 9, 16), Master(16, 3, 3, 16)], x => ConvMaster(x, 2, 1)),
+        new("wide conv stem master weight", [N(2, 32, 32, 3), Master(16, 6, 6, 3)], x => ConvMaster(x, 2, 2)),
         new("wide batchnorm train", [N(4, 16, 16, 37), BnP(37), BnN(37)], BnTrain),
         new("wide batchnorm+silu train", [N(4, 16, 16, 37), BnP(37), BnN(37)], BnSiluTrain),
         new("wide batchnorm eval", [N(2, 16, 16, 37), BnP(37), BnN(37)], BnEval),

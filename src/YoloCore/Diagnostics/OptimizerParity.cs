@@ -1,6 +1,7 @@
 namespace YoloCore.Diagnostics;
 
-/// The optimizer step's kernels (IOptimizerKernels) on a device against the CPU's, from the same
+/// The optimizer step's kernels (IOptimizerKernels, and the weights' cast to float16 that opens a
+/// mixed-precision step) on a device against the CPU's, from the same
 /// inputs: rows beside BackendParity's in `yolocore doctor --check`. Parameters and optimizer
 /// state are float32 (master weights); the gradients take the dtype under test. One tensor spans
 /// more than a 65536-element chunk of the multi-tensor kernels.
@@ -96,6 +97,16 @@ public static class OptimizerParity
             var (a, b) = (Draw(d, DType.Float32, 12), Draw(d, DType.Float32, 13));
             K(d).MultiTensorAxpby(a, b, F64(d, 0.9, 0.1));
             return All(a);
+        }),
+        // The step's head under mixed precision: every master weight to float16 in one call (and back).
+        new("weight casts, one launch each way", ["CopyMany"], (d, g) =>
+        {
+            var masters = Draw(d, DType.Float32, 18, scale: 100);
+            var halves = masters.Select(m => Tensor.Empty(m.Shape, DType.Float16, d)).ToArray();
+            var back = masters.Select(m => Tensor.Empty(m.Shape, DType.Float32, d)).ToArray();
+            Backends.For(d).CopyMany(masters, halves);
+            Backends.For(d).CopyMany(halves, back);
+            return All(back);
         }),
         new("adam and adamw steps", ["AdamStep"], (d, g) =>
         {

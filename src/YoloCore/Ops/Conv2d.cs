@@ -54,8 +54,9 @@ public static partial class Ops
         protected internal override Tensor?[] Backward(Tensor gy)
         {
             var gx = NeedsGrad(0) ? Like(x) : null;
-            var gw = NeedsGrad(1) ? Like(w) : null;
-            var gb = NeedsGrad(2) ? Like(gy, biasShape) : null;
+            // Weight and bias gradients in their masters' dtype where they are casts of them.
+            var gw = NeedsGrad(1) ? Like(w, dtype: GradientDType(1, w.DType)) : null;
+            var gb = NeedsGrad(2) ? Like(gy, biasShape, GradientDType(2, gy.DType)) : null;
             x.Backend.Conv2dBackward(x, w, gy, g, gx, gw, gb);
             return [gx, gw, gb];
         }

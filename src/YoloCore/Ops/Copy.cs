@@ -5,21 +5,42 @@ namespace YoloCore;
 public static partial class Ops
 {
     /// Converts to another dtype (float16 ↔ float32 for mixed precision); the gradient converts back.
+    /// Inside a CastCache, a listed weight's copy made when the cache opened.
     public static Tensor Cast(this Tensor x, DType dtype)
     {
         if (x.DType == dtype) return x.Reshape(x.Shape);
+        if (CastCache.Lookup(x, dtype) is { } cached) return cached;
         var y = Like(x, dtype: dtype);
         x.Backend.Copy(x, y);
         if (GradMode.ShouldRecord(x) && dtype.IsFloating()) y.GradFn = new CastNode(x);
         return y;
     }
 
+    /// Cast of every x (none already in dtype) in one backend call, each with its own gradient
+    /// path back; the copies are outside any tensor scope, owned by the caller (CastCache).
+    internal static Tensor[] CastUnscoped(IReadOnlyList<Tensor> xs, DType dtype)
+    {
+        var ys = xs.Select(x => Tensor.EmptyUnscoped(x.Shape, dtype, x.Device)).ToArray();
+        foreach (var device in xs.Select(x => x.Device).Distinct())
+        {
+            var on = Enumerable.Range(0, xs.Count).Where(i => xs[i].Device == device).ToArray();
+            xs[on[0]].Backend.CopyMany(on.Select(i => xs[i]).ToArray(), on.Select(i => ys[i]).ToArray());
+        }
+        for (int i = 0; i < xs.Count; i++)
+            if (GradMode.ShouldRecord(xs[i]) && dtype.IsFloating()) ys[i].GradFn = new CastNode(xs[i]);
+        return ys;
+    }
+
     sealed class CastNode(Tensor x) : Node(x)
     {
         readonly DType inType = x.DType;
 
+        internal override DType? TakesGradientIn => inType;
+
+        /// A gradient already in the input's dtype (its consumer wrote it so) passes through.
         protected internal override Tensor?[] Backward(Tensor gy)
         {
+            if (gy.DType == inType) return [gy.ShareStorage(gy.Shape)];
             var gx = Like(gy, dtype: inType);
             gy.Backend.Copy(gy, gx);
             return [gx];
