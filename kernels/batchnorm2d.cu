@@ -3,10 +3,10 @@
 // two passes with a fixed shape (float32 partial sums per chunk of rows, then each channel adds its
 // chunks in double with a fixed tree), so they are deterministic. Training reads x once for its
 // batch sums, Σx and Σx² (or takes them from the convolution's epilogue, conv2d_implicit.cuh),
-// bn_train_finalize turns them into the statistics, and the apply kernel computes y = x·scale +
-// shift for train and eval alike. BatchNorm + SiLU (YOLOv5's Conv block) applies silu(x·scale +
-// shift) instead. Backward reads x and gy twice: once for Σg and Σg·(x - mean), once for gx,
-// where g is gy or, after SiLU, gy·silu'(z) recomputed from x (never stored).
+// and one kernel turns them into the statistics and applies y = x·scale + shift; eval applies the
+// running statistics' map. BatchNorm + SiLU (YOLOv5's Conv block) applies silu(x·scale + shift)
+// instead. Backward reads x and gy twice: once for Σg and Σg·(x - mean), once for gx, where g is
+// gy or, after SiLU, gy·silu'(z) recomputed from x (never stored).
 #include "common.cuh"
 
 // Chunk partials are channel-major, partial[(j·c + ch)·chunks + chunk] for sum j of channel ch, so
@@ -78,25 +78,6 @@ __device__ void channel_chunks_sum(const float* partial, S* sums, int chunks, in
 extern "C" __global__ void __launch_bounds__(256) channel_chunks_sum_float(const float* partial, float* sums, int chunks, int n) { channel_chunks_sum(partial, sums, chunks, n); }
 extern "C" __global__ void __launch_bounds__(256) channel_chunks_sum_double(const float* partial, double* sums, int chunks, int n) { channel_chunks_sum(partial, sums, chunks, n); }
 
-// From the batch sums (Σx, then Σx², [2, c] in double): mean, inverse std, running statistics
-// (unbiased variance), and the affine map. var = Σx²/M - mean², which is what the convolution's
-// epilogue can give without a second pass; clamped at 0 against rounding.
-extern "C" __global__ void bn_train_finalize(const double* sums, float* mean, float* invstd,
-    float* running_mean, float* running_var, const float* gamma, const float* beta, float* scale, float* shift,
-    int c, i64 rows, float momentum, float eps)
-{
-    GRID_STRIDE(ch, c)
-    {
-        double m = sums[ch] / rows, var = fmax(sums[c + ch] / rows - m * m, 0.0), inv = 1.0 / sqrt(var + eps);
-        mean[ch] = (float)m;
-        invstd[ch] = (float)inv;
-        running_mean[ch] = (float)((1.0 - momentum) * running_mean[ch] + momentum * m);
-        running_var[ch] = (float)((1.0 - momentum) * running_var[ch] + momentum * var * rows / (rows - 1));
-        scale[ch] = (float)(gamma[ch] * inv);
-        shift[ch] = (float)(beta[ch] - m * gamma[ch] * inv);
-    }
-}
-
 extern "C" __global__ void bn_eval_affine(const float* running_mean, const float* running_var, const float* gamma,
     const float* beta, float* scale, float* shift, int c, float eps)
 {
@@ -110,14 +91,49 @@ extern "C" __global__ void bn_eval_affine(const float* running_mean, const float
 
 __device__ __forceinline__ float bn_sigmoid(float z) { return 1.0f / (1.0f + expf(-z)); }
 
-template <typename T, bool SILU>
+// Eval: y = x·scale + shift with the running statistics' map (bn_eval_affine).
+template <typename T>
 __device__ void bn_apply(const T* x, T* y, const float* scale, const float* shift, i64 n, int c)
 {
     GRID_STRIDE(i, n)
     {
         int ch = (int)((unsigned int)i % (unsigned int)c); // n < 2^32 (checked on the host): 32-bit modulo is cheap
-        float z = ld(x, i) * scale[ch] + shift[ch];
-        st(y, i, SILU ? z * bn_sigmoid(z) : z);
+        st(y, i, ld(x, i) * scale[ch] + shift[ch]);
+    }
+}
+
+// Training's apply with the finalize folded in, on the chunk grid of the partial kernels: each
+// block turns its 32 channels' batch sums (Σx, then Σx², [2, c] in double) into the affine map,
+// the first chunk's blocks also writing mean, inverse std and the running statistics (unbiased
+// variance), then applies it to its rows: one launch where a finalize and an apply took two.
+// var = Σx²/M - mean², what the convolution's epilogue can give without a second pass; clamped
+// at 0 against rounding.
+template <typename T, bool SILU>
+__device__ void bn_train_apply(const T* x, T* y, const double* sums, float* mean, float* invstd, float* running_mean,
+    float* running_var, const float* gamma, const float* beta, i64 rows, int c, int rows_per_chunk, float momentum, float eps)
+{
+    __shared__ float scale[32], shift[32];
+    CHANNEL_BLOCK_SETUP
+    if (ty == 0 && ch < c)
+    {
+        double m = sums[ch] / rows, var = fmax(sums[c + ch] / rows - m * m, 0.0), inv = 1.0 / sqrt(var + eps);
+        scale[tx] = (float)(gamma[ch] * inv);
+        shift[tx] = (float)(beta[ch] - m * gamma[ch] * inv);
+        if (blockIdx.x == 0)
+        {
+            mean[ch] = (float)m;
+            invstd[ch] = (float)inv;
+            running_mean[ch] = (float)((1.0 - momentum) * running_mean[ch] + momentum * m);
+            running_var[ch] = (float)((1.0 - momentum) * running_var[ch] + momentum * var * rows / (rows - 1));
+        }
+    }
+    __syncthreads();
+    if (ch >= c) return;
+    float a = scale[tx], b = shift[tx];
+    for (i64 r = r0 + ty; r < r1; r += 8)
+    {
+        float z = ld(x, r * c + ch) * a + b;
+        st(y, r * c + ch, SILU ? z * bn_sigmoid(z) : z);
     }
 }
 
@@ -194,8 +210,11 @@ __device__ void bn_input_grad(const T* x, const T* gy, T* gx, const float* mean,
 #define EXPORT(S, T) \
     extern "C" __global__ void channel_partial_sums_##S(const T* a, float* partial, i64 rows, int c, int rpc) { channel_partial_sums(a, partial, rows, c, rpc); } \
     extern "C" __global__ void bn_sums_partials_##S(const T* x, float* partial, i64 rows, int c, int rpc) { bn_sums_partials(x, partial, rows, c, rpc); } \
-    extern "C" __global__ void bn_apply_##S(const T* x, T* y, const float* scale, const float* shift, i64 n, int c) { bn_apply<T, false>(x, y, scale, shift, n, c); } \
-    extern "C" __global__ void bn_silu_apply_##S(const T* x, T* y, const float* scale, const float* shift, i64 n, int c) { bn_apply<T, true>(x, y, scale, shift, n, c); } \
+    extern "C" __global__ void bn_apply_##S(const T* x, T* y, const float* scale, const float* shift, i64 n, int c) { bn_apply<T>(x, y, scale, shift, n, c); } \
+    extern "C" __global__ void __launch_bounds__(256) bn_train_apply_##S(const T* x, T* y, const double* sums, float* mean, float* invstd, float* running_mean, float* running_var, const float* gamma, const float* beta, i64 rows, int c, int rpc, float momentum, float eps) \
+        { bn_train_apply<T, false>(x, y, sums, mean, invstd, running_mean, running_var, gamma, beta, rows, c, rpc, momentum, eps); } \
+    extern "C" __global__ void __launch_bounds__(256) bn_silu_train_apply_##S(const T* x, T* y, const double* sums, float* mean, float* invstd, float* running_mean, float* running_var, const float* gamma, const float* beta, i64 rows, int c, int rpc, float momentum, float eps) \
+        { bn_train_apply<T, true>(x, y, sums, mean, invstd, running_mean, running_var, gamma, beta, rows, c, rpc, momentum, eps); } \
     extern "C" __global__ void bn_backward_partials_##S(const T* x, const T* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, i64 rows, int c, int rpc) \
         { bn_backward_partials<T, false>(x, gy, mean, invstd, gamma, beta, partial, rows, c, rpc); } \
     extern "C" __global__ void bn_silu_backward_partials_##S(const T* x, const T* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, i64 rows, int c, int rpc) \

@@ -50,13 +50,6 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("batchnorm2d", "bn_input_grad_" + suffix, work, args);
         }
 
-        /// kernels/batchnorm2d.cu: bn_silu_apply_{f32,f16}(const float* x, float* y, const float* scale, const float* shift, i64 n, int c)
-        public void BnSiluApply(string suffix, Work work, ulong x, ulong y, ulong scale, ulong shift, long n, int c)
-        {
-            void** args = stackalloc void*[] { &x, &y, &scale, &shift, &n, &c };
-            backend.Launch("batchnorm2d", "bn_silu_apply_" + suffix, work, args);
-        }
-
         /// kernels/batchnorm2d.cu: bn_silu_backward_partials_{f32,f16}(const float* x, const float* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, i64 rows, int c, int rpc)
         public void BnSiluBackwardPartials(string suffix, Work work, ulong x, ulong gy, ulong mean, ulong invstd, ulong gamma, ulong beta, ulong partial, long rows, int c, int rpc)
         {
@@ -71,6 +64,13 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("batchnorm2d", "bn_silu_input_grad_" + suffix, work, args);
         }
 
+        /// kernels/batchnorm2d.cu: bn_silu_train_apply_{f32,f16}(const float* x, float* y, const double* sums, float* mean, float* invstd, float* running_mean, float* running_var, const float* gamma, const float* beta, i64 rows, int c, int rpc, float momentum, float eps)
+        public void BnSiluTrainApply(string suffix, Work work, ulong x, ulong y, ulong sums, ulong mean, ulong invstd, ulong running_mean, ulong running_var, ulong gamma, ulong beta, long rows, int c, int rpc, float momentum, float eps)
+        {
+            void** args = stackalloc void*[] { &x, &y, &sums, &mean, &invstd, &running_mean, &running_var, &gamma, &beta, &rows, &c, &rpc, &momentum, &eps };
+            backend.Launch("batchnorm2d", "bn_silu_train_apply_" + suffix, work, args);
+        }
+
         /// kernels/batchnorm2d.cu: bn_sums_partials_{f32,f16}(const float* x, float* partial, i64 rows, int c, int rpc)
         public void BnSumsPartials(string suffix, Work work, ulong x, ulong partial, long rows, int c, int rpc)
         {
@@ -78,11 +78,11 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("batchnorm2d", "bn_sums_partials_" + suffix, work, args);
         }
 
-        /// kernels/batchnorm2d.cu: bn_train_finalize(const double* sums, float* mean, float* invstd, float* running_mean, float* running_var, const float* gamma, const float* beta, float* scale, float* shift, int c, i64 rows, float momentum, float eps)
-        public void BnTrainFinalize(Work work, ulong sums, ulong mean, ulong invstd, ulong running_mean, ulong running_var, ulong gamma, ulong beta, ulong scale, ulong shift, int c, long rows, float momentum, float eps)
+        /// kernels/batchnorm2d.cu: bn_train_apply_{f32,f16}(const float* x, float* y, const double* sums, float* mean, float* invstd, float* running_mean, float* running_var, const float* gamma, const float* beta, i64 rows, int c, int rpc, float momentum, float eps)
+        public void BnTrainApply(string suffix, Work work, ulong x, ulong y, ulong sums, ulong mean, ulong invstd, ulong running_mean, ulong running_var, ulong gamma, ulong beta, long rows, int c, int rpc, float momentum, float eps)
         {
-            void** args = stackalloc void*[] { &sums, &mean, &invstd, &running_mean, &running_var, &gamma, &beta, &scale, &shift, &c, &rows, &momentum, &eps };
-            backend.Launch("batchnorm2d", "bn_train_finalize", work, args);
+            void** args = stackalloc void*[] { &x, &y, &sums, &mean, &invstd, &running_mean, &running_var, &gamma, &beta, &rows, &c, &rpc, &momentum, &eps };
+            backend.Launch("batchnorm2d", "bn_train_apply_" + suffix, work, args);
         }
 
         /// kernels/batchnorm2d.cu: channel_chunks_sum_double(const float* partial, double* sums, int chunks, int n)

@@ -47,7 +47,7 @@ public sealed unsafe partial class CudaBackend
         Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true, batchSums);
 
     /// Batch statistics (from batchSums when the convolution's epilogue gave them, else one pass
-    /// over x), running statistics, then y = x·scale + shift (and SiLU).
+    /// over x), then in one kernel the running statistics and y = x·scale + shift (and SiLU).
     void Train(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
         double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, bool silu, Tensor? batchSums = null)
     {
@@ -57,11 +57,12 @@ public sealed unsafe partial class CudaBackend
         if (batchSums is not null) BatchSums.Check(batchSums, c);
         var sums = batchSums ?? BatchSums.Empty(c, Device);
         if (batchSums is null) WriteBatchSums(x, sums);
-        using var scale = Tensor.Empty(new Shape(c), DType.Float32, Device);
-        using var shift = Tensor.Empty(new Shape(c), DType.Float32, Device);
-        kernel.BnTrainFinalize(c, Ptr(sums), Ptr(saveMean), Ptr(saveInvStd), Ptr(runningMean), Ptr(runningVar), Ptr(gamma), Ptr(beta), Ptr(scale), Ptr(shift), c, rows, (float)momentum, (float)eps);
+        string t = Suffix(x, silu ? "BatchNormSilu" : "BatchNorm2d");
+        if (silu) kernel.BnSiluTrainApply(t, ChunkGrid(rows, c), Ptr(x), Ptr(y), Ptr(sums), Ptr(saveMean), Ptr(saveInvStd),
+            Ptr(runningMean), Ptr(runningVar), Ptr(gamma), Ptr(beta), rows, c, RowsPerChunk, (float)momentum, (float)eps);
+        else kernel.BnTrainApply(t, ChunkGrid(rows, c), Ptr(x), Ptr(y), Ptr(sums), Ptr(saveMean), Ptr(saveInvStd),
+            Ptr(runningMean), Ptr(runningVar), Ptr(gamma), Ptr(beta), rows, c, RowsPerChunk, (float)momentum, (float)eps);
         if (batchSums is null) sums.Dispose();
-        Apply(x, y, scale, shift, silu);
     }
 
     /// Σx and Σx² per channel over x's rows into sums (float64 [2, c]), in one pass over x.
@@ -81,7 +82,7 @@ public sealed unsafe partial class CudaBackend
         using var scale = Tensor.Empty(new Shape(c), DType.Float32, Device);
         using var shift = Tensor.Empty(new Shape(c), DType.Float32, Device);
         kernel.BnEvalAffine(c, Ptr(runningMean), Ptr(runningVar), Ptr(gamma), Ptr(beta), Ptr(scale), Ptr(shift), c, (float)eps);
-        Apply(x, y, scale, shift, silu: false);
+        Apply(x, y, scale, shift);
     }
 
     /// The per-channel kernels index with 32-bit arithmetic.
@@ -90,12 +91,10 @@ public sealed unsafe partial class CudaBackend
         if (x.Count >= 1L << 32) throw new NotSupportedException($"BatchNorm on CUDA handles up to 2^32 elements per call, got {x}");
     }
 
-    void Apply(Tensor x, Tensor y, Tensor scale, Tensor shift, bool silu)
+    void Apply(Tensor x, Tensor y, Tensor scale, Tensor shift)
     {
         Require32BitIndex(x);
-        string t = Suffix(x, "BatchNorm2d");
-        if (silu) kernel.BnSiluApply(t, x.Count, Ptr(x), Ptr(y), Ptr(scale), Ptr(shift), x.Count, x.Shape[3]);
-        else kernel.BnApply(t, x.Count, Ptr(x), Ptr(y), Ptr(scale), Ptr(shift), x.Count, x.Shape[3]);
+        kernel.BnApply(Suffix(x, "BatchNorm2d"), x.Count, Ptr(x), Ptr(y), Ptr(scale), Ptr(shift), x.Count, x.Shape[3]);
     }
 
     public void BatchNormBackward(Tensor x, Tensor gy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor? gx, Tensor? ggamma, Tensor? gbeta) =>
