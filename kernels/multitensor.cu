@@ -1,6 +1,6 @@
 // multitensor.cu: the optimizer step's tail over many tensors in one launch: unscale and check
 // (mixed precision), sums of squares (gradient clipping), a = alpha·a + beta·b (EMA), and SGD;
-// mixed precision's weight casts before the forward pass;
+// mixed precision's weight casts before the forward pass; zeroing kept gradients;
 // and the two one-thread kernels that keep the step free of host reads: clipping's coefficient
 // and the loss scaler's update. Scale, coefficient and skip flag stay on the device: the
 // kernels read them, so the host queues the whole step without waiting.
@@ -97,9 +97,19 @@ __device__ void mt_sgd(const Chunk* chunks, const float* scale, const int* skip,
     }
 }
 
+// Every tensor set to 0 (torch._foreach_zero_): a captured step's kept gradients after its optimizer step.
+template <typename T>
+__device__ void mt_zero(const Chunk* chunks)
+{
+    Chunk ck = chunks[blockIdx.x];
+    T* a = (T*)ck.a;
+    for (int j = threadIdx.x; j < ck.len; j += blockDim.x) st(a, ck.start + j, 0.0f);
+}
+
 #define EXPORT_MT(S, T) \
     extern "C" __global__ void __launch_bounds__(256) mt_unscale_check_##S(const Chunk* chunks, const float* scale, int* found) { mt_unscale_check<T>(chunks, scale, found); } \
     extern "C" __global__ void __launch_bounds__(256) mt_sum_squares_##S(const Chunk* chunks, float* partial) { mt_sum_squares<T>(chunks, partial); } \
+    extern "C" __global__ void __launch_bounds__(256) mt_zero_##S(const Chunk* chunks) { mt_zero<T>(chunks); } \
     extern "C" __global__ void __launch_bounds__(256) mt_sgd_##S(const Chunk* chunks, const float* scale, const int* skip, const double* settings, int nesterov) { mt_sgd<T>(chunks, scale, skip, settings, nesterov); }
 EXPORT_FLOAT_TYPES(EXPORT_MT)
 

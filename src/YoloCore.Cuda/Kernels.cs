@@ -330,6 +330,13 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("multitensor", "mt_unscale_check_" + suffix, work, args);
         }
 
+        /// kernels/multitensor.cu: mt_zero_{f32,f16}(const Chunk* chunks)
+        public void MtZero(string suffix, Work work, ulong chunks)
+        {
+            void** args = stackalloc void*[] { &chunks };
+            backend.Launch("multitensor", "mt_zero_" + suffix, work, args);
+        }
+
         /// kernels/reduce.cu: broadcast_to_{f32,f16}(const float* x, float* y, i64 n, Walk w)
         public void BroadcastTo(string suffix, Work work, ulong x, ulong y, long n, Walk w)
         {

@@ -158,9 +158,8 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
             using (var coef = GradientClipping.Coefficient(grads, maxGradNorm))
                 optimizer.Apply(coef, scaler.FoundNonFinite);
             scaler.Update();
-            if (KeepsGradients)
-                foreach (var grad in grads) grad.Backend.Fill(grad, 0);
-            else optimizer.ZeroGrad();
+            if (!KeepsGradients) optimizer.ZeroGrad();
+            else if (grads.Count > 0) grads[0].Backend.Extension<IOptimizerKernels>().MultiTensorZero(grads);
             timer?.Mark("optimizer");
             // As train.py: the EMA follows every optimizer step, taken or skipped (it counts updates).
             if (ema is not null)

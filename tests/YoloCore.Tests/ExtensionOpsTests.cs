@@ -129,5 +129,10 @@ public class OptimizerParityTests
         var clip = Run("sum of squares, clip coefficient");
         Assert.Equal(Math.Min(1, 10 / (Math.Sqrt(clip[0]) + 1e-6)), clip[1], 6);
         Assert.Equal(1, clip[2]);
+        Assert.All(Run("multi-tensor zero")[..^1], v => Assert.Equal(0, v));
+        // Through float16 and back: float16's values, not the draws (100 × normal: most need rounding).
+        var cast = Run("weight casts, one launch each way");
+        Assert.All(cast, v => Assert.Equal((double)(Half)v, v));
+        Assert.True(cast.Count(v => v != 0) > cast.Length / 2);
     }
 }

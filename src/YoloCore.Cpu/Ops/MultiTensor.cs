@@ -35,6 +35,11 @@ public sealed unsafe partial class CpuBackend
         return s;
     }
 
+    public void MultiTensorZero(IReadOnlyList<Tensor> tensors)
+    {
+        foreach (var t in tensors) Fill(t, 0);
+    }
+
     public void MultiTensorAxpby(IReadOnlyList<Tensor> targets, IReadOnlyList<Tensor> sources, Tensor coefficients)
     {
         var (a, b) = (Setting(coefficients, 0), Setting(coefficients, 1));

@@ -75,6 +75,17 @@ public sealed unsafe partial class CudaBackend
         SumAll(partial, result);
     }
 
+    /// One launch for tensors of one float dtype; a mixed list zeroes each dtype's tensors in turn.
+    public void MultiTensorZero(IReadOnlyList<Tensor> tensors)
+    {
+        foreach (var group in tensors.GroupBy(t => t.DType))
+        {
+            var list = group.ToList();
+            using var table = Chunks(list, null, null, out int n);
+            if (n > 0) kernel.MtZero(Suffix(list[0], "MultiTensorZero"), Work.Grid((uint)n, 1, 1), Ptr(table));
+        }
+    }
+
     public void MultiTensorAxpby(IReadOnlyList<Tensor> targets, IReadOnlyList<Tensor> sources, Tensor coefficients)
     {
         if (targets.Count == 0) return;

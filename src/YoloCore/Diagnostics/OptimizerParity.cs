@@ -98,6 +98,12 @@ public static class OptimizerParity
             K(d).MultiTensorAxpby(a, b, F64(d, 0.9, 0.1));
             return All(a);
         }),
+        new("multi-tensor zero", ["MultiTensorZero"], (d, g) =>
+        {
+            var grads = Draw(d, g, 19);
+            K(d).MultiTensorZero(grads);
+            return [.. All(grads), 1]; // 1: keeps the norm of the reference away from zero
+        }),
         // The step's head under mixed precision: every master weight to float16 in one call (and back).
         new("weight casts, one launch each way", ["CopyMany"], (d, g) =>
         {

@@ -41,6 +41,10 @@ public interface IOptimizerKernels
     /// result (a float32 scalar) = Σ over the tensors of Σ x²: the gradient norm for clipping.
     void SumOfSquares(IReadOnlyList<Tensor> tensors, Tensor result);
 
+    /// Every tensor set to 0 (torch._foreach_zero_): the gradients a captured step keeps at fixed
+    /// addresses, zeroed after each optimizer step in one launch instead of one per parameter.
+    void MultiTensorZero(IReadOnlyList<Tensor> tensors);
+
     /// targets[i] = a·targets[i] + b·sources[i] for every i (the EMA update; a scale when b = 0),
     /// with coefficients float64 [a, b] on the device, read by the kernel.
     void MultiTensorAxpby(IReadOnlyList<Tensor> targets, IReadOnlyList<Tensor> sources, Tensor coefficients);
