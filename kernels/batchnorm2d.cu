@@ -106,10 +106,11 @@ __device__ void bn_apply(const T* x, T* y, const float* scale, const float* shif
 // block turns its 32 channels' batch sums (Σx, then Σx², [2, c] in double) into the affine map,
 // the first chunk's blocks also writing mean, inverse std and the running statistics (unbiased
 // variance), then applies it to its rows: one launch where a finalize and an apply took two.
+// residual (or null) is added after the activation: a Bottleneck's shortcut in the same pass.
 // var = Σx²/M - mean², what the convolution's epilogue can give without a second pass; clamped
 // at 0 against rounding.
 template <typename T, bool SILU>
-__device__ void bn_train_apply(const T* x, T* y, const double* sums, float* mean, float* invstd, float* running_mean,
+__device__ void bn_train_apply(const T* x, const T* residual, T* y, const double* sums, float* mean, float* invstd, float* running_mean,
     float* running_var, const float* gamma, const float* beta, i64 rows, int c, int rows_per_chunk, float momentum, float eps)
 {
     __shared__ float scale[32], shift[32];
@@ -132,8 +133,8 @@ __device__ void bn_train_apply(const T* x, T* y, const double* sums, float* mean
     float a = scale[tx], b = shift[tx];
     for (i64 r = r0 + ty; r < r1; r += 8)
     {
-        float z = ld(x, r * c + ch) * a + b;
-        st(y, r * c + ch, SILU ? z * bn_sigmoid(z) : z);
+        float z = ld(x, r * c + ch) * a + b, v = SILU ? z * bn_sigmoid(z) : z;
+        st(y, r * c + ch, residual ? v + ld(residual, r * c + ch) : v);
     }
 }
 
@@ -211,10 +212,10 @@ __device__ void bn_input_grad(const T* x, const T* gy, T* gx, const float* mean,
     extern "C" __global__ void channel_partial_sums_##S(const T* a, float* partial, i64 rows, int c, int rpc) { channel_partial_sums(a, partial, rows, c, rpc); } \
     extern "C" __global__ void bn_sums_partials_##S(const T* x, float* partial, i64 rows, int c, int rpc) { bn_sums_partials(x, partial, rows, c, rpc); } \
     extern "C" __global__ void bn_apply_##S(const T* x, T* y, const float* scale, const float* shift, i64 n, int c) { bn_apply<T>(x, y, scale, shift, n, c); } \
-    extern "C" __global__ void __launch_bounds__(256) bn_train_apply_##S(const T* x, T* y, const double* sums, float* mean, float* invstd, float* running_mean, float* running_var, const float* gamma, const float* beta, i64 rows, int c, int rpc, float momentum, float eps) \
-        { bn_train_apply<T, false>(x, y, sums, mean, invstd, running_mean, running_var, gamma, beta, rows, c, rpc, momentum, eps); } \
-    extern "C" __global__ void __launch_bounds__(256) bn_silu_train_apply_##S(const T* x, T* y, const double* sums, float* mean, float* invstd, float* running_mean, float* running_var, const float* gamma, const float* beta, i64 rows, int c, int rpc, float momentum, float eps) \
-        { bn_train_apply<T, true>(x, y, sums, mean, invstd, running_mean, running_var, gamma, beta, rows, c, rpc, momentum, eps); } \
+    extern "C" __global__ void __launch_bounds__(256) bn_train_apply_##S(const T* x, const T* residual, T* y, const double* sums, float* mean, float* invstd, float* running_mean, float* running_var, const float* gamma, const float* beta, i64 rows, int c, int rpc, float momentum, float eps) \
+        { bn_train_apply<T, false>(x, residual, y, sums, mean, invstd, running_mean, running_var, gamma, beta, rows, c, rpc, momentum, eps); } \
+    extern "C" __global__ void __launch_bounds__(256) bn_silu_train_apply_##S(const T* x, const T* residual, T* y, const double* sums, float* mean, float* invstd, float* running_mean, float* running_var, const float* gamma, const float* beta, i64 rows, int c, int rpc, float momentum, float eps) \
+        { bn_train_apply<T, true>(x, residual, y, sums, mean, invstd, running_mean, running_var, gamma, beta, rows, c, rpc, momentum, eps); } \
     extern "C" __global__ void bn_backward_partials_##S(const T* x, const T* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, i64 rows, int c, int rpc) \
         { bn_backward_partials<T, false>(x, gy, mean, invstd, gamma, beta, partial, rows, c, rpc); } \
     extern "C" __global__ void bn_silu_backward_partials_##S(const T* x, const T* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, i64 rows, int c, int rpc) \

@@ -64,10 +64,10 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("batchnorm2d", "bn_silu_input_grad_" + suffix, work, args);
         }
 
-        /// kernels/batchnorm2d.cu: bn_silu_train_apply_{f32,f16}(const float* x, float* y, const double* sums, float* mean, float* invstd, float* running_mean, float* running_var, const float* gamma, const float* beta, i64 rows, int c, int rpc, float momentum, float eps)
-        public void BnSiluTrainApply(string suffix, Work work, ulong x, ulong y, ulong sums, ulong mean, ulong invstd, ulong running_mean, ulong running_var, ulong gamma, ulong beta, long rows, int c, int rpc, float momentum, float eps)
+        /// kernels/batchnorm2d.cu: bn_silu_train_apply_{f32,f16}(const float* x, const float* residual, float* y, const double* sums, float* mean, float* invstd, float* running_mean, float* running_var, const float* gamma, const float* beta, i64 rows, int c, int rpc, float momentum, float eps)
+        public void BnSiluTrainApply(string suffix, Work work, ulong x, ulong residual, ulong y, ulong sums, ulong mean, ulong invstd, ulong running_mean, ulong running_var, ulong gamma, ulong beta, long rows, int c, int rpc, float momentum, float eps)
         {
-            void** args = stackalloc void*[] { &x, &y, &sums, &mean, &invstd, &running_mean, &running_var, &gamma, &beta, &rows, &c, &rpc, &momentum, &eps };
+            void** args = stackalloc void*[] { &x, &residual, &y, &sums, &mean, &invstd, &running_mean, &running_var, &gamma, &beta, &rows, &c, &rpc, &momentum, &eps };
             backend.Launch("batchnorm2d", "bn_silu_train_apply_" + suffix, work, args);
         }
 
@@ -78,10 +78,10 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("batchnorm2d", "bn_sums_partials_" + suffix, work, args);
         }
 
-        /// kernels/batchnorm2d.cu: bn_train_apply_{f32,f16}(const float* x, float* y, const double* sums, float* mean, float* invstd, float* running_mean, float* running_var, const float* gamma, const float* beta, i64 rows, int c, int rpc, float momentum, float eps)
-        public void BnTrainApply(string suffix, Work work, ulong x, ulong y, ulong sums, ulong mean, ulong invstd, ulong running_mean, ulong running_var, ulong gamma, ulong beta, long rows, int c, int rpc, float momentum, float eps)
+        /// kernels/batchnorm2d.cu: bn_train_apply_{f32,f16}(const float* x, const float* residual, float* y, const double* sums, float* mean, float* invstd, float* running_mean, float* running_var, const float* gamma, const float* beta, i64 rows, int c, int rpc, float momentum, float eps)
+        public void BnTrainApply(string suffix, Work work, ulong x, ulong residual, ulong y, ulong sums, ulong mean, ulong invstd, ulong running_mean, ulong running_var, ulong gamma, ulong beta, long rows, int c, int rpc, float momentum, float eps)
         {
-            void** args = stackalloc void*[] { &x, &y, &sums, &mean, &invstd, &running_mean, &running_var, &gamma, &beta, &rows, &c, &rpc, &momentum, &eps };
+            void** args = stackalloc void*[] { &x, &residual, &y, &sums, &mean, &invstd, &running_mean, &running_var, &gamma, &beta, &rows, &c, &rpc, &momentum, &eps };
             backend.Launch("batchnorm2d", "bn_train_apply_" + suffix, work, args);
         }
 

@@ -23,21 +23,33 @@ public sealed class ConvBnSilu : Module
     public override Tensor Forward(Tensor x)
     {
         if (!Training && FuseForInference) return FusedForward(x);
-        if (Bn.Training && Bn.Sync is not { WorldSize: > 1 } && FusedOn(x.Device)) return TrainForward(x);
+        if (TrainsFused(x)) return TrainForward(x, null);
         using var c = Conv.Forward(x);
         using var b = Bn.Forward(c);
         return b.Silu();
     }
 
+    /// residual + this block's output (a Bottleneck's shortcut): in training's fused op the add
+    /// is part of BatchNorm's pass, elsewhere a plain Add, residual first as upstream's x + cv2(·).
+    public Tensor Forward(Tensor x, Tensor residual)
+    {
+        if (TrainsFused(x)) return TrainForward(x, residual);
+        using var y = Forward(x);
+        return residual + y;
+    }
+
+    /// Batch statistics on one process, where the fused op runs (SyncBatchNorm takes the two-op path).
+    bool TrainsFused(Tensor x) => Bn.Training && Bn.Sync is not { WorldSize: > 1 } && FusedOn(x.Device);
+
     /// Training with batch statistics as one op (the convolution hands BatchNorm its sums); the
     /// float32 master weight is cast to the activations' dtype inside the graph, as Conv2d does.
-    Tensor TrainForward(Tensor x)
+    Tensor TrainForward(Tensor x, Tensor? residual)
     {
         var w = x.DType == Conv.Weight.DType ? Conv.Weight : Conv.Weight.Cast(x.DType);
         try
         {
             return x.ConvBatchNormSilu(w, Conv2dGeometry.Square(Conv.Stride, Conv.Padding), Bn.Weight, Bn.Bias,
-                Bn.RunningMean, Bn.RunningVar, Bn.Momentum, Bn.Eps);
+                Bn.RunningMean, Bn.RunningVar, Bn.Momentum, Bn.Eps, residual);
         }
         finally
         {

@@ -99,8 +99,10 @@ public interface IBackend
     /// a tensor per layer and a pass over it each way.
     /// batchSums (or null): x's batch sums from Conv2d; the statistics come from them (mean =
     /// Σx/M, variance = Σx²/M - mean²) instead of a pass over x.
+    /// residual (or null, x's shape and dtype): added after SiLU, y = silu(x̂·γ + β) + residual,
+    /// a Bottleneck's shortcut in the same pass (as cuDNN fuses BN-Add-ReLU).
     void BatchNormSiluTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, Tensor? batchSums = null);
+        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, Tensor? batchSums = null, Tensor? residual = null);
     void BatchNormSiluBackward(Tensor x, Tensor gy, Tensor gamma, Tensor beta, Tensor saveMean, Tensor saveInvStd,
         Tensor? gx, Tensor? ggamma, Tensor? gbeta);
 

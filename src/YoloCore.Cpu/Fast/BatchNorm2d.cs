@@ -181,28 +181,45 @@ internal static unsafe class FastBatchNorm2d
         }
     }
 
-    /// y[r, c] = act((x[r, c] - mean[c])·scale[c] + beta[c])
-    public static void Apply<TAct>(float* x, float* y, long rows, int c, float[] mean, float[] scale, float[] beta)
+    /// y[r, c] = act((x[r, c] - mean[c])·scale[c] + beta[c]) (+ residual[r, c] when it is not null)
+    public static void Apply<TAct>(float* x, float* y, long rows, int c, float[] mean, float[] scale, float[] beta, float* residual = null)
         where TAct : struct, IBatchNormActivation =>
         CpuParallel.For(rows, Math.Max(1, RowGrain / c), (lo, hi) =>
         {
             fixed (float* pm = mean, ps = scale, pb = beta)
-                ApplyRows<TAct>(x + lo * c, y + lo * c, hi - lo, c, pm, ps, pb);
+                if (residual == null) ApplyRows<TAct, NoResidual>(x + lo * c, y + lo * c, null, hi - lo, c, pm, ps, pb);
+                else ApplyRows<TAct, AddResidual>(x + lo * c, y + lo * c, residual + lo * c, hi - lo, c, pm, ps, pb);
         });
 
+    // Whether the apply adds a residual (a Bottleneck's shortcut): a type, so each loop is compiled
+    // without the test.
+    interface IResidual { static abstract bool Adds { get; } }
+    struct NoResidual : IResidual { public static bool Adds => false; }
+    struct AddResidual : IResidual { public static bool Adds => true; }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void ApplyRows<TAct>(float* x, float* y, long rows, int c, float* mean, float* scale, float* beta)
-        where TAct : struct, IBatchNormActivation
+    static void ApplyRows<TAct, TRes>(float* x, float* y, float* res, long rows, int c, float* mean, float* scale, float* beta)
+        where TAct : struct, IBatchNormActivation where TRes : struct, IResidual
     {
-        for (long r = 0; r < rows; r++, x += c, y += c)
+        for (long r = 0; r < rows; r++, x += c, y += c, res += TRes.Adds ? c : 0)
         {
             int j = 0;
             if (Vector512.IsHardwareAccelerated)
                 for (; j + 16 <= c; j += 16)
-                    TAct.Forward((Vector512.Load(x + j) - Vector512.Load(mean + j)) * Vector512.Load(scale + j) + Vector512.Load(beta + j)).Store(y + j);
+                {
+                    var v = TAct.Forward((Vector512.Load(x + j) - Vector512.Load(mean + j)) * Vector512.Load(scale + j) + Vector512.Load(beta + j));
+                    (TRes.Adds ? v + Vector512.Load(res + j) : v).Store(y + j);
+                }
             for (; j + 8 <= c; j += 8)
-                TAct.Forward((Vector256.Load(x + j) - Vector256.Load(mean + j)) * Vector256.Load(scale + j) + Vector256.Load(beta + j)).Store(y + j);
-            for (; j < c; j++) y[j] = TAct.Forward((x[j] - mean[j]) * scale[j] + beta[j]);
+            {
+                var v = TAct.Forward((Vector256.Load(x + j) - Vector256.Load(mean + j)) * Vector256.Load(scale + j) + Vector256.Load(beta + j));
+                (TRes.Adds ? v + Vector256.Load(res + j) : v).Store(y + j);
+            }
+            for (; j < c; j++)
+            {
+                float v = TAct.Forward((x[j] - mean[j]) * scale[j] + beta[j]);
+                y[j] = TRes.Adds ? v + res[j] : v;
+            }
         }
     }
 

@@ -14,11 +14,12 @@ public sealed unsafe partial class CpuBackend
             () => BatchNormKernel<double>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: false, false));
 
     public void BatchNormSiluTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, Tensor? batchSums = null)
+        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, Tensor? batchSums = null, Tensor? residual = null)
     {
         if (batchSums is not null) BatchSums.Check(batchSums, x.Shape[3]);
-        Floating(x, "BatchNormSilu", () => BatchNormKernel<float>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true, UseFast(x), batchSums),
-            () => BatchNormKernel<double>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true, false, batchSums));
+        if (residual is not null && (residual.Shape != x.Shape || residual.DType != x.DType)) throw new ArgumentException($"BatchNormSilu's residual {residual} does not match {x}");
+        Floating(x, "BatchNormSilu", () => BatchNormKernel<float>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true, UseFast(x), batchSums, residual),
+            () => BatchNormKernel<double>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true, false, batchSums, residual));
     }
 
     /// BatchNorm's batch sums of y: Σy and Σy² per channel (last axis) into float64 [2, C], checked by the caller.
@@ -99,7 +100,7 @@ public sealed unsafe partial class CpuBackend
         }
 
         public static void Train(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-            double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, bool silu, bool fast, Tensor? batchSums = null)
+            double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, bool silu, bool fast, Tensor? batchSums = null, Tensor? residual = null)
         {
             int c = x.Shape[3];
             long m = x.Count / c;
@@ -116,7 +117,7 @@ public sealed unsafe partial class CpuBackend
                 prv[j] = T.CreateChecked((1 - momentum) * D(prv[j]) + momentum * var * m / (m - 1));
                 scale[j] = T.CreateChecked(D(pg[j]) * inv);
             }
-            Apply(Ptr<T>(x), Ptr<T>(y), m, c, Values(pm, c), scale, Values(pb, c), silu, fast);
+            Apply(Ptr<T>(x), Ptr<T>(y), m, c, Values(pm, c), scale, Values(pb, c), silu, fast, residual is null ? null : Ptr<T>(residual));
         }
 
         public static void Eval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps, Tensor y, bool fast)
@@ -130,21 +131,22 @@ public sealed unsafe partial class CpuBackend
 
         static T[] Values(T* p, int c) => new ReadOnlySpan<T>(p, c).ToArray();
 
-        /// y = (x - mean)·scale + β per channel, then SiLU if asked.
-        static void Apply(T* x, T* y, long rows, int c, T[] mean, T[] scale, T[] beta, bool silu, bool fast)
+        /// y = (x - mean)·scale + β per channel, then SiLU if asked, then + residual (or null).
+        static void Apply(T* x, T* y, long rows, int c, T[] mean, T[] scale, T[] beta, bool silu, bool fast, T* residual = null)
         {
             if (fast)
             {
                 var (m, s, b) = ((float[])(object)mean, (float[])(object)scale, (float[])(object)beta);
-                if (silu) FastBatchNorm2d.Apply<SiluActivation>((float*)x, (float*)y, rows, c, m, s, b);
-                else FastBatchNorm2d.Apply<NoActivation>((float*)x, (float*)y, rows, c, m, s, b);
+                if (silu) FastBatchNorm2d.Apply<SiluActivation>((float*)x, (float*)y, rows, c, m, s, b, (float*)residual);
+                else FastBatchNorm2d.Apply<NoActivation>((float*)x, (float*)y, rows, c, m, s, b, (float*)residual);
                 return;
             }
             for (long r = 0; r < rows; r++)
                 for (int j = 0; j < c; j++)
                 {
                     T z = (x[r * c + j] - mean[j]) * scale[j] + beta[j];
-                    y[r * c + j] = silu ? Silu(z) : z;
+                    T v = silu ? Silu(z) : z;
+                    y[r * c + j] = residual == null ? v : v + residual[r * c + j];
                 }
         }
 

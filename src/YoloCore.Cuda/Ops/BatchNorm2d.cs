@@ -43,14 +43,15 @@ public sealed unsafe partial class CudaBackend
         Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: false);
 
     public void BatchNormSiluTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, Tensor? batchSums = null) =>
-        Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true, batchSums);
+        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, Tensor? batchSums = null, Tensor? residual = null) =>
+        Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true, batchSums, residual);
 
     /// Batch statistics (from batchSums when the convolution's epilogue gave them, else one pass
     /// over x), then in one kernel the running statistics and y = x·scale + shift (and SiLU).
     void Train(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, bool silu, Tensor? batchSums = null)
+        double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, bool silu, Tensor? batchSums = null, Tensor? residual = null)
     {
+        if (residual is not null && (residual.Shape != x.Shape || residual.DType != x.DType)) throw new ArgumentException($"BatchNormSilu's residual {residual} does not match {x}");
         RequireFloat32Stats(gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
         int c = x.Shape[3];
         long rows = x.Count / c;
@@ -58,9 +59,9 @@ public sealed unsafe partial class CudaBackend
         var sums = batchSums ?? BatchSums.Empty(c, Device);
         if (batchSums is null) WriteBatchSums(x, sums);
         string t = Suffix(x, silu ? "BatchNormSilu" : "BatchNorm2d");
-        if (silu) kernel.BnSiluTrainApply(t, ChunkGrid(rows, c), Ptr(x), Ptr(y), Ptr(sums), Ptr(saveMean), Ptr(saveInvStd),
+        if (silu) kernel.BnSiluTrainApply(t, ChunkGrid(rows, c), Ptr(x), PtrOrNull(residual), Ptr(y), Ptr(sums), Ptr(saveMean), Ptr(saveInvStd),
             Ptr(runningMean), Ptr(runningVar), Ptr(gamma), Ptr(beta), rows, c, RowsPerChunk, (float)momentum, (float)eps);
-        else kernel.BnTrainApply(t, ChunkGrid(rows, c), Ptr(x), Ptr(y), Ptr(sums), Ptr(saveMean), Ptr(saveInvStd),
+        else kernel.BnTrainApply(t, ChunkGrid(rows, c), Ptr(x), 0, Ptr(y), Ptr(sums), Ptr(saveMean), Ptr(saveInvStd),
             Ptr(runningMean), Ptr(runningVar), Ptr(gamma), Ptr(beta), rows, c, RowsPerChunk, (float)momentum, (float)eps);
         if (batchSums is null) sums.Dispose();
     }

@@ -18,8 +18,6 @@ public sealed class Bottleneck : Module
     public override Tensor Forward(Tensor x)
     {
         using var h = cv1.Forward(x);
-        if (!add) return cv2.Forward(h);
-        using var y = cv2.Forward(h);
-        return x + y;
+        return add ? cv2.Forward(h, residual: x) : cv2.Forward(h);
     }
 }

@@ -73,6 +73,9 @@ public static class OpCatalog
     // Conv (no bias) then BatchNorm + SiLU with the convolution's batch sums: x[0] input, x[1] weight, x[2], x[3] γ, β.
     static Func<Tensor[], Tensor> ConvBnSilu(int stride, int pad) => x => x[0].ConvBatchNormSilu(x[1], Conv2dGeometry.Square(stride, pad),
         x[2], x[3], Stat(x, 0, weight: 2), Stat(x, 1, weight: 2), 0.03, 1e-3);
+    // The same with a Bottleneck's shortcut x[4] added in BatchNorm's pass.
+    static Func<Tensor[], Tensor> ConvBnSiluAdd(int pad) => x => x[0].ConvBatchNormSilu(x[1], Conv2dGeometry.Square(1, pad),
+        x[2], x[3], Stat(x, 0, weight: 2), Stat(x, 1, weight: 2), 0.03, 1e-3, residual: x[4]);
     static Tensor BnEval(Tensor[] x) => x[0].BatchNorm2d(x[1], x[2], Stat(x, 0.2), Stat(x, 1.7), false, 0.03, 1e-3);
 
     /// Every op's cases: Core's below, then those of extension ops in higher layers (the YOLO
@@ -107,6 +110,7 @@ public static class OpCatalog
         new("batchnorm eval", [N(2, 3, 3, 4), BnP(4), BnN(4)], BnEval),
         new("conv+batchnorm+silu train", [N(2, 5, 6, 3), N(4, 3, 3, 3), BnP(4), BnN(4)], ConvBnSilu(1, 1)),
         new("conv+batchnorm+silu train s2", [N(2, 7, 6, 4), N(6, 3, 3, 4), BnP(6), BnN(6)], ConvBnSilu(2, 1)),
+        new("conv+batchnorm+silu+shortcut train", [N(2, 5, 6, 4), N(4, 3, 3, 4), BnP(4), BnN(4), N(2, 5, 6, 4)], ConvBnSiluAdd(1)),
         new("silu", [N(3, 17)], x => x[0].Silu()),
         new("sigmoid", [N(3, 17)], x => x[0].Sigmoid()),
         new("exp", [N(2, 9)], x => x[0].Exp()),
@@ -182,6 +186,7 @@ public static class OpCatalog
         new("wide conv+batchnorm+silu 136 channels", [N(1, 12, 12, 8), N(136, 3, 3, 8), BnP(136), BnN(136)], ConvBnSilu(1, 1)),
         new("wide conv+batchnorm+silu stem", [N(2, 32, 32, 3), N(16, 6, 6, 3), BnP(16), BnN(16)], ConvBnSilu(2, 2)),
         new("wide conv+batchnorm+silu k1", [N(2, 10, 10, 32), N(48, 1, 1, 32), BnP(48), BnN(48)], ConvBnSilu(1, 0)),
+        new("wide conv+batchnorm+silu+shortcut k3", [N(2, 9, 9, 16), N(16, 3, 3, 16), BnP(16), BnN(16), N(2, 9, 9, 16)], ConvBnSiluAdd(1)),
         new("wide maxpool k5 s1 p2 (SPPF)", [N(2, 9, 9, 40)], x => x[0].MaxPool2d(5, 1, 2)),
         new("wide silu", [N(37, 1001)], x => x[0].Silu()),
         new("wide sigmoid", [N(37, 1001)], x => x[0].Sigmoid()),

@@ -46,7 +46,9 @@ public static partial class Ops
         readonly Tensor x, gamma, mean, invStd;
         readonly Tensor? beta;
 
-        public BatchNormTrainNode(Tensor x, Tensor gamma, Tensor beta, Tensor mean, Tensor invStd, bool silu = false) : base(x, gamma, beta)
+        /// residual (BatchNorm + SiLU only, or null): added to the output; its gradient is gy's.
+        public BatchNormTrainNode(Tensor x, Tensor gamma, Tensor beta, Tensor mean, Tensor invStd, bool silu = false, Tensor? residual = null)
+            : base(x, gamma, beta, residual)
         {
             this.x = Save(x);
             this.gamma = Save(gamma);
@@ -64,7 +66,7 @@ public static partial class Ops
             var gb = NeedsGrad(2) ? Like(gamma) : null;
             if (beta is null) x.Backend.BatchNormBackward(x, gy, gamma, mean, invStd, gx, gg, gb);
             else x.Backend.BatchNormSiluBackward(x, gy, gamma, beta, mean, invStd, gx, gg, gb);
-            return [gx, gg, gb];
+            return [gx, gg, gb, NeedsGrad(3) ? gy.ShareStorage(gy.Shape) : null];
         }
     }
 
@@ -120,15 +122,21 @@ public static partial class Ops
         double momentum, double eps) => BatchNormSilu(x, gamma, beta, runningMean, runningVar, momentum, eps, null);
 
     /// batchSums (or null): x's Σ and Σ² per channel from the convolution that made x.
+    /// residual (or null): added to the output in the same pass, silu(BatchNorm2d(x)) + residual.
     static Tensor BatchNormSilu(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-        double momentum, double eps, Tensor? batchSums)
+        double momentum, double eps, Tensor? batchSums, Tensor? residual = null)
     {
         CheckBatchNorm("BatchNormSilu", x, true, gamma, beta, runningMean, runningVar);
+        if (residual is not null)
+        {
+            if (residual.Shape != x.Shape || residual.DType != x.DType) throw new ArgumentException($"BatchNormSilu: residual {residual} for input {x}");
+            RequireSameDevice(x, residual, "BatchNormSilu");
+        }
         var y = Like(x);
         using var mean = Like(gamma);
         using var invStd = Like(gamma);
-        x.Backend.BatchNormSiluTrain(x, gamma, beta, runningMean, runningVar, momentum, eps, y, mean, invStd, batchSums);
-        if (GradMode.ShouldRecord(x, gamma, beta)) y.GradFn = new BatchNormTrainNode(x, gamma, beta, mean, invStd, silu: true);
+        x.Backend.BatchNormSiluTrain(x, gamma, beta, runningMean, runningVar, momentum, eps, y, mean, invStd, batchSums, residual);
+        if (GradMode.ShouldRecord(x, gamma, beta) || GradMode.ShouldRecord(residual)) y.GradFn = new BatchNormTrainNode(x, gamma, beta, mean, invStd, silu: true, residual);
         return y;
     }
 }
