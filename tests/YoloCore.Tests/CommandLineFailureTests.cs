@@ -100,14 +100,16 @@ public class CommandLineFailureTests : IDisposable
         var started = new ManualResetEventSlim();
         p.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); if (e.Data?.Contains("starting training") == true) started.Set(); };
         p.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        // The handlers append on their own threads: read under the same lock (a message argument is
+        // evaluated even when the assertion holds).
+        string Log() { lock (output) return output.ToString(); }
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
-        Assert.True(started.Wait(TimeSpan.FromSeconds(120)), output.ToString());
+        Assert.True(started.Wait(TimeSpan.FromSeconds(120)), Log());
         Assert.Equal(0, Kill(p.Id, SigInt));
-        Assert.True(p.WaitForExit(120_000), output.ToString());
+        Assert.True(p.WaitForExit(120_000), Log());
         p.WaitForExit();
-        string log;
-        lock (output) log = output.ToString();
+        string log = Log();
         Assert.True(p.ExitCode == 130, $"exit {p.ExitCode}\n{log}");
         // The epoch running when the signal came (usually the first; later on a loaded machine).
         var stopped = System.Text.RegularExpressions.Regex.Match(log, @"Stopped after epoch (\d+) on request; continue with --resume");
