@@ -17,7 +17,6 @@ public sealed unsafe partial class CpuBackend
         double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, Tensor? batchSums = null, Tensor? residual = null)
     {
         if (batchSums is not null) BatchSums.Check(batchSums, x.Shape[3]);
-        if (residual is not null && (residual.Shape != x.Shape || residual.DType != x.DType)) throw new ArgumentException($"BatchNormSilu's residual {residual} does not match {x}");
         Floating(x, "BatchNormSilu", () => BatchNormKernel<float>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true, UseFast(x), batchSums, residual),
             () => BatchNormKernel<double>.Train(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd, silu: true, false, batchSums, residual));
     }

@@ -51,7 +51,6 @@ public sealed unsafe partial class CudaBackend
     void Train(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
         double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, bool silu, Tensor? batchSums = null, Tensor? residual = null)
     {
-        if (residual is not null && (residual.Shape != x.Shape || residual.DType != x.DType)) throw new ArgumentException($"BatchNormSilu's residual {residual} does not match {x}");
         RequireFloat32Stats(gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
         int c = x.Shape[3];
         long rows = x.Count / c;

@@ -21,11 +21,8 @@ public static partial class Ops
     internal static Tensor[] CastUnscoped(IReadOnlyList<Tensor> xs, DType dtype)
     {
         var ys = xs.Select(x => Tensor.EmptyUnscoped(x.Shape, dtype, x.Device)).ToArray();
-        foreach (var device in xs.Select(x => x.Device).Distinct())
-        {
-            var on = Enumerable.Range(0, xs.Count).Where(i => xs[i].Device == device).ToArray();
-            xs[on[0]].Backend.CopyMany(on.Select(i => xs[i]).ToArray(), on.Select(i => ys[i]).ToArray());
-        }
+        foreach (var on in Enumerable.Range(0, xs.Count).GroupBy(i => xs[i].Device))
+            xs[on.First()].Backend.CopyMany(on.Select(i => xs[i]).ToArray(), on.Select(i => ys[i]).ToArray());
         for (int i = 0; i < xs.Count; i++)
             if (GradMode.ShouldRecord(xs[i]) && dtype.IsFloating()) ys[i].GradFn = new CastNode(xs[i]);
         return ys;
