@@ -13,6 +13,10 @@ typedef unsigned long long u64;
 
 struct f16 { unsigned short bits; };
 
+#if defined(YOLOCORE_EMULATOR) // tests/cuda-emulator: the same conversions on the CPU
+__device__ __forceinline__ float h2f(unsigned short h) { return emu::h2f(h); }
+__device__ __forceinline__ unsigned short f2h(float f) { return emu::f2h(f); }
+#else
 __device__ __forceinline__ float h2f(unsigned short h)
 {
     float f;
@@ -26,6 +30,7 @@ __device__ __forceinline__ unsigned short f2h(float f)
     asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
     return h;
 }
+#endif
 
 __device__ __forceinline__ float ld(const float* p, i64 i) { return p[i]; }
 __device__ __forceinline__ float ld(const f16* p, i64 i) { return h2f(p[i].bits); }
@@ -34,11 +39,15 @@ __device__ __forceinline__ void st(f16* p, i64 i, float v) { p[i].bits = f2h(v);
 
 // Atomic add into float or f16 memory (f16 needs sm_70's red.f16).
 __device__ __forceinline__ void atomic_add(float* p, i64 i, float v) { atomicAdd(p + i, v); }
+#if defined(YOLOCORE_EMULATOR)
+__device__ __forceinline__ void atomic_add(f16* p, i64 i, float v) { p[i].bits = f2h(h2f(p[i].bits) + h2f(f2h(v))); }
+#else
 __device__ __forceinline__ void atomic_add(f16* p, i64 i, float v)
 {
     unsigned short h = f2h(v);
     asm volatile("red.global.add.noftz.f16 [%0], %1;" :: "l"(p + i), "h"(h) : "memory");
 }
+#endif
 
 __device__ __forceinline__ i64 min64(i64 a, i64 b) { return a < b ? a : b; }
 __device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }

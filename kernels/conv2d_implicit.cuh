@@ -18,6 +18,20 @@
 #define IG_BK 32
 #define IG_LD (IG_BK + 8)
 
+#if defined(YOLOCORE_EMULATOR) // tests/cuda-emulator: the same instructions on the CPU (a copy is done when issued)
+__device__ __forceinline__ unsigned smem_addr(const void* p) { return emu::shared_address(p); }
+__device__ __forceinline__ void cp_async16(unsigned dst, const void* src, int bytes)
+{
+    void* d = emu::shared_pointer(dst);
+    memset(d, 0, 16);
+    if (bytes > 0) memcpy(d, src, bytes);
+}
+__device__ __forceinline__ void cp_async_commit() {}
+template <int N> __device__ __forceinline__ void cp_async_wait() {}
+__device__ __forceinline__ void ldmatrix_x4(unsigned* r, unsigned addr) { emu::ldmatrix_x4(r, addr, false); }
+__device__ __forceinline__ void ldmatrix_x4_trans(unsigned* r, unsigned addr) { emu::ldmatrix_x4(r, addr, true); }
+__device__ __forceinline__ void mma_16816(float* c, const unsigned* a, unsigned b0, unsigned b1) { emu::mma_16816(c, a, b0, b1); }
+#else
 __device__ __forceinline__ unsigned smem_addr(const void* p)
 {
     unsigned a;
@@ -54,7 +68,10 @@ __device__ __forceinline__ void mma_16816(float* c, const unsigned* a, unsigned 
         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
+#endif
+#endif
 
+#if __CUDA_ARCH__ >= 800
 // A warp's 32 × 8·NT tile: 2 × NT accumulators of 16 × 8, from two A fragments (16 rows each) and
 // NT / 2 ldmatrix.x4 of B (two 8-wide tiles each).
 template <int NT>

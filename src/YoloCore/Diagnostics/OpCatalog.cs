@@ -1,8 +1,10 @@
 namespace YoloCore.Diagnostics;
 
 /// How an op case's input values are drawn. Non-smooth ops get inputs away from their kinks so that
-/// central differences are meaningful.
-public enum Gen { Normal, Positive, AwayFromZero, Probability, Index }
+/// central differences are meaningful. Distinct: no two values of a channel (the last axis) equal,
+/// in float16 too (a shuffled ramp in steps of 1/16), so a max-pool has no ties to break
+/// differently from the float32 reference (normal values rounded to float16 do tie).
+public enum Gen { Normal, Positive, AwayFromZero, Probability, Index, Distinct }
 
 /// KeepFloat32: a parameter that stays float32 when the activations are float16 (BatchNorm's, a master weight).
 public sealed record InputSpec(int[] Shape, Gen Kind = Gen.Normal, bool Grad = true, int[]? Indices = null, bool KeepFloat32 = false)
@@ -24,6 +26,7 @@ public sealed record OpCase(string Name, InputSpec[] Inputs, Func<Tensor[], Tens
         return Inputs.Select(spec =>
         {
             if (spec.Kind == Gen.Index) return spec.Indices!.Select(i => (double)i).ToArray();
+            if (spec.Kind == Gen.Distinct) return DistinctPerChannel(rng, spec.Shape);
             var v = new double[new Shape(spec.Shape).Count];
             for (int i = 0; i < v.Length; i++)
             {
@@ -41,6 +44,22 @@ public sealed record OpCase(string Name, InputSpec[] Inputs, Func<Tensor[], Tens
         }).ToArray();
     }
 
+    /// Per channel a shuffled ramp (k - rows/2)/16, k = 0..rows-1: exact in float16 below 2048 rows.
+    static double[] DistinctPerChannel(Rng rng, int[] shape)
+    {
+        int channels = shape[^1], rows = (int)(new Shape(shape).Count / channels);
+        if (rows > 2048) throw new ArgumentException($"Gen.Distinct takes at most 2048 values per channel (float16's integers), not {rows}");
+        var v = new double[rows * channels];
+        var ramp = new int[rows];
+        for (int c = 0; c < channels; c++)
+        {
+            for (int k = 0; k < rows; k++) ramp[k] = k;
+            for (int k = rows - 1; k > 0; k--) { int j = rng.NextInt(k + 1); (ramp[k], ramp[j]) = (ramp[j], ramp[k]); }
+            for (int r = 0; r < rows; r++) v[r * channels + c] = (ramp[r] - rows / 2) / 16.0;
+        }
+        return v;
+    }
+
     public Tensor[] Build(double[][] values, DType dtype, Device? device = null) => Inputs.Select((spec, i) =>
     {
         if (spec.Kind == Gen.Index) return Tensor.FromArray<int>(values[i].Select(v => (int)v).ToArray(), new Shape(spec.Shape), device);
@@ -56,6 +75,7 @@ public static class OpCatalog
     static InputSpec N(params int[] s) => new(s);
     static InputSpec P(params int[] s) => new(s, Gen.Positive);
     static InputSpec Away(params int[] s) => new(s, Gen.AwayFromZero);
+    static InputSpec Distinct(params int[] s) => new(s, Gen.Distinct);
     static InputSpec BnP(params int[] s) => new(s, Gen.Positive, KeepFloat32: true);
     static InputSpec BnN(params int[] s) => new(s, KeepFloat32: true);
     static InputSpec Master(params int[] s) => new(s, KeepFloat32: true);
@@ -187,7 +207,7 @@ public static class OpCatalog
         new("wide conv+batchnorm+silu stem", [N(2, 32, 32, 3), N(16, 6, 6, 3), BnP(16), BnN(16)], ConvBnSilu(2, 2)),
         new("wide conv+batchnorm+silu k1", [N(2, 10, 10, 32), N(48, 1, 1, 32), BnP(48), BnN(48)], ConvBnSilu(1, 0)),
         new("wide conv+batchnorm+silu+shortcut k3", [N(2, 9, 9, 16), N(16, 3, 3, 16), BnP(16), BnN(16), N(2, 9, 9, 16)], ConvBnSiluAdd(1)),
-        new("wide maxpool k5 s1 p2 (SPPF)", [N(2, 9, 9, 40)], x => x[0].MaxPool2d(5, 1, 2)),
+        new("wide maxpool k5 s1 p2 (SPPF)", [Distinct(2, 9, 9, 40)], x => x[0].MaxPool2d(5, 1, 2)),
         new("wide silu", [N(37, 1001)], x => x[0].Silu()),
         new("wide sigmoid", [N(37, 1001)], x => x[0].Sigmoid()),
         new("wide exp", [N(37, 1001)], x => x[0].Exp()),

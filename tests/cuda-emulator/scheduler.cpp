@@ -1,0 +1,316 @@
+// scheduler.cpp: a grid's blocks one after another, each block's threads as fibers on the calling
+// OS thread. A fiber runs until it reaches a barrier (__syncthreads, or a warp-wide instruction)
+// or ends; when every live thread of the block (or of the warp) waits there, they all go on.
+// Threads that have returned no longer count, as on the hardware.
+#include "emulator.h"
+#include <cstdint>
+#include <map>
+#include <sys/mman.h>
+#include <vector>
+
+// A fiber switch: saves the callee-saved registers and the floating-point control words on this
+// stack, stores its pointer in *from and resumes the stack `to` (x86-64 System V). ucontext's
+// swapcontext would do as well but makes a system call per switch, and a block of 256 threads
+// switches at every __syncthreads.
+#if !defined(__x86_64__)
+#error "the CUDA emulator's fiber switch is written for x86-64"
+#endif
+extern "C" void emu_switch(void** from, void* to);
+asm(R"(
+    .text
+    .globl emu_switch
+    .hidden emu_switch
+    .type emu_switch, @function
+emu_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    subq $8, %rsp
+    stmxcsr (%rsp)
+    fnstcw 4(%rsp)
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    ldmxcsr (%rsp)
+    fldcw 4(%rsp)
+    addq $8, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size emu_switch, .-emu_switch
+)");
+
+namespace emu
+{
+thread_local Thread* current;
+thread_local uint3 block_idx, block_dim, grid_dim;
+
+namespace
+{
+enum class State { Ready, AtBlock, AtWarp, Done };
+
+struct Fiber
+{
+    void* sp;
+    Thread thread;
+    State state;
+};
+
+struct Warp
+{
+    unsigned long long values[32];
+    unsigned words[32][8];
+    const unsigned* rows[32];
+};
+
+constexpr std::size_t StackBytes = 256 << 10;
+
+struct Block
+{
+    void* scheduler;
+    std::vector<Fiber> fibers;
+    std::vector<Warp> warps;
+    std::vector<char*> stacks;
+    const Body* body = nullptr;
+};
+
+thread_local Block* running;
+thread_local Fiber* fiber;
+
+std::map<std::string, Binder>& table()
+{
+    static std::map<std::string, Binder> kernels;
+    return kernels;
+}
+
+void yield(State state)
+{
+    Fiber* self = fiber;
+    self->state = state;
+    emu_switch(&self->sp, running->scheduler);
+}
+
+// Where a new fiber starts (emu_switch returns into it); it never returns.
+void fiber_main()
+{
+    (*running->body)();
+    fiber->state = State::Done;
+    void* unused;
+    emu_switch(&unused, running->scheduler);
+}
+
+// A stack that emu_switch resumes into fiber_main: the control words, six registers, the return address.
+void* fresh_stack(char* stack)
+{
+    auto* top = (std::uint64_t*)(((std::uintptr_t)(stack + StackBytes) & ~(std::uintptr_t)15) - 16);
+    top[0] = (std::uint64_t)&fiber_main; // 16-byte aligned: at fiber_main's entry rsp + 8 is, as after a call
+    for (int r = 1; r <= 6; r++) top[-r] = 0;
+    unsigned control[2];
+    asm volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(control[0]), "=m"(control[1]));
+    std::memcpy(&top[-7], control, 8);
+    return &top[-7];
+}
+
+// Lets every waiting thread of the block, or of a warp, go on once all its live threads wait.
+bool release(Block& b)
+{
+    bool any = false;
+    std::size_t live = 0, atBlock = 0;
+    for (auto& f : b.fibers)
+        if (f.state != State::Done) { live++; if (f.state == State::AtBlock) atBlock++; }
+    if (live > 0 && atBlock == live)
+    {
+        for (auto& f : b.fibers)
+            if (f.state == State::AtBlock) f.state = State::Ready;
+        return true;
+    }
+    for (std::size_t w = 0; w * 32 < b.fibers.size(); w++)
+    {
+        std::size_t end = std::min(b.fibers.size(), w * 32 + 32), waiting = 0, alive = 0;
+        for (std::size_t i = w * 32; i < end; i++)
+            if (b.fibers[i].state != State::Done) { alive++; if (b.fibers[i].state == State::AtWarp) waiting++; }
+        if (alive > 0 && waiting == alive)
+        {
+            for (std::size_t i = w * 32; i < end; i++)
+                if (b.fibers[i].state == State::AtWarp) b.fibers[i].state = State::Ready;
+            any = true;
+        }
+    }
+    return any;
+}
+}
+
+void register_kernel(const char* name, Binder bind) { table()[name] = std::move(bind); }
+
+const Binder* find_kernel(const char* name)
+{
+    auto it = table().find(name);
+    return it == table().end() ? nullptr : &it->second;
+}
+
+bool run_grid(const std::string& name, uint3 grid, uint3 block, const Body& body, std::string& error)
+{
+    static thread_local Block b;
+    std::size_t threads = (std::size_t)block.x * block.y * block.z;
+    while (b.stacks.size() < threads)
+    {
+        void* stack = mmap(nullptr, StackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (stack == MAP_FAILED) { error = "out of memory for thread stacks"; return false; }
+        b.stacks.push_back((char*)stack);
+    }
+    b.fibers.assign(threads, Fiber{});
+    b.warps.assign((threads + 31) / 32, Warp{});
+    b.body = &body;
+    Block* outer = running;
+    running = &b;
+    grid_dim = grid;
+    block_dim = block;
+    for (unsigned bz = 0; bz < grid.z; bz++)
+        for (unsigned by = 0; by < grid.y; by++)
+            for (unsigned bx = 0; bx < grid.x; bx++)
+            {
+                block_idx = {bx, by, bz};
+                for (std::size_t t = 0; t < threads; t++)
+                {
+                    Fiber& f = b.fibers[t];
+                    f.state = State::Ready;
+                    f.thread.idx = {(unsigned)(t % block.x), (unsigned)(t / block.x % block.y), (unsigned)(t / block.x / block.y)};
+                    f.thread.lane = (int)(t % 32);
+                    f.thread.warp = (int)(t / 32);
+                    f.sp = fresh_stack(b.stacks[t]);
+                }
+                for (;;)
+                {
+                    bool ran = false;
+                    for (auto& f : b.fibers)
+                        if (f.state == State::Ready)
+                        {
+                            fiber = &f;
+                            current = &f.thread;
+                            emu_switch(&b.scheduler, f.sp);
+                            ran = true;
+                        }
+                    bool done = true;
+                    for (auto& f : b.fibers) done &= f.state == State::Done;
+                    if (done) break;
+                    if (!release(b) && !ran)
+                    {
+                        error = name + ": block (" + std::to_string(bx) + ", " + std::to_string(by) + ", " + std::to_string(bz) +
+                            ") cannot go on: some threads wait at __syncthreads and others at a warp instruction";
+                        running = outer;
+                        return false;
+                    }
+                }
+            }
+    running = outer;
+    return true;
+}
+
+void sync_block() { yield(State::AtBlock); }
+
+unsigned long long exchange(unsigned long long value, int from)
+{
+    Warp& w = running->warps[current->warp];
+    w.values[current->lane] = value;
+    yield(State::AtWarp);
+    unsigned long long r = w.values[from & 31];
+    yield(State::AtWarp); // no lane overwrites its value before every lane has read
+    return r;
+}
+
+const unsigned* const* warp_gather(const unsigned* words, int n)
+{
+    Warp& w = running->warps[current->warp];
+    std::memcpy(w.words[current->lane], words, n * sizeof(unsigned));
+    w.rows[current->lane] = w.words[current->lane];
+    yield(State::AtWarp);
+    return w.rows;
+}
+
+// Shared memory is the library's static arrays: their 32-bit "addresses" are offsets from a
+// point 2 GiB below one of them, which covers the whole library image.
+static char anchor;
+static std::uintptr_t shared_base() { return (std::uintptr_t)&anchor - (1ull << 31); }
+unsigned shared_address(const void* p) { return (unsigned)((std::uintptr_t)p - shared_base()); }
+void* shared_pointer(unsigned address) { return (void*)(shared_base() + address); }
+
+float h2f(unsigned short h)
+{
+    _Float16 v;
+    std::memcpy(&v, &h, 2);
+    return (float)v;
+}
+
+unsigned short f2h(float f)
+{
+    _Float16 v = (_Float16)f; // round to nearest even, as cvt.rn.f16.f32
+    unsigned short h;
+    std::memcpy(&h, &v, 2);
+    return h;
+}
+
+static float half_at(const unsigned* regs, int element) { return h2f((unsigned short)(regs[element / 2] >> (16 * (element % 2)))); }
+
+// ldmatrix.x4: lane 8q + r gives the address of row r of matrix q (8 halves); lane t receives in
+// r[q] row t / 4 of matrix q, elements 2(t % 4) and 2(t % 4) + 1, or, transposed, column t / 4,
+// rows 2(t % 4) and 2(t % 4) + 1.
+void ldmatrix_x4(unsigned* r, unsigned address, bool transposed)
+{
+    unsigned mine = address;
+    const unsigned* const* all = warp_gather(&mine, 1);
+    int t = current->lane;
+    for (int q = 0; q < 4; q++)
+    {
+        unsigned short lo, hi;
+        if (!transposed)
+        {
+            const unsigned short* row = (const unsigned short*)shared_pointer(all[8 * q + t / 4][0]);
+            lo = row[2 * (t % 4)];
+            hi = row[2 * (t % 4) + 1];
+        }
+        else
+        {
+            lo = ((const unsigned short*)shared_pointer(all[8 * q + 2 * (t % 4)][0]))[t / 4];
+            hi = ((const unsigned short*)shared_pointer(all[8 * q + 2 * (t % 4) + 1][0]))[t / 4];
+        }
+        r[q] = (unsigned)lo | ((unsigned)hi << 16);
+    }
+    yield(State::AtWarp);
+}
+
+// mma.sync m16n8k16 row.col, float32 accumulators, fragments as the PTX ISA lays them out
+// (g = lane / 4, i = lane % 4): A a0..a7 at rows g, g + 8 and columns 2i + {0, 1}, + 8; B b0..b3
+// at rows 2i + {0, 1}, + 8 and column g; C c0..c3 at rows g, g + 8 and columns 2i + {0, 1}.
+void mma_16816(float* c, const unsigned* a, unsigned b0, unsigned b1)
+{
+    unsigned mine[6] = {a[0], a[1], a[2], a[3], b0, b1};
+    const unsigned* const* all = warp_gather(mine, 6);
+    float A[16][16], B[16][8];
+    for (int lane = 0; lane < 32; lane++)
+    {
+        int g = lane / 4, i = lane % 4;
+        const unsigned* w = all[lane];
+        for (int e = 0; e < 8; e++)
+        {
+            int row = g + (e % 4 >= 2 ? 8 : 0), col = 2 * i + e % 2 + (e >= 4 ? 8 : 0);
+            A[row][col] = half_at(w, e);
+        }
+        for (int e = 0; e < 4; e++) B[2 * i + e % 2 + (e >= 2 ? 8 : 0)][g] = half_at(w + 4, e);
+    }
+    int g = current->lane / 4, i = current->lane % 4;
+    for (int v = 0; v < 4; v++)
+    {
+        int row = g + (v >= 2 ? 8 : 0), col = 2 * i + v % 2;
+        float sum = c[v];
+        for (int k = 0; k < 16; k++) sum += A[row][k] * B[k][col];
+        c[v] = sum;
+    }
+    yield(State::AtWarp);
+}
+}
