@@ -40,7 +40,7 @@ __device__ __forceinline__ void st(f16* p, i64 i, float v) { p[i].bits = f2h(v);
 // Atomic add into float or f16 memory (f16 needs sm_70's red.f16).
 __device__ __forceinline__ void atomic_add(float* p, i64 i, float v) { atomicAdd(p + i, v); }
 #if defined(YOLOCORE_EMULATOR)
-__device__ __forceinline__ void atomic_add(f16* p, i64 i, float v) { p[i].bits = f2h(h2f(p[i].bits) + h2f(f2h(v))); }
+__device__ __forceinline__ void atomic_add(f16* p, i64 i, float v) { emu::atomic_add_f16(&p[i].bits, v); }
 #else
 __device__ __forceinline__ void atomic_add(f16* p, i64 i, float v)
 {

@@ -23,8 +23,8 @@
 #define __host__
 #define __forceinline__ inline
 #define __launch_bounds__(...)
-// One block runs at a time (scheduler.cpp holds a lock), so a static array is the block's shared memory.
-#define __shared__ static
+// An OS thread runs one block at a time (scheduler.cpp), so its thread_local array is the block's shared memory.
+#define __shared__ static thread_local
 #define __align__(n) __attribute__((aligned(n)))
 #define __restrict__ __restrict
 
@@ -55,6 +55,25 @@ unsigned shared_address(const void* p);
 void* shared_pointer(unsigned address);
 void ldmatrix_x4(unsigned* r, unsigned address, bool transposed);
 void mma_16816(float* c, const unsigned* a, unsigned b0, unsigned b1);
+
+// *p += v as one atomic step (a compare-and-swap loop), returning the old value.
+template <typename T>
+inline T atomic_add(T* p, T v)
+{
+    T old, sum;
+    __atomic_load(p, &old, __ATOMIC_RELAXED);
+    do sum = old + v;
+    while (!__atomic_compare_exchange(p, &old, &sum, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+    return old;
+}
+
+// red.add.f16: the float16 sum rounded, atomically.
+inline void atomic_add_f16(unsigned short* p, float v)
+{
+    unsigned short old = __atomic_load_n(p, __ATOMIC_RELAXED), sum;
+    do sum = f2h(h2f(old) + h2f(f2h(v)));
+    while (!__atomic_compare_exchange(p, &old, &sum, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+}
 }
 
 #define threadIdx (emu::current->idx)
@@ -76,11 +95,11 @@ inline T __shfl_xor_sync(unsigned, T value, int mask)
     return r;
 }
 
-// Blocks run one after another and threads switch only at barriers: a plain add is atomic here.
-inline float atomicAdd(float* p, float v) { float old = *p; *p = old + v; return old; }
-inline double atomicAdd(double* p, double v) { double old = *p; *p = old + v; return old; }
-inline int atomicAdd(int* p, int v) { int old = *p; *p = old + v; return old; }
-inline unsigned atomicAdd(unsigned* p, unsigned v) { unsigned old = *p; *p = old + v; return old; }
+// Blocks run on several OS threads at once (threads of one block switch only at barriers).
+inline float atomicAdd(float* p, float v) { return emu::atomic_add(p, v); }
+inline double atomicAdd(double* p, double v) { return emu::atomic_add(p, v); }
+inline int atomicAdd(int* p, int v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+inline unsigned atomicAdd(unsigned* p, unsigned v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
 
 inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
 inline int __float_as_int(float f) { int i; std::memcpy(&i, &f, 4); return i; }

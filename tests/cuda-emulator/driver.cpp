@@ -27,7 +27,7 @@ struct Graph { std::vector<Op> ops; };
 struct Stream { Graph* capture = nullptr; };
 struct Event { double ms = 0; };
 
-std::recursive_mutex gate; // one block runs at a time in the whole process (shared memory is static)
+std::recursive_mutex gate; // one launch, copy or GEMM at a time, in queue order
 Stream legacy;
 int context_token, module_token;
 

@@ -14,7 +14,7 @@ void register_kernel(const char* name, Binder bind);
 // The kernel of that extern "C" name, or null.
 const Binder* find_kernel(const char* name);
 
-// Runs every block of the grid in order, each block's threads as fibers. False, with the reason,
+// Runs every block of the grid (several OS threads taking blocks in turn), each block's threads as fibers. False, with the reason,
 // when the threads cannot all go on (a barrier some of them never reach).
 bool run_grid(const std::string& name, uint3 grid, uint3 block, const Body& body, std::string& error);
 

@@ -1,10 +1,16 @@
-// scheduler.cpp: a grid's blocks one after another, each block's threads as fibers on the calling
-// OS thread. A fiber runs until it reaches a barrier (__syncthreads, or a warp-wide instruction)
-// or ends; when every live thread of the block (or of the warp) waits there, they all go on.
+// scheduler.cpp: a grid's blocks shared out to a few OS threads (one per core), each block's
+// threads as fibers on the OS thread that runs it. A fiber runs until it reaches a barrier
+// (__syncthreads, or a warp-wide instruction) or ends; when every live thread of the block (or
+// of the warp) waits there, they all go on.
 // Threads that have returned no longer count, as on the hardware.
 #include "emulator.h"
 #include <cstdint>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <sys/mman.h>
 #include <vector>
 
@@ -154,62 +160,152 @@ const Binder* find_kernel(const char* name)
     return it == table().end() ? nullptr : &it->second;
 }
 
+namespace
+{
+// One block from start to end on this OS thread; false (and why) when its threads cannot go on.
+bool run_block(Block& b, uint3 idx, std::string& error)
+{
+    block_idx = idx;
+    uint3 block = block_dim;
+    for (std::size_t t = 0; t < b.fibers.size(); t++)
+    {
+        Fiber& f = b.fibers[t];
+        f.state = State::Ready;
+        f.thread.idx = {(unsigned)(t % block.x), (unsigned)(t / block.x % block.y), (unsigned)(t / block.x / block.y)};
+        f.thread.lane = (int)(t % 32);
+        f.thread.warp = (int)(t / 32);
+        f.sp = fresh_stack(b.stacks[t]);
+    }
+    for (;;)
+    {
+        bool ran = false;
+        for (auto& f : b.fibers)
+            if (f.state == State::Ready)
+            {
+                fiber = &f;
+                current = &f.thread;
+                emu_switch(&b.scheduler, f.sp);
+                ran = true;
+            }
+        bool done = true;
+        for (auto& f : b.fibers) done &= f.state == State::Done;
+        if (done) return true;
+        if (!release(b) && !ran)
+        {
+            error = "block (" + std::to_string(idx.x) + ", " + std::to_string(idx.y) + ", " + std::to_string(idx.z) +
+                ") cannot go on: some threads wait at __syncthreads and others at a warp instruction";
+            return false;
+        }
+    }
+}
+
+// The OS threads that run blocks beside the launching one (YOLOCORE_EMULATOR_THREADS, default
+// one per core): each has its own fibers and, __shared__ being thread_local, its own shared memory.
+struct Pool
+{
+    std::mutex mutex;
+    std::condition_variable start, finished;
+    std::vector<std::thread> threads;
+    std::function<void()> job;
+    unsigned long generation = 0;
+    int wanted = 0, pending = 0;
+
+    static int size()
+    {
+        static const int n = [] {
+            const char* v = std::getenv("YOLOCORE_EMULATOR_THREADS");
+            int t = v ? std::atoi(v) : (int)std::thread::hardware_concurrency();
+            return t < 1 ? 1 : t;
+        }();
+        return n;
+    }
+
+    // Runs job on `workers` OS threads (this one among them) and returns when all have finished.
+    void run(int workers, const std::function<void()>& work)
+    {
+        {
+            std::unique_lock lock(mutex);
+            while ((int)threads.size() < workers - 1)
+            {
+                int index = (int)threads.size();
+                threads.emplace_back([this, index] { serve(index); });
+                threads.back().detach();
+            }
+            job = work;
+            wanted = workers - 1;
+            pending = workers - 1;
+            generation++;
+        }
+        start.notify_all();
+        work();
+        std::unique_lock lock(mutex);
+        finished.wait(lock, [this] { return pending == 0; });
+    }
+
+    void serve(int index)
+    {
+        unsigned long seen = 0;
+        for (;;)
+        {
+            std::function<void()> work;
+            {
+                std::unique_lock lock(mutex);
+                start.wait(lock, [&] { return generation != seen && index < wanted; });
+                seen = generation;
+                work = job;
+            }
+            work();
+            std::lock_guard lock(mutex);
+            if (--pending == 0) finished.notify_all();
+        }
+    }
+};
+
+Pool& pool()
+{
+    static Pool* p = new Pool; // never destroyed: its threads outlive static destruction
+    return *p;
+}
+}
+
 bool run_grid(const std::string& name, uint3 grid, uint3 block, const Body& body, std::string& error)
 {
-    static thread_local Block b;
     std::size_t threads = (std::size_t)block.x * block.y * block.z;
-    while (b.stacks.size() < threads)
-    {
-        void* stack = mmap(nullptr, StackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (stack == MAP_FAILED) { error = "out of memory for thread stacks"; return false; }
-        b.stacks.push_back((char*)stack);
-    }
-    b.fibers.assign(threads, Fiber{});
-    b.warps.assign((threads + 31) / 32, Warp{});
-    b.body = &body;
-    Block* outer = running;
-    running = &b;
-    grid_dim = grid;
-    block_dim = block;
-    for (unsigned bz = 0; bz < grid.z; bz++)
-        for (unsigned by = 0; by < grid.y; by++)
-            for (unsigned bx = 0; bx < grid.x; bx++)
+    long long blocks = (long long)grid.x * grid.y * grid.z;
+    std::atomic<long long> next{0};
+    std::atomic<bool> failed{false};
+    std::mutex error_gate;
+    auto work = [&] {
+        static thread_local Block b;
+        while (b.stacks.size() < threads)
+        {
+            void* stack = mmap(nullptr, StackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            if (stack == MAP_FAILED) { failed = true; std::lock_guard lock(error_gate); error = "out of memory for thread stacks"; return; }
+            b.stacks.push_back((char*)stack);
+        }
+        b.fibers.assign(threads, Fiber{});
+        b.warps.assign((threads + 31) / 32, Warp{});
+        b.body = &body;
+        running = &b;
+        grid_dim = grid;
+        block_dim = block;
+        std::string why;
+        for (long long i; !failed && (i = next++) < blocks;)
+        {
+            uint3 idx{(unsigned)(i % grid.x), (unsigned)(i / grid.x % grid.y), (unsigned)(i / grid.x / grid.y)};
+            if (!run_block(b, idx, why))
             {
-                block_idx = {bx, by, bz};
-                for (std::size_t t = 0; t < threads; t++)
-                {
-                    Fiber& f = b.fibers[t];
-                    f.state = State::Ready;
-                    f.thread.idx = {(unsigned)(t % block.x), (unsigned)(t / block.x % block.y), (unsigned)(t / block.x / block.y)};
-                    f.thread.lane = (int)(t % 32);
-                    f.thread.warp = (int)(t / 32);
-                    f.sp = fresh_stack(b.stacks[t]);
-                }
-                for (;;)
-                {
-                    bool ran = false;
-                    for (auto& f : b.fibers)
-                        if (f.state == State::Ready)
-                        {
-                            fiber = &f;
-                            current = &f.thread;
-                            emu_switch(&b.scheduler, f.sp);
-                            ran = true;
-                        }
-                    bool done = true;
-                    for (auto& f : b.fibers) done &= f.state == State::Done;
-                    if (done) break;
-                    if (!release(b) && !ran)
-                    {
-                        error = name + ": block (" + std::to_string(bx) + ", " + std::to_string(by) + ", " + std::to_string(bz) +
-                            ") cannot go on: some threads wait at __syncthreads and others at a warp instruction";
-                        running = outer;
-                        return false;
-                    }
-                }
+                failed = true;
+                std::lock_guard lock(error_gate);
+                error = name + ": " + why;
             }
-    running = outer;
-    return true;
+        }
+        running = nullptr;
+    };
+    int workers = (int)std::min<long long>(Pool::size(), blocks);
+    if (workers <= 1) work();
+    else pool().run(workers, work);
+    return !failed;
 }
 
 void sync_block() { yield(State::AtBlock); }
@@ -233,9 +329,9 @@ const unsigned* const* warp_gather(const unsigned* words, int n)
     return w.rows;
 }
 
-// Shared memory is the library's static arrays: their 32-bit "addresses" are offsets from a
-// point 2 GiB below one of them, which covers the whole library image.
-static char anchor;
+// Shared memory is this OS thread's thread_local arrays of the library: their 32-bit "addresses"
+// are offsets from a point 2 GiB below one of them, which covers the library's thread-local block.
+static thread_local char anchor;
 static std::uintptr_t shared_base() { return (std::uintptr_t)&anchor - (1ull << 31); }
 unsigned shared_address(const void* p) { return (unsigned)((std::uintptr_t)p - shared_base()); }
 void* shared_pointer(unsigned address) { return (void*)(shared_base() + address); }
