@@ -51,15 +51,8 @@ static class EmulatedGpu
     public static (int Code, string Output) Run(IEnumerable<string> args, Dictionary<string, string> env, int timeoutSeconds = 300)
     {
         Require();
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(typeof(YoloCore.Cli.Program).Assembly.Location);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment[NativeLibraries.LibDirsVariable] = Directory;
-        foreach (var (k, v) in env) psi.Environment[k] = v;
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeoutSeconds * 1000)) { p.Kill(entireProcessTree: true); throw new TimeoutException($"yolocore {string.Join(' ', args)} ran over {timeoutSeconds} s"); }
-        return (p.ExitCode, stdout.Result + stderr.Result);
+        env[NativeLibraries.LibDirsVariable] = Directory;
+        var (code, output, _) = YoloCore.Tests.CliProcess.Run(args, env, timeoutSeconds);
+        return (code, output);
     }
 }

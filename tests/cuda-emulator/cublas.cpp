@@ -26,6 +26,7 @@ void store(void* p, long long i, int type, double v)
 }
 
 bool known(int type) { return type == R_32F || type == R_16F || type == R_64F; }
+int element_bytes(int type) { return type == R_16F ? 2 : type == R_64F ? 8 : 4; }
 
 // C = alpha·op(A)·op(B) + beta·C, column-major; op(X)[i, j] = X[i + j·ld] or, transposed, X[j + i·ld].
 int gemm(void* h, int ta, int tb, int m, int n, int k, double alpha, unsigned long long a, int atype, int lda,
@@ -37,9 +38,9 @@ int gemm(void* h, int ta, int tb, int m, int n, int k, double alpha, unsigned lo
     return emu::submit(((Handle*)h)->stream, [=] {
         for (int z = 0; z < batch; z++)
         {
-            const void* A = (const char*)a + sa * z * (atype == R_16F ? 2 : atype == R_64F ? 8 : 4);
-            const void* B = (const char*)b + sb * z * (btype == R_16F ? 2 : btype == R_64F ? 8 : 4);
-            void* C = (char*)c + sc * z * (ctype == R_16F ? 2 : ctype == R_64F ? 8 : 4);
+            const void* A = (const char*)a + sa * z * element_bytes(atype);
+            const void* B = (const char*)b + sb * z * element_bytes(btype);
+            void* C = (char*)c + sc * z * element_bytes(ctype);
             for (int j = 0; j < n; j++)
                 for (int i = 0; i < m; i++)
                 {

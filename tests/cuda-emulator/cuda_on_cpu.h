@@ -44,9 +44,6 @@ extern thread_local uint3 block_idx, block_dim, grid_dim;
 void sync_block();
 // A warp-wide exchange: every live lane of the caller's warp puts a value in, then reads lane `from`'s.
 unsigned long long exchange(unsigned long long value, int from);
-// ldmatrix and mma: the warp's lanes meet, each leaves its operands in words[lane][0..n), and every
-// lane then reads all 32 lanes' words (valid until the next meeting of this warp).
-const unsigned* const* warp_gather(const unsigned* words, int n);
 
 float h2f(unsigned short h);
 unsigned short f2h(float f);

@@ -81,31 +81,38 @@ CUresult fail(CUresult code, const std::string& why)
 API CUresult cuInit(unsigned) { return SUCCESS; }
 API CUresult cuDriverGetVersion(int* v) { *v = 12080; return SUCCESS; }
 
+// Each status the emulator returns: its name and what it means here.
+struct Status { CUresult code; const char* name; const char* description; };
+const Status statuses[] = {
+    {SUCCESS, "CUDA_SUCCESS", "no error"},
+    {INVALID_VALUE, "CUDA_ERROR_INVALID_VALUE", "invalid argument"},
+    {OUT_OF_MEMORY, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory"},
+    {INVALID_DEVICE, "CUDA_ERROR_INVALID_DEVICE", "invalid device ordinal"},
+    {NOT_FOUND, "CUDA_ERROR_NOT_FOUND", "named symbol not found"},
+    {ILLEGAL_ADDRESS, "CUDA_ERROR_ILLEGAL_ADDRESS", "a kernel wrote outside an allocation (the emulator's guard bytes changed)"},
+    {LAUNCH_FAILED, "CUDA_ERROR_LAUNCH_FAILED", "a kernel could not run to its end in the emulator"},
+};
+
+static const Status* status_of(CUresult e)
+{
+    for (auto& st : statuses)
+        if (st.code == e) return &st;
+    return nullptr;
+}
+
 API CUresult cuGetErrorName(CUresult e, const char** s)
 {
-    switch (e)
-    {
-        case SUCCESS: *s = "CUDA_SUCCESS"; break;
-        case INVALID_VALUE: *s = "CUDA_ERROR_INVALID_VALUE"; break;
-        case OUT_OF_MEMORY: *s = "CUDA_ERROR_OUT_OF_MEMORY"; break;
-        case NOT_FOUND: *s = "CUDA_ERROR_NOT_FOUND"; break;
-        case ILLEGAL_ADDRESS: *s = "CUDA_ERROR_ILLEGAL_ADDRESS"; break;
-        case LAUNCH_FAILED: *s = "CUDA_ERROR_LAUNCH_FAILED"; break;
-        default: *s = "CUDA_ERROR_UNKNOWN"; return INVALID_VALUE;
-    }
+    const Status* st = status_of(e);
+    if (!st) return INVALID_VALUE;
+    *s = st->name;
     return SUCCESS;
 }
 
 API CUresult cuGetErrorString(CUresult e, const char** s)
 {
-    switch (e)
-    {
-        case SUCCESS: *s = "no error"; break;
-        case ILLEGAL_ADDRESS: *s = "a kernel wrote outside an allocation (the emulator's guard bytes changed)"; break;
-        case LAUNCH_FAILED: *s = "a kernel could not run to its end in the emulator"; break;
-        case NOT_FOUND: *s = "named symbol not found"; break;
-        default: return cuGetErrorName(e, s);
-    }
+    const Status* st = status_of(e);
+    if (!st) return INVALID_VALUE;
+    *s = st->description;
     return SUCCESS;
 }
 

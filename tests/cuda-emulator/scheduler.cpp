@@ -72,7 +72,9 @@ struct Warp
 {
     unsigned long long values[32];
     unsigned words[32][8];
-    const unsigned* rows[32];
+    // mma's operands as matrices, decoded once per meeting by its first lane.
+    bool decoded;
+    float a[16][16], b[16][8];
 };
 
 constexpr std::size_t StackBytes = 256 << 10;
@@ -320,13 +322,15 @@ unsigned long long exchange(unsigned long long value, int from)
     return r;
 }
 
-const unsigned* const* warp_gather(const unsigned* words, int n)
+// ldmatrix and mma: the warp's lanes meet, each leaving its operands in words[lane]; afterwards
+// every lane reads all 32 lanes' words (valid until the warp's next meeting).
+static Warp& warp_gather(const unsigned* words, int n)
 {
     Warp& w = running->warps[current->warp];
     std::memcpy(w.words[current->lane], words, n * sizeof(unsigned));
-    w.rows[current->lane] = w.words[current->lane];
+    w.decoded = false;
     yield(State::AtWarp);
-    return w.rows;
+    return w;
 }
 
 // Shared memory is this OS thread's thread_local arrays of the library: their 32-bit "addresses"
@@ -359,7 +363,7 @@ static float half_at(const unsigned* regs, int element) { return h2f((unsigned s
 void ldmatrix_x4(unsigned* r, unsigned address, bool transposed)
 {
     unsigned mine = address;
-    const unsigned* const* all = warp_gather(&mine, 1);
+    const auto& all = warp_gather(&mine, 1).words;
     int t = current->lane;
     for (int q = 0; q < 4; q++)
     {
@@ -386,18 +390,23 @@ void ldmatrix_x4(unsigned* r, unsigned address, bool transposed)
 void mma_16816(float* c, const unsigned* a, unsigned b0, unsigned b1)
 {
     unsigned mine[6] = {a[0], a[1], a[2], a[3], b0, b1};
-    const unsigned* const* all = warp_gather(mine, 6);
-    float A[16][16], B[16][8];
-    for (int lane = 0; lane < 32; lane++)
+    Warp& w = warp_gather(mine, 6);
+    auto& A = w.a;
+    auto& B = w.b;
+    if (!w.decoded)
     {
-        int g = lane / 4, i = lane % 4;
-        const unsigned* w = all[lane];
-        for (int e = 0; e < 8; e++)
+        for (int lane = 0; lane < 32; lane++)
         {
-            int row = g + (e % 4 >= 2 ? 8 : 0), col = 2 * i + e % 2 + (e >= 4 ? 8 : 0);
-            A[row][col] = half_at(w, e);
+            int g = lane / 4, i = lane % 4;
+            const unsigned* words = w.words[lane];
+            for (int e = 0; e < 8; e++)
+            {
+                int row = g + (e % 4 >= 2 ? 8 : 0), col = 2 * i + e % 2 + (e >= 4 ? 8 : 0);
+                A[row][col] = half_at(words, e);
+            }
+            for (int e = 0; e < 4; e++) B[2 * i + e % 2 + (e >= 2 ? 8 : 0)][g] = half_at(words + 4, e);
         }
-        for (int e = 0; e < 4; e++) B[2 * i + e % 2 + (e >= 2 ? 8 : 0)][g] = half_at(w + 4, e);
+        w.decoded = true;
     }
     int g = current->lane / 4, i = current->lane % 4;
     for (int v = 0; v < 4; v++)
