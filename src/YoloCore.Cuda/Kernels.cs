@@ -246,6 +246,13 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("index", "index_select_" + suffix, work, args);
         }
 
+        /// kernels/layout.cu: concat_rows_{u8,u16,u32,u64}(u8* y, i64 y_pitch, Pieces p, i64 rows)
+        public void ConcatRows(string suffix, Work work, ulong y, long y_pitch, Pieces p, long rows)
+        {
+            void** args = stackalloc void*[] { &y, &y_pitch, &p, &rows };
+            backend.Launch("layout", "concat_rows_" + suffix, work, args);
+        }
+
         /// kernels/layout.cu: copy_rows_{u8,u16,u32,u64}(const u8* src, u8* dst, i64 rows, i64 row_len, i64 sp, i64 dp)
         public void CopyRows(string suffix, Work work, ulong src, ulong dst, long rows, long row_len, long sp, long dp)
         {
@@ -265,6 +272,13 @@ public sealed unsafe partial class CudaBackend
         {
             void** args = stackalloc void*[] { &x, &y, &rows, &row_len, &y_pitch };
             backend.Launch("layout", "slice_add_" + suffix, work, args);
+        }
+
+        /// kernels/layout.cu: split_rows_{u8,u16,u32,u64}(u8* x, i64 x_pitch, Pieces p, i64 rows)
+        public void SplitRows(string suffix, Work work, ulong x, long x_pitch, Pieces p, long rows)
+        {
+            void** args = stackalloc void*[] { &x, &x_pitch, &p, &rows };
+            backend.Launch("layout", "split_rows_" + suffix, work, args);
         }
 
         /// kernels/maxpool2d.cu: maxpool_backward_{f32,f16}(const float* gy, const int* argmax, float* gx, i64 n, PoolGeom g)

@@ -65,6 +65,9 @@ public interface IBackend
     // ---- layout ------------------------------------------------------------------------------
     void Permute(Tensor x, int[] permutation, Tensor y);
     void Concat(IReadOnlyList<Tensor> xs, int axis, Tensor y);
+    /// pieces[i] = x's i-th run of sizes[i] along axis (the sizes add up to x's); a null piece is
+    /// skipped: Concat's backward in one call.
+    void Split(Tensor x, int axis, int[] sizes, IReadOnlyList<Tensor?> pieces);
     /// y = x[..., start : start + y.Shape[axis], ...] along axis.
     void Slice(Tensor x, int axis, int start, Tensor y);
     /// y[..., start : start + x.Shape[axis], ...] += x along axis (backward of Slice).

@@ -77,6 +77,16 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
+    public void Split(Tensor x, int axis, int[] sizes, IReadOnlyList<Tensor?> pieces)
+    {
+        int start = 0;
+        for (int i = 0; i < sizes.Length; i++)
+        {
+            if (pieces[i] is { } piece) Slice(x, axis, start, piece);
+            start += sizes[i];
+        }
+    }
+
     public void Slice(Tensor x, int axis, int start, Tensor y)
     {
         int es = x.DType.SizeOf();

@@ -156,6 +156,8 @@ public static class OpCatalog
         new("upsample nearest x2", [N(2, 3, 4, 3)], x => x[0].UpsampleNearest(2)),
         new("concat channels", [N(2, 3, 3, 2), N(2, 3, 3, 3)], x => Ops.Concat([x[0], x[1]], -1)),
         new("concat axis 1", [N(2, 2, 3), N(2, 4, 3), N(2, 1, 3)], x => Ops.Concat([x[0], x[1], x[2]], 1)),
+        // More pieces than one CUDA launch takes (8), of uneven widths.
+        new("concat 9 pieces", [.. Enumerable.Range(1, 9).Select(i => N(2, i % 3 + 1, 3))], x => Ops.Concat([.. x], 1)),
         new("slice", [N(2, 3, 7)], x => x[0].Slice(-1, 2, 4)),
         new("split then mul", [N(3, 6)], x => { var s = x[0].Split(1, 2, 4); return s[0].Sum(1, true) * s[1]; }),
         new("permute", [N(2, 3, 4, 5)], x => x[0].Permute(0, 3, 1, 2)),

@@ -94,16 +94,9 @@ public static partial class Ops
         protected internal override Tensor?[] Backward(Tensor gy)
         {
             var grads = new Tensor?[sizes.Length];
-            int start = 0;
             for (int i = 0; i < sizes.Length; i++)
-            {
-                if (NeedsGrad(i))
-                {
-                    grads[i] = Like(gy, gy.Shape.With(axis, sizes[i]));
-                    gy.Backend.Slice(gy, axis, start, grads[i]!);
-                }
-                start += sizes[i];
-            }
+                if (NeedsGrad(i)) grads[i] = Like(gy, gy.Shape.With(axis, sizes[i]));
+            gy.Backend.Split(gy, axis, sizes, grads);
             return grads;
         }
     }
