@@ -88,19 +88,31 @@ EXPORT_CONV_FORWARD(128, 8)
 EXPORT_CONV_FORWARD(64, 4)
 EXPORT_CONV_FORWARD(32, 2)
 
-// One phase of the input gradient: W'[ci, ti, tj, co] = W[co, rh + sh·(th-1-ti), rw + sw·(tw-1-tj), ci],
-// the taps that reach input rows ≡ the phase's (mod sh) and columns likewise, flipped and with the
-// channels transposed. With it that phase of gx is a stride-1 forward convolution of gy, which the
-// implicit GEMM runs (for stride 1: one phase, every tap, W[co, kh-1-ti, kw-1-tj, ci]).
-extern "C" __global__ void __launch_bounds__(256) conv_phase_weights_f16(const f16* w, f16* phase, int cout, int kh, int kw, int cin,
-    int rh, int rw, int sh, int sw, int th, int tw)
+// The input gradient's phases: W'[ci, ti, tj, co] = W[co, rh + sh·(th-1-ti), rw + sw·(tw-1-tj), ci]
+// for each, the taps that reach input rows ≡ the phase's (mod sh) and columns likewise, flipped and
+// with the channels transposed. With it that phase of gx is a stride-1 forward convolution of gy,
+// which the implicit GEMM runs (for stride 1: one phase, every tap, W[co, kh-1-ti, kw-1-tj, ci]).
+// Up to 16 phases' weights in one launch, phase p's at [start[p], start[p + 1]) of the output.
+#define MAX_PHASES 16
+struct Phases
 {
-    GRID_STRIDE(i, (i64)cout * th * tw * cin)
+    int count, rh[MAX_PHASES], rw[MAX_PHASES], th[MAX_PHASES], tw[MAX_PHASES];
+    i64 start[MAX_PHASES + 1];
+};
+
+extern "C" __global__ void __launch_bounds__(256) conv_phase_weights_f16(const f16* w, f16* phase, int cout, int kh, int kw, int cin,
+    int sh, int sw, Phases p)
+{
+    GRID_STRIDE(i, p.start[p.count])
     {
-        int co = (int)(i % cout);
-        i64 r = i / cout;
+        int j = 0;
+        while (i >= p.start[j + 1]) j++;
+        int th = p.th[j], tw = p.tw[j];
+        i64 local = i - p.start[j];
+        int co = (int)(local % cout);
+        i64 r = local / cout;
         int tj = (int)(r % tw), ti = (int)(r / tw % th), ci = (int)(r / tw / th);
-        phase[i] = w[(((i64)co * kh + rh + sh * (th - 1 - ti)) * kw + rw + sw * (tw - 1 - tj)) * cin + ci];
+        phase[i] = w[(((i64)co * kh + p.rh[j] + sh * (th - 1 - ti)) * kw + p.rw[j] + sw * (tw - 1 - tj)) * cin + ci];
     }
 }
 

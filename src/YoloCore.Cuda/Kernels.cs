@@ -190,10 +190,10 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("conv2d", "conv_implicit_wgrad_co64_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_phase_weights_{f16}(const f16* w, f16* phase, int cout, int kh, int kw, int cin, int rh, int rw, int sh, int sw, int th, int tw)
-        public void ConvPhaseWeights(string suffix, Work work, ulong w, ulong phase, int cout, int kh, int kw, int cin, int rh, int rw, int sh, int sw, int th, int tw)
+        /// kernels/conv2d.cu: conv_phase_weights_{f16}(const f16* w, f16* phase, int cout, int kh, int kw, int cin, int sh, int sw, Phases p)
+        public void ConvPhaseWeights(string suffix, Work work, ulong w, ulong phase, int cout, int kh, int kw, int cin, int sh, int sw, Phases p)
         {
-            void** args = stackalloc void*[] { &w, &phase, &cout, &kh, &kw, &cin, &rh, &rw, &sh, &sw, &th, &tw };
+            void** args = stackalloc void*[] { &w, &phase, &cout, &kh, &kw, &cin, &sh, &sw, &p };
             backend.Launch("conv2d", "conv_phase_weights_" + suffix, work, args);
         }
 

@@ -116,16 +116,33 @@ public sealed unsafe partial class CudaBackend
     void ImplicitInputGradient(Tensor w, Tensor gy, ConvGeom c, Tensor gx)
     {
         int cout = w.Shape[0], n = gy.Shape[0];
-        var phases = InputGradientPhase.Plan(c.H, c.W, c.Kh, c.Kw, c.Sh, c.Sw, c.Ph, c.Pw);
-        if (phases.Any(p => !p.HasTaps)) Fill(gx, 0); // rows and columns no tap reaches
-        foreach (var p in phases.Where(p => p.HasTaps))
+        var all = InputGradientPhase.Plan(c.H, c.W, c.Kh, c.Kw, c.Sh, c.Sw, c.Ph, c.Pw);
+        if (all.Any(p => !p.HasTaps)) Fill(gx, 0); // rows and columns no tap reaches
+        var phases = all.Where(p => p.HasTaps).ToList();
+        long per = (long)c.Cin * cout;
+        for (int first = 0; first < phases.Count; first += Phases.Max)
         {
-            using var weights = Tensor.Empty(new Shape(c.Cin, p.Th, p.Tw, cout), w.DType, Device);
-            kernel.ConvPhaseWeights("f16", weights.Count, Ptr(w), Ptr(weights), cout, c.Kh, c.Kw, c.Cin, p.Rh, p.Rw, c.Sh, c.Sw, p.Th, p.Tw);
-            // The convolution gy → this phase of gx: input Ho × Wo × cout, output Hp × Wp × cin.
-            var t = new ConvGeom { H = c.Ho, W = c.Wo, Cin = cout, Ho = p.Hp, Wo = p.Wp, Kh = p.Th, Kw = p.Tw, Sh = 1, Sw = 1, Ph = p.Ph, Pw = p.Pw };
-            var map = new OutMap { H = c.H, W = c.W, Sh = c.Sh, Sw = c.Sw, Oh = p.A, Ow = p.B };
-            LaunchImplicitForward(Ptr(gy), Ptr(weights), Ptr(gx), 0, n * p.Hp * p.Wp, c.Cin, p.Th * p.Tw * cout, t, map);
+            var group = phases.Skip(first).Take(Phases.Max).ToList();
+            // Every phase's flipped weights in one launch, then one stride-1 convolution per phase.
+            var table = new Phases { Count = group.Count };
+            long at = 0;
+            for (int i = 0; i < group.Count; i++)
+            {
+                table.Set(i, group[i], at);
+                at += per * group[i].Th * group[i].Tw;
+            }
+            table.End(at);
+            using var weights = Tensor.Empty(new Shape(checked((int)at)), w.DType, Device);
+            kernel.ConvPhaseWeights("f16", at, Ptr(w), Ptr(weights), cout, c.Kh, c.Kw, c.Cin, c.Sh, c.Sw, table);
+            long offset = 0;
+            foreach (var p in group)
+            {
+                // The convolution gy → this phase of gx: input Ho × Wo × cout, output Hp × Wp × cin.
+                var t = new ConvGeom { H = c.Ho, W = c.Wo, Cin = cout, Ho = p.Hp, Wo = p.Wp, Kh = p.Th, Kw = p.Tw, Sh = 1, Sw = 1, Ph = p.Ph, Pw = p.Pw };
+                var map = new OutMap { H = c.H, W = c.W, Sh = c.Sh, Sw = c.Sw, Oh = p.A, Ow = p.B };
+                LaunchImplicitForward(Ptr(gy), Ptr(weights) + (ulong)(offset * w.DType.SizeOf()), Ptr(gx), 0, n * p.Hp * p.Wp, c.Cin, p.Th * p.Tw * cout, t, map);
+                offset += per * p.Th * p.Tw;
+            }
         }
     }
 
@@ -169,4 +186,26 @@ public sealed unsafe partial class CudaBackend
         }
         if (xp != x) xp.Dispose();
     }
+}
+
+/// Mirrors conv2d.cu's Phases: the taps of up to Max input-gradient phases and where each one's
+/// flipped weights start in the output.
+[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+internal unsafe struct Phases
+{
+    public const int Max = 16;
+    public int Count;
+    fixed int rh[Max];
+    fixed int rw[Max];
+    fixed int th[Max];
+    fixed int tw[Max];
+    fixed long start[Max + 1];
+
+    public void Set(int i, InputGradientPhase p, long at)
+    {
+        (rh[i], rw[i], th[i], tw[i], start[i]) = (p.Rh, p.Rw, p.Th, p.Tw, at);
+    }
+
+    /// The end of the last phase's weights.
+    public void End(long at) => start[Count] = at;
 }
