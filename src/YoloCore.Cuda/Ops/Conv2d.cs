@@ -58,7 +58,7 @@ public sealed unsafe partial class CudaBackend
         var c = Geometry(x, w, g);
         int cout = w.Shape[0], k = c.Kh * c.Kw * c.Cin;
         if (batchSums is not null) BatchSums.Check(batchSums, cout);
-        if (UsesImplicitGemm(x, w, c))
+        if (UsesImplicitGemm(x, w, c, pointwise: batchSums is not null && bias is null))
         {
             ImplicitForward(x, w, c, y, bias is null ? batchSums : null);
             if (bias is null) batchSums = null; // taken in the epilogue
