@@ -105,8 +105,7 @@ extern "C" __global__ void __launch_bounds__(256) conv_phase_weights_f16(const f
 {
     GRID_STRIDE(i, p.start[p.count])
     {
-        int j = 0;
-        while (i >= p.start[j + 1]) j++;
+        int j = run_of(p.start, i);
         int th = p.th[j], tw = p.tw[j];
         i64 local = i - p.start[j];
         int co = (int)(local % cout);

@@ -1,6 +1,6 @@
 // layout.cu: data movement. Permute walks the output with the input's permuted strides; slice is
-// a row copy between pitched buffers, concat and its backward (split) one launch for all pieces. Pure copies work on raw words (u8/u16/u32/u64) so
-// every dtype shares them.
+// a row copy between pitched buffers; concat and its backward (split) take all pieces in one
+// launch. Pure copies work on raw words (u8/u16/u32/u64) so every dtype shares them.
 #include "common.cuh"
 
 template <typename W>
@@ -40,8 +40,7 @@ __device__ void pieces_copy(W* wide, i64 wide_pitch, Pieces p, i64 rows)
     GRID_STRIDE(i, rows * span)
     {
         i64 r = i / span, k = i % span;
-        int j = 0;
-        while (k >= p.start[j + 1]) j++;
+        int j = run_of(p.start, k);
         W* piece = (W*)p.ptr[j];
         if (!piece) continue;
         i64 width = p.start[j + 1] - p.start[j], at = r * width + k - p.start[j];

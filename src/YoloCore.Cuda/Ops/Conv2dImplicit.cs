@@ -126,23 +126,23 @@ public sealed unsafe partial class CudaBackend
             var group = phases.Skip(first).Take(Phases.Max).ToList();
             // Every phase's flipped weights in one launch, then one stride-1 convolution per phase.
             var table = new Phases { Count = group.Count };
-            long at = 0;
+            var starts = new long[group.Count + 1];
             for (int i = 0; i < group.Count; i++)
             {
-                table.Set(i, group[i], at);
-                at += per * group[i].Th * group[i].Tw;
+                table.Set(i, group[i], starts[i]);
+                starts[i + 1] = starts[i] + per * group[i].Th * group[i].Tw;
             }
-            table.End(at);
-            using var weights = Tensor.Empty(new Shape(checked((int)at)), w.DType, Device);
-            kernel.ConvPhaseWeights("f16", at, Ptr(w), Ptr(weights), cout, c.Kh, c.Kw, c.Cin, c.Sh, c.Sw, table);
-            long offset = 0;
-            foreach (var p in group)
+            long total = starts[^1];
+            table.End(total);
+            using var weights = Tensor.Empty(new Shape(checked((int)total)), w.DType, Device);
+            kernel.ConvPhaseWeights("f16", total, Ptr(w), Ptr(weights), cout, c.Kh, c.Kw, c.Cin, c.Sh, c.Sw, table);
+            for (int i = 0; i < group.Count; i++)
             {
+                var p = group[i];
                 // The convolution gy → this phase of gx: input Ho × Wo × cout, output Hp × Wp × cin.
                 var t = new ConvGeom { H = c.Ho, W = c.Wo, Cin = cout, Ho = p.Hp, Wo = p.Wp, Kh = p.Th, Kw = p.Tw, Sh = 1, Sw = 1, Ph = p.Ph, Pw = p.Pw };
                 var map = new OutMap { H = c.H, W = c.W, Sh = c.Sh, Sw = c.Sw, Oh = p.A, Ow = p.B };
-                LaunchImplicitForward(Ptr(gy), Ptr(weights) + (ulong)(offset * w.DType.SizeOf()), Ptr(gx), 0, n * p.Hp * p.Wp, c.Cin, p.Th * p.Tw * cout, t, map);
-                offset += per * p.Th * p.Tw;
+                LaunchImplicitForward(Ptr(gy), Ptr(weights) + (ulong)(starts[i] * w.DType.SizeOf()), Ptr(gx), 0, n * p.Hp * p.Wp, c.Cin, p.Th * p.Tw * cout, t, map);
             }
         }
     }

@@ -1,7 +1,7 @@
 namespace YoloCore.Cuda;
 
-// layout.cu: permute, slice as a pitched row copy, concat and split (its backward) one launch each. Pure copies move the widest word
-// (8, 4, 2 or 1 bytes) that divides every size and offset involved.
+// layout.cu: permute, slice as a pitched row copy, concat and split (its backward) one launch
+// each. Pure copies move the widest word (8, 4, 2 or 1 bytes) that divides every size and offset.
 public sealed unsafe partial class CudaBackend
 {
     static readonly (int Bytes, string Name)[] words = [(8, "u64"), (4, "u32"), (2, "u16"), (1, "u8")];
@@ -52,7 +52,7 @@ public sealed unsafe partial class CudaBackend
                 table.Set(i, PtrOrNull(pieces[first + i]), start / w.Bytes);
                 start += bytes[i];
             }
-            table.Set(count, 0, start / w.Bytes);
+            table.End(start / w.Bytes);
             ulong p0 = Ptr(wide) + (ulong)at;
             long words = outer * (span / w.Bytes);
             if (span > 0)
@@ -89,10 +89,9 @@ internal unsafe struct Pieces
     fixed long start[Max + 1];
     public int Count;
 
-    /// Piece i at address p (0: skipped) starts at word `at` of each wide row; Set(Count, 0, span) ends the table.
-    public void Set(int i, ulong p, long at)
-    {
-        if (i < Max) ptr[i] = p;
-        start[i] = at;
-    }
+    /// Piece i at address p (0: skipped) starts at word `at` of each wide row.
+    public void Set(int i, ulong p, long at) => (ptr[i], start[i]) = (p, at);
+
+    /// The end of the last piece (the span of the pieces in words).
+    public void End(long at) => start[Count] = at;
 }
