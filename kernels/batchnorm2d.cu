@@ -1,7 +1,7 @@
 // batchnorm2d.cu: BatchNorm2d over the rows (N·H·W) of NHWC activations [rows, C]. Activations are T;
 // statistics and affine parameters are float32, the batch sums float64. Per-channel sums run in
-// two passes with a fixed shape (float32 partial sums per chunk of rows, then each channel adds its
-// chunks in double with a fixed tree), so they are deterministic. Training reads x once for its
+// one launch with a fixed shape (float32 partial sums per chunk of rows, then the last block adds
+// each channel's chunks in double in a fixed order), so they are deterministic. Training reads x once for its
 // batch sums, Σx and Σx² (or takes them from the convolution's epilogue, conv2d_implicit.cuh),
 // and one kernel turns them into the statistics and applies y = x·scale + shift; eval applies the
 // running statistics' map. BatchNorm + SiLU (YOLOv5's Conv block) applies silu(x·scale + shift)
@@ -9,17 +9,19 @@
 // gy or, after SiLU, gy·silu'(z) recomputed from x (never stored).
 #include "common.cuh"
 
-// Chunk partials are channel-major, partial[(j·c + ch)·chunks + chunk] for sum j of channel ch, so
-// that channel_chunks_sum reads each channel's chunks contiguously. A block is 32 channels × 8
-// row lanes (256 threads): each warp reads 32 neighbouring channels of one row, so loads are
-// coalesced; the 8 lanes are added in shared memory in a fixed order.
+// Per-channel sums run on a grid of chunks of rows × groups of 32 channels. A block is 32
+// channels × 8 row lanes (256 threads): each warp reads 32 neighbouring channels of one row, so
+// loads are coalesced; the 8 lanes are added in shared memory in a fixed order into the chunk's
+// partial. The last block of each channel group to finish (last_to_arrive, common.cuh) adds the
+// chunks' partials in double, also in a fixed order, and finishes the job: one launch.
 #define CHANNEL_BLOCK_SETUP \
     int tx = threadIdx.x % 32, ty = threadIdx.x / 32; \
-    int ch = blockIdx.y * 32 + tx, chunks = gridDim.x; \
+    int ch = blockIdx.y * 32 + tx; \
     i64 r0 = (i64)blockIdx.x * rows_per_chunk, r1 = min64(rows, r0 + rows_per_chunk);
 
-// Adds the 8 row lanes of sum j in order and writes the chunk's partial.
-__device__ __forceinline__ void channel_lanes_store(float acc, int j, float* shared, float* partial, int c, int ch, int tx, int ty, int chunks)
+// Adds the 8 row lanes of sum j in order and writes the chunk's partial: chunk-major,
+// partial[(chunk·sums + j)·c + ch], so that both this store and chunks_total's loads are coalesced.
+__device__ __forceinline__ void channel_lanes_store(float acc, int j, int sums, float* shared, float* partial, int c, int ch, int tx, int ty)
 {
     shared[threadIdx.x] = acc;
     __syncthreads();
@@ -27,26 +29,47 @@ __device__ __forceinline__ void channel_lanes_store(float acc, int j, float* sha
     {
         float s = 0.0f;
         for (int k = 0; k < 8; k++) s += shared[k * 32 + tx];
-        partial[((i64)j * c + ch) * chunks + blockIdx.x] = s;
+        partial[((i64)blockIdx.x * sums + j) * c + ch] = s;
     }
     __syncthreads();
 }
 
-// Σa per channel and chunk (bias gradients, SumTo onto a channel vector).
+// In the last block: sum j of channel ch over every chunk, in double, valid where ty == 0. Thread
+// (tx, ty) adds chunks ty, ty + 8, ... (a warp reads 32 neighbouring channels of one chunk), then
+// the 8 lanes are added in order.
+__device__ double chunks_total(const float* partial, int j, int sums, int c, int ch, int tx, int ty)
+{
+    __shared__ double shared[256];
+    double acc = 0.0;
+    if (ch < c)
+        for (int k = ty; k < (int)gridDim.x; k += 8) acc += ld_cg(partial + ((i64)k * sums + j) * c + ch);
+    shared[threadIdx.x] = acc;
+    __syncthreads();
+    double total = 0.0;
+    if (ty == 0)
+        for (int l = 0; l < 8; l++) total += shared[l * 32 + tx];
+    __syncthreads();
+    return total;
+}
+
+// Σa per channel into sums (bias gradients, SumTo onto a channel vector).
 template <typename T>
-__device__ void channel_partial_sums(const T* a, float* partial, i64 rows, int c, int rows_per_chunk)
+__device__ void channel_sums(const T* a, float* partial, u32* tickets, float* sums, i64 rows, int c, int rows_per_chunk)
 {
     __shared__ float shared[256];
     CHANNEL_BLOCK_SETUP
     float acc = 0.0f;
     if (ch < c)
         for (i64 r = r0 + ty; r < r1; r += 8) acc += ld(a, r * c + ch);
-    channel_lanes_store(acc, 0, shared, partial, c, ch, tx, ty, chunks);
+    channel_lanes_store(acc, 0, 1, shared, partial, c, ch, tx, ty);
+    if (!last_to_arrive(tickets + blockIdx.y, gridDim.x)) return;
+    double total = chunks_total(partial, 0, 1, c, ch, tx, ty);
+    if (ty == 0 && ch < c) sums[ch] = (float)total;
 }
 
-// BatchNorm's batch sums per chunk: Σx (j = 0) and Σx² (j = 1).
+// BatchNorm's batch sums: Σx into sums[ch], Σx² into sums[c + ch] (float64).
 template <typename T>
-__device__ void bn_sums_partials(const T* x, float* partial, i64 rows, int c, int rows_per_chunk)
+__device__ void bn_sums(const T* x, float* partial, u32* tickets, double* sums, i64 rows, int c, int rows_per_chunk)
 {
     __shared__ float shared[256];
     CHANNEL_BLOCK_SETUP
@@ -58,13 +81,21 @@ __device__ void bn_sums_partials(const T* x, float* partial, i64 rows, int c, in
             s += v;
             q += v * v;
         }
-    channel_lanes_store(s, 0, shared, partial, c, ch, tx, ty, chunks);
-    channel_lanes_store(q, 1, shared, partial, c, ch, tx, ty, chunks);
+    channel_lanes_store(s, 0, 2, shared, partial, c, ch, tx, ty);
+    channel_lanes_store(q, 1, 2, shared, partial, c, ch, tx, ty);
+    if (!last_to_arrive(tickets + blockIdx.y, gridDim.x)) return;
+    double sx = chunks_total(partial, 0, 2, c, ch, tx, ty), sxx = chunks_total(partial, 1, 2, c, ch, tx, ty);
+    if (ty == 0 && ch < c)
+    {
+        sums[ch] = sx;
+        sums[c + ch] = sxx;
+    }
 }
 
-// sums[i] = Σ_k partial[i·chunks + k] in double, one block per sum, a fixed tree over the chunks.
-template <typename S>
-__device__ void channel_chunks_sum(const float* partial, S* sums, int chunks, int n)
+// The convolution epilogue's partials (conv2d_implicit.cuh) are channel-major,
+// partial[(j·c + ch)·chunks + chunk]: sums[i] = Σ_k partial[i·chunks + k] in double, one block per
+// sum, a fixed tree over the chunks.
+extern "C" __global__ void __launch_bounds__(256) channel_chunks_sum_double(const float* partial, double* sums, int chunks, int n)
 {
     __shared__ double shared[256];
     for (int i = blockIdx.x; i < n; i += gridDim.x)
@@ -72,11 +103,9 @@ __device__ void channel_chunks_sum(const float* partial, S* sums, int chunks, in
         double acc = 0.0;
         for (int k = threadIdx.x; k < chunks; k += blockDim.x) acc += partial[(i64)i * chunks + k];
         double total = block_sum(acc, shared);
-        if (threadIdx.x == 0) sums[i] = (S)total;
+        if (threadIdx.x == 0) sums[i] = total;
     }
 }
-extern "C" __global__ void __launch_bounds__(256) channel_chunks_sum_float(const float* partial, float* sums, int chunks, int n) { channel_chunks_sum(partial, sums, chunks, n); }
-extern "C" __global__ void __launch_bounds__(256) channel_chunks_sum_double(const float* partial, double* sums, int chunks, int n) { channel_chunks_sum(partial, sums, chunks, n); }
 
 extern "C" __global__ void bn_eval_affine(const float* running_mean, const float* running_var, const float* gamma,
     const float* beta, float* scale, float* shift, int c, float eps)
@@ -147,10 +176,13 @@ __device__ __forceinline__ float bn_output_grad(float gy, float xc, int ch, cons
     return gy * s * (1.0f + z * (1.0f - s));
 }
 
-// Backward's sums per chunk: Σg (j = 0) and Σg·(x - mean) (j = 1), g as bn_output_grad gives it.
+// Backward's sums, Σg and Σg·(x - mean) per channel with g as bn_output_grad gives it, then in the
+// last block the parameter gradients and the coefficients of the input gradient
+// gx = k·(g - m1 - (x - mean)·m2) with k = γσ⁻¹, m1 = Σg/M, m2 = σ⁻²·Σg(x - mean)/M: one launch
+// where partials, their reduction and the coefficients took two.
 template <typename T, bool SILU>
-__device__ void bn_backward_partials(const T* x, const T* gy, const float* mean, const float* invstd, const float* gamma,
-    const float* beta, float* partial, i64 rows, int c, int rows_per_chunk)
+__device__ void bn_backward_reduce(const T* x, const T* gy, const float* mean, const float* invstd, const float* gamma, const float* beta,
+    float* partial, u32* tickets, float* ggamma, float* gbeta, float* k, float* m1, float* m2, i64 rows, int c, int rows_per_chunk)
 {
     __shared__ float shared[256];
     CHANNEL_BLOCK_SETUP
@@ -165,35 +197,17 @@ __device__ void bn_backward_partials(const T* x, const T* gy, const float* mean,
             p += g * xc;
         }
     }
-    channel_lanes_store(s, 0, shared, partial, c, ch, tx, ty, chunks);
-    channel_lanes_store(p, 1, shared, partial, c, ch, tx, ty, chunks);
-}
-
-// Backward's chunk partials [2, c, chunks] (Σg, Σg·(x - mean)) added per channel in double, as
-// channel_chunks_sum does, then, in the same block, the parameter gradients and the coefficients of
-// the input gradient gx = k·(g - m1 - (x - mean)·m2) with k = γσ⁻¹, m1 = Σg/M, m2 = σ⁻²·Σg(x - mean)/M.
-// One block per channel: one launch where a reduce and a coefficients kernel would take two.
-extern "C" __global__ void __launch_bounds__(256) bn_backward_coefficients(const float* partial, int chunks, const float* invstd,
-    const float* gamma, float* ggamma, float* gbeta, float* k, float* m1, float* m2, int c, i64 rows)
-{
-    __shared__ double shared[256];
-    for (int ch = blockIdx.x; ch < c; ch += gridDim.x)
-    {
-        double a = 0.0, b = 0.0;
-        for (int i = threadIdx.x; i < chunks; i += blockDim.x)
-        {
-            a += partial[(i64)ch * chunks + i];
-            b += partial[((i64)c + ch) * chunks + i];
-        }
-        double sum_g = block_sum(a, shared), sum_g_xc = block_sum(b, shared);
-        if (threadIdx.x != 0) continue;
-        double inv = invstd[ch];
-        if (ggamma) ggamma[ch] = (float)(sum_g_xc * inv);
-        if (gbeta) gbeta[ch] = (float)sum_g;
-        k[ch] = (float)(gamma[ch] * inv);
-        m1[ch] = (float)(sum_g / rows);
-        m2[ch] = (float)(inv * inv * sum_g_xc / rows);
-    }
+    channel_lanes_store(s, 0, 2, shared, partial, c, ch, tx, ty);
+    channel_lanes_store(p, 1, 2, shared, partial, c, ch, tx, ty);
+    if (!last_to_arrive(tickets + blockIdx.y, gridDim.x)) return;
+    double sum_g = chunks_total(partial, 0, 2, c, ch, tx, ty), sum_g_xc = chunks_total(partial, 1, 2, c, ch, tx, ty);
+    if (ty != 0 || ch >= c) return;
+    double inv = invstd[ch];
+    if (ggamma) ggamma[ch] = (float)(sum_g_xc * inv);
+    if (gbeta) gbeta[ch] = (float)sum_g;
+    k[ch] = (float)(gamma[ch] * inv);
+    m1[ch] = (float)(sum_g / rows);
+    m2[ch] = (float)(inv * inv * sum_g_xc / rows);
 }
 
 template <typename T, bool SILU>
@@ -209,17 +223,17 @@ __device__ void bn_input_grad(const T* x, const T* gy, T* gx, const float* mean,
 }
 
 #define EXPORT(S, T) \
-    extern "C" __global__ void channel_partial_sums_##S(const T* a, float* partial, i64 rows, int c, int rpc) { channel_partial_sums(a, partial, rows, c, rpc); } \
-    extern "C" __global__ void bn_sums_partials_##S(const T* x, float* partial, i64 rows, int c, int rpc) { bn_sums_partials(x, partial, rows, c, rpc); } \
+    extern "C" __global__ void __launch_bounds__(256) channel_sums_##S(const T* a, float* partial, u32* tickets, float* sums, i64 rows, int c, int rpc) { channel_sums(a, partial, tickets, sums, rows, c, rpc); } \
+    extern "C" __global__ void __launch_bounds__(256) bn_sums_##S(const T* x, float* partial, u32* tickets, double* sums, i64 rows, int c, int rpc) { bn_sums(x, partial, tickets, sums, rows, c, rpc); } \
     extern "C" __global__ void bn_apply_##S(const T* x, T* y, const float* scale, const float* shift, i64 n, int c) { bn_apply<T>(x, y, scale, shift, n, c); } \
     extern "C" __global__ void __launch_bounds__(256) bn_train_apply_##S(const T* x, const T* residual, T* y, const double* sums, float* mean, float* invstd, float* running_mean, float* running_var, const float* gamma, const float* beta, i64 rows, int c, int rpc, float momentum, float eps) \
         { bn_train_apply<T, false>(x, residual, y, sums, mean, invstd, running_mean, running_var, gamma, beta, rows, c, rpc, momentum, eps); } \
     extern "C" __global__ void __launch_bounds__(256) bn_silu_train_apply_##S(const T* x, const T* residual, T* y, const double* sums, float* mean, float* invstd, float* running_mean, float* running_var, const float* gamma, const float* beta, i64 rows, int c, int rpc, float momentum, float eps) \
         { bn_train_apply<T, true>(x, residual, y, sums, mean, invstd, running_mean, running_var, gamma, beta, rows, c, rpc, momentum, eps); } \
-    extern "C" __global__ void bn_backward_partials_##S(const T* x, const T* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, i64 rows, int c, int rpc) \
-        { bn_backward_partials<T, false>(x, gy, mean, invstd, gamma, beta, partial, rows, c, rpc); } \
-    extern "C" __global__ void bn_silu_backward_partials_##S(const T* x, const T* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, i64 rows, int c, int rpc) \
-        { bn_backward_partials<T, true>(x, gy, mean, invstd, gamma, beta, partial, rows, c, rpc); } \
+    extern "C" __global__ void __launch_bounds__(256) bn_backward_reduce_##S(const T* x, const T* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, u32* tickets, float* ggamma, float* gbeta, float* k, float* m1, float* m2, i64 rows, int c, int rpc) \
+        { bn_backward_reduce<T, false>(x, gy, mean, invstd, gamma, beta, partial, tickets, ggamma, gbeta, k, m1, m2, rows, c, rpc); } \
+    extern "C" __global__ void __launch_bounds__(256) bn_silu_backward_reduce_##S(const T* x, const T* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, u32* tickets, float* ggamma, float* gbeta, float* k, float* m1, float* m2, i64 rows, int c, int rpc) \
+        { bn_backward_reduce<T, true>(x, gy, mean, invstd, gamma, beta, partial, tickets, ggamma, gbeta, k, m1, m2, rows, c, rpc); } \
     extern "C" __global__ void bn_input_grad_##S(const T* x, const T* gy, T* gx, const float* mean, const float* invstd, const float* gamma, const float* beta, const float* k, const float* m1, const float* m2, i64 n, int c) \
         { bn_input_grad<T, false>(x, gy, gx, mean, invstd, gamma, beta, k, m1, m2, n, c); } \
     extern "C" __global__ void bn_silu_input_grad_##S(const T* x, const T* gy, T* gx, const float* mean, const float* invstd, const float* gamma, const float* beta, const float* k, const float* m1, const float* m2, i64 n, int c) \

@@ -58,6 +58,39 @@ __device__ __forceinline__ void atomic_add(f16* p, i64 i, float v)
 }
 #endif
 
+// A load from L2, past this SM's L1: what another block wrote during this launch.
+#if defined(YOLOCORE_EMULATOR)
+__device__ __forceinline__ float ld_cg(const float* p) { return *p; }
+#else
+__device__ __forceinline__ float ld_cg(const float* p)
+{
+    float v;
+    asm volatile("ld.global.cg.f32 %0, [%1];" : "=f"(v) : "l"(p));
+    return v;
+}
+#endif
+
+// One launch where a partials kernel and a reduce kernel took two ("last block reduces", as in
+// CUDA's threadFenceReduction sample): each of `blocks` blocks writes its partials, then takes a
+// ticket from *counter; the block that takes the last one sees every partial and adds them in a
+// fixed order, so the result does not depend on which block that was. It sets the counter back to
+// 0 for the next launch (and graph replay): counters live in the backend's zeroed ticket buffer,
+// one per group of blocks that reduce together. blockDim is one-dimensional.
+__device__ __forceinline__ bool last_to_arrive(u32* counter, u32 blocks)
+{
+    __shared__ int last;
+    __threadfence(); // this thread's partials, visible to every block before the ticket is taken
+    __syncthreads();
+    if (threadIdx.x == 0)
+    {
+        last = atomicAdd(counter, 1u) == blocks - 1;
+        if (last) *counter = 0;
+    }
+    __syncthreads();
+    if (last) __threadfence();
+    return last;
+}
+
 __device__ __forceinline__ i64 min64(i64 a, i64 b) { return a < b ? a : b; }
 __device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }
 __device__ __forceinline__ int imax(int a, int b) { return a > b ? a : b; }

@@ -18,6 +18,10 @@ public sealed unsafe partial class CudaBackend : IBackend, IYoloLossLevel, IOpti
     readonly cublasHandle blas;
     readonly ulong blasWorkspace;
     const ulong BlasWorkspaceBytes = 32 << 20;
+    /// Zeroed counters for kernels whose last block reduces (common.cuh's last_to_arrive): one per
+    /// group of blocks that reduce together; each launch leaves the ones it used at 0 again.
+    readonly ulong tickets;
+    internal const int TicketCount = 1 << 16;
     readonly ExtensionOps extensions;
     readonly CudaGraphCapture capture;
 
@@ -34,6 +38,8 @@ public sealed unsafe partial class CudaBackend : IBackend, IYoloLossLevel, IOpti
         Cublas.SetWorkspace(blas, blasWorkspace, BlasWorkspaceBytes);
         // Default math: float32 GEMMs stay exact (no TF32), float16 ones use tensor cores.
         Cublas.SetMathMode(blas, cublasMath_t.CUBLAS_DEFAULT_MATH);
+        tickets = allocator.Allocate(TicketCount * sizeof(uint), out _);
+        CudaDriver.MemsetD32(tickets, 0, TicketCount);
         capture = new CudaGraphCapture(this, gpu, allocator);
         extensions = new ExtensionOps(device).Add<IYoloLossLevel>(this).Add<IOptimizerKernels>(this).Add<IGraphCapture>(capture);
     }
@@ -94,6 +100,10 @@ public sealed unsafe partial class CudaBackend : IBackend, IYoloLossLevel, IOpti
     internal static ulong Ptr(Tensor t) => t.Storage is CudaStorage s ? s.Pointer : throw new ArgumentException($"{t} is not on a CUDA device");
 
     static ulong PtrOrNull(Tensor? t) => t is null ? 0UL : Ptr(t);
+
+    /// The ticket counters for a launch whose blocks reduce in `groups` groups.
+    ulong Tickets(long groups) => groups <= TicketCount ? tickets
+        : throw new NotSupportedException($"a reduction in {groups} groups needs more than the {TicketCount} ticket counters");
 
     /// "f32" or "f16": the kernel suffix for a float tensor; anything else is refused with the reason.
     static string Suffix(Tensor t, string op) => t.DType switch

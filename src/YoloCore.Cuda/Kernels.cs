@@ -22,18 +22,11 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("batchnorm2d", "bn_apply_" + suffix, work, args);
         }
 
-        /// kernels/batchnorm2d.cu: bn_backward_coefficients(const float* partial, int chunks, const float* invstd, const float* gamma, float* ggamma, float* gbeta, float* k, float* m1, float* m2, int c, i64 rows)
-        public void BnBackwardCoefficients(Work work, ulong partial, int chunks, ulong invstd, ulong gamma, ulong ggamma, ulong gbeta, ulong k, ulong m1, ulong m2, int c, long rows)
+        /// kernels/batchnorm2d.cu: bn_backward_reduce_{f32,f16}(const float* x, const float* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, u32* tickets, float* ggamma, float* gbeta, float* k, float* m1, float* m2, i64 rows, int c, int rpc)
+        public void BnBackwardReduce(string suffix, Work work, ulong x, ulong gy, ulong mean, ulong invstd, ulong gamma, ulong beta, ulong partial, ulong tickets, ulong ggamma, ulong gbeta, ulong k, ulong m1, ulong m2, long rows, int c, int rpc)
         {
-            void** args = stackalloc void*[] { &partial, &chunks, &invstd, &gamma, &ggamma, &gbeta, &k, &m1, &m2, &c, &rows };
-            backend.Launch("batchnorm2d", "bn_backward_coefficients", work, args);
-        }
-
-        /// kernels/batchnorm2d.cu: bn_backward_partials_{f32,f16}(const float* x, const float* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, i64 rows, int c, int rpc)
-        public void BnBackwardPartials(string suffix, Work work, ulong x, ulong gy, ulong mean, ulong invstd, ulong gamma, ulong beta, ulong partial, long rows, int c, int rpc)
-        {
-            void** args = stackalloc void*[] { &x, &gy, &mean, &invstd, &gamma, &beta, &partial, &rows, &c, &rpc };
-            backend.Launch("batchnorm2d", "bn_backward_partials_" + suffix, work, args);
+            void** args = stackalloc void*[] { &x, &gy, &mean, &invstd, &gamma, &beta, &partial, &tickets, &ggamma, &gbeta, &k, &m1, &m2, &rows, &c, &rpc };
+            backend.Launch("batchnorm2d", "bn_backward_reduce_" + suffix, work, args);
         }
 
         /// kernels/batchnorm2d.cu: bn_eval_affine(const float* running_mean, const float* running_var, const float* gamma, const float* beta, float* scale, float* shift, int c, float eps)
@@ -50,11 +43,11 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("batchnorm2d", "bn_input_grad_" + suffix, work, args);
         }
 
-        /// kernels/batchnorm2d.cu: bn_silu_backward_partials_{f32,f16}(const float* x, const float* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, i64 rows, int c, int rpc)
-        public void BnSiluBackwardPartials(string suffix, Work work, ulong x, ulong gy, ulong mean, ulong invstd, ulong gamma, ulong beta, ulong partial, long rows, int c, int rpc)
+        /// kernels/batchnorm2d.cu: bn_silu_backward_reduce_{f32,f16}(const float* x, const float* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, u32* tickets, float* ggamma, float* gbeta, float* k, float* m1, float* m2, i64 rows, int c, int rpc)
+        public void BnSiluBackwardReduce(string suffix, Work work, ulong x, ulong gy, ulong mean, ulong invstd, ulong gamma, ulong beta, ulong partial, ulong tickets, ulong ggamma, ulong gbeta, ulong k, ulong m1, ulong m2, long rows, int c, int rpc)
         {
-            void** args = stackalloc void*[] { &x, &gy, &mean, &invstd, &gamma, &beta, &partial, &rows, &c, &rpc };
-            backend.Launch("batchnorm2d", "bn_silu_backward_partials_" + suffix, work, args);
+            void** args = stackalloc void*[] { &x, &gy, &mean, &invstd, &gamma, &beta, &partial, &tickets, &ggamma, &gbeta, &k, &m1, &m2, &rows, &c, &rpc };
+            backend.Launch("batchnorm2d", "bn_silu_backward_reduce_" + suffix, work, args);
         }
 
         /// kernels/batchnorm2d.cu: bn_silu_input_grad_{f32,f16}(const float* x, const float* gy, float* gx, const float* mean, const float* invstd, const float* gamma, const float* beta, const float* k, const float* m1, const float* m2, i64 n, int c)
@@ -71,11 +64,11 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("batchnorm2d", "bn_silu_train_apply_" + suffix, work, args);
         }
 
-        /// kernels/batchnorm2d.cu: bn_sums_partials_{f32,f16}(const float* x, float* partial, i64 rows, int c, int rpc)
-        public void BnSumsPartials(string suffix, Work work, ulong x, ulong partial, long rows, int c, int rpc)
+        /// kernels/batchnorm2d.cu: bn_sums_{f32,f16}(const float* x, float* partial, u32* tickets, double* sums, i64 rows, int c, int rpc)
+        public void BnSums(string suffix, Work work, ulong x, ulong partial, ulong tickets, ulong sums, long rows, int c, int rpc)
         {
-            void** args = stackalloc void*[] { &x, &partial, &rows, &c, &rpc };
-            backend.Launch("batchnorm2d", "bn_sums_partials_" + suffix, work, args);
+            void** args = stackalloc void*[] { &x, &partial, &tickets, &sums, &rows, &c, &rpc };
+            backend.Launch("batchnorm2d", "bn_sums_" + suffix, work, args);
         }
 
         /// kernels/batchnorm2d.cu: bn_train_apply_{f32,f16}(const float* x, const float* residual, float* y, const double* sums, float* mean, float* invstd, float* running_mean, float* running_var, const float* gamma, const float* beta, i64 rows, int c, int rpc, float momentum, float eps)
@@ -92,18 +85,11 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("batchnorm2d", "channel_chunks_sum_double", work, args);
         }
 
-        /// kernels/batchnorm2d.cu: channel_chunks_sum_float(const float* partial, float* sums, int chunks, int n)
-        public void ChannelChunksSumFloat(Work work, ulong partial, ulong sums, int chunks, int n)
+        /// kernels/batchnorm2d.cu: channel_sums_{f32,f16}(const float* a, float* partial, u32* tickets, float* sums, i64 rows, int c, int rpc)
+        public void ChannelSums(string suffix, Work work, ulong a, ulong partial, ulong tickets, ulong sums, long rows, int c, int rpc)
         {
-            void** args = stackalloc void*[] { &partial, &sums, &chunks, &n };
-            backend.Launch("batchnorm2d", "channel_chunks_sum_float", work, args);
-        }
-
-        /// kernels/batchnorm2d.cu: channel_partial_sums_{f32,f16}(const float* a, float* partial, i64 rows, int c, int rpc)
-        public void ChannelPartialSums(string suffix, Work work, ulong a, ulong partial, long rows, int c, int rpc)
-        {
-            void** args = stackalloc void*[] { &a, &partial, &rows, &c, &rpc };
-            backend.Launch("batchnorm2d", "channel_partial_sums_" + suffix, work, args);
+            void** args = stackalloc void*[] { &a, &partial, &tickets, &sums, &rows, &c, &rpc };
+            backend.Launch("batchnorm2d", "channel_sums_" + suffix, work, args);
         }
 
         /// kernels/bce.cu: bce_backward_{f32,f16}(const float* x, const float* t, const float* gy, float* gx, float* gt, i64 n, float pw)

@@ -4,20 +4,25 @@ namespace YoloCore.Cuda;
 // batch sums (Σx, Σx²) in float64.
 public sealed unsafe partial class CudaBackend
 {
-    const int RowsPerChunk = 512;
+    /// Rows per chunk: at least 512, and at most 1024 chunks, so that the last block's pass over
+    /// the partials stays short next to the pass over the rows.
+    const int MinRowsPerChunk = 512, MaxChunks = 1024;
 
-    static int Chunks(long rows) => (int)Math.Max(1, (rows + RowsPerChunk - 1) / RowsPerChunk);
+    static int RowsPerChunk(long rows) => (int)Math.Max(MinRowsPerChunk, (rows + MaxChunks - 1) / MaxChunks);
 
-    /// Blocks of 32 channels × 8 row lanes over chunks of rows (batchnorm2d.cu's partial kernels).
-    static Work ChunkGrid(long rows, int c) => Work.Grid((uint)Chunks(rows), (uint)((c + 31) / 32), 1);
+    static int Chunks(long rows) => (int)Math.Max(1, (rows + RowsPerChunk(rows) - 1) / RowsPerChunk(rows));
+
+    /// Blocks of 32 channels × 8 row lanes over chunks of rows (batchnorm2d.cu's per-channel kernels).
+    static Work ChunkGrid(long rows, int c) => Work.Grid((uint)Chunks(rows), (uint)ChannelGroups(c), 1);
+
+    static int ChannelGroups(int c) => (c + 31) / 32;
 
     /// Σ over rows of a per channel, written into result (float32, or converted when float16).
     void ChannelSums(Tensor a, long rows, int c, Tensor result)
     {
-        using var partial = Tensor.Empty(new Shape(c, Chunks(rows)), DType.Float32, Device);
-        kernel.ChannelPartialSums(Suffix(a, "BatchNorm2d"), ChunkGrid(rows, c), Ptr(a), Ptr(partial), rows, c, RowsPerChunk);
+        using var partial = Tensor.Empty(new Shape(Chunks(rows), c), DType.Float32, Device);
         var target = result.DType == DType.Float32 ? result : Tensor.Empty(result.Shape, DType.Float32, Device);
-        kernel.ChannelChunksSumFloat(SumGrid(c), Ptr(partial), Ptr(target), Chunks(rows), c);
+        kernel.ChannelSums(Suffix(a, "BatchNorm2d"), ChunkGrid(rows, c), Ptr(a), Ptr(partial), Tickets(ChannelGroups(c)), Ptr(target), rows, c, RowsPerChunk(rows));
         if (!ReferenceEquals(target, result))
         {
             Copy(target, result);
@@ -25,10 +30,10 @@ public sealed unsafe partial class CudaBackend
         }
     }
 
-    /// One block per sum (channel_chunks_sum_*), at most 65535.
+    /// One block per sum (channel_chunks_sum_double), at most 65535.
     static Work SumGrid(int sums) => Work.Grid((uint)Math.Min(sums, 65535), 1, 1);
 
-    /// Chunk partials [2, c, chunks] of two sums per channel → float64 [2, c].
+    /// The convolution epilogue's chunk partials [2, c, chunks] of two sums per channel → float64 [2, c].
     void FinishBatchSums(Tensor partial, Tensor sums) =>
         kernel.ChannelChunksSumDouble(SumGrid(partial.Shape[0] * partial.Shape[1]), Ptr(partial), Ptr(sums), partial.Shape[2], partial.Shape[0] * partial.Shape[1]);
 
@@ -59,9 +64,9 @@ public sealed unsafe partial class CudaBackend
         if (batchSums is null) WriteBatchSums(x, sums);
         string t = Suffix(x, silu ? "BatchNormSilu" : "BatchNorm2d");
         if (silu) kernel.BnSiluTrainApply(t, ChunkGrid(rows, c), Ptr(x), PtrOrNull(residual), Ptr(y), Ptr(sums), Ptr(saveMean), Ptr(saveInvStd),
-            Ptr(runningMean), Ptr(runningVar), Ptr(gamma), Ptr(beta), rows, c, RowsPerChunk, (float)momentum, (float)eps);
+            Ptr(runningMean), Ptr(runningVar), Ptr(gamma), Ptr(beta), rows, c, RowsPerChunk(rows), (float)momentum, (float)eps);
         else kernel.BnTrainApply(t, ChunkGrid(rows, c), Ptr(x), 0, Ptr(y), Ptr(sums), Ptr(saveMean), Ptr(saveInvStd),
-            Ptr(runningMean), Ptr(runningVar), Ptr(gamma), Ptr(beta), rows, c, RowsPerChunk, (float)momentum, (float)eps);
+            Ptr(runningMean), Ptr(runningVar), Ptr(gamma), Ptr(beta), rows, c, RowsPerChunk(rows), (float)momentum, (float)eps);
         if (batchSums is null) sums.Dispose();
     }
 
@@ -70,9 +75,8 @@ public sealed unsafe partial class CudaBackend
     {
         int c = x.Shape[x.Rank - 1];
         long rows = x.Count / c;
-        using var partial = Tensor.Empty(new Shape(2, c, Chunks(rows)), DType.Float32, Device);
-        kernel.BnSumsPartials(Suffix(x, "BatchNorm2d"), ChunkGrid(rows, c), Ptr(x), Ptr(partial), rows, c, RowsPerChunk);
-        FinishBatchSums(partial, sums);
+        using var partial = Tensor.Empty(new Shape(Chunks(rows), 2, c), DType.Float32, Device);
+        kernel.BnSums(Suffix(x, "BatchNorm2d"), ChunkGrid(rows, c), Ptr(x), Ptr(partial), Tickets(ChannelGroups(c)), Ptr(sums), rows, c, RowsPerChunk(rows));
     }
 
     public void BatchNormEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps, Tensor y)
@@ -104,8 +108,8 @@ public sealed unsafe partial class CudaBackend
         Tensor? gx, Tensor? ggamma, Tensor? gbeta) =>
         Backward(x, gy, gamma, beta, saveMean, saveInvStd, gx, ggamma, gbeta);
 
-    /// Two passes over x and gy: Σg and Σg·(x - mean) per chunk of rows (added up with the
-    /// coefficients in one more small kernel), then gx; g is gy, or with β
+    /// Two passes over x and gy: Σg and Σg·(x - mean) per channel and from them the coefficients
+    /// (one launch: its last block adds the chunks up), then gx; g is gy, or with β
     /// (BatchNorm + SiLU) gy·silu'(z) at z recomputed from x, in registers both times.
     void Backward(Tensor x, Tensor gy, Tensor gamma, Tensor? beta, Tensor saveMean, Tensor saveInvStd, Tensor? gx, Tensor? ggamma, Tensor? gbeta)
     {
@@ -115,13 +119,15 @@ public sealed unsafe partial class CudaBackend
         int c = x.Shape[3];
         long rows = x.Count / c;
         string t = Suffix(x, beta is null ? "BatchNorm2d" : "BatchNormSilu");
-        using var partial = Tensor.Empty(new Shape(2, c, Chunks(rows)), DType.Float32, Device); // Σg, Σg·(x - mean) per chunk
-        if (beta is null) kernel.BnBackwardPartials(t, ChunkGrid(rows, c), Ptr(x), Ptr(gy), Ptr(saveMean), Ptr(saveInvStd), Ptr(gamma), 0, Ptr(partial), rows, c, RowsPerChunk);
-        else kernel.BnSiluBackwardPartials(t, ChunkGrid(rows, c), Ptr(x), Ptr(gy), Ptr(saveMean), Ptr(saveInvStd), Ptr(gamma), Ptr(beta), Ptr(partial), rows, c, RowsPerChunk);
+        using var partial = Tensor.Empty(new Shape(Chunks(rows), 2, c), DType.Float32, Device); // Σg, Σg·(x - mean) per chunk
         using var k = Tensor.Empty(new Shape(c), DType.Float32, Device);
         using var m1 = Tensor.Empty(new Shape(c), DType.Float32, Device);
         using var m2 = Tensor.Empty(new Shape(c), DType.Float32, Device);
-        kernel.BnBackwardCoefficients(SumGrid(c), Ptr(partial), Chunks(rows), Ptr(saveInvStd), Ptr(gamma), PtrOrNull(ggamma), PtrOrNull(gbeta), Ptr(k), Ptr(m1), Ptr(m2), c, rows);
+        ulong tickets = Tickets(ChannelGroups(c));
+        if (beta is null) kernel.BnBackwardReduce(t, ChunkGrid(rows, c), Ptr(x), Ptr(gy), Ptr(saveMean), Ptr(saveInvStd), Ptr(gamma), 0, Ptr(partial), tickets,
+            PtrOrNull(ggamma), PtrOrNull(gbeta), Ptr(k), Ptr(m1), Ptr(m2), rows, c, RowsPerChunk(rows));
+        else kernel.BnSiluBackwardReduce(t, ChunkGrid(rows, c), Ptr(x), Ptr(gy), Ptr(saveMean), Ptr(saveInvStd), Ptr(gamma), Ptr(beta), Ptr(partial), tickets,
+            PtrOrNull(ggamma), PtrOrNull(gbeta), Ptr(k), Ptr(m1), Ptr(m2), rows, c, RowsPerChunk(rows));
         if (gx is null) return;
         if (beta is null) kernel.BnInputGrad(t, x.Count, Ptr(x), Ptr(gy), Ptr(gx), Ptr(saveMean), Ptr(saveInvStd), Ptr(gamma), 0, Ptr(k), Ptr(m1), Ptr(m2), x.Count, c);
         else kernel.BnSiluInputGrad(t, x.Count, Ptr(x), Ptr(gy), Ptr(gx), Ptr(saveMean), Ptr(saveInvStd), Ptr(gamma), Ptr(beta), Ptr(k), Ptr(m1), Ptr(m2), x.Count, c);
