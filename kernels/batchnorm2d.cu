@@ -92,21 +92,6 @@ __device__ void bn_sums(const T* x, float* partial, u32* tickets, double* sums, 
     }
 }
 
-// The convolution epilogue's partials (conv2d_implicit.cuh) are channel-major,
-// partial[(j·c + ch)·chunks + chunk]: sums[i] = Σ_k partial[i·chunks + k] in double, one block per
-// sum, a fixed tree over the chunks.
-extern "C" __global__ void __launch_bounds__(256) channel_chunks_sum_double(const float* partial, double* sums, int chunks, int n)
-{
-    __shared__ double shared[256];
-    for (int i = blockIdx.x; i < n; i += gridDim.x)
-    {
-        double acc = 0.0;
-        for (int k = threadIdx.x; k < chunks; k += blockDim.x) acc += partial[(i64)i * chunks + k];
-        double total = block_sum(acc, shared);
-        if (threadIdx.x == 0) sums[i] = total;
-    }
-}
-
 extern "C" __global__ void bn_eval_affine(const float* running_mean, const float* running_var, const float* gamma,
     const float* beta, float* scale, float* shift, int c, float eps)
 {

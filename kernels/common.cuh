@@ -61,11 +61,18 @@ __device__ __forceinline__ void atomic_add(f16* p, i64 i, float v)
 // A load from L2, past this SM's L1: what another block wrote during this launch.
 #if defined(YOLOCORE_EMULATOR)
 __device__ __forceinline__ float ld_cg(const float* p) { return *p; }
+__device__ __forceinline__ double ld_cg(const double* p) { return *p; }
 #else
 __device__ __forceinline__ float ld_cg(const float* p)
 {
     float v;
     asm volatile("ld.global.cg.f32 %0, [%1];" : "=f"(v) : "l"(p));
+    return v;
+}
+__device__ __forceinline__ double ld_cg(const double* p)
+{
+    double v;
+    asm volatile("ld.global.cg.f64 %0, [%1];" : "=d"(v) : "l"(p));
     return v;
 }
 #endif

@@ -78,12 +78,12 @@ __device__ void add_bias(T* y, const T* bias, i64 n, int c)
 EXPORT_FLOAT_TYPES(EXPORT)
 
 // The implicit-GEMM forward (conv2d_implicit.cuh), float16 only, with 128, 64 or 32 output
-// channels per block; grid (⌈m / 128⌉, ⌈cout / that⌉); partial (or null) receives BatchNorm's batch
-// sums per block of rows. The widest: 128 registers and 40 KB of
+// channels per block; grid (⌈m / 128⌉, ⌈cout / that⌉); e (EpilogueSums, e.partial null for none)
+// receives BatchNorm's batch sums. The widest: 128 registers and 40 KB of
 // shared memory on sm_80, so two blocks fit on a multiprocessor.
 #define EXPORT_CONV_FORWARD(BN, NT) \
-    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_forward_n##BN##_f16(const f16* x, const f16* w, f16* y, float* partial, int m_total, int cout, int k_total, ConvGeom g, OutMap om) \
-    { conv_implicit_forward<NT>((const u16*)x, (const u16*)w, (u16*)y, partial, m_total, cout, k_total, g, om); }
+    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_forward_n##BN##_f16(const f16* x, const f16* w, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om) \
+    { conv_implicit_forward<NT>((const u16*)x, (const u16*)w, (u16*)y, e, m_total, cout, k_total, g, om); }
 EXPORT_CONV_FORWARD(128, 8)
 EXPORT_CONV_FORWARD(64, 4)
 EXPORT_CONV_FORWARD(32, 2)

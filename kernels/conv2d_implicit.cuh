@@ -113,11 +113,24 @@ __device__ __forceinline__ void two_stage_pipeline(int tiles, Load& load, Comput
 #endif
 
 // BatchNorm's batch sums in the forward's epilogue (issue 13, item 2): per output column, Σy and Σy²
-// over the block's 128 rows, into partial[(j·cout + col)·gridDim.x + blockIdx.x] (j = 0: Σy, 1: Σy²;
-// the layout of batchnorm2d.cu's chunk partials, so channel_chunks_sum_double finishes them). Fixed
+// over the block's 128 rows, into partial[(blockIdx.x·2 + j)·cout + col] (j = 0: Σy, 1: Σy²). Fixed
 // order, so deterministic: a thread's 4 rows, the 8 lanes of a column (xor shuffles), then the 4
 // warps along m in order. red is [4 warps along m][bn columns][2] floats in the pipeline's shared
-// memory, free once it has ended (it ends on __syncthreads).
+// memory, free once it has ended (it ends on __syncthreads). Then the blocks' partials are added
+// up in the same launch, in two levels of "last block reduces" (last_to_arrive, common.cuh): the
+// last block of each group of `group` consecutive row blocks adds the group's partials in double
+// into groups[(group index·2 + j)·cout + col], and the last group's adds the groups into
+// sums[j·cout + col]. Two levels keep each serial step short: the stem at 640 px, batch 64 has
+// 51,200 row blocks.
+struct EpilogueSums
+{
+    float* partial; // null: no sums
+    double* groups;
+    u32* tickets;   // ⌈row blocks / group⌉ counters per column block, then one per column block
+    double* sums;
+    int group;
+};
+
 __device__ __forceinline__ void epilogue_sums_warp(float (&s)[2], float (&q)[2], int lane, int wm, int col0, float* red, int bn)
 {
     for (int o = 4; o < 32; o <<= 1)
@@ -135,7 +148,35 @@ __device__ __forceinline__ void epilogue_sums_warp(float (&s)[2], float (&q)[2],
         }
 }
 
-__device__ __forceinline__ void epilogue_sums_block(const float* red, float* partial, int n0, int cout, int bn)
+// Rows first..first+count-1 of p[(row·2 + j)·cout + col] added per column of the block's bn, in
+// double: thread t adds every (256 / bn)-th row of column t % bn (a warp reads neighbouring
+// columns), then the lanes are added in order; valid in threads t < bn.
+template <typename S>
+__device__ __forceinline__ void column_totals(const S* p, int first, int count, int n0, int cout, int bn, double* red, double (&t)[2])
+{
+    int lanes = blockDim.x / bn, cl = threadIdx.x % bn, lane = threadIdx.x / bn, col = n0 + cl;
+    double a = 0.0, b = 0.0;
+    if (col < cout)
+        for (int r = first + lane; r < first + count; r += lanes)
+        {
+            a += ld_cg(p + ((i64)r * 2) * cout + col);
+            b += ld_cg(p + ((i64)r * 2 + 1) * cout + col);
+        }
+    red[threadIdx.x * 2] = a;
+    red[threadIdx.x * 2 + 1] = b;
+    __syncthreads();
+    t[0] = t[1] = 0.0;
+    if (threadIdx.x < bn)
+        for (int l = 0; l < lanes; l++)
+        {
+            t[0] += red[(l * bn + cl) * 2];
+            t[1] += red[(l * bn + cl) * 2 + 1];
+        }
+    __syncthreads();
+}
+
+// red: the pipeline's shared memory, as floats for the block's partial, then as doubles.
+__device__ __forceinline__ void epilogue_sums_block(float* red, const EpilogueSums& e, int n0, int cout, int bn)
 {
     __syncthreads();
     for (int cl = threadIdx.x; cl < bn; cl += blockDim.x)
@@ -148,15 +189,36 @@ __device__ __forceinline__ void epilogue_sums_block(const float* red, float* par
             s += red[(wm * bn + cl) * 2];
             q += red[(wm * bn + cl) * 2 + 1];
         }
-        partial[(i64)col * gridDim.x + blockIdx.x] = s;
-        partial[((i64)cout + col) * gridDim.x + blockIdx.x] = q;
+        e.partial[((i64)blockIdx.x * 2) * cout + col] = s;
+        e.partial[((i64)blockIdx.x * 2 + 1) * cout + col] = q;
+    }
+    int gi = blockIdx.x / e.group, groups = (gridDim.x + e.group - 1) / e.group, first = gi * e.group;
+    if (!last_to_arrive(e.tickets + (i64)blockIdx.y * groups + gi, imin(e.group, gridDim.x - first))) return;
+    double t[2];
+    column_totals(e.partial, first, imin(e.group, gridDim.x - first), n0, cout, bn, (double*)red, t);
+    int col = n0 + threadIdx.x;
+    bool mine = threadIdx.x < bn && col < cout;
+    if (groups > 1)
+    {
+        if (mine)
+        {
+            e.groups[((i64)gi * 2) * cout + col] = t[0];
+            e.groups[((i64)gi * 2 + 1) * cout + col] = t[1];
+        }
+        if (!last_to_arrive(e.tickets + (i64)gridDim.y * groups + blockIdx.y, groups)) return;
+        column_totals(e.groups, 0, groups, n0, cout, bn, (double*)red, t);
+    }
+    if (mine)
+    {
+        e.sums[col] = t[0];
+        e.sums[cout + col] = t[1];
     }
 }
 
 // The forward's tile is 128 rows (m) × 16·NT columns (co): NT = 8, 4 or 2 for 128, 64 or 32, so
 // a layer with few output channels does not compute empty columns. 2 warps share the columns.
 template <int NT>
-__device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, float* partial, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+__device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
 {
 #if __CUDA_ARCH__ >= 800
     constexpr int BN = 16 * NT, BSEGS = (BN * 4 + 255) / 256;
@@ -238,7 +300,7 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, float*
     two_stage_pipeline((k_total + IG_BK - 1) / IG_BK, load, compute);
 
     // Thread (g = lane / 4, q = lane % 4) holds rows g and g + 8, columns 2q and 2q + 1 of each tile:
-    // 4 output rows, whose places in y (OutMap) are worked out once. With partial (BatchNorm's batch
+    // 4 output rows, whose places in y (OutMap) are worked out once. With e.partial (BatchNorm's batch
     // sums, see above) it also adds up the values it stores, as stored (rounded to float16):
     // s[0..1] = Σy and q[0..1] = Σy² of its two columns.
     i64 ybase[2][2];
@@ -263,9 +325,9 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, float*
                 s[0] += v0; q[0] += v0 * v0;
                 s[1] += v1; q[1] += v1 * v1;
             }
-        if (partial) epilogue_sums_warp(s, q, lane, wm, wn * 8 * NT + j * 8, (float*)as[0], 16 * NT);
+        if (e.partial) epilogue_sums_warp(s, q, lane, wm, wn * 8 * NT + j * 8, (float*)as[0], 16 * NT);
     }
-    if (partial) epilogue_sums_block((const float*)as[0], partial, n0, cout, 16 * NT);
+    if (e.partial) epilogue_sums_block((float*)as[0], e, n0, cout, 16 * NT);
 #endif
 }
 

@@ -78,13 +78,6 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("batchnorm2d", "bn_train_apply_" + suffix, work, args);
         }
 
-        /// kernels/batchnorm2d.cu: channel_chunks_sum_double(const float* partial, double* sums, int chunks, int n)
-        public void ChannelChunksSumDouble(Work work, ulong partial, ulong sums, int chunks, int n)
-        {
-            void** args = stackalloc void*[] { &partial, &sums, &chunks, &n };
-            backend.Launch("batchnorm2d", "channel_chunks_sum_double", work, args);
-        }
-
         /// kernels/batchnorm2d.cu: channel_sums_{f32,f16}(const float* a, float* partial, u32* tickets, float* sums, i64 rows, int c, int rpc)
         public void ChannelSums(string suffix, Work work, ulong a, ulong partial, ulong tickets, ulong sums, long rows, int c, int rpc)
         {
@@ -141,24 +134,24 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("conv2d", "col2im_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_forward_n128_{f16}(const f16* x, const f16* w, f16* y, float* partial, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
-        public void ConvImplicitForwardN128(string suffix, Work work, ulong x, ulong w, ulong y, ulong partial, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        /// kernels/conv2d.cu: conv_implicit_forward_n128_{f16}(const f16* x, const f16* w, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        public void ConvImplicitForwardN128(string suffix, Work work, ulong x, ulong w, ulong y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
         {
-            void** args = stackalloc void*[] { &x, &w, &y, &partial, &m_total, &cout, &k_total, &g, &om };
+            void** args = stackalloc void*[] { &x, &w, &y, &e, &m_total, &cout, &k_total, &g, &om };
             backend.Launch("conv2d", "conv_implicit_forward_n128_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_forward_n32_{f16}(const f16* x, const f16* w, f16* y, float* partial, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
-        public void ConvImplicitForwardN32(string suffix, Work work, ulong x, ulong w, ulong y, ulong partial, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        /// kernels/conv2d.cu: conv_implicit_forward_n32_{f16}(const f16* x, const f16* w, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        public void ConvImplicitForwardN32(string suffix, Work work, ulong x, ulong w, ulong y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
         {
-            void** args = stackalloc void*[] { &x, &w, &y, &partial, &m_total, &cout, &k_total, &g, &om };
+            void** args = stackalloc void*[] { &x, &w, &y, &e, &m_total, &cout, &k_total, &g, &om };
             backend.Launch("conv2d", "conv_implicit_forward_n32_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_forward_n64_{f16}(const f16* x, const f16* w, f16* y, float* partial, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
-        public void ConvImplicitForwardN64(string suffix, Work work, ulong x, ulong w, ulong y, ulong partial, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        /// kernels/conv2d.cu: conv_implicit_forward_n64_{f16}(const f16* x, const f16* w, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        public void ConvImplicitForwardN64(string suffix, Work work, ulong x, ulong w, ulong y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
         {
-            void** args = stackalloc void*[] { &x, &w, &y, &partial, &m_total, &cout, &k_total, &g, &om };
+            void** args = stackalloc void*[] { &x, &w, &y, &e, &m_total, &cout, &k_total, &g, &om };
             backend.Launch("conv2d", "conv_implicit_forward_n64_" + suffix, work, args);
         }
 

@@ -30,13 +30,6 @@ public sealed unsafe partial class CudaBackend
         }
     }
 
-    /// One block per sum (channel_chunks_sum_double), at most 65535.
-    static Work SumGrid(int sums) => Work.Grid((uint)Math.Min(sums, 65535), 1, 1);
-
-    /// The convolution epilogue's chunk partials [2, c, chunks] of two sums per channel → float64 [2, c].
-    void FinishBatchSums(Tensor partial, Tensor sums) =>
-        kernel.ChannelChunksSumDouble(SumGrid(partial.Shape[0] * partial.Shape[1]), Ptr(partial), Ptr(sums), partial.Shape[2], partial.Shape[0] * partial.Shape[1]);
-
     static void RequireFloat32Stats(params Tensor[] ts)
     {
         foreach (var t in ts)

@@ -34,24 +34,33 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// batchSums (or null) receives BatchNorm's Σy and Σy² from the kernel's epilogue: float32
-    /// partials per block of 128 rows, added per channel in double (FinishBatchSums).
+    /// partials per block of 128 rows, added per channel in double in the same launch (EpilogueSums).
     void ImplicitForward(Tensor x, Tensor w, ConvGeom c, Tensor y, Tensor? batchSums)
     {
         int cp = PaddedChannels(c.Cin), cout = w.Shape[0], m = x.Shape[0] * c.Ho * c.Wo;
         var xp = WithChannels(x, cp);
         var wp = WithChannels(w, cp);
         var g = c with { Cin = cp };
-        using var partial = batchSums is null ? null : Tensor.Empty(new Shape(2, cout, (m + 127) / 128), DType.Float32, Device);
-        LaunchImplicitForward(Ptr(xp), Ptr(wp), Ptr(y), PtrOrNull(partial), m, cout, c.Kh * c.Kw * cp, g, OutMap.Dense(g));
-        if (partial is not null) FinishBatchSums(partial, batchSums!);
+        int rowBlocks = (m + 127) / 128, group = SumsGroup(rowBlocks), groups = (rowBlocks + group - 1) / group;
+        using var partial = batchSums is null ? null : Tensor.Empty(new Shape(rowBlocks, 2, cout), DType.Float32, Device);
+        using var groupSums = batchSums is null || groups == 1 ? null : Tensor.Empty(new Shape(groups, 2, cout), DType.Float64, Device);
+        var sums = batchSums is null ? default : new EpilogueSums
+        {
+            Partial = Ptr(partial!), Groups = PtrOrNull(groupSums), Tickets = Tickets((long)((cout + 31) / 32) * (groups + 1)), Sums = Ptr(batchSums), Group = group,
+        };
+        LaunchImplicitForward(Ptr(xp), Ptr(wp), Ptr(y), sums, m, cout, c.Kh * c.Kw * cp, g, OutMap.Dense(g));
         if (xp != x) xp.Dispose();
         if (wp != w) wp.Dispose();
     }
 
+    /// Row blocks per group of the epilogue's two-level sum: about √blocks, so that neither level's
+    /// serial pass is long (the stem at 640 px, batch 64: 51,200 blocks in 227 groups of 226).
+    static int SumsGroup(int rowBlocks) => Math.Max(16, (int)Math.Ceiling(Math.Sqrt(rowBlocks)));
+
     /// The forward kernel with output channels 32, 64 or 128 per block: widths up to the layer's
     /// channels are candidates (a wider tile would compute empty columns), the fastest for the
     /// shape picked once per card (TileChoices); all of them give the same numbers, batch sums too.
-    void LaunchImplicitForward(ulong x, ulong w, ulong y, ulong partial, int m, int cout, int k, ConvGeom g, OutMap map)
+    void LaunchImplicitForward(ulong x, ulong w, ulong y, EpilogueSums sums, int m, int cout, int k, ConvGeom g, OutMap map)
     {
         string[] widths = cout <= 32 ? ["n32"] : cout <= 64 ? ["n64", "n32"] : ["n128", "n64", "n32"];
         void Run(string tile)
@@ -60,9 +69,9 @@ public sealed unsafe partial class CudaBackend
             var work = Work.Grid((uint)((m + 127) / 128), (uint)((cout + width - 1) / width));
             switch (width)
             {
-                case 32: kernel.ConvImplicitForwardN32("f16", work, x, w, y, partial, m, cout, k, g, map); break;
-                case 64: kernel.ConvImplicitForwardN64("f16", work, x, w, y, partial, m, cout, k, g, map); break;
-                default: kernel.ConvImplicitForwardN128("f16", work, x, w, y, partial, m, cout, k, g, map); break;
+                case 32: kernel.ConvImplicitForwardN32("f16", work, x, w, y, sums, m, cout, k, g, map); break;
+                case 64: kernel.ConvImplicitForwardN64("f16", work, x, w, y, sums, m, cout, k, g, map); break;
+                default: kernel.ConvImplicitForwardN128("f16", work, x, w, y, sums, m, cout, k, g, map); break;
             }
         }
         Run(ChooseTile($"forward m{m} co{cout} k{k} {Describe(g)}", widths, Run));
@@ -142,7 +151,7 @@ public sealed unsafe partial class CudaBackend
                 // The convolution gy → this phase of gx: input Ho × Wo × cout, output Hp × Wp × cin.
                 var t = new ConvGeom { H = c.Ho, W = c.Wo, Cin = cout, Ho = p.Hp, Wo = p.Wp, Kh = p.Th, Kw = p.Tw, Sh = 1, Sw = 1, Ph = p.Ph, Pw = p.Pw };
                 var map = new OutMap { H = c.H, W = c.W, Sh = c.Sh, Sw = c.Sw, Oh = p.A, Ow = p.B };
-                LaunchImplicitForward(Ptr(gy), Ptr(weights) + (ulong)(starts[i] * w.DType.SizeOf()), Ptr(gx), 0, n * p.Hp * p.Wp, c.Cin, p.Th * p.Tw * cout, t, map);
+                LaunchImplicitForward(Ptr(gy), Ptr(weights) + (ulong)(starts[i] * w.DType.SizeOf()), Ptr(gx), default, n * p.Hp * p.Wp, c.Cin, p.Th * p.Tw * cout, t, map);
             }
         }
     }
@@ -209,4 +218,13 @@ internal unsafe struct Phases
 
     /// The end of the last phase's weights.
     public void End(long at) => start[Count] = at;
+}
+
+/// Mirrors conv2d_implicit.cuh's EpilogueSums: where the forward's epilogue puts BatchNorm's batch
+/// sums (Partial 0: nowhere).
+[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+internal struct EpilogueSums
+{
+    public ulong Partial, Groups, Tickets, Sums;
+    public int Group;
 }

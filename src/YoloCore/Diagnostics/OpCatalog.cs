@@ -209,6 +209,8 @@ public static class OpCatalog
         new("wide conv+batchnorm+silu 136 channels", [N(1, 12, 12, 8), N(136, 3, 3, 8), BnP(136), BnN(136)], ConvBnSilu(1, 1)),
         new("wide conv+batchnorm+silu stem", [N(2, 32, 32, 3), N(16, 6, 6, 3), BnP(16), BnN(16)], ConvBnSilu(2, 2)),
         new("wide conv+batchnorm+silu k1", [N(2, 10, 10, 32), N(48, 1, 1, 32), BnP(48), BnN(48)], ConvBnSilu(1, 0)),
+        // 25 row blocks: the epilogue's sums in two levels, groups of 16 and 9 (EpilogueSums).
+        new("wide conv+batchnorm+silu 25 row blocks", [N(2, 40, 40, 8), N(16, 3, 3, 8), BnP(16), BnN(16)], ConvBnSilu(1, 1)),
         new("wide conv+batchnorm+silu+shortcut k3", [N(2, 9, 9, 16), N(16, 3, 3, 16), BnP(16), BnN(16), N(2, 9, 9, 16)], ConvBnSiluAdd(1)),
         new("wide maxpool k5 s1 p2 (SPPF)", [Distinct(2, 9, 9, 40)], x => x[0].MaxPool2d(5, 1, 2)),
         new("wide silu", [N(37, 1001)], x => x[0].Silu()),
