@@ -92,11 +92,14 @@ EXPORT_CONV_FORWARD(32, 2)
 // for each, the taps that reach input rows ≡ the phase's (mod sh) and columns likewise, flipped and
 // with the channels transposed. With it that phase of gx is a stride-1 forward convolution of gy,
 // which the implicit GEMM runs (for stride 1: one phase, every tap, W[co, kh-1-ti, kw-1-tj, ci]).
-// Up to 16 phases' weights in one launch, phase p's at [start[p], start[p + 1]) of the output.
+// Up to 16 phases in one launch: the taps (rh, rw, th × tw of them), the phase's rows and columns of
+// gx (hp × wp from oh, ow, every sh-th and sw-th), gy's padding for it (ph, pw), and where its
+// weights lie, [start[p], start[p + 1]).
 #define MAX_PHASES 16
 struct Phases
 {
     int count, rh[MAX_PHASES], rw[MAX_PHASES], th[MAX_PHASES], tw[MAX_PHASES];
+    int hp[MAX_PHASES], wp[MAX_PHASES], ph[MAX_PHASES], pw[MAX_PHASES], oh[MAX_PHASES], ow[MAX_PHASES];
     i64 start[MAX_PHASES + 1];
 };
 
@@ -114,6 +117,23 @@ extern "C" __global__ void __launch_bounds__(256) conv_phase_weights_f16(const f
         phase[i] = w[(((i64)co * kh + p.rh[j] + sh * (th - 1 - ti)) * kw + p.rw[j] + sw * (tw - 1 - tj)) * cin + ci];
     }
 }
+
+// Every phase's input gradient in one launch, phase blockIdx.z: the stride-1 convolution of gy
+// [n, c.ho, c.wo, cout] with the phase's weights (conv_phase_weights) into its rows and columns of
+// gx [n, c.h, c.w, c.cin]. The grid covers the largest phase; a phase with fewer row blocks
+// leaves the rest idle.
+#define EXPORT_CONV_DGRAD(BN, NT) \
+    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_dgrad_n##BN##_f16(const f16* gy, const f16* phase, f16* gx, int n, int cout, ConvGeom c, Phases p) \
+    { \
+        int z = blockIdx.z, m = n * p.hp[z] * p.wp[z]; \
+        if ((i64)blockIdx.x * IG_BM >= m) return; \
+        ConvGeom t = {c.ho, c.wo, cout, p.hp[z], p.wp[z], p.th[z], p.tw[z], 1, 1, p.ph[z], p.pw[z]}; \
+        OutMap om = {c.h, c.w, c.sh, c.sw, p.oh[z], p.ow[z]}; \
+        conv_implicit_forward<NT>((const u16*)gy, (const u16*)phase + p.start[z], (u16*)gx, EpilogueSums{}, m, c.cin, t.kh * t.kw * cout, t, om); \
+    }
+EXPORT_CONV_DGRAD(128, 8)
+EXPORT_CONV_DGRAD(64, 4)
+EXPORT_CONV_DGRAD(32, 2)
 
 // The implicit-GEMM weight gradient (conv2d_implicit.cuh): tiles of 128 co × 128 k, or 64 × 256
 // for layers with at most 64 output channels; grid (⌈cout / co⌉, ⌈k / k-tile⌉, slices), float32

@@ -134,6 +134,27 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("conv2d", "col2im_" + suffix, work, args);
         }
 
+        /// kernels/conv2d.cu: conv_implicit_dgrad_n128_{f16}(const f16* gy, const f16* phase, f16* gx, int n, int cout, ConvGeom c, Phases p)
+        public void ConvImplicitDgradN128(string suffix, Work work, ulong gy, ulong phase, ulong gx, int n, int cout, ConvGeom c, Phases p)
+        {
+            void** args = stackalloc void*[] { &gy, &phase, &gx, &n, &cout, &c, &p };
+            backend.Launch("conv2d", "conv_implicit_dgrad_n128_" + suffix, work, args);
+        }
+
+        /// kernels/conv2d.cu: conv_implicit_dgrad_n32_{f16}(const f16* gy, const f16* phase, f16* gx, int n, int cout, ConvGeom c, Phases p)
+        public void ConvImplicitDgradN32(string suffix, Work work, ulong gy, ulong phase, ulong gx, int n, int cout, ConvGeom c, Phases p)
+        {
+            void** args = stackalloc void*[] { &gy, &phase, &gx, &n, &cout, &c, &p };
+            backend.Launch("conv2d", "conv_implicit_dgrad_n32_" + suffix, work, args);
+        }
+
+        /// kernels/conv2d.cu: conv_implicit_dgrad_n64_{f16}(const f16* gy, const f16* phase, f16* gx, int n, int cout, ConvGeom c, Phases p)
+        public void ConvImplicitDgradN64(string suffix, Work work, ulong gy, ulong phase, ulong gx, int n, int cout, ConvGeom c, Phases p)
+        {
+            void** args = stackalloc void*[] { &gy, &phase, &gx, &n, &cout, &c, &p };
+            backend.Launch("conv2d", "conv_implicit_dgrad_n64_" + suffix, work, args);
+        }
+
         /// kernels/conv2d.cu: conv_implicit_forward_n128_{f16}(const f16* x, const f16* w, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
         public void ConvImplicitForwardN128(string suffix, Work work, ulong x, ulong w, ulong y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
         {

@@ -118,8 +118,8 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// The input gradient as stride-1 convolutions of gy with flipped, channel-transposed weights,
-    /// one per phase of the stride (InputGradientPhase; one for stride 1), each written straight
-    /// into its rows and columns of gx: no column buffer, no col2im.
+    /// one per phase of the stride (InputGradientPhase; one for stride 1), all in one launch, each
+    /// written straight into its rows and columns of gx: no column buffer, no col2im.
     bool UsesImplicitInputGradient(Tensor x, Tensor w, ConvGeom c) =>
         UsesImplicitGemm(x, w, c) && c.Cin % 8 == 0 && (long)x.Shape[0] * c.H * c.W < int.MaxValue;
 
@@ -133,26 +133,32 @@ public sealed unsafe partial class CudaBackend
         for (int first = 0; first < phases.Count; first += Phases.Max)
         {
             var group = phases.Skip(first).Take(Phases.Max).ToList();
-            // Every phase's flipped weights in one launch, then one stride-1 convolution per phase.
+            // Every phase's flipped weights in one launch, then every phase's convolution in one more.
             var table = new Phases { Count = group.Count };
-            var starts = new long[group.Count + 1];
-            for (int i = 0; i < group.Count; i++)
+            long total = 0;
+            foreach (var (p, i) in group.Select((p, i) => (p, i)))
             {
-                table.Set(i, group[i], starts[i]);
-                starts[i + 1] = starts[i] + per * group[i].Th * group[i].Tw;
+                table.Set(i, p, total);
+                total += per * p.Th * p.Tw;
             }
-            long total = starts[^1];
             table.End(total);
             using var weights = Tensor.Empty(new Shape(checked((int)total)), w.DType, Device);
             kernel.ConvPhaseWeights("f16", total, Ptr(w), Ptr(weights), cout, c.Kh, c.Kw, c.Cin, c.Sh, c.Sw, table);
-            for (int i = 0; i < group.Count; i++)
+            int m = group.Max(p => n * p.Hp * p.Wp);
+            if (m == 0) continue;
+            string[] widths = c.Cin <= 32 ? ["n32"] : c.Cin <= 64 ? ["n64", "n32"] : ["n128", "n64", "n32"];
+            void Run(string tile)
             {
-                var p = group[i];
-                // The convolution gy → this phase of gx: input Ho × Wo × cout, output Hp × Wp × cin.
-                var t = new ConvGeom { H = c.Ho, W = c.Wo, Cin = cout, Ho = p.Hp, Wo = p.Wp, Kh = p.Th, Kw = p.Tw, Sh = 1, Sw = 1, Ph = p.Ph, Pw = p.Pw };
-                var map = new OutMap { H = c.H, W = c.W, Sh = c.Sh, Sw = c.Sw, Oh = p.A, Ow = p.B };
-                LaunchImplicitForward(Ptr(gy), Ptr(weights) + (ulong)(starts[i] * w.DType.SizeOf()), Ptr(gx), default, n * p.Hp * p.Wp, c.Cin, p.Th * p.Tw * cout, t, map);
+                int width = int.Parse(tile.AsSpan(1));
+                var work = Work.Grid((uint)((m + 127) / 128), (uint)((c.Cin + width - 1) / width), (uint)group.Count);
+                switch (width)
+                {
+                    case 32: kernel.ConvImplicitDgradN32("f16", work, Ptr(gy), Ptr(weights), Ptr(gx), n, cout, c, table); break;
+                    case 64: kernel.ConvImplicitDgradN64("f16", work, Ptr(gy), Ptr(weights), Ptr(gx), n, cout, c, table); break;
+                    default: kernel.ConvImplicitDgradN128("f16", work, Ptr(gy), Ptr(weights), Ptr(gx), n, cout, c, table); break;
+                }
             }
+            Run(ChooseTile($"dgrad n{n} co{cout} phases{group.Count} {Describe(c)}", widths, Run));
         }
     }
 
@@ -198,8 +204,8 @@ public sealed unsafe partial class CudaBackend
     }
 }
 
-/// Mirrors conv2d.cu's Phases: the taps of up to Max input-gradient phases and where each one's
-/// flipped weights start in the output.
+/// Mirrors conv2d.cu's Phases: up to Max input-gradient phases, their taps, their rows and columns
+/// of gx, and where each one's flipped weights start.
 [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
 internal unsafe struct Phases
 {
@@ -209,11 +215,18 @@ internal unsafe struct Phases
     fixed int rw[Max];
     fixed int th[Max];
     fixed int tw[Max];
+    fixed int hp[Max];
+    fixed int wp[Max];
+    fixed int ph[Max];
+    fixed int pw[Max];
+    fixed int oh[Max];
+    fixed int ow[Max];
     fixed long start[Max + 1];
 
     public void Set(int i, InputGradientPhase p, long at)
     {
         (rh[i], rw[i], th[i], tw[i], start[i]) = (p.Rh, p.Rw, p.Th, p.Tw, at);
+        (hp[i], wp[i], ph[i], pw[i], oh[i], ow[i]) = (p.Hp, p.Wp, p.Ph, p.Pw, p.A, p.B);
     }
 
     /// The end of the last phase's weights.
