@@ -86,7 +86,8 @@ public interface IBackend
     void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y, Tensor? batchSums = null);
     /// gw and gbias may have another floating dtype than x: their masters' (float32 under mixed
     /// precision, where w is a float16 copy), summed in float32 or wider and rounded once into them.
-    void Conv2dBackward(Tensor x, Tensor w, Tensor gy, Conv2dGeometry g, Tensor? gx, Tensor? gw, Tensor? gbias);
+    /// addToGx: gx += the input gradient (gx holds what x's other consumers gave), else gx = it.
+    void Conv2dBackward(Tensor x, Tensor w, Tensor gy, Conv2dGeometry g, Tensor? gx, Tensor? gw, Tensor? gbias, bool addToGx = false);
 
     /// Train-mode BatchNorm over N, H, W of an NHWC tensor: normalises with the batch statistics,
     /// writes mean and 1/sqrt(var + eps) for backward, and updates the running statistics with

@@ -35,6 +35,36 @@ public class AutogradTests
         Assert.Equal(expected, x.Grad!.ToDoubles());
     }
 
+    /// A convolution offered the gradient h already has adds its own into it (Node.Backward's
+    /// addInto): h's gradient is the sum over its consumers, each counted once, in any order.
+    [Fact]
+    public void AConvolutionAddsItsInputGradientIntoWhatOtherConsumersGave()
+    {
+        using var scope = TensorScope.Begin();
+        var rng = new Random(5);
+        double[] Values(int n) => Enumerable.Range(0, n).Select(_ => rng.NextDouble() - 0.5).ToArray();
+        var xv = Values(2 * 4 * 4 * 3);
+        var w1 = Tensor.FromDoubles(Values(5 * 3), new Shape(5, 1, 1, 3), DType.Float64);
+        var w3 = Tensor.FromDoubles(Values(5 * 9 * 3), new Shape(5, 3, 3, 3), DType.Float64);
+        double[] Grad(Func<Tensor, Tensor> loss)
+        {
+            var x = Leaf(xv, 2, 4, 4, 3);
+            loss(x * 2.0).Backward();
+            return x.Grad!.ToDoubles();
+        }
+        Tensor Pointwise(Tensor h) => h.Conv2d(w1).Sum();
+        Tensor Spatial(Tensor h) => (h.Conv2d(w3, null, 1, 1) * h.Conv2d(w3, null, 1, 1)).Sum();
+        Tensor Square(Tensor h) => (h * h).Sum();
+        var all = Grad(h => Pointwise(h) + Spatial(h) + Square(h));
+        var reversed = Grad(h => Square(h) + Spatial(h) + Pointwise(h));
+        var parts = new[] { Grad(Pointwise), Grad(Spatial), Grad(Square) };
+        for (int i = 0; i < all.Length; i++)
+        {
+            double sum = parts.Sum(p => p[i]);
+            Assert.True(Math.Abs(all[i] - sum) < 1e-12 && Math.Abs(reversed[i] - sum) < 1e-12, $"x[{i}]: {all[i]} and {reversed[i]}, parts add to {sum}");
+        }
+    }
+
     [Fact]
     public void BackwardAccumulatesIntoExistingGradients()
     {

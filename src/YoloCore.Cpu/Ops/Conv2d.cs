@@ -21,9 +21,17 @@ public sealed unsafe partial class CpuBackend
         if (batchSums is not null) WriteBatchSums(y, batchSums);
     }
 
-    /// gw or gbias in another dtype than x (their masters') are computed in x's, then converted.
-    public void Conv2dBackward(Tensor x, Tensor w, Tensor gy, Conv2dGeometry g, Tensor? gx, Tensor? gw, Tensor? gbias)
+    /// gw or gbias in another dtype than x (their masters') are computed in x's, then converted;
+    /// with addToGx the input gradient too is computed apart, then added.
+    public void Conv2dBackward(Tensor x, Tensor w, Tensor gy, Conv2dGeometry g, Tensor? gx, Tensor? gw, Tensor? gbias, bool addToGx = false)
     {
+        if (addToGx && gx is not null)
+        {
+            using var own = Tensor.Empty(gx.Shape, gx.DType, gx.Device);
+            Conv2dBackward(x, w, gy, g, own, gw, gbias);
+            AddInPlace(gx, own);
+            return;
+        }
         using var gwX = gw is null || gw.DType == x.DType ? null : Tensor.Empty(gw.Shape, x.DType, x.Device);
         using var gbX = gbias is null || gbias.DType == x.DType ? null : Tensor.Empty(gbias.Shape, x.DType, x.Device);
         Tensor? gwK = gwX ?? gw, gbK = gbX ?? gbias;

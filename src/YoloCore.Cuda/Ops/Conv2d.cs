@@ -79,9 +79,17 @@ public sealed unsafe partial class CudaBackend
         if (batchSums is not null) WriteBatchSums(y, batchSums);
     }
 
-    public void Conv2dBackward(Tensor x, Tensor w, Tensor gy, Conv2dGeometry g, Tensor? gx, Tensor? gw, Tensor? gbias)
+    /// addToGx: the 1×1 GEMM adds into gx (β = 1); the other paths compute the input gradient apart, then add it.
+    public void Conv2dBackward(Tensor x, Tensor w, Tensor gy, Conv2dGeometry g, Tensor? gx, Tensor? gw, Tensor? gbias, bool addToGx = false)
     {
         var c = Geometry(x, w, g);
+        if (addToGx && gx is not null && !IsPointwise(c))
+        {
+            using var own = Tensor.Empty(gx.Shape, gx.DType, Device);
+            Conv2dBackward(x, w, gy, g, own, gw, gbias);
+            AddInPlace(gx, own);
+            return;
+        }
         int cout = w.Shape[0], k = c.Kh * c.Kw * c.Cin, m = x.Shape[0] * c.Ho * c.Wo, es = x.DType.SizeOf();
         // A weight gradient in float32 from float16 (its master's dtype) comes out of the GEMMs' float32 sums.
         if (gw is not null && gw.DType != x.DType && gw.DType != DType.Float32)
@@ -90,7 +98,7 @@ public sealed unsafe partial class CudaBackend
         if (IsPointwise(c))
         {
             if (gw is not null) Gemm(true, false, cout, c.Cin, m, Ptr(gy), cout, Ptr(x), c.Cin, Ptr(gw), c.Cin, false, x.DType, gw.DType);
-            if (gx is not null) Gemm(false, false, m, c.Cin, cout, Ptr(gy), cout, Ptr(w), c.Cin, Ptr(gx), c.Cin, false, x.DType);
+            if (gx is not null) Gemm(false, false, m, c.Cin, cout, Ptr(gy), cout, Ptr(w), c.Cin, Ptr(gx), c.Cin, addToGx, x.DType);
             return;
         }
         if (gx is not null && UsesImplicitInputGradient(x, w, c))

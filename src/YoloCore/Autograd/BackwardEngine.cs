@@ -32,9 +32,10 @@ internal static class BackwardEngine
             // A node none of whose consumers produced a gradient still runs its bookkeeping, so
             // that the counts upstream reach zero and leaf hooks fire.
             Tensor?[] grads;
+            Tensor?[] addInto = AddTargets(pending, node);
             if (pending.Remove(node, out var gradOut))
             {
-                grads = node.Backward(gradOut);
+                grads = node.Backward(gradOut, addInto);
                 gradOut.Dispose();
             }
             else grads = new Tensor?[node.InputCount];
@@ -49,7 +50,7 @@ internal static class BackwardEngine
                 var leaf = node.Leaf(i);
                 if (producer is not null)
                 {
-                    if (g is not null) Accumulate(pending, producer, g);
+                    if (g is not null && !ReferenceEquals(g, addInto[i])) Accumulate(pending, producer, g);
                     if (--consumers[producer] == 0) ready.Push(producer);
                 }
                 else if (leaf is not null)
@@ -85,6 +86,24 @@ internal static class BackwardEngine
             }
         }
         return (consumers, leafUses);
+    }
+
+    /// For each input of node, the gradient its producer has so far, which node may add into: one
+    /// the engine owns alone (not a view of shared storage), and whose producer no other input of
+    /// node has (so that nothing adds into it twice in one Backward).
+    static Tensor?[] AddTargets(Dictionary<Node, Tensor> pending, Node node)
+    {
+        var targets = new Tensor?[node.InputCount];
+        for (int i = 0; i < targets.Length; i++)
+        {
+            var p = node.Producer(i);
+            if (p is null || !pending.TryGetValue(p, out var sum) || sum.Storage.IsShared) continue;
+            bool alone = true;
+            for (int j = 0; j < targets.Length; j++)
+                if (j != i && ReferenceEquals(node.Producer(j), p)) alone = false;
+            if (alone) targets[i] = sum;
+        }
+        return targets;
     }
 
     static void Accumulate(Dictionary<Node, Tensor> pending, Node node, Tensor g)

@@ -63,6 +63,12 @@ public abstract class Node
     /// the output. Returned tensors are owned by the engine, which disposes them once used.
     protected internal abstract Tensor?[] Backward(Tensor gradOutput);
 
+    /// Backward where addInto[i] (or null) is the gradient input i's producer has so far, which
+    /// this node may add input i's gradient into, returning that same tensor: one pass where a
+    /// separate gradient and an add took two (a 1×1 convolution's GEMM adds with β = 1). The
+    /// default writes fresh gradients.
+    protected internal virtual Tensor?[] Backward(Tensor gradOutput, IReadOnlyList<Tensor?> addInto) => Backward(gradOutput);
+
     internal void MarkRunAndRelease()
     {
         HasRun = true;

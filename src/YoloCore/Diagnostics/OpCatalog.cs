@@ -218,6 +218,12 @@ public static class OpCatalog
         new("wide exp", [N(37, 1001)], x => x[0].Exp()),
         new("wide affine", [N(37, 1001)], x => x[0] * 1.7 - 0.3),
         new("wide reuse (gradients accumulate)", [N(37, 1001)], x => x[0] * x[0] + x[0]),
+        // h's gradient from three convolutions: a 1×1's GEMM adds into what the others gave (β = 1), the 3×3 adds its own.
+        new("wide conv reuse (gradients add)", [N(2, 5, 5, 16), N(24, 1, 1, 16), N(24, 3, 3, 16)], x =>
+        {
+            var h = x[0] * 1.5;
+            return h.Conv2d(x[2], null, 1, 1) + h.Conv2d(x[1]) + h.Conv2d(x[1]) * 0.5;
+        }),
         new("wide matmul", [N(96, 130), N(130, 70)], x => x[0].MatMul(x[1])),
         new("wide matmul aT bT", [N(130, 96), N(70, 130)], x => x[0].MatMul(x[1], true, true)),
     ];

@@ -51,13 +51,17 @@ public static partial class Ops
             this.g = g;
         }
 
-        protected internal override Tensor?[] Backward(Tensor gy)
+        protected internal override Tensor?[] Backward(Tensor gy) => Backward(gy, [null, null, null]);
+
+        /// x's gradient is added into what x's other consumers gave, when the engine offers it.
+        protected internal override Tensor?[] Backward(Tensor gy, IReadOnlyList<Tensor?> addInto)
         {
-            var gx = NeedsGrad(0) ? Like(x) : null;
+            bool add = addInto[0] is { } sum && sum.Shape == x.Shape && sum.DType == x.DType;
+            var gx = add ? addInto[0] : NeedsGrad(0) ? Like(x) : null;
             // Weight and bias gradients in their masters' dtype where they are casts of them.
             var gw = NeedsGrad(1) ? Like(w, dtype: GradientDType(1, w.DType)) : null;
             var gb = NeedsGrad(2) ? Like(gy, biasShape, GradientDType(2, gy.DType)) : null;
-            x.Backend.Conv2dBackward(x, w, gy, g, gx, gw, gb);
+            x.Backend.Conv2dBackward(x, w, gy, g, gx, gw, gb, add);
             return [gx, gw, gb];
         }
     }
