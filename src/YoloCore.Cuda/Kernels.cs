@@ -358,18 +358,11 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("reduce", "broadcast_to_" + suffix, work, args);
         }
 
-        /// kernels/reduce.cu: sum_all_final_{f32,f16}(const float* partial, float* y, int count)
-        public void SumAllFinal(string suffix, Work work, ulong partial, ulong y, int count)
+        /// kernels/reduce.cu: sum_all_{f32,f16}(const float* x, float* partial, u32* tickets, float* y, i64 n, i64 per_block)
+        public void SumAll(string suffix, Work work, ulong x, ulong partial, ulong tickets, ulong y, long n, long per_block)
         {
-            void** args = stackalloc void*[] { &partial, &y, &count };
-            backend.Launch("reduce", "sum_all_final_" + suffix, work, args);
-        }
-
-        /// kernels/reduce.cu: sum_all_partial_{f32,f16}(const float* x, float* partial, i64 n, i64 per_block)
-        public void SumAllPartial(string suffix, Work work, ulong x, ulong partial, long n, long per_block)
-        {
-            void** args = stackalloc void*[] { &x, &partial, &n, &per_block };
-            backend.Launch("reduce", "sum_all_partial_" + suffix, work, args);
+            void** args = stackalloc void*[] { &x, &partial, &tickets, &y, &n, &per_block };
+            backend.Launch("reduce", "sum_all_" + suffix, work, args);
         }
 
         /// kernels/reduce.cu: sum_to_{f32,f16}(const float* x, float* y, i64 ny, i64 reduced, Walk keep, Walk red)

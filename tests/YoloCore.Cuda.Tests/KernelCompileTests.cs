@@ -41,7 +41,7 @@ public class KernelCompileTests
         string[] expected =
         [
             "unary/unary_forward_f32", "unary/unary_backward_f16", "binary/binary_forward_f16", "binary/axpy_f32",
-            "reduce/sum_to_f32", "reduce/broadcast_to_f16", "reduce/sum_all_partial_f16", "reduce/sum_all_final_f32", "layout/permute_u16", "layout/copy_rows_u64", "layout/concat_rows_u16", "layout/split_rows_u64",
+            "reduce/sum_to_f32", "reduce/broadcast_to_f16", "reduce/sum_all_f16", "reduce/sum_all_f32", "layout/permute_u16", "layout/copy_rows_u64", "layout/concat_rows_u16", "layout/split_rows_u64",
             "index/index_select_u32", "index/index_copy_u8", "layout/slice_add_f16", "index/index_add_f32",
             "conv2d/im2col_f16", "conv2d/col2im_f32", "conv2d/conv_implicit_dgrad_n64_f16", "conv2d/add_bias_f16", "batchnorm2d/channel_sums_f16",
             "batchnorm2d/channel_sums_f32", "batchnorm2d/bn_sums_f16",

@@ -3,22 +3,16 @@ namespace YoloCore.Cuda;
 // reduce.cu: sums to a (broadcast-compatible) shape, the whole-tensor sum, and broadcasting.
 public sealed unsafe partial class CudaBackend
 {
-    /// Two passes: blocks sum contiguous ranges into partials, one block sums the partials. A
-    /// tensor one block covers (most of the loss's) takes one launch of sum_to instead, which adds
-    /// in the same order: the same float.
-    void SumAll(Tensor x, Tensor y)
+    /// One launch: blocks sum contiguous ranges into partials, the last block to finish sums the
+    /// partials (reduce.cu's sum_all), into y: a scalar tensor, or with `at` the float at that byte
+    /// offset of it (the loss's three sums side by side).
+    void SumAll(Tensor x, Tensor y, long at = 0)
     {
-        string suffix = Suffix(x, "Sum");
+        if (x.DType != y.DType) throw new ArgumentException($"Sum of {x} into {y}: dtypes differ");
         long n = x.Count, perBlock = Math.Max(4096, (n + 1023) / 1024);
         int blocks = (int)Math.Max(1, (n + perBlock - 1) / perBlock);
-        if (blocks == 1)
-        {
-            kernel.SumTo(Suffix(x, "SumTo"), Work.Grid(1, 1, 1), Ptr(x), Ptr(y), 1, n, Walk.Of([1], [0]), Walk.Of([Math.Max(1, n)], [1])); // n = 0: no term read, 0
-            return;
-        }
         using var partial = Tensor.Empty(new Shape(blocks), DType.Float32, Device);
-        kernel.SumAllPartial(suffix, Work.Grid((uint)blocks, 1, 1), Ptr(x), Ptr(partial), n, perBlock);
-        kernel.SumAllFinal(suffix, Work.Grid(1, 1, 1), Ptr(partial), Ptr(y), blocks);
+        kernel.SumAll(Suffix(x, "Sum"), Work.Grid((uint)blocks, 1, 1), Ptr(x), Ptr(partial), Tickets(1), Ptr(y) + (ulong)at, n, perBlock);
     }
 
     public void BroadcastTo(Tensor x, Tensor y) =>

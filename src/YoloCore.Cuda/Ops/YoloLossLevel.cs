@@ -4,7 +4,7 @@ using YoloCore.Native;
 namespace YoloCore.Cuda;
 
 // yololosslevel.cu: YOLOv5's loss for one level in five launches (targets, objectness
-// targets, objectness BCE, and the two backward passes) plus three two-pass sums.
+// targets, objectness BCE, and the two backward passes) plus three sums, one launch each.
 public sealed unsafe partial class CudaBackend
 {
     [StructLayout(LayoutKind.Sequential)]
@@ -46,13 +46,7 @@ public sealed unsafe partial class CudaBackend
         kernel.YoloObjTargets(n, Ptr(rows), Ptr(iou), PtrOrNull(count), n, t.Gr, Ptr(tobj));
         kernel.YoloObjForward(r, Ptr(head), Ptr(tobj), r, no, t.ObjPw, Ptr(objTerm));
         Tensor[] terms3 = [boxTerm, objTerm, clsTerm];
-        for (int j = 0; j < 3; j++)
-        {
-            using var s = Tensor.Empty(new Shape(), DType.Float32, Device);
-            SumAll(terms3[j], s);
-            CudaDriver.MemcpyDtoDAsync(Ptr(sums) + (ulong)(4 * j), Ptr(s), 4, gpu.Stream);
-            Launches++;
-        }
+        for (int j = 0; j < 3; j++) SumAll(terms3[j], sums, 4 * j);
     }
 
     public void YoloLossLevelBackward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, Tensor? count, YoloLossTerms terms,
