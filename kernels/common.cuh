@@ -38,7 +38,7 @@ __device__ __forceinline__ void st(float* p, i64 i, float v) { p[i] = v; }
 __device__ __forceinline__ void st(f16* p, i64 i, float v) { p[i].bits = f2h(v); }
 
 // The run k falls in, for a table of ascending run starts (start[j] ≤ k < start[j + 1]): a
-// launch's pieces (layout.cu) or phases (conv2d.cu), a handful, so a linear scan.
+// launch's pieces (layout.cu), a handful, so a linear scan.
 __device__ __forceinline__ int run_of(const i64* start, i64 k)
 {
     int j = 0;

@@ -88,48 +88,32 @@ EXPORT_CONV_FORWARD(128, 8)
 EXPORT_CONV_FORWARD(64, 4)
 EXPORT_CONV_FORWARD(32, 2)
 
-// The input gradient's phases: W'[ci, ti, tj, co] = W[co, rh + sh·(th-1-ti), rw + sw·(tw-1-tj), ci]
-// for each, the taps that reach input rows ≡ the phase's (mod sh) and columns likewise, flipped and
-// with the channels transposed. With it that phase of gx is a stride-1 forward convolution of gy,
-// which the implicit GEMM runs (for stride 1: one phase, every tap, W[co, kh-1-ti, kw-1-tj, ci]).
-// Up to 16 phases in one launch: the taps (rh, rw, th × tw of them), the phase's rows and columns of
-// gx (hp × wp from oh, ow, every sh-th and sw-th), gy's padding for it (ph, pw), and where its
-// weights lie, [start[p], start[p + 1]).
+// The input gradient's phases: the taps that reach input rows ≡ a phase's (mod sh) and columns
+// likewise, flipped and with the channels transposed, make that phase of gx a stride-1 forward
+// convolution of gy (for stride 1: one phase, every tap), which the implicit GEMM runs reading the
+// layer's weights in that order (FlippedWeights, conv2d_implicit.cuh). Up to 16 phases in one
+// launch: the taps (th × tw of them from rh, rw), the phase's rows and columns of gx (hp × wp from
+// oh, ow, every sh-th and sw-th) and gy's padding for it (ph, pw).
 #define MAX_PHASES 16
 struct Phases
 {
     int count, rh[MAX_PHASES], rw[MAX_PHASES], th[MAX_PHASES], tw[MAX_PHASES];
     int hp[MAX_PHASES], wp[MAX_PHASES], ph[MAX_PHASES], pw[MAX_PHASES], oh[MAX_PHASES], ow[MAX_PHASES];
-    i64 start[MAX_PHASES + 1];
 };
 
-extern "C" __global__ void __launch_bounds__(256) conv_phase_weights_f16(const f16* w, f16* phase, int cout, int kh, int kw, int cin,
-    int sh, int sw, Phases p)
-{
-    GRID_STRIDE(i, p.start[p.count])
-    {
-        int j = run_of(p.start, i);
-        int th = p.th[j], tw = p.tw[j];
-        i64 local = i - p.start[j];
-        int co = (int)(local % cout);
-        i64 r = local / cout;
-        int tj = (int)(r % tw), ti = (int)(r / tw % th), ci = (int)(r / tw / th);
-        phase[i] = w[(((i64)co * kh + p.rh[j] + sh * (th - 1 - ti)) * kw + p.rw[j] + sw * (tw - 1 - tj)) * cin + ci];
-    }
-}
-
 // Every phase's input gradient in one launch, phase blockIdx.z: the stride-1 convolution of gy
-// [n, c.ho, c.wo, cout] with the phase's weights (conv_phase_weights) into its rows and columns of
-// gx [n, c.h, c.w, c.cin]. The grid covers the largest phase; a phase with fewer row blocks
-// leaves the rest idle.
+// [n, c.ho, c.wo, cout] with the phase's taps of w [cout, c.kh, c.kw, c.cin] into its rows and
+// columns of gx [n, c.h, c.w, c.cin]. The grid covers the largest phase; a phase with fewer row
+// blocks leaves the rest idle.
 #define EXPORT_CONV_DGRAD(BN, NT) \
-    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_dgrad_n##BN##_f16(const f16* gy, const f16* phase, f16* gx, int n, int cout, ConvGeom c, Phases p) \
+    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_dgrad_n##BN##_f16(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p) \
     { \
         int z = blockIdx.z, m = n * p.hp[z] * p.wp[z]; \
         if ((i64)blockIdx.x * IG_BM >= m) return; \
         ConvGeom t = {c.ho, c.wo, cout, p.hp[z], p.wp[z], p.th[z], p.tw[z], 1, 1, p.ph[z], p.pw[z]}; \
         OutMap om = {c.h, c.w, c.sh, c.sw, p.oh[z], p.ow[z]}; \
-        conv_implicit_forward<NT>((const u16*)gy, (const u16*)phase + p.start[z], (u16*)gx, EpilogueSums{}, m, c.cin, t.kh * t.kw * cout, t, om); \
+        FlippedWeights f = {(const u16*)w, c.kh, c.kw, c.sh, c.sw, p.rh[z], p.rw[z]}; \
+        conv_implicit_forward<NT, true>((const u16*)gy, (const u16*)w, (u16*)gx, EpilogueSums{}, m, c.cin, t.kh * t.kw * cout, t, om, f); \
     }
 EXPORT_CONV_DGRAD(128, 8)
 EXPORT_CONV_DGRAD(64, 4)

@@ -1,6 +1,6 @@
 // conv2d_implicit.cuh: the convolution's forward and weight gradient as implicit GEMMs on tensor
-// cores (the input gradient is the forward on flipped weights, one phase of rows and columns per
-// stride step, see conv2d.cu's conv_phase_weights). Float16 NHWC
+// cores (the input gradient is the forward reading the weights flipped, one phase of rows and
+// columns per stride step, see conv2d.cu's conv_implicit_dgrad). Float16 NHWC
 // activations and OHWI weights, float32 accumulation, no column buffer. Y[m, co] = Σ_k A[m, k]·W[co, k]
 // with m = (n, oh, ow), k = (ki, kj, c) in the OHWI weight's order, and A gathered from x as im2col
 // would write it (zero outside the image). Needs Cin % 8 == 0 (a 16-byte run of 8 channels never
@@ -215,15 +215,31 @@ __device__ __forceinline__ void epilogue_sums_block(float* red, const EpilogueSu
     }
 }
 
+// Where the input gradient's B operand comes from (conv2d.cu's conv_implicit_dgrad): the layer's
+// own OHWI weights [co][kh][kw][ci], read flipped and channel-transposed for one phase of the
+// stride, so that no copy of them is made. With k = (ti, tj, co) over the phase's taps (g.kh × g.kw
+// of them) and gy's channels, B[ci, k] = w[co, rh + sh·(g.kh-1-ti), rw + sw·(g.kw-1-tj), ci]: 8
+// neighbouring ci of one k are 16 contiguous bytes, so B is staged k-major ([k][ci]) and read
+// with ldmatrix.trans, which hands each thread the fragment a [ci][k] stage would.
+struct FlippedWeights
+{
+    const u16* w; // null: B is w[co][k] as given (the forward)
+    int kh, kw, sh, sw, rh, rw;
+};
+
 // The forward's tile is 128 rows (m) × 16·NT columns (co): NT = 8, 4 or 2 for 128, 64 or 32, so
 // a layer with few output channels does not compute empty columns. 2 warps share the columns.
-template <int NT>
-__device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+// FLIPPED: B from FlippedWeights f instead of w.
+template <int NT, bool FLIPPED = false>
+__device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om,
+    FlippedWeights f = FlippedWeights{})
 {
 #if __CUDA_ARCH__ >= 800
-    constexpr int BN = 16 * NT, BSEGS = (BN * 4 + 255) / 256;
+    // B's stage: BN rows of IG_LD (n-major), or IG_BK rows of BN + 8 halves (k-major; the 8 of
+    // padding again put an ldmatrix's 8 rows on distinct banks).
+    constexpr int BN = 16 * NT, BSEGS = (BN * 4 + 255) / 256, BLD = FLIPPED ? BN + 8 : IG_LD, BROWS = FLIPPED ? IG_BK : BN;
     __shared__ __align__(128) u16 as[2][IG_BM * IG_LD];
-    __shared__ __align__(128) u16 bs[2][BN * IG_LD];
+    __shared__ __align__(128) u16 bs[2][BROWS * BLD];
     int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     int wm = warp & 3, wn = warp >> 2;
     int m0 = blockIdx.x * IG_BM, n0 = blockIdx.y * BN;
@@ -245,12 +261,14 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, Epilog
         aiw[i] = ow * g.sw - g.pw;
         arow[i] = x + (i64)n * g.h * g.w * g.cin;
     }
+    // B's segment s: row s / 4 (co), columns (s % 4)·8 ... + 7 of the stage's k; FLIPPED, row
+    // s / (BN / 8) (k), columns (s % (BN / 8))·8 ... + 7 (ci).
     for (int i = 0; i < BSEGS; i++)
     {
-        int s = tid + 256 * i, co = n0 + (s >> 2);
+        int s = tid + 256 * i, co = n0 + (FLIPPED ? s % (BN / 8) * 8 : s >> 2);
         bmine[i] = s < BN * 4;
         bok[i] = bmine[i] && co < cout;
-        brow[i] = w + (i64)(bok[i] ? co : 0) * k_total;
+        brow[i] = FLIPPED ? f.w + co : w + (i64)(bok[i] ? co : 0) * k_total;
     }
     auto load = [&](int stage, int tile)
     {
@@ -273,6 +291,19 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, Epilog
         {
             if (!bmine[i]) continue;
             bool okb = bok[i] && kok;
+            if (FLIPPED)
+            {
+                int s = tid + 256 * i, kl = s / (BN / 8), kb = tile * IG_BK + kl;
+                bool okf = bok[i] && kb < k_total;
+                const u16* src = f.w;
+                if (okf)
+                {
+                    int co = kb % g.cin, r = kb / g.cin, tj = r % g.kw, ti = r / g.kw;
+                    src = brow[i] + (((i64)co * f.kh + f.rh + f.sh * (g.kh - 1 - ti)) * f.kw + f.rw + f.sw * (g.kw - 1 - tj)) * cout;
+                }
+                cp_async16(smem_addr(&bs[stage][kl * BLD + s % (BN / 8) * 8]), src, okf ? 16 : 0);
+                continue;
+            }
             cp_async16(smem_addr(&bs[stage][((tid + 256 * i) >> 2) * IG_LD + seg]), okb ? brow[i] + k : w, okb ? 16 : 0);
         }
         cp_async_commit();
@@ -293,7 +324,10 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, Epilog
             for (int i = 0; i < 2; i++)
                 ldmatrix_x4(a[i], smem_addr(sa + (wm * 32 + i * 16 + (lane & 15)) * IG_LD + kk + (lane >> 4) * 8));
             for (int j = 0; j < NT / 2; j++)
-                ldmatrix_x4(b[j], smem_addr(sb + (wn * 8 * NT + j * 16 + (lane >> 4) * 8 + (lane & 7)) * IG_LD + kk + ((lane >> 3) & 1) * 8));
+                if (FLIPPED)
+                    ldmatrix_x4_trans(b[j], smem_addr(sb + (kk + ((lane >> 3) & 1) * 8 + (lane & 7)) * BLD + wn * 8 * NT + j * 16 + (lane >> 4) * 8));
+                else
+                    ldmatrix_x4(b[j], smem_addr(sb + (wn * 8 * NT + j * 16 + (lane >> 4) * 8 + (lane & 7)) * IG_LD + kk + ((lane >> 3) & 1) * 8));
             warp_tile_mma<NT>(acc, a, b);
         }
     };

@@ -134,24 +134,24 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("conv2d", "col2im_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_dgrad_n128_{f16}(const f16* gy, const f16* phase, f16* gx, int n, int cout, ConvGeom c, Phases p)
-        public void ConvImplicitDgradN128(string suffix, Work work, ulong gy, ulong phase, ulong gx, int n, int cout, ConvGeom c, Phases p)
+        /// kernels/conv2d.cu: conv_implicit_dgrad_n128_{f16}(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p)
+        public void ConvImplicitDgradN128(string suffix, Work work, ulong gy, ulong w, ulong gx, int n, int cout, ConvGeom c, Phases p)
         {
-            void** args = stackalloc void*[] { &gy, &phase, &gx, &n, &cout, &c, &p };
+            void** args = stackalloc void*[] { &gy, &w, &gx, &n, &cout, &c, &p };
             backend.Launch("conv2d", "conv_implicit_dgrad_n128_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_dgrad_n32_{f16}(const f16* gy, const f16* phase, f16* gx, int n, int cout, ConvGeom c, Phases p)
-        public void ConvImplicitDgradN32(string suffix, Work work, ulong gy, ulong phase, ulong gx, int n, int cout, ConvGeom c, Phases p)
+        /// kernels/conv2d.cu: conv_implicit_dgrad_n32_{f16}(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p)
+        public void ConvImplicitDgradN32(string suffix, Work work, ulong gy, ulong w, ulong gx, int n, int cout, ConvGeom c, Phases p)
         {
-            void** args = stackalloc void*[] { &gy, &phase, &gx, &n, &cout, &c, &p };
+            void** args = stackalloc void*[] { &gy, &w, &gx, &n, &cout, &c, &p };
             backend.Launch("conv2d", "conv_implicit_dgrad_n32_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_dgrad_n64_{f16}(const f16* gy, const f16* phase, f16* gx, int n, int cout, ConvGeom c, Phases p)
-        public void ConvImplicitDgradN64(string suffix, Work work, ulong gy, ulong phase, ulong gx, int n, int cout, ConvGeom c, Phases p)
+        /// kernels/conv2d.cu: conv_implicit_dgrad_n64_{f16}(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p)
+        public void ConvImplicitDgradN64(string suffix, Work work, ulong gy, ulong w, ulong gx, int n, int cout, ConvGeom c, Phases p)
         {
-            void** args = stackalloc void*[] { &gy, &phase, &gx, &n, &cout, &c, &p };
+            void** args = stackalloc void*[] { &gy, &w, &gx, &n, &cout, &c, &p };
             backend.Launch("conv2d", "conv_implicit_dgrad_n64_" + suffix, work, args);
         }
 
@@ -188,13 +188,6 @@ public sealed unsafe partial class CudaBackend
         {
             void** args = stackalloc void*[] { &x, &gy, &partial, &m_total, &cout, &k_total, &m_per_split, &g };
             backend.Launch("conv2d", "conv_implicit_wgrad_co64_" + suffix, work, args);
-        }
-
-        /// kernels/conv2d.cu: conv_phase_weights_{f16}(const f16* w, f16* phase, int cout, int kh, int kw, int cin, int sh, int sw, Phases p)
-        public void ConvPhaseWeights(string suffix, Work work, ulong w, ulong phase, int cout, int kh, int kw, int cin, int sh, int sw, Phases p)
-        {
-            void** args = stackalloc void*[] { &w, &phase, &cout, &kh, &kw, &cin, &sh, &sw, &p };
-            backend.Launch("conv2d", "conv_phase_weights_" + suffix, work, args);
         }
 
         /// kernels/conv2d.cu: conv_wgrad_reduce_{f32,f16}(const float* partial, float* gw, int splits, i64 n)

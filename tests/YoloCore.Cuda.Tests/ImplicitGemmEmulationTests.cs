@@ -429,7 +429,8 @@ public class ImplicitGemmEmulationTests
         [new Geometry(1, 11, 9, 8, 8, 5, 5, 3, 3, 1, 2)],   // stride 3, uneven padding: a negative phase padding
     ];
 
-    /// conv_phase_weights: W'[ci, ti, tj, co] = W[co, rh + sh·(th-1-ti), rw + sw·(tw-1-tj), ci].
+    /// The B operand the input gradient's kernel reads in place (FlippedWeights), as a copy:
+    /// W'[ci, ti, tj, co] = W[co, rh + sh·(th-1-ti), rw + sw·(tw-1-tj), ci].
     static double[] PhaseWeights(double[] w, Geometry g, InputGradientPhase p)
     {
         var phase = new double[g.C * p.Th * p.Tw * g.Cout];
@@ -444,7 +445,7 @@ public class ImplicitGemmEmulationTests
     }
 
     /// The input gradient as the backend computes it (ImplicitInputGradient): InputGradientPhase's
-    /// plan, conv_phase_weights' index math, then the emulated kernel on gy per phase, written into
+    /// plan, FlippedWeights' index math, then the emulated kernel on gy per phase, written into
     /// its rows and columns of gx (zeros first where some phase has no tap), against the adjoint of
     /// the direct convolution. Every element of gx is written.
     [Theory]

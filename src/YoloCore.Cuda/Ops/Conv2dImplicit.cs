@@ -129,21 +129,12 @@ public sealed unsafe partial class CudaBackend
         var all = InputGradientPhase.Plan(c.H, c.W, c.Kh, c.Kw, c.Sh, c.Sw, c.Ph, c.Pw);
         if (all.Any(p => !p.HasTaps)) Fill(gx, 0); // rows and columns no tap reaches
         var phases = all.Where(p => p.HasTaps).ToList();
-        long per = (long)c.Cin * cout;
         for (int first = 0; first < phases.Count; first += Phases.Max)
         {
             var group = phases.Skip(first).Take(Phases.Max).ToList();
-            // Every phase's flipped weights in one launch, then every phase's convolution in one more.
+            // Every phase's convolution in one launch, each reading its taps of w (FlippedWeights).
             var table = new Phases { Count = group.Count };
-            long total = 0;
-            foreach (var (p, i) in group.Select((p, i) => (p, i)))
-            {
-                table.Set(i, p, total);
-                total += per * p.Th * p.Tw;
-            }
-            table.End(total);
-            using var weights = Tensor.Empty(new Shape(checked((int)total)), w.DType, Device);
-            kernel.ConvPhaseWeights("f16", total, Ptr(w), Ptr(weights), cout, c.Kh, c.Kw, c.Cin, c.Sh, c.Sw, table);
+            for (int i = 0; i < group.Count; i++) table.Set(i, group[i]);
             int m = group.Max(p => n * p.Hp * p.Wp);
             if (m == 0) continue;
             string[] widths = c.Cin <= 32 ? ["n32"] : c.Cin <= 64 ? ["n64", "n32"] : ["n128", "n64", "n32"];
@@ -153,9 +144,9 @@ public sealed unsafe partial class CudaBackend
                 var work = Work.Grid((uint)((m + 127) / 128), (uint)((c.Cin + width - 1) / width), (uint)group.Count);
                 switch (width)
                 {
-                    case 32: kernel.ConvImplicitDgradN32("f16", work, Ptr(gy), Ptr(weights), Ptr(gx), n, cout, c, table); break;
-                    case 64: kernel.ConvImplicitDgradN64("f16", work, Ptr(gy), Ptr(weights), Ptr(gx), n, cout, c, table); break;
-                    default: kernel.ConvImplicitDgradN128("f16", work, Ptr(gy), Ptr(weights), Ptr(gx), n, cout, c, table); break;
+                    case 32: kernel.ConvImplicitDgradN32("f16", work, Ptr(gy), Ptr(w), Ptr(gx), n, cout, c, table); break;
+                    case 64: kernel.ConvImplicitDgradN64("f16", work, Ptr(gy), Ptr(w), Ptr(gx), n, cout, c, table); break;
+                    default: kernel.ConvImplicitDgradN128("f16", work, Ptr(gy), Ptr(w), Ptr(gx), n, cout, c, table); break;
                 }
             }
             Run(ChooseTile($"dgrad n{n} co{cout} phases{group.Count} {Describe(c)}", widths, Run));
@@ -204,8 +195,8 @@ public sealed unsafe partial class CudaBackend
     }
 }
 
-/// Mirrors conv2d.cu's Phases: up to Max input-gradient phases, their taps, their rows and columns
-/// of gx, and where each one's flipped weights start.
+/// Mirrors conv2d.cu's Phases: up to Max input-gradient phases, their taps and their rows and
+/// columns of gx.
 [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
 internal unsafe struct Phases
 {
@@ -221,16 +212,9 @@ internal unsafe struct Phases
     fixed int pw[Max];
     fixed int oh[Max];
     fixed int ow[Max];
-    fixed long start[Max + 1];
 
-    public void Set(int i, InputGradientPhase p, long at)
-    {
-        (rh[i], rw[i], th[i], tw[i], start[i]) = (p.Rh, p.Rw, p.Th, p.Tw, at);
-        (hp[i], wp[i], ph[i], pw[i], oh[i], ow[i]) = (p.Hp, p.Wp, p.Ph, p.Pw, p.A, p.B);
-    }
-
-    /// The end of the last phase's weights.
-    public void End(long at) => start[Count] = at;
+    public void Set(int i, InputGradientPhase p) =>
+        (rh[i], rw[i], th[i], tw[i], hp[i], wp[i], ph[i], pw[i], oh[i], ow[i]) = (p.Rh, p.Rw, p.Th, p.Tw, p.Hp, p.Wp, p.Ph, p.Pw, p.A, p.B);
 }
 
 /// Mirrors conv2d_implicit.cuh's EpilogueSums: where the forward's epilogue puts BatchNorm's batch

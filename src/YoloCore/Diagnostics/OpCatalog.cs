@@ -190,6 +190,7 @@ public static class OpCatalog
         // Channels in runs of 8: what the GPU's implicit-GEMM convolution takes (M, N and K tails, stride 2, batch 1 and 64).
         new("wide conv k3 s2 p1 c32", [N(3, 13, 11, 32), N(40, 3, 3, 32)], x => x[0].Conv2d(x[1], null, 2, 1)),
         new("wide conv k3 c8 (K tail)", [N(2, 9, 9, 8), N(8, 3, 3, 8)], x => x[0].Conv2d(x[1], null, 1, 1)),
+        new("wide conv k3 c136 (input gradient's column tail)", [N(1, 6, 6, 136), N(16, 3, 3, 136)], x => x[0].Conv2d(x[1], null, 1, 1)),
         new("wide conv k3 batch 1", [N(1, 20, 20, 64), N(128, 3, 3, 64)], x => x[0].Conv2d(x[1], null, 1, 1)),
         new("wide conv k3 batch 64", [N(64, 6, 6, 16), N(32, 3, 3, 16)], x => x[0].Conv2d(x[1], null, 1, 1)),
         new("wide conv k6 s2 p2 (stem)", [N(2, 32, 32, 3), N(16, 6, 6, 3)], x => x[0].Conv2d(x[1], null, 2, 2)),
