@@ -39,7 +39,7 @@ __device__ void maxpool_forward(const T* x, T* y, int* argmax, i64 n, PoolGeom g
 }
 
 template <typename T>
-__device__ void maxpool_backward(const T* gy, const int* argmax, T* gx, i64 n, PoolGeom g)
+__device__ void maxpool_backward(const T* gy, const int* argmax, T* gx, i64 n, PoolGeom g, int add)
 {
     GRID_STRIDE(i, n)
     {
@@ -58,11 +58,11 @@ __device__ void maxpool_backward(const T* gy, const int* argmax, T* gx, i64 n, P
                 i64 o = ((b * g.ho + oh) * g.wo + ow) * g.c + ch;
                 if (argmax[o] == self) acc += ld(gy, o);
             }
-        st(gx, i, acc);
+        st(gx, i, add ? ld(gx, i) + acc : acc); // add: into what gx's other consumers gave
     }
 }
 
 #define EXPORT(S, T) \
     extern "C" __global__ void maxpool_forward_##S(const T* x, T* y, int* argmax, i64 n, PoolGeom g) { maxpool_forward(x, y, argmax, n, g); } \
-    extern "C" __global__ void maxpool_backward_##S(const T* gy, const int* argmax, T* gx, i64 n, PoolGeom g) { maxpool_backward(gy, argmax, gx, n, g); }
+    extern "C" __global__ void maxpool_backward_##S(const T* gy, const int* argmax, T* gx, i64 n, PoolGeom g, int add) { maxpool_backward(gy, argmax, gx, n, g, add); }
 EXPORT_FLOAT_TYPES(EXPORT)

@@ -16,7 +16,7 @@ __device__ void upsample_forward(const T* x, T* y, i64 n, int h, int w, int c, i
 }
 
 template <typename T>
-__device__ void upsample_backward(const T* gy, T* gx, i64 n, int h, int w, int c, int scale)
+__device__ void upsample_backward(const T* gy, T* gx, i64 n, int h, int w, int c, int scale, int add)
 {
     GRID_STRIDE(i, n)
     {
@@ -28,11 +28,11 @@ __device__ void upsample_backward(const T* gy, T* gx, i64 n, int h, int w, int c
         for (int a = 0; a < scale; a++)
             for (int d = 0; d < scale; d++)
                 acc += ld(gy, ((b * h * scale + ih * scale + a) * (i64)(w * scale) + iw * scale + d) * c + ch);
-        st(gx, i, acc);
+        st(gx, i, add ? ld(gx, i) + acc : acc); // add: into what gx's other consumers gave
     }
 }
 
 #define EXPORT(S, T) \
     extern "C" __global__ void upsample_forward_##S(const T* x, T* y, i64 n, int h, int w, int c, int scale) { upsample_forward(x, y, n, h, w, c, scale); } \
-    extern "C" __global__ void upsample_backward_##S(const T* gy, T* gx, i64 n, int h, int w, int c, int scale) { upsample_backward(gy, gx, n, h, w, c, scale); }
+    extern "C" __global__ void upsample_backward_##S(const T* gy, T* gx, i64 n, int h, int w, int c, int scale, int add) { upsample_backward(gy, gx, n, h, w, c, scale, add); }
 EXPORT_FLOAT_TYPES(EXPORT)

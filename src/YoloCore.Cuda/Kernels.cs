@@ -274,10 +274,10 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("layout", "split_rows_" + suffix, work, args);
         }
 
-        /// kernels/maxpool2d.cu: maxpool_backward_{f32,f16}(const float* gy, const int* argmax, float* gx, i64 n, PoolGeom g)
-        public void MaxpoolBackward(string suffix, Work work, ulong gy, ulong argmax, ulong gx, long n, PoolGeom g)
+        /// kernels/maxpool2d.cu: maxpool_backward_{f32,f16}(const float* gy, const int* argmax, float* gx, i64 n, PoolGeom g, int add)
+        public void MaxpoolBackward(string suffix, Work work, ulong gy, ulong argmax, ulong gx, long n, PoolGeom g, int add)
         {
-            void** args = stackalloc void*[] { &gy, &argmax, &gx, &n, &g };
+            void** args = stackalloc void*[] { &gy, &argmax, &gx, &n, &g, &add };
             backend.Launch("maxpool2d", "maxpool_backward_" + suffix, work, args);
         }
 
@@ -386,10 +386,10 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("unary", "unary_forward_" + suffix, work, args);
         }
 
-        /// kernels/upsample.cu: upsample_backward_{f32,f16}(const float* gy, float* gx, i64 n, int h, int w, int c, int scale)
-        public void UpsampleBackward(string suffix, Work work, ulong gy, ulong gx, long n, int h, int w, int c, int scale)
+        /// kernels/upsample.cu: upsample_backward_{f32,f16}(const float* gy, float* gx, i64 n, int h, int w, int c, int scale, int add)
+        public void UpsampleBackward(string suffix, Work work, ulong gy, ulong gx, long n, int h, int w, int c, int scale, int add)
         {
-            void** args = stackalloc void*[] { &gy, &gx, &n, &h, &w, &c, &scale };
+            void** args = stackalloc void*[] { &gy, &gx, &n, &h, &w, &c, &scale, &add };
             backend.Launch("upsample", "upsample_backward_" + suffix, work, args);
         }
 

@@ -112,11 +112,12 @@ public interface IBackend
 
     /// Max-pool over H, W of NHWC; argmax (int32) holds the winning input offset within the image.
     void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor y, Tensor argmax);
-    void MaxPool2dBackward(Tensor gy, Tensor argmax, Pool2dGeometry g, Tensor gx);
+    /// addToGx, here and in UpsampleNearestBackward: gx += the gradient, as in Conv2dBackward.
+    void MaxPool2dBackward(Tensor gy, Tensor argmax, Pool2dGeometry g, Tensor gx, bool addToGx = false);
 
     /// Nearest-neighbour upsampling of NHWC by an integer factor.
     void UpsampleNearest(Tensor x, int scale, Tensor y);
-    void UpsampleNearestBackward(Tensor gy, int scale, Tensor gx);
+    void UpsampleNearestBackward(Tensor gy, int scale, Tensor gx, bool addToGx = false);
 
     /// Elementwise binary cross-entropy on logits: -(pw·t·log σ(x) + (1 - t)·log(1 - σ(x))).
     void BceWithLogits(Tensor x, Tensor target, double posWeight, Tensor loss);

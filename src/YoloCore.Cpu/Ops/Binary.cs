@@ -18,6 +18,14 @@ public sealed unsafe partial class CpuBackend
             () => Axpy<double>(destination, source, alpha));
     }
 
+    /// gx += what write puts in a fresh tensor: a backward's addToGx, computed apart, then added.
+    void AddWritten(Tensor gx, Action<Tensor> write)
+    {
+        using var own = Tensor.Empty(gx.Shape, gx.DType, gx.Device);
+        write(own);
+        AddInPlace(gx, own);
+    }
+
     static void Axpy<T>(Tensor destination, Tensor source, double alpha) where T : unmanaged, IFloatingPointIeee754<T>
     {
         T* d = Ptr<T>(destination), s = Ptr<T>(source);

@@ -27,9 +27,7 @@ public sealed unsafe partial class CpuBackend
     {
         if (addToGx && gx is not null)
         {
-            using var own = Tensor.Empty(gx.Shape, gx.DType, gx.Device);
-            Conv2dBackward(x, w, gy, g, own, gw, gbias);
-            AddInPlace(gx, own);
+            AddWritten(gx, own => Conv2dBackward(x, w, gy, g, own, gw, gbias));
             return;
         }
         using var gwX = gw is null || gw.DType == x.DType ? null : Tensor.Empty(gw.Shape, x.DType, x.Device);

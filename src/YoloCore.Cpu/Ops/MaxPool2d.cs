@@ -10,8 +10,11 @@ public sealed unsafe partial class CpuBackend
         Floating(x, "MaxPool2d", () => { if (UseFast(x)) FastMaxPool2dForward(x, g, y, argmax); else PoolKernel<float>.Forward(x, g, y, argmax); },
             () => PoolKernel<double>.Forward(x, g, y, argmax));
 
-    public void MaxPool2dBackward(Tensor gy, Tensor argmax, Pool2dGeometry g, Tensor gx) =>
-        Floating(gy, "MaxPool2d", () => PoolKernel<float>.Backward(gy, argmax, gx), () => PoolKernel<double>.Backward(gy, argmax, gx));
+    public void MaxPool2dBackward(Tensor gy, Tensor argmax, Pool2dGeometry g, Tensor gx, bool addToGx = false)
+    {
+        if (addToGx) AddWritten(gx, own => MaxPool2dBackward(gy, argmax, g, own));
+        else Floating(gy, "MaxPool2d", () => PoolKernel<float>.Backward(gy, argmax, gx), () => PoolKernel<double>.Backward(gy, argmax, gx));
+    }
 
     static class PoolKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
     {

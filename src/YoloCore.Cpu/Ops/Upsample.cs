@@ -23,8 +23,11 @@ public sealed unsafe partial class CpuBackend
         });
     }
 
-    public void UpsampleNearestBackward(Tensor gy, int scale, Tensor gx) =>
-        Floating(gy, "UpsampleNearest", () => UpsampleBackward<float>(gy, scale, gx), () => UpsampleBackward<double>(gy, scale, gx));
+    public void UpsampleNearestBackward(Tensor gy, int scale, Tensor gx, bool addToGx = false)
+    {
+        if (addToGx) AddWritten(gx, own => UpsampleNearestBackward(gy, scale, own));
+        else Floating(gy, "UpsampleNearest", () => UpsampleBackward<float>(gy, scale, gx), () => UpsampleBackward<double>(gy, scale, gx));
+    }
 
     static void UpsampleBackward<T>(Tensor gy, int scale, Tensor gx) where T : unmanaged, IFloatingPointIeee754<T>
     {

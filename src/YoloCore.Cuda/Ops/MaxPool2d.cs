@@ -19,6 +19,6 @@ public sealed unsafe partial class CudaBackend
     public void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor y, Tensor argmax) =>
         kernel.MaxpoolForward(Suffix(x, "MaxPool2d"), y.Count, Ptr(x), Ptr(y), Ptr(argmax), y.Count, Pool(x.Shape, y.Shape, g));
 
-    public void MaxPool2dBackward(Tensor gy, Tensor argmax, Pool2dGeometry g, Tensor gx) =>
-        kernel.MaxpoolBackward(Suffix(gy, "MaxPool2d"), gx.Count, Ptr(gy), Ptr(argmax), Ptr(gx), gx.Count, Pool(gx.Shape, gy.Shape, g));
+    public void MaxPool2dBackward(Tensor gy, Tensor argmax, Pool2dGeometry g, Tensor gx, bool addToGx = false) =>
+        kernel.MaxpoolBackward(Suffix(gy, "MaxPool2d"), gx.Count, Ptr(gy), Ptr(argmax), Ptr(gx), gx.Count, Pool(gx.Shape, gy.Shape, g), addToGx ? 1 : 0);
 }

@@ -225,6 +225,12 @@ public static class OpCatalog
             var h = x[0] * 1.5;
             return h.Conv2d(x[2], null, 1, 1) + h.Conv2d(x[1]) + h.Conv2d(x[1]) * 0.5;
         }),
+        // h's gradient from a product, two upsamples and two max-pools: each adds into what came before it.
+        new("wide pool and upsample reuse (gradients add)", [Distinct(2, 6, 6, 8)], x =>
+        {
+            var h = x[0] * 1.5;
+            return h * h + h.UpsampleNearest(2).MaxPool2d(2, 2, 0) + h.MaxPool2d(5, 1, 2) + h.MaxPool2d(3, 1, 1) + h.UpsampleNearest(2).MaxPool2d(2, 2, 0) * 0.5;
+        }),
         new("wide matmul", [N(96, 130), N(130, 70)], x => x[0].MatMul(x[1])),
         new("wide matmul aT bT", [N(130, 96), N(70, 130)], x => x[0].MatMul(x[1], true, true)),
     ];

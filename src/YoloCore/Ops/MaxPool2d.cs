@@ -39,10 +39,13 @@ public static partial class Ops
             this.g = g;
         }
 
-        protected internal override Tensor?[] Backward(Tensor gy)
+        protected internal override Tensor?[] Backward(Tensor gy) => Backward(gy, [null]);
+
+        protected internal override Tensor?[] Backward(Tensor gy, IReadOnlyList<Tensor?> addInto)
         {
-            var gx = Like(gy, inShape);
-            gy.Backend.MaxPool2dBackward(gy, argmax, g, gx);
+            bool add = addInto[0] is { } sum && sum.Shape == inShape && sum.DType == gy.DType;
+            var gx = add ? addInto[0]! : Like(gy, inShape);
+            gy.Backend.MaxPool2dBackward(gy, argmax, g, gx, add);
             return [gx];
         }
     }

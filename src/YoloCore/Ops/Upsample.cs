@@ -18,10 +18,13 @@ public static partial class Ops
     {
         readonly Shape inShape = x.Shape;
 
-        protected internal override Tensor?[] Backward(Tensor gy)
+        protected internal override Tensor?[] Backward(Tensor gy) => Backward(gy, [null]);
+
+        protected internal override Tensor?[] Backward(Tensor gy, IReadOnlyList<Tensor?> addInto)
         {
-            var gx = Like(gy, inShape);
-            gy.Backend.UpsampleNearestBackward(gy, scale, gx);
+            bool add = addInto[0] is { } sum && sum.Shape == inShape && sum.DType == gy.DType;
+            var gx = add ? addInto[0]! : Like(gy, inShape);
+            gy.Backend.UpsampleNearestBackward(gy, scale, gx, add);
             return [gx];
         }
     }
