@@ -10,20 +10,22 @@ public sealed record PreparedTargets(LevelTargets[] Levels, double[][] Weights, 
 
 /// One level's targets on the device. Count (an int32 scalar) is set when the buffers have a
 /// fixed capacity and only the first Count rows are real.
-public sealed record LevelInputs(Tensor Rows, Tensor Box, Tensor Anchor, Tensor Class, Tensor? Count, Tensor Weights, Tensor StepWeights);
+public sealed record LevelInputs(Tensor Rows, Tensor Box, Tensor Anchor, Tensor Class, Tensor? Count);
 
-/// The loss's inputs on the device: per level, and the per-level counts (float32 [nl]) that
-/// data-parallel training sums over ranks.
-public sealed record LossInputs(LevelInputs[] Levels, Tensor Counts)
+/// The loss's inputs on the device: per level; every level's weights and step weights [nl, 3]
+/// (PreparedTargets'), so that one product and one sum weigh all levels' sums; and the per-level
+/// counts (float32 [nl]) that data-parallel training sums over ranks.
+public sealed record LossInputs(LevelInputs[] Levels, Tensor Weights, Tensor StepWeights, Tensor Counts)
 {
     /// The targets as tensors of their exact sizes in the current scope (one upload each).
     public static LossInputs Upload(PreparedTargets t, DType dtype, Device device)
     {
-        var levels = t.Levels.Select((l, i) => new LevelInputs(
+        var levels = t.Levels.Select(l => new LevelInputs(
             Tensor.FromArray(l.Rows, l.Count).To(device), Tensor.FromDoubles(l.Box, new Shape(l.Count, 4), dtype, device),
-            Tensor.FromDoubles(l.Anchor, new Shape(l.Count, 2), dtype, device), Tensor.FromArray(l.Class, l.Count).To(device), null,
-            Tensor.FromDoubles(t.Weights[i], new Shape(3), dtype, device), Tensor.FromDoubles(t.StepWeights[i], new Shape(3), dtype, device))).ToArray();
-        return new LossInputs(levels, Tensor.FromDoubles(t.Counts, new Shape(t.Counts.Length), DType.Float32, device));
+            Tensor.FromDoubles(l.Anchor, new Shape(l.Count, 2), dtype, device), Tensor.FromArray(l.Class, l.Count).To(device), null)).ToArray();
+        var shape = new Shape(t.Levels.Length, 3);
+        return new LossInputs(levels, Tensor.FromDoubles([.. t.Weights.SelectMany(w => w)], shape, dtype, device),
+            Tensor.FromDoubles([.. t.StepWeights.SelectMany(w => w)], shape, dtype, device), Tensor.FromDoubles(t.Counts, new Shape(t.Counts.Length), DType.Float32, device));
     }
 }
 
@@ -32,8 +34,8 @@ public sealed record LossInputs(LevelInputs[] Levels, Tensor Counts)
 /// step's targets. Padding beyond a level's count is ignored by the loss.
 public sealed class StagedLossInputs : IDisposable
 {
-    // Per level: count, rows, box, anchor, class, weights, step weights; then the counts.
-    const int PerLevel = 7;
+    // Per level: count, rows, box, anchor, class; then the weights, step weights and counts.
+    const int PerLevel = 5;
     readonly StagedValues values;
     readonly int levels;
 
@@ -44,14 +46,15 @@ public sealed class StagedLossInputs : IDisposable
         var layout = new List<(Shape, DType)>();
         for (int i = 0; i < levels; i++)
             layout.AddRange([(new Shape(1), DType.Int32), (new Shape(capacity), DType.Int32), (new Shape(capacity, 4), dtype), (new Shape(capacity, 2), dtype),
-                (new Shape(capacity), DType.Int32), (new Shape(3), dtype), (new Shape(3), dtype)]);
-        layout.Add((new Shape(levels), DType.Float32));
+                (new Shape(capacity), DType.Int32)]);
+        layout.AddRange([(new Shape(levels, 3), dtype), (new Shape(levels, 3), dtype), (new Shape(levels), DType.Float32)]);
         values = new StagedValues(device, [.. layout]);
+        int end = levels * PerLevel;
         Inputs = new LossInputs(Enumerable.Range(0, levels).Select(i =>
         {
             int f = i * PerLevel;
-            return new LevelInputs(values[f + 1], values[f + 2], values[f + 3], values[f + 4], values[f], values[f + 5], values[f + 6]);
-        }).ToArray(), values[levels * PerLevel]);
+            return new LevelInputs(values[f + 1], values[f + 2], values[f + 3], values[f + 4], values[f]);
+        }).ToArray(), values[end], values[end + 1], values[end + 2]);
     }
 
     /// Targets per level these buffers hold.
@@ -76,10 +79,11 @@ public sealed class StagedLossInputs : IDisposable
             Write(values.Host<int>(f + 4), l.Class);
             WriteFloating(f + 2, l.Box);
             WriteFloating(f + 3, l.Anchor);
-            WriteFloating(f + 5, t.Weights[i]);
-            WriteFloating(f + 6, t.StepWeights[i]);
         }
-        var counts = values.Host<float>(levels * PerLevel);
+        int end = levels * PerLevel;
+        WriteFloating(end, [.. t.Weights.SelectMany(w => w)]);
+        WriteFloating(end + 1, [.. t.StepWeights.SelectMany(w => w)]);
+        var counts = values.Host<float>(end + 2);
         for (int i = 0; i < levels; i++) counts[i] = (float)t.Counts[i];
         values.Upload();
     }

@@ -79,54 +79,43 @@ public sealed class YoloLoss(Detect detect, LossHyperparameters hyp)
     }
 
     /// The device half: each level as one fused op (Ops.YoloLossLevel: a few kernels on the GPU),
-    /// its sums weighted and added. It makes no host copy, so it can be captured in a CUDA graph.
+    /// then all levels' sums [nl, 3] weighted and added in one product and one sum. It makes no
+    /// host copy, so it can be captured in a CUDA graph.
     public LossResult Compute(IReadOnlyList<Tensor> heads, LossInputs inputs)
     {
         int nl = detect.Nl, nc = detect.Nc, no = detect.No;
         var terms = new YoloLossTerms(nc, Hyp.Iou, 1.0 - 0.5 * Hyp.LabelSmoothing, 0.5 * Hyp.LabelSmoothing, Hyp.ClsPw, Hyp.ObjPw, Hyp.Gr);
         int bs = heads[0].Shape[0];
-        Tensor? total = null, parts = null;
-        // Data parallel: every rank divides by the mean target count over ranks, summed on the
-        // device and used there (no read back), so 2 ranks × 8 images equal 1 × 16.
-        Tensor? global = null;
-        int world = Distributed?.WorldSize ?? 1;
-        if (world > 1)
-        {
-            global = inputs.Counts.Clone();
-            Distributed!.AllReduceSum(global);
-        }
+        var levelSums = new Tensor[nl];
         for (int i = 0; i < nl; i++)
         {
-            var p = heads[i];
             var l = inputs.Levels[i];
-            var flat = p.Reshape(-1, no);
-            var (sums, _) = flat.YoloLossLevel(l.Rows, l.Box, l.Anchor, l.Class, terms, l.Count);
-            Tensor weights, stepWeights; // for the items; for the loss that backward runs on (× batch size)
-            if (global is null) (weights, stepWeights) = (l.Weights, l.StepWeights);
-            else
-            {
-                // share = global / world on the device; a level no rank has targets on has zero
-                // box and class sums, so clamping its count to 1 only keeps the weight finite.
-                using var _ = Autograd.GradMode.NoGrad();
-                var g = global.Slice(0, i, 1).Clamp(1).Cast(p.DType);
-                var one = Tensor.Ones(new Shape(1), p.DType, p.Device);
-                var wObj = l.Weights.Slice(0, 1, 1);
-                var zero = Tensor.Zeros(new Shape(1), p.DType, p.Device);
-                weights = Tensor.FromDoubles([Hyp.Box * world, 0, nc > 1 ? Hyp.Cls * world / nc : 0], new Shape(3), p.DType, p.Device) / Ops.Concat([g, one, g], 0)
-                    + Ops.Concat([zero, wObj, zero], 0);
-                stepWeights = weights * bs;
-            }
-            var term = (sums * stepWeights).Sum();
-            total = total is null ? term : total + term;
-            using (Autograd.GradMode.NoGrad())
-            {
-                var part = sums.Detach() * weights;
-                parts = parts is null ? part : parts + part;
-            }
+            (levelSums[i], _) = heads[i].Reshape(-1, no).YoloLossLevel(l.Rows, l.Box, l.Anchor, l.Class, terms, l.Count);
         }
-        global?.Dispose();
+        var sums = Ops.Concat(levelSums, 0).Reshape(nl, 3);
+        // For the items; for the loss that backward runs on (× batch size).
+        var (weights, stepWeights) = Distributed is { WorldSize: > 1 } ? GlobalWeights(inputs, heads[0].DType, bs) : (inputs.Weights, inputs.StepWeights);
+        var total = (sums * stepWeights).Sum();
         using (Autograd.GradMode.NoGrad())
-            return new LossResult(total!, Ops.Concat([total!.Detach().Reshape(1), parts!], 0));
+            return new LossResult(total, Ops.Concat([total.Detach().Reshape(1), (sums.Detach() * weights).Sum(0)], 0));
+    }
+
+    /// Data parallel: every rank divides the box and class sums by the mean target count over
+    /// ranks (global / world), summed on the device and used there (no read back), so 2 ranks × 8
+    /// images equal 1 × 16. A level no rank has targets on has zero box and class sums, so
+    /// clamping its count to 1 only keeps the weight finite.
+    (Tensor Weights, Tensor StepWeights) GlobalWeights(LossInputs inputs, DType dtype, int bs)
+    {
+        using var _ = Autograd.GradMode.NoGrad();
+        int nl = detect.Nl, nc = detect.Nc, world = Distributed!.WorldSize;
+        using var global = inputs.Counts.Clone();
+        Distributed.AllReduceSum(global);
+        var device = global.Device;
+        var g = global.Clamp(1).Cast(dtype).Reshape(nl, 1);
+        var gains = Tensor.FromDoubles([Hyp.Box * world, 0, nc > 1 ? Hyp.Cls * world / nc : 0], new Shape(1, 3), dtype, device);
+        var objOnly = Tensor.FromDoubles([0, 1, 0], new Shape(1, 3), dtype, device);
+        var weights = gains / Ops.Concat([g, Tensor.Ones(new Shape(nl, 1), dtype, device), g], 1) + inputs.Weights * objOnly;
+        return (weights, weights * bs);
     }
 
     /// The same loss written with autograd ops, one YOLOv5 expression at a time: the readable
