@@ -223,7 +223,7 @@ __device__ __forceinline__ void epilogue_sums_block(float* red, const EpilogueSu
 // with ldmatrix.trans, which hands each thread the fragment a [ci][k] stage would.
 struct FlippedWeights
 {
-    const u16* w; // null: B is w[co][k] as given (the forward)
+    const u16* w; // the layer's weights
     int kh, kw, sh, sw, rh, rw;
 };
 
@@ -290,7 +290,6 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, Epilog
         for (int i = 0; i < BSEGS; i++)
         {
             if (!bmine[i]) continue;
-            bool okb = bok[i] && kok;
             if (FLIPPED)
             {
                 int s = tid + 256 * i, kl = s / (BN / 8), kb = tile * IG_BK + kl;
@@ -304,6 +303,7 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, Epilog
                 cp_async16(smem_addr(&bs[stage][kl * BLD + s % (BN / 8) * 8]), src, okf ? 16 : 0);
                 continue;
             }
+            bool okb = bok[i] && kok;
             cp_async16(smem_addr(&bs[stage][((tid + 256 * i) >> 2) * IG_LD + seg]), okb ? brow[i] + k : w, okb ? 16 : 0);
         }
         cp_async_commit();

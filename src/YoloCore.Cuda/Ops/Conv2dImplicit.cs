@@ -62,7 +62,6 @@ public sealed unsafe partial class CudaBackend
     /// shape picked once per card (TileChoices); all of them give the same numbers, batch sums too.
     void LaunchImplicitForward(ulong x, ulong w, ulong y, EpilogueSums sums, int m, int cout, int k, ConvGeom g, OutMap map)
     {
-        string[] widths = cout <= 32 ? ["n32"] : cout <= 64 ? ["n64", "n32"] : ["n128", "n64", "n32"];
         void Run(string tile)
         {
             int width = int.Parse(tile.AsSpan(1));
@@ -74,8 +73,11 @@ public sealed unsafe partial class CudaBackend
                 default: kernel.ConvImplicitForwardN128("f16", work, x, w, y, sums, m, cout, k, g, map); break;
             }
         }
-        Run(ChooseTile($"forward m{m} co{cout} k{k} {Describe(g)}", widths, Run));
+        Run(ChooseTile($"forward m{m} co{cout} k{k} {Describe(g)}", Widths(cout), Run));
     }
+
+    /// The forward kernel's tile widths for a layer's output channels, widest first.
+    static string[] Widths(int channels) => channels <= 32 ? ["n32"] : channels <= 64 ? ["n64", "n32"] : ["n128", "n64", "n32"];
 
     static string Describe(ConvGeom g) => $"{g.H}x{g.W}x{g.Cin} {g.Kh}x{g.Kw}/{g.Sh}x{g.Sw} p{g.Ph}x{g.Pw}";
 
@@ -137,7 +139,6 @@ public sealed unsafe partial class CudaBackend
             for (int i = 0; i < group.Count; i++) table.Set(i, group[i]);
             int m = group.Max(p => n * p.Hp * p.Wp);
             if (m == 0) continue;
-            string[] widths = c.Cin <= 32 ? ["n32"] : c.Cin <= 64 ? ["n64", "n32"] : ["n128", "n64", "n32"];
             void Run(string tile)
             {
                 int width = int.Parse(tile.AsSpan(1));
@@ -149,7 +150,7 @@ public sealed unsafe partial class CudaBackend
                     default: kernel.ConvImplicitDgradN128("f16", work, Ptr(gy), Ptr(w), Ptr(gx), n, cout, c, table); break;
                 }
             }
-            Run(ChooseTile($"dgrad n{n} co{cout} phases{group.Count} {Describe(c)}", widths, Run));
+            Run(ChooseTile($"dgrad n{n} co{cout} phases{group.Count} {Describe(c)}", Widths(c.Cin), Run));
         }
     }
 
