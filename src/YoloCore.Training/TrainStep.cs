@@ -74,7 +74,7 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
         PreparedTargets? prepared = null;
         if (KeepsGradients && GradientsInPlace() && grids.TryGetValue(images.Shape, out var g))
         {
-            prepared = loss.Prepare(targets, images.Shape[0], g);
+            prepared = loss.Prepare(targets, images.Shape[0], g, anchorsLast: true);
             var staged = LossBuffers(prepared.MaxCount);
             var key = new GraphKey(images.Shape, images.DType, staged.Capacity, optimizerStep);
             if (graphs.TryGetValue(key, out var graph) && !graph.ReadsTheseGradients(model)) DropGraph(key);
@@ -130,14 +130,14 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
         Tensor[] heads;
         // Under mixed precision every convolution weight is cast in one launch, not one each.
         using (ComputeType == DType.Float32 ? null : CastCache.Begin(castWeights, ComputeType))
-            heads = model.ForwardHeads(x);
+            heads = model.ForwardHeads(x, anchorsLast: true); // the loss reads the head convolutions' outputs as they are
         timer?.Mark("forward");
         var heads32 = heads.Select(h => h.DType == DType.Float32 ? h : h.Cast(DType.Float32)).ToArray();
         if (targets is not null)
         {
-            var g = heads.Select(h => (h.Shape[2], h.Shape[3])).ToArray();
+            var g = heads.Select(h => (h.Shape[1], h.Shape[2])).ToArray();
             grids[images.Shape] = g;
-            prepared ??= loss.Prepare(targets, images.Shape[0], g);
+            prepared ??= loss.Prepare(targets, images.Shape[0], g, anchorsLast: true);
             staged = LossBuffers(prepared.MaxCount);
             staged.Upload(prepared);
         }

@@ -184,4 +184,45 @@ public class FusedLossTests
             compositeHeads[l].ZeroGrad();
         }
     }
+
+    /// The trainer hands the loss the head convolutions' outputs as they are, [B, ny, nx, na·no]
+    /// (anchors last: no permute), with the targets' rows numbered for that layout: the same loss,
+    /// items and gradients as on the permuted heads.
+    [Fact]
+    public void TheLossReadsHeadsWithTheAnchorsLast()
+    {
+        using var scope = TensorScope.Begin();
+        int nc = 3, no = nc + 5;
+        using var detect = new Detect(nc, anchors, [4, 4, 4], [8, 16, 32], new Rng(0));
+        var loss = new YoloLoss(detect, new LossHyperparameters(Box: 0.05, Cls: 0.3, Obj: 0.7, LabelSmoothing: 0.1));
+        // Two targets in one cell and anchor (the last wins objectness), one at the border.
+        double[] targets = [0, 0, 0.3, 0.7, 0.2, 0.3, 0, 2, 0.3, 0.7, 0.2, 0.3, 1, 1, 1.0, 0.0, 0.1, 0.1, 1, 0, 0.62, 0.41, 0.05, 0.9];
+        var permuted = new[] { 8, 4, 2 }.Select(g =>
+        {
+            var t = Tensor.Randn(new Shape(2, 3, g, g, no), new Rng((ulong)g + 3), dtype: DType.Float64);
+            t.RequiresGrad = true;
+            return t;
+        }).ToArray();
+        var last = permuted.Select(h =>
+        {
+            var t = h.Detach().Permute(0, 2, 3, 1, 4).Reshape(2, h.Shape[2], h.Shape[3], 3 * no);
+            t.RequiresGrad = true;
+            return t;
+        }).ToArray();
+        var a = loss.Compute(permuted, targets);
+        var b = loss.Compute(last, targets);
+        // The objectness sum runs over the rows in the other order: equal up to rounding.
+        Assert.Equal(a.Total.Item(), b.Total.Item(), 12);
+        Assert.Equal(a.Box, b.Box, 14);
+        Assert.Equal(a.Obj, b.Obj, 14);
+        Assert.Equal(a.Cls, b.Cls, 14);
+        a.Total.Backward();
+        b.Total.Backward();
+        for (int l = 0; l < 3; l++)
+        {
+            var expected = permuted[l].Grad!.Permute(0, 2, 3, 1, 4).ToDoubles();
+            double err = GradientCheckTests.RelativeError(last[l].Grad!.ToDoubles(), expected);
+            Assert.True(err <= 1e-12, $"level {l}: the anchors-last gradient differs by {err:E2}");
+        }
+    }
 }

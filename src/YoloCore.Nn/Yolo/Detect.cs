@@ -49,8 +49,10 @@ public sealed class Detect : Module
 
     public override Tensor Forward(Tensor x) => throw new InvalidOperationException("Detect takes one input per level: call ForwardHeads");
 
-    /// Raw head outputs [B, na, ny, nx, 5 + nc] per level, before any sigmoid.
-    public Tensor[] ForwardHeads(IReadOnlyList<Tensor> features)
+    /// Raw head outputs [B, na, ny, nx, 5 + nc] per level, before any sigmoid; with anchorsLast,
+    /// the convolutions' outputs as they are, [B, ny, nx, na·(5 + nc)] (the loss takes either, its
+    /// rows numbered to match: YoloLoss.Prepare), which saves a permute forward and back.
+    public Tensor[] ForwardHeads(IReadOnlyList<Tensor> features, bool anchorsLast = false)
     {
         if (features.Count != Nl) throw new ArgumentException($"Detect expects {Nl} feature maps, got {features.Count}");
         var heads = new Tensor[Nl];
@@ -58,9 +60,15 @@ public sealed class Detect : Module
         {
             var f = features[l];
             int bs = f.Shape[0], ny = f.Shape[1], nx = f.Shape[2];
-            using var conv = m[l].Forward(f);
-            using var split = conv.Reshape(bs, ny, nx, Na, No);
-            heads[l] = split.Permute(0, 3, 1, 2, 4);
+            var conv = m[l].Forward(f);
+            if (anchorsLast)
+            {
+                heads[l] = conv;
+                continue;
+            }
+            using (conv)
+            using (var split = conv.Reshape(bs, ny, nx, Na, No))
+                heads[l] = split.Permute(0, 3, 1, 2, 4);
         }
         return heads;
     }

@@ -16,7 +16,9 @@ public static class TargetBuilder
     static readonly (int X, int Y)[] offsets = [(0, 0), (1, 0), (0, 1), (-1, 0), (0, -1)];
 
     /// targets: n rows of (image, class, x, y, w, h) normalised to [0, 1]; anchors: [na, 2] grid units.
-    public static LevelTargets Build(double[] targets, int na, int ny, int nx, double[] anchors, double anchorT)
+    /// Rows number the head's (image, anchor, y, x) in [B, na, ny, nx] order, or with anchorsLast in
+    /// the head convolution's [B, ny, nx, na] order (Detect.ForwardHeads).
+    public static LevelTargets Build(double[] targets, int na, int ny, int nx, double[] anchors, double anchorT, bool anchorsLast = false)
     {
         const double g = 0.5;
         int nt = targets.Length / 6;
@@ -53,7 +55,7 @@ public static class TargetBuilder
                 gi = Math.Clamp(gi, 0, nx - 1);
                 gj = Math.Clamp(gj, 0, ny - 1);
                 double bx = gx - gi, by = gy - gj;
-                rows.Add(((b * na + a) * ny + gj) * nx + gi);
+                rows.Add(anchorsLast ? ((b * ny + gj) * nx + gi) * na + a : ((b * na + a) * ny + gj) * nx + gi);
                 box.AddRange([bx, by, targets[t * 6 + 4] * nx, targets[t * 6 + 5] * ny]);
                 anchor.AddRange([anchors[a * 2], anchors[a * 2 + 1]]);
                 cls.Add((int)targets[t * 6 + 1]);

@@ -41,19 +41,22 @@ public sealed class YoloLoss(Detect detect, LossHyperparameters hyp)
     /// the local count, which differs whenever the ranks' targets differ in number.)
     public ICommunicator? Distributed { get; set; }
 
-    /// heads: Detect's raw outputs [B, na, ny, nx, 5 + nc]; targets: n rows of
-    /// (image, class, x, y, w, h) normalised to [0, 1] (host values, as the loader delivers them).
-    /// Prepare on the host, one upload, then the device part.
+    /// heads: Detect's raw outputs [B, na, ny, nx, 5 + nc], or [B, ny, nx, na·(5 + nc)] (anchors
+    /// last, Detect.ForwardHeads); targets: n rows of (image, class, x, y, w, h) normalised to
+    /// [0, 1] (host values, as the loader delivers them). Prepare on the host, one upload, then
+    /// the device part.
     public LossResult Compute(IReadOnlyList<Tensor> heads, double[] targets)
     {
-        var prepared = Prepare(targets, heads[0].Shape[0], heads.Select(h => (h.Shape[2], h.Shape[3])).ToArray());
+        bool anchorsLast = heads[0].Rank == 4;
+        var grids = heads.Select(h => anchorsLast ? (h.Shape[1], h.Shape[2]) : (h.Shape[2], h.Shape[3])).ToArray();
+        var prepared = Prepare(targets, heads[0].Shape[0], grids, anchorsLast);
         return Compute(heads, LossInputs.Upload(prepared, heads[0].DType, heads[0].Device));
     }
 
     /// The host half: build_targets for each level of a batch of `batch` images whose levels have
     /// the given grids, and the weights of each level's sums (gains over target and cell counts,
-    /// in double as YOLOv5 computes them).
-    public PreparedTargets Prepare(double[] targets, int batch, IReadOnlyList<(int Ny, int Nx)> grids)
+    /// in double as YOLOv5 computes them). anchorsLast: rows for heads in the convolutions' layout.
+    public PreparedTargets Prepare(double[] targets, int batch, IReadOnlyList<(int Ny, int Nx)> grids, bool anchorsLast = false)
     {
         if (Hyp.FlGamma > 0) throw new NotSupportedException("focal loss (fl_gamma > 0) is not implemented; YOLOv5's default hyperparameters use fl_gamma 0");
         if (targets.Length % 6 != 0) throw new ArgumentException($"targets must be rows of 6 values, got {targets.Length} values");
@@ -67,7 +70,7 @@ public sealed class YoloLoss(Detect detect, LossHyperparameters hyp)
         for (int i = 0; i < nl; i++)
         {
             var (ny, nx) = grids[i];
-            levels[i] = TargetBuilder.Build(targets, na, ny, nx, anchors[(i * na * 2)..((i + 1) * na * 2)], Hyp.AnchorT);
+            levels[i] = TargetBuilder.Build(targets, na, ny, nx, anchors[(i * na * 2)..((i + 1) * na * 2)], Hyp.AnchorT, anchorsLast);
             // lbox = mean(1 - IoU) over targets, lobj = mean BCE over cells (balanced per level),
             // lcls = mean BCE over targets × classes (only when nc > 1), each times its gain.
             double share = levels[i].Count;
@@ -80,7 +83,8 @@ public sealed class YoloLoss(Detect detect, LossHyperparameters hyp)
 
     /// The device half: each level as one fused op (Ops.YoloLossLevel: a few kernels on the GPU),
     /// then all levels' sums [nl, 3] weighted and added in one product and one sum. It makes no
-    /// host copy, so it can be captured in a CUDA graph.
+    /// host copy, so it can be captured in a CUDA graph. inputs' rows must number the heads'
+    /// layout (Prepare's anchorsLast).
     public LossResult Compute(IReadOnlyList<Tensor> heads, LossInputs inputs)
     {
         int nl = detect.Nl, nc = detect.Nc, no = detect.No;

@@ -134,8 +134,9 @@ public sealed partial class YoloModel : Module
     /// Training, validation and detection all normalise here.
     public static Tensor Input(Tensor pixels, DType dtype) => pixels.Cast(dtype) * (1.0 / 255);
 
-    /// Raw Detect outputs per level, [B, na, ny, nx, 5 + nc] (train-mode format; also valid in eval).
-    public Tensor[] ForwardHeads(Tensor images)
+    /// Raw Detect outputs per level, [B, na, ny, nx, 5 + nc] (train-mode format; also valid in eval),
+    /// or with anchorsLast the head convolutions' own [B, ny, nx, na·(5 + nc)] (Detect.ForwardHeads).
+    public Tensor[] ForwardHeads(Tensor images, bool anchorsLast = false)
     {
         if (images.Rank != 4 || images.Shape[3] != InputChannels)
             throw new ArgumentException($"YoloModel expects NHWC images [B, H, W, {InputChannels}], got {images.Shape}");
@@ -149,7 +150,7 @@ public sealed partial class YoloModel : Module
             Tensor Input(int f) => f == -1 ? x : outputs[f] ?? throw new InvalidOperationException($"layer {f} output was not kept");
             if (layer.Module is Detect detect)
             {
-                var heads = detect.ForwardHeads(layer.From.Select(Input).ToList());
+                var heads = detect.ForwardHeads(layer.From.Select(Input).ToList(), anchorsLast);
                 DisposeOutputs(outputs, x, images);
                 return heads;
             }
