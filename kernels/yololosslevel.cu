@@ -1,4 +1,5 @@
-// yololosslevel.cu: the fused YOLOv5 loss of one level (float32; see IYoloLossLevel in src/YoloCore/Extensions/YoloLossLevel.cs).
+// yololosslevel.cu: the fused YOLOv5 loss of one level (see IYoloLossLevel in src/YoloCore/Extensions/YoloLossLevel.cs):
+// the head (and its gradient) T, float32 or the float16 the head convolution wrote; everything else float32.
 // Per target k: the predicted box from its head row (xy = 2σ - 0.5, wh = (2σ)²·anchor), its IoU
 // with the target (iou_kind: an IouKind, eps 1e-7, as YOLOv5 v7.0's bbox_iou) and
 // the class BCE; per row: the objectness BCE. Gradients split min/max ties in half and pass
@@ -70,14 +71,15 @@ __device__ float box_iou(const float* b, const float* t, int kind, float* grad)
 }
 
 // The predicted box of a head row, and d(box)/d(raw outputs).
-__device__ __forceinline__ void predicted_box(const float* row, const float* anchor, float* box, float* dbox)
+template <typename T>
+__device__ __forceinline__ void predicted_box(const T* row, const float* anchor, float* box, float* dbox)
 {
     for (int j = 0; j < 2; j++)
     {
-        float s = 1.0f / (1.0f + expf(-row[j]));
+        float s = 1.0f / (1.0f + expf(-ld(row, j)));
         box[j] = s * 2 - 0.5f;
         dbox[j] = 2 * s * (1 - s);
-        float sw = 1.0f / (1.0f + expf(-row[2 + j])), a = anchor[j];
+        float sw = 1.0f / (1.0f + expf(-ld(row, 2 + j))), a = anchor[j];
         box[2 + j] = (sw * 2) * (sw * 2) * a;
         dbox[2 + j] = 8 * sw * sw * (1 - sw) * a;
     }
@@ -87,7 +89,8 @@ __device__ __forceinline__ void predicted_box(const float* row, const float* anc
 // fixed-capacity buffers, so that a captured step serves any number of targets up to n.
 __device__ __forceinline__ int real_targets(const int* count, int n) { return count ? imin(imax(*count, 0), n) : n; }
 
-extern "C" __global__ void yolo_targets_forward(const float* p, const int* rows, const float* tbox, const float* anchors, const int* cls,
+template <typename T>
+__device__ void yolo_targets_forward(const T* p, const int* rows, const float* tbox, const float* anchors, const int* cls,
     const int* count, int n, int no, LossTerms t, float* iou, float* box_term, float* cls_term)
 {
     int real = real_targets(count, n);
@@ -98,7 +101,7 @@ extern "C" __global__ void yolo_targets_forward(const float* p, const int* rows,
             iou[k] = box_term[k] = cls_term[k] = 0.0f; // padding adds nothing to the sums
             continue;
         }
-        const float* row = p + (i64)rows[k] * no;
+        const T* row = p + (i64)rows[k] * no;
         float box[4], dbox[4];
         predicted_box(row, anchors + 2 * k, box, dbox);
         float v = box_iou(box, tbox + 4 * k, t.iou_kind, 0);
@@ -106,7 +109,7 @@ extern "C" __global__ void yolo_targets_forward(const float* p, const int* rows,
         box_term[k] = 1.0f - v;
         float s = 0.0f;
         if (t.classes > 1)
-            for (int c = 0; c < t.classes; c++) s += bce_value(row[5 + c], c == cls[k] ? t.cp : t.cn, t.cls_pw);
+            for (int c = 0; c < t.classes; c++) s += bce_value(ld(row, 5 + c), c == cls[k] ? t.cp : t.cn, t.cls_pw);
         cls_term[k] = s;
     }
 }
@@ -124,30 +127,61 @@ extern "C" __global__ void yolo_obj_targets(const int* rows, const float* iou, c
     }
 }
 
-extern "C" __global__ void yolo_obj_forward(const float* p, const float* tobj, i64 r, int no, float obj_pw, float* obj_term)
+template <typename T>
+__device__ void yolo_obj_forward(const T* p, const float* tobj, i64 r, int no, float obj_pw, float* obj_term)
 {
-    GRID_STRIDE(i, r) obj_term[i] = bce_value(p[i * no + 4], tobj[i], obj_pw);
+    GRID_STRIDE(i, r) obj_term[i] = bce_value(ld(p, i * no + 4), tobj[i], obj_pw);
 }
 
 // g = (∂L/∂Σbox, ∂L/∂Σobj, ∂L/∂Σcls); ghead starts at zero.
-extern "C" __global__ void yolo_obj_backward(const float* p, const float* tobj, i64 r, int no, float obj_pw, const float* g, float* gp)
+template <typename T>
+__device__ void yolo_obj_backward(const T* p, const float* tobj, i64 r, int no, float obj_pw, const float* g, T* gp)
 {
-    GRID_STRIDE(i, r) gp[i * no + 4] = g[1] * bce_grad(p[i * no + 4], tobj[i], obj_pw);
+    GRID_STRIDE(i, r) st(gp, i * no + 4, g[1] * bce_grad(ld(p, i * no + 4), tobj[i], obj_pw));
 }
 
-extern "C" __global__ void yolo_targets_backward(const float* p, const int* rows, const float* tbox, const float* anchors, const int* cls,
-    const int* count, int n, int no, LossTerms t, const float* g, float* gp)
+// Each row's box and class gradients from every target assigned to it, added in target order by
+// the thread of the row's first target and stored once: no atomics, so the same sums every run
+// (and a float16 gradient rounded once). ghead's other entries stay as yolo_obj_backward left them.
+template <typename T>
+__device__ void yolo_targets_backward(const T* p, const int* rows, const float* tbox, const float* anchors, const int* cls,
+    const int* count, int n, int no, LossTerms t, const float* g, T* gp)
 {
     n = real_targets(count, n);
     GRID_STRIDE(k, n)
     {
-        const float* row = p + (i64)rows[k] * no;
-        float* grow = gp + (i64)rows[k] * no;
-        float box[4], dbox[4], diou[4];
-        predicted_box(row, anchors + 2 * k, box, dbox);
-        box_iou(box, tbox + 4 * k, t.iou_kind, diou);
-        for (int j = 0; j < 4; j++) atomicAdd(grow + j, -g[0] * diou[j] * dbox[j]);
+        int r = rows[k];
+        bool first = true;
+        for (int e = 0; e < (int)k && first; e++) first = rows[e] != r;
+        if (!first) continue;
+        const T* row = p + (i64)r * no;
+        T* grow = gp + (i64)r * no;
+        float gbox[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        for (int j = (int)k; j < n; j++)
+        {
+            if (rows[j] != r) continue;
+            float box[4], dbox[4], diou[4];
+            predicted_box(row, anchors + 2 * j, box, dbox);
+            box_iou(box, tbox + 4 * j, t.iou_kind, diou);
+            for (int q = 0; q < 4; q++) gbox[q] += -g[0] * diou[q] * dbox[q];
+        }
+        for (int q = 0; q < 4; q++) st(grow, q, gbox[q]);
         if (t.classes > 1)
-            for (int c = 0; c < t.classes; c++) atomicAdd(grow + 5 + c, g[2] * bce_grad(row[5 + c], c == cls[k] ? t.cp : t.cn, t.cls_pw));
+            for (int c = 0; c < t.classes; c++)
+            {
+                float x = ld(row, 5 + c), s = 0.0f;
+                for (int j = (int)k; j < n; j++)
+                    if (rows[j] == r) s += g[2] * bce_grad(x, c == cls[j] ? t.cp : t.cn, t.cls_pw);
+                st(grow, 5 + c, s);
+            }
     }
 }
+
+#define EXPORT(S, T) \
+    extern "C" __global__ void yolo_targets_forward_##S(const T* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, int no, LossTerms t, float* iou, float* box_term, float* cls_term) \
+        { yolo_targets_forward(p, rows, tbox, anchors, cls, count, n, no, t, iou, box_term, cls_term); } \
+    extern "C" __global__ void yolo_obj_forward_##S(const T* p, const float* tobj, i64 r, int no, float obj_pw, float* obj_term) { yolo_obj_forward(p, tobj, r, no, obj_pw, obj_term); } \
+    extern "C" __global__ void yolo_obj_backward_##S(const T* p, const float* tobj, i64 r, int no, float obj_pw, const float* g, T* gp) { yolo_obj_backward(p, tobj, r, no, obj_pw, g, gp); } \
+    extern "C" __global__ void yolo_targets_backward_##S(const T* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, int no, LossTerms t, const float* g, T* gp) \
+        { yolo_targets_backward(p, rows, tbox, anchors, cls, count, n, no, t, g, gp); }
+EXPORT_FLOAT_TYPES(EXPORT)

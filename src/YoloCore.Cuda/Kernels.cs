@@ -400,18 +400,18 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("upsample", "upsample_forward_" + suffix, work, args);
         }
 
-        /// kernels/yololosslevel.cu: yolo_obj_backward(const float* p, const float* tobj, i64 r, int no, float obj_pw, const float* g, float* gp)
-        public void YoloObjBackward(Work work, ulong p, ulong tobj, long r, int no, float obj_pw, ulong g, ulong gp)
+        /// kernels/yololosslevel.cu: yolo_obj_backward_{f32,f16}(const float* p, const float* tobj, i64 r, int no, float obj_pw, const float* g, float* gp)
+        public void YoloObjBackward(string suffix, Work work, ulong p, ulong tobj, long r, int no, float obj_pw, ulong g, ulong gp)
         {
             void** args = stackalloc void*[] { &p, &tobj, &r, &no, &obj_pw, &g, &gp };
-            backend.Launch("yololosslevel", "yolo_obj_backward", work, args);
+            backend.Launch("yololosslevel", "yolo_obj_backward_" + suffix, work, args);
         }
 
-        /// kernels/yololosslevel.cu: yolo_obj_forward(const float* p, const float* tobj, i64 r, int no, float obj_pw, float* obj_term)
-        public void YoloObjForward(Work work, ulong p, ulong tobj, long r, int no, float obj_pw, ulong obj_term)
+        /// kernels/yololosslevel.cu: yolo_obj_forward_{f32,f16}(const float* p, const float* tobj, i64 r, int no, float obj_pw, float* obj_term)
+        public void YoloObjForward(string suffix, Work work, ulong p, ulong tobj, long r, int no, float obj_pw, ulong obj_term)
         {
             void** args = stackalloc void*[] { &p, &tobj, &r, &no, &obj_pw, &obj_term };
-            backend.Launch("yololosslevel", "yolo_obj_forward", work, args);
+            backend.Launch("yololosslevel", "yolo_obj_forward_" + suffix, work, args);
         }
 
         /// kernels/yololosslevel.cu: yolo_obj_targets(const int* rows, const float* iou, const int* count, int n, float gr, float* tobj)
@@ -421,18 +421,18 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("yololosslevel", "yolo_obj_targets", work, args);
         }
 
-        /// kernels/yololosslevel.cu: yolo_targets_backward(const float* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, int no, LossTerms t, const float* g, float* gp)
-        public void YoloTargetsBackward(Work work, ulong p, ulong rows, ulong tbox, ulong anchors, ulong cls, ulong count, int n, int no, LossTerms t, ulong g, ulong gp)
+        /// kernels/yololosslevel.cu: yolo_targets_backward_{f32,f16}(const float* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, int no, LossTerms t, const float* g, float* gp)
+        public void YoloTargetsBackward(string suffix, Work work, ulong p, ulong rows, ulong tbox, ulong anchors, ulong cls, ulong count, int n, int no, LossTerms t, ulong g, ulong gp)
         {
             void** args = stackalloc void*[] { &p, &rows, &tbox, &anchors, &cls, &count, &n, &no, &t, &g, &gp };
-            backend.Launch("yololosslevel", "yolo_targets_backward", work, args);
+            backend.Launch("yololosslevel", "yolo_targets_backward_" + suffix, work, args);
         }
 
-        /// kernels/yololosslevel.cu: yolo_targets_forward(const float* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, int no, LossTerms t, float* iou, float* box_term, float* cls_term)
-        public void YoloTargetsForward(Work work, ulong p, ulong rows, ulong tbox, ulong anchors, ulong cls, ulong count, int n, int no, LossTerms t, ulong iou, ulong box_term, ulong cls_term)
+        /// kernels/yololosslevel.cu: yolo_targets_forward_{f32,f16}(const float* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, int no, LossTerms t, float* iou, float* box_term, float* cls_term)
+        public void YoloTargetsForward(string suffix, Work work, ulong p, ulong rows, ulong tbox, ulong anchors, ulong cls, ulong count, int n, int no, LossTerms t, ulong iou, ulong box_term, ulong cls_term)
         {
             void** args = stackalloc void*[] { &p, &rows, &tbox, &anchors, &cls, &count, &n, &no, &t, &iou, &box_term, &cls_term };
-            backend.Launch("yololosslevel", "yolo_targets_forward", work, args);
+            backend.Launch("yololosslevel", "yolo_targets_forward_" + suffix, work, args);
         }
     }
 }

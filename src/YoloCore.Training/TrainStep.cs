@@ -132,7 +132,6 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
         using (ComputeType == DType.Float32 ? null : CastCache.Begin(castWeights, ComputeType))
             heads = model.ForwardHeads(x, anchorsLast: true); // the loss reads the head convolutions' outputs as they are
         timer?.Mark("forward");
-        var heads32 = heads.Select(h => h.DType == DType.Float32 ? h : h.Cast(DType.Float32)).ToArray();
         if (targets is not null)
         {
             var g = heads.Select(h => (h.Shape[1], h.Shape[2])).ToArray();
@@ -141,7 +140,7 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
             staged = LossBuffers(prepared.MaxCount);
             staged.Upload(prepared);
         }
-        var result = loss.Compute(heads32, staged!.Inputs);
+        var result = loss.Compute(heads, staged!.Inputs); // float16 heads under AMP: the loss reads them as they are
         timer?.Mark("loss");
         var scaled = scaler.ScaleLoss(result.Total);
         // Only the backward that closes an accumulation window communicates (DDP's no_sync).

@@ -50,7 +50,8 @@ public sealed class YoloLoss(Detect detect, LossHyperparameters hyp)
         bool anchorsLast = heads[0].Rank == 4;
         var grids = heads.Select(h => anchorsLast ? (h.Shape[1], h.Shape[2]) : (h.Shape[2], h.Shape[3])).ToArray();
         var prepared = Prepare(targets, heads[0].Shape[0], grids, anchorsLast);
-        return Compute(heads, LossInputs.Upload(prepared, heads[0].DType, heads[0].Device));
+        var dtype = heads[0].DType == DType.Float16 ? DType.Float32 : heads[0].DType; // the loss's own dtype (YoloLossLevel)
+        return Compute(heads, LossInputs.Upload(prepared, dtype, heads[0].Device));
     }
 
     /// The host half: build_targets for each level of a batch of `batch` images whose levels have
@@ -98,7 +99,7 @@ public sealed class YoloLoss(Detect detect, LossHyperparameters hyp)
         }
         var sums = Ops.Concat(levelSums, 0).Reshape(nl, 3);
         // For the items; for the loss that backward runs on (× batch size).
-        var (weights, stepWeights) = Distributed is { WorldSize: > 1 } ? GlobalWeights(inputs, heads[0].DType, bs) : (inputs.Weights, inputs.StepWeights);
+        var (weights, stepWeights) = Distributed is { WorldSize: > 1 } ? GlobalWeights(inputs, sums.DType, bs) : (inputs.Weights, inputs.StepWeights);
         var total = (sums * stepWeights).Sum();
         using (Autograd.GradMode.NoGrad())
             return new LossResult(total, Ops.Concat([total.Detach().Reshape(1), (sums.Detach() * weights).Sum(0)], 0));

@@ -17,9 +17,13 @@ public static class YoloLossLevelOp
         int n = (int)rows.Count;
         if (tbox.Shape != new Shape(n, 4) || anchors.Shape != new Shape(n, 2) || classes.Count != n)
             throw new ArgumentException($"YoloLossLevel: {n} targets need tbox [n, 4], anchors [n, 2], classes [n]; got {tbox.Shape}, {anchors.Shape}, {classes.Shape}");
-        var sums = Tensor.Empty(new Shape(3), head.DType, head.Device);
-        var iou = Tensor.Empty(new Shape(n), head.DType, head.Device);
-        var tobj = Tensor.Empty(new Shape(head.Shape[0]), head.DType, head.Device);
+        // A float16 head (the head convolution's output under AMP, read as it is where the backend
+        // can) still gets float32 sums, IoU and objectness targets.
+        var dtype = head.DType == DType.Float16 ? DType.Float32 : head.DType;
+        if (tbox.DType != dtype || anchors.DType != dtype) throw new ArgumentException($"YoloLossLevel: tbox and anchors must be {dtype.Name()} for a {head.DType.Name()} head, got {tbox} and {anchors}");
+        var sums = Tensor.Empty(new Shape(3), dtype, head.Device);
+        var iou = Tensor.Empty(new Shape(n), dtype, head.Device);
+        var tobj = Tensor.Empty(new Shape(head.Shape[0]), dtype, head.Device);
         head.Backend.Extension<IYoloLossLevel>().YoloLossLevel(head, rows, tbox, anchors, classes, count, terms, iou, tobj, sums);
         if (GradMode.ShouldRecord(head)) new YoloLossNode(head, rows, tbox, anchors, classes, count, terms, tobj).Attach(sums);
         tobj.Dispose();
@@ -38,6 +42,15 @@ public static class YoloLossLevelOp
                 // (CIoU's detached alpha is compared with autograd in FusedLossTests).
                 Tensor F(Tensor t) => t.DType == DType.Float16 ? t.Cast(DType.Float32) : t;
                 return F(x[0]).YoloLossLevel(x[1], F(x[2]), F(x[3]), x[4], new YoloLossTerms(3, IouKind.DIoU, 0.95, 0.05, 1.2, 0.9, 0.0)).Sums;
+            }),
+        // The head as the trainer passes it under AMP: float16, read by the kernels as it is (the
+        // box and anchor targets float32); the gradient comes back in float16.
+        new("yolo loss level (float16 head)",
+            [new([12, 8]), InputSpec.Idx(3, 7, 3, 3), new([4, 4], Gen.Positive, false), new([4, 2], Gen.Positive, false), InputSpec.Idx(0, 2, 1, 2)],
+            x =>
+            {
+                Tensor F(Tensor t) => t.DType == DType.Float16 ? t.Cast(DType.Float32) : t;
+                return x[0].YoloLossLevel(x[1], F(x[2]), F(x[3]), x[4], new YoloLossTerms(3, IouKind.DIoU, 0.95, 0.05, 1.2, 0.9, 0.0)).Sums;
             }),
         // Fixed-capacity buffers: 3 real targets of 5 (a captured step's), the padding's rows
         // pointing at rows the real targets use too.
