@@ -89,16 +89,44 @@ __device__ __forceinline__ void predicted_box(const T* row, const float* anchor,
 // fixed-capacity buffers, so that a captured step serves any number of targets up to n.
 __device__ __forceinline__ int real_targets(const int* count, int n) { return count ? imin(imax(*count, 0), n) : n; }
 
+// The launch's two sums, per block into partial[2·block + j], then added by the last block to
+// finish (last_to_arrive) into sums[at[j]]: the same blocks and order every run, deterministic.
+__device__ __forceinline__ void loss_sums(float a, float b, float* partial, u32* ticket, float* sums, int at0, int at1)
+{
+    __shared__ float shared[256];
+    a = block_sum(a, shared);
+    b = block_sum(b, shared);
+    if (threadIdx.x == 0)
+    {
+        partial[2 * blockIdx.x] = a;
+        partial[2 * blockIdx.x + 1] = b;
+    }
+    if (!last_to_arrive(ticket, gridDim.x)) return;
+    a = b = 0.0f;
+    for (int i = threadIdx.x; i < (int)gridDim.x; i += blockDim.x)
+    {
+        a += ld_cg(partial + 2 * i);
+        b += ld_cg(partial + 2 * i + 1);
+    }
+    a = block_sum(a, shared);
+    b = block_sum(b, shared);
+    if (threadIdx.x != 0) return;
+    sums[at0] = a;
+    if (at1 >= 0) sums[at1] = b;
+}
+
+// Per target: its IoU, and Σ (1 - IoU) into sums[0], the class BCE into sums[2].
 template <typename T>
 __device__ void yolo_targets_forward(const T* p, const int* rows, const float* tbox, const float* anchors, const int* cls,
-    const int* count, int n, int no, LossTerms t, float* iou, float* box_term, float* cls_term)
+    const int* count, int n, int no, LossTerms t, float* iou, float* partial, u32* ticket, float* sums)
 {
     int real = real_targets(count, n);
+    float box_sum = 0.0f, cls_sum = 0.0f;
     GRID_STRIDE(k, n)
     {
         if (k >= real)
         {
-            iou[k] = box_term[k] = cls_term[k] = 0.0f; // padding adds nothing to the sums
+            iou[k] = 0.0f; // padding adds nothing to the sums
             continue;
         }
         const T* row = p + (i64)rows[k] * no;
@@ -106,12 +134,11 @@ __device__ void yolo_targets_forward(const T* p, const int* rows, const float* t
         predicted_box(row, anchors + 2 * k, box, dbox);
         float v = box_iou(box, tbox + 4 * k, t.iou_kind, 0);
         iou[k] = v;
-        box_term[k] = 1.0f - v;
-        float s = 0.0f;
+        box_sum += 1.0f - v;
         if (t.classes > 1)
-            for (int c = 0; c < t.classes; c++) s += bce_value(ld(row, 5 + c), c == cls[k] ? t.cp : t.cn, t.cls_pw);
-        cls_term[k] = s;
+            for (int c = 0; c < t.classes; c++) cls_sum += bce_value(ld(row, 5 + c), c == cls[k] ? t.cp : t.cn, t.cls_pw);
     }
+    loss_sums(box_sum, cls_sum, partial, ticket, sums, 0, 2);
 }
 
 // tobj[rows[k]] = (1 - gr) + gr·clamp(iou[k], 0), the last target of a row winning (tobj starts at 0).
@@ -127,10 +154,13 @@ extern "C" __global__ void yolo_obj_targets(const int* rows, const float* iou, c
     }
 }
 
+// Σ over rows of the objectness BCE into sums[1].
 template <typename T>
-__device__ void yolo_obj_forward(const T* p, const float* tobj, i64 r, int no, float obj_pw, float* obj_term)
+__device__ void yolo_obj_forward(const T* p, const float* tobj, i64 r, int no, float obj_pw, float* partial, u32* ticket, float* sums)
 {
-    GRID_STRIDE(i, r) obj_term[i] = bce_value(ld(p, i * no + 4), tobj[i], obj_pw);
+    float s = 0.0f;
+    GRID_STRIDE(i, r) s += bce_value(ld(p, i * no + 4), tobj[i], obj_pw);
+    loss_sums(s, 0.0f, partial, ticket, sums, 1, -1);
 }
 
 // g = (∂L/∂Σbox, ∂L/∂Σobj, ∂L/∂Σcls); ghead starts at zero.
@@ -178,9 +208,9 @@ __device__ void yolo_targets_backward(const T* p, const int* rows, const float* 
 }
 
 #define EXPORT(S, T) \
-    extern "C" __global__ void yolo_targets_forward_##S(const T* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, int no, LossTerms t, float* iou, float* box_term, float* cls_term) \
-        { yolo_targets_forward(p, rows, tbox, anchors, cls, count, n, no, t, iou, box_term, cls_term); } \
-    extern "C" __global__ void yolo_obj_forward_##S(const T* p, const float* tobj, i64 r, int no, float obj_pw, float* obj_term) { yolo_obj_forward(p, tobj, r, no, obj_pw, obj_term); } \
+    extern "C" __global__ void __launch_bounds__(256) yolo_targets_forward_##S(const T* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, int no, LossTerms t, float* iou, float* partial, u32* ticket, float* sums) \
+        { yolo_targets_forward(p, rows, tbox, anchors, cls, count, n, no, t, iou, partial, ticket, sums); } \
+    extern "C" __global__ void __launch_bounds__(256) yolo_obj_forward_##S(const T* p, const float* tobj, i64 r, int no, float obj_pw, float* partial, u32* ticket, float* sums) { yolo_obj_forward(p, tobj, r, no, obj_pw, partial, ticket, sums); } \
     extern "C" __global__ void yolo_obj_backward_##S(const T* p, const float* tobj, i64 r, int no, float obj_pw, const float* g, T* gp) { yolo_obj_backward(p, tobj, r, no, obj_pw, g, gp); } \
     extern "C" __global__ void yolo_targets_backward_##S(const T* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, int no, LossTerms t, const float* g, T* gp) \
         { yolo_targets_backward(p, rows, tbox, anchors, cls, count, n, no, t, g, gp); }

@@ -407,10 +407,10 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("yololosslevel", "yolo_obj_backward_" + suffix, work, args);
         }
 
-        /// kernels/yololosslevel.cu: yolo_obj_forward_{f32,f16}(const float* p, const float* tobj, i64 r, int no, float obj_pw, float* obj_term)
-        public void YoloObjForward(string suffix, Work work, ulong p, ulong tobj, long r, int no, float obj_pw, ulong obj_term)
+        /// kernels/yololosslevel.cu: yolo_obj_forward_{f32,f16}(const float* p, const float* tobj, i64 r, int no, float obj_pw, float* partial, u32* ticket, float* sums)
+        public void YoloObjForward(string suffix, Work work, ulong p, ulong tobj, long r, int no, float obj_pw, ulong partial, ulong ticket, ulong sums)
         {
-            void** args = stackalloc void*[] { &p, &tobj, &r, &no, &obj_pw, &obj_term };
+            void** args = stackalloc void*[] { &p, &tobj, &r, &no, &obj_pw, &partial, &ticket, &sums };
             backend.Launch("yololosslevel", "yolo_obj_forward_" + suffix, work, args);
         }
 
@@ -428,10 +428,10 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("yololosslevel", "yolo_targets_backward_" + suffix, work, args);
         }
 
-        /// kernels/yololosslevel.cu: yolo_targets_forward_{f32,f16}(const float* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, int no, LossTerms t, float* iou, float* box_term, float* cls_term)
-        public void YoloTargetsForward(string suffix, Work work, ulong p, ulong rows, ulong tbox, ulong anchors, ulong cls, ulong count, int n, int no, LossTerms t, ulong iou, ulong box_term, ulong cls_term)
+        /// kernels/yololosslevel.cu: yolo_targets_forward_{f32,f16}(const float* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, int no, LossTerms t, float* iou, float* partial, u32* ticket, float* sums)
+        public void YoloTargetsForward(string suffix, Work work, ulong p, ulong rows, ulong tbox, ulong anchors, ulong cls, ulong count, int n, int no, LossTerms t, ulong iou, ulong partial, ulong ticket, ulong sums)
         {
-            void** args = stackalloc void*[] { &p, &rows, &tbox, &anchors, &cls, &count, &n, &no, &t, &iou, &box_term, &cls_term };
+            void** args = stackalloc void*[] { &p, &rows, &tbox, &anchors, &cls, &count, &n, &no, &t, &iou, &partial, &ticket, &sums };
             backend.Launch("yololosslevel", "yolo_targets_forward_" + suffix, work, args);
         }
     }

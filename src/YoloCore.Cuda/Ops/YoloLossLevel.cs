@@ -3,8 +3,8 @@ using YoloCore.Native;
 
 namespace YoloCore.Cuda;
 
-// yololosslevel.cu: YOLOv5's loss for one level in five launches (targets, objectness
-// targets, objectness BCE, and the two backward passes) plus three sums, one launch each.
+// yololosslevel.cu: YOLOv5's loss for one level in five launches (targets with their box and
+// class sums, objectness targets, objectness BCE with its sum, and the two backward passes).
 public sealed unsafe partial class CudaBackend
 {
     [StructLayout(LayoutKind.Sequential)]
@@ -42,16 +42,17 @@ public sealed unsafe partial class CudaBackend
         long r = head.Shape[0];
         var t = LossTerms.From(terms);
         Fill(tobj, 0);
-        using var boxTerm = Tensor.Empty(new Shape(Math.Max(1, n)), DType.Float32, Device);
-        using var clsTerm = Tensor.Empty(new Shape(Math.Max(1, n)), DType.Float32, Device);
-        using var objTerm = Tensor.Empty(new Shape(checked((int)r)), DType.Float32, Device);
-        if (n == 0) { Fill(boxTerm, 0); Fill(clsTerm, 0); }
-        kernel.YoloTargetsForward(h, n, Ptr(head), Ptr(rows), Ptr(tbox), Ptr(anchors), Ptr(classes), PtrOrNull(count), n, no, t, Ptr(iou), Ptr(boxTerm), Ptr(clsTerm));
+        // Each kernel adds up its own terms (its last block writes the sums): at least one block,
+        // so that no targets still writes zeros.
+        Work Blocks(long items) => Work.Grid((uint)Math.Clamp((items + 255) / 256, 1, LossSumBlocks));
+        using var partial = Tensor.Empty(new Shape(2 * LossSumBlocks), DType.Float32, Device);
+        kernel.YoloTargetsForward(h, Blocks(n), Ptr(head), Ptr(rows), Ptr(tbox), Ptr(anchors), Ptr(classes), PtrOrNull(count), n, no, t, Ptr(iou), Ptr(partial), Tickets(1), Ptr(sums));
         kernel.YoloObjTargets(n, Ptr(rows), Ptr(iou), PtrOrNull(count), n, t.Gr, Ptr(tobj));
-        kernel.YoloObjForward(h, r, Ptr(head), Ptr(tobj), r, no, t.ObjPw, Ptr(objTerm));
-        Tensor[] terms3 = [boxTerm, objTerm, clsTerm];
-        for (int j = 0; j < 3; j++) SumAll(terms3[j], sums, 4 * j);
+        kernel.YoloObjForward(h, Blocks(r), Ptr(head), Ptr(tobj), r, no, t.ObjPw, Ptr(partial), Tickets(1), Ptr(sums));
     }
+
+    /// Blocks of the loss's summing kernels: each adds a grid-stride share, the last adds the blocks.
+    const int LossSumBlocks = 1024;
 
     public void YoloLossLevelBackward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, Tensor? count, YoloLossTerms terms,
         Tensor tobj, Tensor gsums, Tensor ghead)

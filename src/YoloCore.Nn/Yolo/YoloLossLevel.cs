@@ -52,6 +52,14 @@ public static class YoloLossLevelOp
                 Tensor F(Tensor t) => t.DType == DType.Float16 ? t.Cast(DType.Float32) : t;
                 return x[0].YoloLossLevel(x[1], F(x[2]), F(x[3]), x[4], new YoloLossTerms(3, IouKind.DIoU, 0.95, 0.05, 1.2, 0.9, 0.0)).Sums;
             }),
+        // 600 rows: the objectness sum over three blocks, added by the last one.
+        new("yolo loss level (several blocks)",
+            [new([600, 8]), InputSpec.Idx(3, 590, 3, 301), new([4, 4], Gen.Positive, false), new([4, 2], Gen.Positive, false), InputSpec.Idx(0, 2, 1, 2)],
+            x =>
+            {
+                Tensor F(Tensor t) => t.DType == DType.Float16 ? t.Cast(DType.Float32) : t;
+                return x[0].YoloLossLevel(x[1], F(x[2]), F(x[3]), x[4], new YoloLossTerms(3, IouKind.DIoU, 0.95, 0.05, 1.2, 0.9, 0.0)).Sums;
+            }),
         // Fixed-capacity buffers: 3 real targets of 5 (a captured step's), the padding's rows
         // pointing at rows the real targets use too.
         new("yolo loss level (padded)",
