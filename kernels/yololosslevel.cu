@@ -163,16 +163,21 @@ __device__ void yolo_obj_forward(const T* p, const float* tobj, i64 r, int no, f
     loss_sums(s, 0.0f, partial, ticket, sums, 1, -1);
 }
 
-// g = (∂L/∂Σbox, ∂L/∂Σobj, ∂L/∂Σcls); ghead starts at zero.
+// g = (∂L/∂Σbox, ∂L/∂Σobj, ∂L/∂Σcls). Writes all of ghead: the objectness column, zeros elsewhere
+// (yolo_targets_backward then stores the assigned rows' box and class entries).
 template <typename T>
 __device__ void yolo_obj_backward(const T* p, const float* tobj, i64 r, int no, float obj_pw, const float* g, T* gp)
 {
-    GRID_STRIDE(i, r) st(gp, i * no + 4, g[1] * bce_grad(ld(p, i * no + 4), tobj[i], obj_pw));
+    GRID_STRIDE(i, r * no)
+    {
+        i64 row = i / no;
+        st(gp, i, i - row * no == 4 ? g[1] * bce_grad(ld(p, i), tobj[row], obj_pw) : 0.0f);
+    }
 }
 
 // Each row's box and class gradients from every target assigned to it, added in target order by
 // the thread of the row's first target and stored once: no atomics, so the same sums every run
-// (and a float16 gradient rounded once). ghead's other entries stay as yolo_obj_backward left them.
+// (and a float16 gradient rounded once). ghead's other entries stay as yolo_obj_backward wrote them.
 template <typename T>
 __device__ void yolo_targets_backward(const T* p, const int* rows, const float* tbox, const float* anchors, const int* cls,
     const int* count, int n, int no, LossTerms t, const float* g, T* gp)

@@ -63,8 +63,7 @@ public sealed unsafe partial class CudaBackend
         int n = (int)rows.Count, no = head.Shape[1];
         long r = head.Shape[0];
         var t = LossTerms.From(terms);
-        Fill(ghead, 0);
-        kernel.YoloObjBackward(h, r, Ptr(head), Ptr(tobj), r, no, t.ObjPw, Ptr(gsums), Ptr(ghead));
+        kernel.YoloObjBackward(h, r * no, Ptr(head), Ptr(tobj), r, no, t.ObjPw, Ptr(gsums), Ptr(ghead));
         kernel.YoloTargetsBackward(h, n, Ptr(head), Ptr(rows), Ptr(tbox), Ptr(anchors), Ptr(classes), PtrOrNull(count), n, no, t, Ptr(gsums), Ptr(ghead));
     }
 }
