@@ -4,15 +4,14 @@ namespace YoloCore.Cuda;
 public sealed unsafe partial class CudaBackend
 {
     /// One launch: blocks sum contiguous ranges into partials, the last block to finish sums the
-    /// partials (reduce.cu's sum_all), into y: a scalar tensor, or with `at` the float at that byte
-    /// offset of it (the loss's three sums side by side).
-    void SumAll(Tensor x, Tensor y, long at = 0)
+    /// partials (reduce.cu's sum_all) into y.
+    void SumAll(Tensor x, Tensor y)
     {
         if (x.DType != y.DType) throw new ArgumentException($"Sum of {x} into {y}: dtypes differ");
         long n = x.Count, perBlock = Math.Max(4096, (n + 1023) / 1024);
         int blocks = (int)Math.Max(1, (n + perBlock - 1) / perBlock);
         using var partial = Tensor.Empty(new Shape(blocks), DType.Float32, Device);
-        kernel.SumAll(Suffix(x, "Sum"), Work.Grid((uint)blocks, 1, 1), Ptr(x), Ptr(partial), Tickets(1), Ptr(y) + (ulong)at, n, perBlock);
+        kernel.SumAll(Suffix(x, "Sum"), Work.Grid((uint)blocks, 1, 1), Ptr(x), Ptr(partial), Tickets(1), Ptr(y), n, perBlock);
     }
 
     public void BroadcastTo(Tensor x, Tensor y) =>

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using YoloCore.Native;
 
 namespace YoloCore.Cuda;
 
