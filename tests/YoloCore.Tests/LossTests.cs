@@ -145,6 +145,22 @@ public class FusedLossTests
 {
     static readonly double[][] anchors = [[10, 13, 16, 30, 33, 23], [30, 61, 62, 45, 59, 119], [116, 90, 156, 198, 373, 326]];
 
+    /// Random float64 heads [2, 3, g, g, nc + 5] for the 8, 4 and 2 grids, requiring grad.
+    static Tensor[] Heads(int nc, ulong seed) => new[] { 8, 4, 2 }.Select(g =>
+    {
+        var t = Tensor.Randn(new Shape(2, 3, g, g, nc + 5), new Rng((ulong)g + seed), dtype: DType.Float64);
+        t.RequiresGrad = true;
+        return t;
+    }).ToArray();
+
+    static void AssertSameItems(LossResult expected, LossResult actual, int totalDigits, int itemDigits)
+    {
+        Assert.Equal(expected.Total.Item(), actual.Total.Item(), totalDigits);
+        Assert.Equal(expected.Box, actual.Box, itemDigits);
+        Assert.Equal(expected.Obj, actual.Obj, itemDigits);
+        Assert.Equal(expected.Cls, actual.Cls, itemDigits);
+    }
+
     [Theory]
     [InlineData(IouKind.CIoU, 3, 0.0, 1.0, 1.0, 1.0)]
     [InlineData(IouKind.CIoU, 3, 0.1, 1.3, 0.8, 0.5)]
@@ -159,21 +175,11 @@ public class FusedLossTests
         var hyp = new LossHyperparameters(Box: 0.05, Cls: 0.3, Obj: 0.7, ClsPw: clsPw, ObjPw: objPw, LabelSmoothing: smoothing, Iou: kind, Gr: gr);
         var loss = new YoloLoss(detect, hyp);
         double[] targets = [0, 0, 0.3, 0.7, 0.2, 0.3, 0, nc - 1, 0.5, 0.5, 0.5, 0.4, 1, 0, 1.0, 0.0, 0.1, 0.1, 1, nc - 1, 0.62, 0.41, 0.05, 0.9];
-        var rng = new Rng(11);
-        Tensor[] Heads() => new[] { 8, 4, 2 }.Select(g =>
-        {
-            var t = Tensor.Randn(new Shape(2, 3, g, g, nc + 5), new Rng((ulong)g), dtype: DType.Float64);
-            t.RequiresGrad = true;
-            return t;
-        }).ToArray();
-        var fusedHeads = Heads();
-        var compositeHeads = Heads();
+        var fusedHeads = Heads(nc, 0);
+        var compositeHeads = Heads(nc, 0);
         var fused = loss.Compute(fusedHeads, targets);
         var composite = loss.ComputeComposite(compositeHeads, targets);
-        Assert.Equal(composite.Total.Item(), fused.Total.Item(), 10);
-        Assert.Equal(composite.Box, fused.Box, 10);
-        Assert.Equal(composite.Obj, fused.Obj, 10);
-        Assert.Equal(composite.Cls, fused.Cls, 10);
+        AssertSameItems(composite, fused, 10, 10);
         fused.Total.Backward();
         composite.Total.Backward();
         for (int l = 0; l < 3; l++)
@@ -197,12 +203,7 @@ public class FusedLossTests
         var loss = new YoloLoss(detect, new LossHyperparameters(Box: 0.05, Cls: 0.3, Obj: 0.7, LabelSmoothing: 0.1));
         // Two targets in one cell and anchor (the last wins objectness), one at the border.
         double[] targets = [0, 0, 0.3, 0.7, 0.2, 0.3, 0, 2, 0.3, 0.7, 0.2, 0.3, 1, 1, 1.0, 0.0, 0.1, 0.1, 1, 0, 0.62, 0.41, 0.05, 0.9];
-        var permuted = new[] { 8, 4, 2 }.Select(g =>
-        {
-            var t = Tensor.Randn(new Shape(2, 3, g, g, no), new Rng((ulong)g + 3), dtype: DType.Float64);
-            t.RequiresGrad = true;
-            return t;
-        }).ToArray();
+        var permuted = Heads(nc, 3);
         var last = permuted.Select(h =>
         {
             var t = h.Detach().Permute(0, 2, 3, 1, 4).Reshape(2, h.Shape[2], h.Shape[3], 3 * no);
@@ -211,11 +212,7 @@ public class FusedLossTests
         }).ToArray();
         var a = loss.Compute(permuted, targets);
         var b = loss.Compute(last, targets);
-        // The objectness sum runs over the rows in the other order: equal up to rounding.
-        Assert.Equal(a.Total.Item(), b.Total.Item(), 12);
-        Assert.Equal(a.Box, b.Box, 14);
-        Assert.Equal(a.Obj, b.Obj, 14);
-        Assert.Equal(a.Cls, b.Cls, 14);
+        AssertSameItems(a, b, 12, 14); // the objectness sum runs over the rows in the other order: equal up to rounding
         a.Total.Backward();
         b.Total.Backward();
         for (int l = 0; l < 3; l++)
