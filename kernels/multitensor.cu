@@ -7,12 +7,13 @@
 #include "common.cuh"
 
 // The host lists every tensor in chunks of at most 65536 elements (a, b, c: the chunk's tensors
-// of one to three lists, start and length); block k handles chunk k.
+// of one to three lists, start and length, and the tensor's group: SGD's row of settings, 0
+// elsewhere); block k handles chunk k.
 struct Chunk
 {
     unsigned long long a, b, c;
     i64 start;
-    int len, pad;
+    int len, group;
 };
 
 template <typename G>
@@ -74,13 +75,16 @@ extern "C" __global__ void __launch_bounds__(256) mt_axpby_f32(const Chunk* chun
 }
 
 template <typename G>
-__device__ void mt_sgd(const Chunk* chunks, const float* scale, const int* skip, const double* settings, int nesterov)
+__device__ void mt_sgd(const Chunk* chunks, const float* scale, const int* skip, const double* settings)
 {
     if (skip && *skip) return; // the loss scaler found inf/NaN: this step is skipped
-    // (lr, momentum, weight decay) in double on the device: a captured step reads this step's.
-    float lr = (float)settings[0], m = (float)settings[1], wd = (float)settings[2];
-    float grad_scale = scale ? *scale : 1.0f;
     Chunk ck = chunks[blockIdx.x];
+    // The chunk's group's (lr, momentum, weight decay, nesterov) in double on the device: a
+    // captured step reads this step's.
+    const double* s = settings + 4 * ck.group;
+    float lr = (float)s[0], m = (float)s[1], wd = (float)s[2];
+    bool nesterov = s[3] != 0.0;
+    float grad_scale = scale ? *scale : 1.0f;
     float* p = (float*)ck.a;
     const G* g = (const G*)ck.b;
     float* buf = (float*)ck.c;
@@ -110,7 +114,7 @@ __device__ void mt_zero(const Chunk* chunks)
     extern "C" __global__ void __launch_bounds__(256) mt_unscale_check_##S(const Chunk* chunks, const float* scale, int* found) { mt_unscale_check<T>(chunks, scale, found); } \
     extern "C" __global__ void __launch_bounds__(256) mt_sum_squares_##S(const Chunk* chunks, float* partial) { mt_sum_squares<T>(chunks, partial); } \
     extern "C" __global__ void __launch_bounds__(256) mt_zero_##S(const Chunk* chunks) { mt_zero<T>(chunks); } \
-    extern "C" __global__ void __launch_bounds__(256) mt_sgd_##S(const Chunk* chunks, const float* scale, const int* skip, const double* settings, int nesterov) { mt_sgd<T>(chunks, scale, skip, settings, nesterov); }
+    extern "C" __global__ void __launch_bounds__(256) mt_sgd_##S(const Chunk* chunks, const float* scale, const int* skip, const double* settings) { mt_sgd<T>(chunks, scale, skip, settings); }
 EXPORT_FLOAT_TYPES(EXPORT_MT)
 
 // clip_grad_norm_'s factor: coef = min(1, max_norm / (sqrt(sum of squares) + 1e-6)), in double as

@@ -316,10 +316,10 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("multitensor", "mt_cast_" + suffix, work, args);
         }
 
-        /// kernels/multitensor.cu: mt_sgd_{f32,f16}(const Chunk* chunks, const float* scale, const int* skip, const double* settings, int nesterov)
-        public void MtSgd(string suffix, Work work, ulong chunks, ulong scale, ulong skip, ulong settings, int nesterov)
+        /// kernels/multitensor.cu: mt_sgd_{f32,f16}(const Chunk* chunks, const float* scale, const int* skip, const double* settings)
+        public void MtSgd(string suffix, Work work, ulong chunks, ulong scale, ulong skip, ulong settings)
         {
-            void** args = stackalloc void*[] { &chunks, &scale, &skip, &settings, &nesterov };
+            void** args = stackalloc void*[] { &chunks, &scale, &skip, &settings };
             backend.Launch("multitensor", "mt_sgd_" + suffix, work, args);
         }
 

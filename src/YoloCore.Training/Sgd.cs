@@ -16,7 +16,8 @@ public sealed class ParamGroup(IReadOnlyList<Tensor> parameters, double lr, doub
 public sealed class Sgd : IOptimizer
 {
     readonly Dictionary<Tensor, Tensor> buffers = new(ReferenceEqualityComparer.Instance);
-    // Each group's float64 [lr, momentum, weight decay] on the device, which the kernel reads.
+    // Every group's float64 (lr, momentum, weight decay, nesterov) on the device, [groups, 4],
+    // which the kernel reads.
     StagedValues? settings;
 
     public Sgd(params ParamGroup[] groups) => Groups = groups;
@@ -38,29 +39,34 @@ public sealed class Sgd : IOptimizer
         Steps++;
         var first = Groups.SelectMany(g => g.Parameters).FirstOrDefault();
         if (first is null) return;
-        settings ??= new StagedValues(first.Device, [.. Groups.Select(_ => (new Shape(3), DType.Float64))]);
+        settings ??= new StagedValues(first.Device, [(new Shape(Groups.Count, 4), DType.Float64)]);
+        var s = settings.Host<double>(0);
         for (int i = 0; i < Groups.Count; i++)
         {
             var g = Groups[i];
-            var s = settings.Host<double>(i);
-            (s[0], s[1], s[2]) = (g.Lr, g.Momentum, g.WeightDecay);
+            (s[4 * i], s[4 * i + 1], s[4 * i + 2], s[4 * i + 3]) = (g.Lr, g.Momentum, g.WeightDecay, g.Nesterov ? 1 : 0);
         }
         settings.Upload();
     }
 
-    /// Updates every parameter that has a gradient: one multi-tensor pass per group, which reads
-    /// gradScale, skip and the staged lr, momentum and decay on the device.
+    /// Updates every parameter that has a gradient: one multi-tensor pass over all groups, which
+    /// reads gradScale, skip and each group's staged lr, momentum, decay and nesterov on the device.
     public void Apply(Tensor? gradScale = null, Tensor? skip = null)
     {
         if (settings is null) throw new InvalidOperationException("Sgd.Apply before Stage: the step's hyperparameters were never sent to the device");
+        var (ps, bufs, groups) = (new List<Tensor>(), new List<Tensor?>(), new List<int>());
         for (int i = 0; i < Groups.Count; i++)
         {
             var g = Groups[i];
-            var ps = g.Parameters.Where(p => p.Grad is not null).ToList();
-            if (ps.Count == 0) continue;
-            var bufs = ps.Select(p => g.Momentum == 0 ? null : StateBuffer(p, "momentum_buffer")).ToList();
-            ps[0].Backend.Extension<IOptimizerKernels>().MultiTensorSgd(ps, ps.Select(p => p.Grad!).ToList(), bufs, gradScale, skip, settings[i], g.Nesterov);
+            foreach (var p in g.Parameters.Where(p => p.Grad is not null))
+            {
+                ps.Add(p);
+                bufs.Add(g.Momentum == 0 ? null : StateBuffer(p, "momentum_buffer"));
+                groups.Add(i);
+            }
         }
+        if (ps.Count == 0) return;
+        ps[0].Backend.Extension<IOptimizerKernels>().MultiTensorSgd(ps, ps.Select(p => p.Grad!).ToList(), bufs, groups, gradScale, skip, settings[0]);
     }
 
     public void ZeroGrad()

@@ -51,15 +51,16 @@ public sealed unsafe partial class CpuBackend
     }
 
     public void MultiTensorSgd(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor?> momentumBuffers,
-        Tensor? gradScale, Tensor? skip, Tensor settings, bool nesterov)
+        IReadOnlyList<int> groups, Tensor? gradScale, Tensor? skip, Tensor settings)
     {
         if (skip is not null && ScalarValue(skip) != 0) return;
-        var (lr, momentum, weightDecay) = (Setting(settings, 0), Setting(settings, 1), Setting(settings, 2));
         double scale = gradScale is null ? 1 : ScalarValue(gradScale);
         for (int i = 0; i < parameters.Count; i++)
         {
+            int row = 4 * groups[i];
             if (scale != 1) Unary(UnaryOp.Affine, grads[i], grads[i], scale, 0);
-            SgdStep(parameters[i], grads[i], momentumBuffers[i], lr, momentum, weightDecay, nesterov);
+            SgdStep(parameters[i], grads[i], momentumBuffers[i], Setting(settings, row), Setting(settings, row + 1), Setting(settings, row + 2),
+                nesterov: Setting(settings, row + 3) != 0);
         }
     }
 

@@ -14,11 +14,11 @@ public sealed unsafe partial class CudaBackend
     {
         public ulong A, B, C;
         public long Start;
-        public int Len, Pad;
+        public int Len, Group;
     }
 
-    /// The chunk list of up to three parallel tensor lists, uploaded to the device.
-    Tensor Chunks(IReadOnlyList<Tensor> a, IReadOnlyList<Tensor>? b, IReadOnlyList<Tensor?>? c, out int count)
+    /// The chunk list of up to three parallel tensor lists (and each tensor's group), uploaded to the device.
+    Tensor Chunks(IReadOnlyList<Tensor> a, IReadOnlyList<Tensor>? b, IReadOnlyList<Tensor?>? c, out int count, IReadOnlyList<int>? groups = null)
     {
         var list = new List<Chunk>();
         for (int i = 0; i < a.Count; i++)
@@ -26,7 +26,7 @@ public sealed unsafe partial class CudaBackend
                 list.Add(new Chunk
                 {
                     A = Ptr(a[i]), B = b is null ? 0 : Ptr(b[i]), C = c?[i] is { } ci ? Ptr(ci) : 0,
-                    Start = s, Len = (int)Math.Min(ChunkElements, a[i].Count - s),
+                    Start = s, Len = (int)Math.Min(ChunkElements, a[i].Count - s), Group = groups?[i] ?? 0,
                 });
         count = list.Count;
         var bytes = MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(list));
@@ -97,14 +97,15 @@ public sealed unsafe partial class CudaBackend
     }
 
     public void MultiTensorSgd(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor?> momentumBuffers,
-        Tensor? gradScale, Tensor? skip, Tensor settings, bool nesterov)
+        IReadOnlyList<int> groups, Tensor? gradScale, Tensor? skip, Tensor settings)
     {
-        RequireSettings(settings, 3, "SGD's settings");
         if (parameters.Count == 0) return;
+        if (settings.DType != DType.Float64 || settings.Rank != 2 || settings.Shape[1] != 4 || groups.Any(g => g < 0 || g >= settings.Shape[0]))
+            throw new ArgumentException($"SGD's settings must be float64 [groups, 4] with a row for every parameter's group, got {settings}");
         foreach (var p in parameters) RequireMaster(p, "MultiTensorSgd");
         if (gradScale is not null) RequireScalar(gradScale, DType.Float32, "the gradient scale");
         if (skip is not null) RequireScalar(skip, DType.Int32, "the skip flag");
-        using var table = Chunks(parameters, grads, momentumBuffers, out int n);
-        kernel.MtSgd(Suffix(grads[0], "MultiTensorSgd"), Work.Grid((uint)n, 1, 1), Ptr(table), PtrOrNull(gradScale), PtrOrNull(skip), Ptr(settings), nesterov ? 1 : 0);
+        using var table = Chunks(parameters, grads, momentumBuffers, out int n, groups);
+        kernel.MtSgd(Suffix(grads[0], "MultiTensorSgd"), Work.Grid((uint)n, 1, 1), Ptr(table), PtrOrNull(gradScale), PtrOrNull(skip), Ptr(settings));
     }
 }

@@ -26,6 +26,8 @@ public static class OptimizerParity
     static Tensor F32(double v, Device d) => Tensor.Scalar(v, DType.Float32, d);
     static Tensor I32(int v, Device d) => Tensor.Scalar(v, DType.Int32, d);
     static Tensor F64(Device d, params double[] v) => Tensor.FromDoubles(v, new Shape(v.Length), DType.Float64, d);
+    /// SGD's settings: rows of (lr, momentum, weight decay, nesterov).
+    static Tensor SgdSettings(Device d, params double[] rows) => Tensor.FromDoubles(rows, new Shape(rows.Length / 4, 4), DType.Float64, d);
     static IOptimizerKernels K(Device d) => Backends.For(d).Extension<IOptimizerKernels>();
 
     public static readonly Case[] Cases =
@@ -59,19 +61,27 @@ public static class OptimizerParity
         new("multi-tensor sgd (nesterov, clipped)", ["MultiTensorSgd"], (d, g) =>
         {
             var (p, grads, bufs) = (Draw(d, DType.Float32, 4), Draw(d, g, 5), Draw(d, DType.Float32, 6, 0.1));
-            K(d).MultiTensorSgd(p, grads, bufs, F32(0.7, d), I32(0, d), F64(d, 0.01, 0.937, 5e-4), true);
+            K(d).MultiTensorSgd(p, grads, bufs, [0, 0, 0], F32(0.7, d), I32(0, d), SgdSettings(d, 0.01, 0.937, 5e-4, 1));
             return All(p, bufs);
+        }),
+        // YOLOv5's three groups in one launch: each tensor reads its own group's row.
+        new("multi-tensor sgd (groups)", ["MultiTensorSgd"], (d, g) =>
+        {
+            var (p, grads, bufs) = (Draw(d, DType.Float32, 21), Draw(d, g, 22), Draw(d, DType.Float32, 23, 0.1));
+            K(d).MultiTensorSgd(p, grads, [bufs[0], null, bufs[2]], [2, 1, 0], F32(0.9, d), I32(0, d),
+                SgdSettings(d, 0.01, 0.937, 5e-4, 1, 0.02, 0, 0, 0, 0.005, 0.8, 0, 0));
+            return All(p, [bufs[0], bufs[2]]);
         }),
         new("multi-tensor sgd (no momentum, no scale)", ["MultiTensorSgd"], (d, g) =>
         {
             var (p, grads) = (Draw(d, DType.Float32, 7), Draw(d, g, 8));
-            K(d).MultiTensorSgd(p, grads, [null, null, null], null, null, F64(d, 0.1, 0, 0), false);
+            K(d).MultiTensorSgd(p, grads, [null, null, null], [0, 0, 0], null, null, SgdSettings(d, 0.1, 0, 0, 0));
             return All(p);
         }),
         new("multi-tensor sgd (skipped)", ["MultiTensorSgd"], (d, g) =>
         {
             var (p, grads, bufs) = (Draw(d, DType.Float32, 9), Draw(d, g, 10), Draw(d, DType.Float32, 11));
-            K(d).MultiTensorSgd(p, grads, bufs, F32(0.5, d), I32(1, d), F64(d, 0.1, 0.9, 0), true);
+            K(d).MultiTensorSgd(p, grads, bufs, [0, 0, 0], F32(0.5, d), I32(1, d), SgdSettings(d, 0.1, 0.9, 0, 1));
             return All(p, bufs);
         }),
         new("sgd step (one tensor at a time)", ["SgdStep"], (d, g) =>

@@ -10,13 +10,14 @@ public interface IOptimizerKernels
     /// g = nesterov ? g + m·buf : buf; p -= lr·g. momentumBuffer is null when momentum is 0.
     void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, double lr, double momentum, double weightDecay, bool nesterov);
 
-    /// SgdStep over a parameter group, each gradient first multiplied by gradScale (a scalar
-    /// tensor on the device: clipping's coefficient; null for 1), and nothing at all when skip
-    /// (an int32 scalar: the loss scaler's found-inf flag) is non-zero. settings is float64
-    /// [lr, momentum, weight decay] on the device. All three are read by the kernel, so the host
-    /// never waits for them and a captured step reads this step's learning rate.
+    /// SgdStep over every parameter group at once, each gradient first multiplied by gradScale (a
+    /// scalar tensor on the device: clipping's coefficient; null for 1), and nothing at all when
+    /// skip (an int32 scalar: the loss scaler's found-inf flag) is non-zero. settings is float64
+    /// [groups, 4] on the device, a row (lr, momentum, weight decay, nesterov 0 or 1) per group;
+    /// groups[i] is parameter i's row. All three are read by the kernel, so the host never waits
+    /// for them and a captured step reads this step's learning rates.
     void MultiTensorSgd(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor?> momentumBuffers,
-        Tensor? gradScale, Tensor? skip, Tensor settings, bool nesterov);
+        IReadOnlyList<int> groups, Tensor? gradScale, Tensor? skip, Tensor settings);
 
     /// One Adam (decoupled = false: L2 weight decay added to the gradient) or AdamW (decoupled:
     /// p *= 1 - lr·wd) step as torch.optim computes it; step counts from 1.
