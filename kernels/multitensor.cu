@@ -31,8 +31,10 @@ __device__ void mt_unscale_check(const Chunk* chunks, const float* scale, int* f
     }
 }
 
+// Σ x² over every tensor into *sum: a partial per chunk, which the last block to finish adds
+// (last_to_arrive) in chunk order.
 template <typename G>
-__device__ void mt_sum_squares(const Chunk* chunks, float* partial)
+__device__ void mt_sum_squares(const Chunk* chunks, float* partial, u32* ticket, float* sum)
 {
     __shared__ float shared[256];
     Chunk ck = chunks[blockIdx.x];
@@ -45,6 +47,11 @@ __device__ void mt_sum_squares(const Chunk* chunks, float* partial)
     }
     float total = block_sum(acc, shared);
     if (threadIdx.x == 0) partial[blockIdx.x] = total;
+    if (!last_to_arrive(ticket, gridDim.x)) return;
+    acc = 0.0f;
+    for (int i = threadIdx.x; i < (int)gridDim.x; i += blockDim.x) acc += ld_cg(partial + i);
+    total = block_sum(acc, shared);
+    if (threadIdx.x == 0) *sum = total;
 }
 
 // b = a converted (float32 master weights to their float16 copies, or back), as cast_* does per tensor.
@@ -112,7 +119,7 @@ __device__ void mt_zero(const Chunk* chunks)
 
 #define EXPORT_MT(S, T) \
     extern "C" __global__ void __launch_bounds__(256) mt_unscale_check_##S(const Chunk* chunks, const float* scale, int* found) { mt_unscale_check<T>(chunks, scale, found); } \
-    extern "C" __global__ void __launch_bounds__(256) mt_sum_squares_##S(const Chunk* chunks, float* partial) { mt_sum_squares<T>(chunks, partial); } \
+    extern "C" __global__ void __launch_bounds__(256) mt_sum_squares_##S(const Chunk* chunks, float* partial, u32* ticket, float* sum) { mt_sum_squares<T>(chunks, partial, ticket, sum); } \
     extern "C" __global__ void __launch_bounds__(256) mt_zero_##S(const Chunk* chunks) { mt_zero<T>(chunks); } \
     extern "C" __global__ void __launch_bounds__(256) mt_sgd_##S(const Chunk* chunks, const float* scale, const int* skip, const double* settings) { mt_sgd<T>(chunks, scale, skip, settings); }
 EXPORT_FLOAT_TYPES(EXPORT_MT)

@@ -323,10 +323,10 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("multitensor", "mt_sgd_" + suffix, work, args);
         }
 
-        /// kernels/multitensor.cu: mt_sum_squares_{f32,f16}(const Chunk* chunks, float* partial)
-        public void MtSumSquares(string suffix, Work work, ulong chunks, ulong partial)
+        /// kernels/multitensor.cu: mt_sum_squares_{f32,f16}(const Chunk* chunks, float* partial, u32* ticket, float* sum)
+        public void MtSumSquares(string suffix, Work work, ulong chunks, ulong partial, ulong ticket, ulong sum)
         {
-            void** args = stackalloc void*[] { &chunks, &partial };
+            void** args = stackalloc void*[] { &chunks, &partial, &ticket, &sum };
             backend.Launch("multitensor", "mt_sum_squares_" + suffix, work, args);
         }
 

@@ -70,9 +70,9 @@ public sealed unsafe partial class CudaBackend
     {
         if (tensors.Count == 0) { Fill(result, 0); return; }
         using var table = Chunks(tensors, null, null, out int n);
+        RequireScalar(result, DType.Float32, "the sum of squares");
         using var partial = Tensor.Empty(new Shape(n), DType.Float32, Device);
-        kernel.MtSumSquares(Suffix(tensors[0], "SumOfSquares"), Work.Grid((uint)n, 1, 1), Ptr(table), Ptr(partial));
-        SumAll(partial, result);
+        kernel.MtSumSquares(Suffix(tensors[0], "SumOfSquares"), Work.Grid((uint)n, 1, 1), Ptr(table), Ptr(partial), Tickets(1), Ptr(result));
     }
 
     /// One launch for tensors of one float dtype; a mixed list zeroes each dtype's tensors in turn.
