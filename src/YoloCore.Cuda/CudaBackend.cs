@@ -101,6 +101,21 @@ public sealed unsafe partial class CudaBackend : IBackend, IYoloLossLevel, IOpti
 
     static ulong PtrOrNull(Tensor? t) => t is null ? 0UL : Ptr(t);
 
+    /// Ticket counters left nonzero (doctor --check): 0 unless some launch's blocks did not all
+    /// take their ticket, which would leave the next launch that uses the counter short.
+    public int TicketsInUse()
+    {
+        capture.Refuse(nameof(TicketsInUse));
+        var host = new uint[TicketCount];
+        gpu.MakeCurrent();
+        fixed (uint* p = host)
+        {
+            CudaDriver.MemcpyDtoHAsync(p, tickets, TicketCount * sizeof(uint), gpu.Stream);
+            gpu.Synchronize();
+        }
+        return host.Count(t => t != 0);
+    }
+
     /// The ticket counters for a launch whose blocks reduce in `groups` groups.
     ulong Tickets(long groups) => groups <= TicketCount ? tickets
         : throw new NotSupportedException($"a reduction in {groups} groups needs more than the {TicketCount} ticket counters");

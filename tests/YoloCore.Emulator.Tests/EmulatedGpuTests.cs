@@ -20,6 +20,8 @@ public class EmulatedGpuTests
         var failed = BackendParity.Run(Gpu, dtype).Where(r => !r.Passed)
             .Select(r => $"{r.Op}: output {r.OutputError:E2}, gradient {r.GradientError:E2} {r.Failure}").ToList();
         Assert.True(failed.Count == 0, $"{failed.Count} ops differ from the CPU in {dtype.Name()}:\n{string.Join("\n", failed)}");
+        // Every reduction that finished in its last block left its ticket counters at 0 again.
+        Assert.Equal(0, ((YoloCore.Cuda.CudaBackend)Backends.For(Gpu)).TicketsInUse());
     }
 
     [Theory]
