@@ -125,9 +125,11 @@ def figure(name):
             s += f"; {r['allreduce_per_optimizer_step']:g} all-reduces/opt step ({r['buckets']} buckets), {r['allreduce_mib_per_step']:.1f} MiB, exposed {r['exposed_comm_ms']:.1f} ms"
         return s
     text = open(os.path.join(out, name + ".log")).read() if os.path.exists(os.path.join(out, name + ".log")) else ""
-    if name == "parity":
+    if name.startswith("parity"):
         passed = re.findall(r"(\d+)/(\d+) passed", text)
-        return "; ".join(f"{a}/{b} ops passed" for a, b in passed) or text.strip().splitlines()[-1:] and text.strip().splitlines()[-1][:100]
+        tickets = re.findall(r"ticket counters after every launch above: (\d+) left nonzero", text)
+        summary = "; ".join(f"{a}/{b} ops passed" for a, b in passed) + (f"; tickets left {tickets[-1]}" if tickets else "")
+        return summary or text.strip().splitlines()[-1:] and text.strip().splitlines()[-1][:100]
     if name in ("train", "upstream-train", "ddp-train"):
         rate, done = re.findall(r"(\d+(?:\.\d+)?)it/s", text), re.findall(r"(\d+) epochs completed in ([\d.]+) hours", text)
         pace = re.findall(r"loader ([\d.]+) images/s \((\d+) workers\), steps ([\d.]+) images/s", text)
