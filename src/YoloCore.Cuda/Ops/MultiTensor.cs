@@ -103,6 +103,7 @@ public sealed unsafe partial class CudaBackend
         if (settings.DType != DType.Float64 || settings.Rank != 2 || settings.Shape[1] != 4 || groups.Any(g => g < 0 || g >= settings.Shape[0]))
             throw new ArgumentException($"SGD's settings must be float64 [groups, 4] with a row for every parameter's group, got {settings}");
         foreach (var p in parameters) RequireMaster(p, "MultiTensorSgd");
+        if (grads.Any(g => g.DType != grads[0].DType)) throw new ArgumentException($"MultiTensorSgd's gradients share one dtype, got {string.Join(", ", grads.Select(g => g.DType.Name()).Distinct())}");
         if (gradScale is not null) RequireScalar(gradScale, DType.Float32, "the gradient scale");
         if (skip is not null) RequireScalar(skip, DType.Int32, "the skip flag");
         using var table = Chunks(parameters, grads, momentumBuffers, out int n, groups);
