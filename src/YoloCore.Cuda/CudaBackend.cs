@@ -140,15 +140,23 @@ public sealed unsafe partial class CudaBackend : IBackend, IYoloLossLevel, IOpti
     /// copies and fills (what a CUDA graph would replace; `bench --json` reports them per step).
     public long Launches { get; private set; }
 
-    /// A graph replay counts as one launch.
-    internal void CountLaunch() => Launches++;
+    /// Launches by what they were: a kernel's name, "cuBLAS GEMM", "device copy", "fill", "upload"
+    /// or "graph replay" (`bench --profile` lists the most frequent).
+    public IReadOnlyDictionary<string, long> LaunchesByWork => launchesByWork;
+    readonly Dictionary<string, long> launchesByWork = [];
+
+    internal void CountLaunch(string what)
+    {
+        Launches++;
+        launchesByWork[what] = launchesByWork.GetValueOrDefault(what) + 1;
+    }
 
     /// Launches kernels/file.cu's `name`; args points at each parameter's value (Kernels.cs).
     internal void Launch(string file, string name, Work work, void** args)
     {
         if (work.Elements <= 0 && work.Blocks is null) return;
         gpu.MakeCurrent();
-        Launches++;
+        CountLaunch(name);
         var f = registry.Get(file, name);
         const uint block = 256;
         var g = work.Blocks ?? ((uint)Math.Clamp((work.Elements + block - 1) / block, 1, 8192), 1u, 1u);

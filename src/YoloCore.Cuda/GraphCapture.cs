@@ -95,7 +95,7 @@ internal sealed unsafe class CudaGraphCapture(CudaBackend backend, CudaDevice gp
             ObjectDisposedException.ThrowIf(disposed, this);
             gpu.MakeCurrent();
             CudaDriver.GraphLaunch(exec, gpu.Stream);
-            backend.CountLaunch();
+            backend.CountLaunch("graph replay");
         }
 
         public void Dispose()

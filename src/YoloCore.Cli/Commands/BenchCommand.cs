@@ -93,14 +93,19 @@ public sealed class BenchCommand
         for (int i = 0; i < steps; i++) step.Run(images, targets, optimizerStep: Closes(i), timer);
         var phases = timer.TotalsMs.ToDictionary(kv => kv.Key, kv => kv.Value / steps);
         List<OpProfiler.OpTotal>? ops = null;
+        List<(string Work, long Count)>? byWork = null;
         if (profile)
         {
             step.UseGraphs = false; // per-op times need each op queued on its own
             var profiler = new OpProfiler(backend, backend is CudaBackend counted ? () => counted.Launches : null);
+            var before = (backend as CudaBackend)?.LaunchesByWork.ToDictionary();
             Backends.Register(profiler.Backend);
             for (int i = 0; i < steps; i++) step.Run(images, targets, optimizerStep: Closes(i));
             Backends.Register(backend);
             ops = profiler.Report().ToList();
+            if (backend is CudaBackend cudaBackend)
+                byWork = cudaBackend.LaunchesByWork.Select(w => (w.Key, w.Value - before!.GetValueOrDefault(w.Key))).Where(w => w.Item2 > 0)
+                    .OrderByDescending(w => w.Item2).ThenBy(w => w.Key, StringComparer.Ordinal).ToList();
         }
         images.Dispose();
 
@@ -137,6 +142,12 @@ public sealed class BenchCommand
                     Console.WriteLine($"  {o.Op,-34} {o.Ms / steps,8:F2} {o.Calls / steps,6}" + (counted ? $" {o.Launches / steps,8}" : ""));
                 Console.WriteLine($"  backend calls per step, all ops: {ops.Sum(o => o.Calls) / (double)steps:F0}" +
                     (counted ? $"; launches per step: {ops.Sum(o => o.Launches) / (double)steps:F0}" : ""));
+                if (byWork is not null)
+                {
+                    Console.WriteLine($"  {"launches per step by kernel or work",-44} {"count",6}");
+                    foreach (var (work, count) in byWork.Take(30)) Console.WriteLine($"  {work,-44} {count / (double)steps,6:G4}");
+                    if (byWork.Count > 30) Console.WriteLine($"  ... and {byWork.Count - 30} more, {byWork.Skip(30).Sum(w => w.Count) / (double)steps:G4} launches");
+                }
             }
         }
         return 0;

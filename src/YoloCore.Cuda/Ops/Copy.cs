@@ -11,13 +11,13 @@ public sealed unsafe partial class CudaBackend
         if (capture.IsCapturing)
         {
             capture.CopyConstant(source, destination);
-            Launches++;
+            CountLaunch("upload");
             return;
         }
         // From pageable memory the driver stages the bytes before returning, so the source may be
         // reused at once; the copy is ordered with the ops on the stream.
         CudaDriver.MemcpyHtoDAsync(Ptr(destination), (void*)source, (ulong)destination.Bytes, gpu.Stream);
-        Launches++;
+        CountLaunch("upload");
     }
 
     public void CopyToHost(Tensor source, nint destination)
@@ -46,7 +46,7 @@ public sealed unsafe partial class CudaBackend
         if (source.DType == destination.DType)
         {
             CudaDriver.MemcpyDtoDAsync(Ptr(destination), Ptr(source), (ulong)source.Bytes, gpu.Stream);
-            Launches++;
+            CountLaunch("device copy");
             return;
         }
         kernel.Cast($"{CastName(source.DType)}_{CastName(destination.DType)}", source.Count, Ptr(source), Ptr(destination), source.Count);
@@ -74,7 +74,7 @@ public sealed unsafe partial class CudaBackend
     public void Fill(Tensor destination, double value)
     {
         gpu.MakeCurrent();
-        Launches++;
+        CountLaunch("fill");
         ulong p = Ptr(destination), n = (ulong)destination.Count;
         switch (destination.DType)
         {

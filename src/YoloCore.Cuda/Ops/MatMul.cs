@@ -12,7 +12,7 @@ public sealed unsafe partial class CudaBackend
     void Gemm(bool transA, bool transB, int m, int n, int k, ulong a, int lda, ulong b, int ldb, ulong c, int ldc, bool accumulate, DType dtype, DType? outType = null)
     {
         gpu.MakeCurrent();
-        Launches++;
+        CountLaunch("cuBLAS GEMM");
         static cudaDataType_t Of(DType t) => t == DType.Float16 ? cudaDataType_t.CUDA_R_16F : cudaDataType_t.CUDA_R_32F;
         float alpha = 1, beta = accumulate ? 1 : 0;
         Cublas.GemmEx(blas, transB ? cublasOperation_t.CUBLAS_OP_T : cublasOperation_t.CUBLAS_OP_N,
