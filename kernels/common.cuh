@@ -147,3 +147,25 @@ __device__ __forceinline__ A block_sum(A v, A* shared)
     __syncthreads();
     return r;
 }
+
+// A grid-wide sum of N values per thread in one launch: each block adds its threads' values
+// (block_sum) into partial[block·N + j], and the last block to finish (last_to_arrive) adds the
+// blocks' partials in block order. True in that block only, whose thread 0 then holds the totals
+// in v. The same blocks and order every run: deterministic.
+template <int N>
+__device__ __forceinline__ bool grid_sum(float (&v)[N], float* partial, u32* ticket, float* shared)
+{
+    for (int j = 0; j < N; j++)
+    {
+        float b = block_sum(v[j], shared);
+        if (threadIdx.x == 0) partial[(i64)blockIdx.x * N + j] = b;
+    }
+    if (!last_to_arrive(ticket, gridDim.x)) return false;
+    for (int j = 0; j < N; j++)
+    {
+        float a = 0.0f;
+        for (int i = threadIdx.x; i < (int)gridDim.x; i += blockDim.x) a += ld_cg(partial + (i64)i * N + j);
+        v[j] = block_sum(a, shared);
+    }
+    return true;
+}

@@ -32,26 +32,20 @@ __device__ void mt_unscale_check(const Chunk* chunks, const float* scale, int* f
 }
 
 // Σ x² over every tensor into *sum: a partial per chunk, which the last block to finish adds
-// (last_to_arrive) in chunk order.
+// (grid_sum, common.cuh) in chunk order.
 template <typename G>
 __device__ void mt_sum_squares(const Chunk* chunks, float* partial, u32* ticket, float* sum)
 {
     __shared__ float shared[256];
     Chunk ck = chunks[blockIdx.x];
     const G* x = (const G*)ck.a;
-    float acc = 0.0f;
+    float acc[1] = {0.0f};
     for (int j = threadIdx.x; j < ck.len; j += blockDim.x)
     {
         float v = ld(x, ck.start + j);
-        acc += v * v;
+        acc[0] += v * v;
     }
-    float total = block_sum(acc, shared);
-    if (threadIdx.x == 0) partial[blockIdx.x] = total;
-    if (!last_to_arrive(ticket, gridDim.x)) return;
-    acc = 0.0f;
-    for (int i = threadIdx.x; i < (int)gridDim.x; i += blockDim.x) acc += ld_cg(partial + i);
-    total = block_sum(acc, shared);
-    if (threadIdx.x == 0) *sum = total;
+    if (grid_sum(acc, partial, ticket, shared) && threadIdx.x == 0) *sum = acc[0];
 }
 
 // b = a converted (float32 master weights to their float16 copies, or back), as cast_* does per tensor.

@@ -25,22 +25,16 @@ __device__ void broadcast_to(const T* x, T* y, i64 n, Walk w)
 }
 
 // A sum of all elements in one launch: each block adds a contiguous range into partial[block],
-// then the last block to finish (last_to_arrive) adds the partials. The same partition every
+// then the last block to finish adds the partials (grid_sum, common.cuh). The same partition every
 // time, so the same rounding.
 template <typename T>
 __device__ void sum_all(const T* x, float* partial, u32* tickets, T* y, i64 n, i64 per_block)
 {
     __shared__ float shared[256];
     i64 start = (i64)blockIdx.x * per_block, end = min64(n, start + per_block);
-    float acc = 0.0f;
-    for (i64 i = start + threadIdx.x; i < end; i += blockDim.x) acc += ld(x, i);
-    float total = block_sum(acc, shared);
-    if (threadIdx.x == 0) partial[blockIdx.x] = total;
-    if (!last_to_arrive(tickets, gridDim.x)) return;
-    acc = 0.0f;
-    for (int i = threadIdx.x; i < (int)gridDim.x; i += blockDim.x) acc += ld_cg(partial + i);
-    total = block_sum(acc, shared);
-    if (threadIdx.x == 0) st(y, 0, total);
+    float acc[1] = {0.0f};
+    for (i64 i = start + threadIdx.x; i < end; i += blockDim.x) acc[0] += ld(x, i);
+    if (grid_sum(acc, partial, tickets, shared) && threadIdx.x == 0) st(y, 0, acc[0]);
 }
 
 #define EXPORT(S, T) \

@@ -89,39 +89,14 @@ __device__ __forceinline__ void predicted_box(const T* row, const float* anchor,
 // fixed-capacity buffers, so that a captured step serves any number of targets up to n.
 __device__ __forceinline__ int real_targets(const int* count, int n) { return count ? imin(imax(*count, 0), n) : n; }
 
-// The launch's two sums, per block into partial[2·block + j], then added by the last block to
-// finish (last_to_arrive) into sums[at[j]]: the same blocks and order every run, deterministic.
-__device__ __forceinline__ void loss_sums(float a, float b, float* partial, u32* ticket, float* sums, int at0, int at1)
-{
-    __shared__ float shared[256];
-    a = block_sum(a, shared);
-    b = block_sum(b, shared);
-    if (threadIdx.x == 0)
-    {
-        partial[2 * blockIdx.x] = a;
-        partial[2 * blockIdx.x + 1] = b;
-    }
-    if (!last_to_arrive(ticket, gridDim.x)) return;
-    a = b = 0.0f;
-    for (int i = threadIdx.x; i < (int)gridDim.x; i += blockDim.x)
-    {
-        a += ld_cg(partial + 2 * i);
-        b += ld_cg(partial + 2 * i + 1);
-    }
-    a = block_sum(a, shared);
-    b = block_sum(b, shared);
-    if (threadIdx.x != 0) return;
-    sums[at0] = a;
-    if (at1 >= 0) sums[at1] = b;
-}
-
 // Per target: its IoU, and Σ (1 - IoU) into sums[0], the class BCE into sums[2].
 template <typename T>
 __device__ void yolo_targets_forward(const T* p, const int* rows, const float* tbox, const float* anchors, const int* cls,
     const int* count, int n, int no, LossTerms t, float* iou, float* partial, u32* ticket, float* sums)
 {
+    __shared__ float shared[256];
     int real = real_targets(count, n);
-    float box_sum = 0.0f, cls_sum = 0.0f;
+    float total[2] = {0.0f, 0.0f}; // Σ (1 - IoU), Σ class BCE
     GRID_STRIDE(k, n)
     {
         if (k >= real)
@@ -134,11 +109,13 @@ __device__ void yolo_targets_forward(const T* p, const int* rows, const float* t
         predicted_box(row, anchors + 2 * k, box, dbox);
         float v = box_iou(box, tbox + 4 * k, t.iou_kind, 0);
         iou[k] = v;
-        box_sum += 1.0f - v;
+        total[0] += 1.0f - v;
         if (t.classes > 1)
-            for (int c = 0; c < t.classes; c++) cls_sum += bce_value(ld(row, 5 + c), c == cls[k] ? t.cp : t.cn, t.cls_pw);
+            for (int c = 0; c < t.classes; c++) total[1] += bce_value(ld(row, 5 + c), c == cls[k] ? t.cp : t.cn, t.cls_pw);
     }
-    loss_sums(box_sum, cls_sum, partial, ticket, sums, 0, 2);
+    if (!grid_sum(total, partial, ticket, shared) || threadIdx.x != 0) return;
+    sums[0] = total[0];
+    sums[2] = total[1];
 }
 
 // tobj[rows[k]] = (1 - gr) + gr·clamp(iou[k], 0), the last target of a row winning (tobj starts at 0).
@@ -158,9 +135,10 @@ extern "C" __global__ void yolo_obj_targets(const int* rows, const float* iou, c
 template <typename T>
 __device__ void yolo_obj_forward(const T* p, const float* tobj, i64 r, int no, float obj_pw, float* partial, u32* ticket, float* sums)
 {
-    float s = 0.0f;
-    GRID_STRIDE(i, r) s += bce_value(ld(p, i * no + 4), tobj[i], obj_pw);
-    loss_sums(s, 0.0f, partial, ticket, sums, 1, -1);
+    __shared__ float shared[256];
+    float total[1] = {0.0f};
+    GRID_STRIDE(i, r) total[0] += bce_value(ld(p, i * no + 4), tobj[i], obj_pw);
+    if (grid_sum(total, partial, ticket, shared) && threadIdx.x == 0) sums[1] = total[0];
 }
 
 // g = (∂L/∂Σbox, ∂L/∂Σobj, ∂L/∂Σcls). Writes all of ghead: the objectness column, zeros elsewhere
