@@ -121,31 +121,16 @@ EXPORT_CONV_DGRAD(32, 2)
 
 // The implicit-GEMM weight gradient (conv2d_implicit.cuh): tiles of 128 co × 128 k, or 64 × 256
 // for layers with at most 64 output channels; grid (⌈cout / co⌉, ⌈k / k-tile⌉, slices), float32
-// partials per slice, then conv_wgrad_reduce adds them in slice order.
-#define EXPORT_CONV_WGRAD(CO, WM) \
-    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_wgrad_co##CO##_f16(const f16* x, const f16* gy, float* partial, int m_total, int cout, int k_total, int m_per_split, ConvGeom g) \
-    { conv_implicit_wgrad<WM>((const u16*)x, (const u16*)gy, partial, m_total, cout, k_total, m_per_split, g); }
-EXPORT_CONV_WGRAD(128, 4)
-EXPORT_CONV_WGRAD(64, 2)
+// partials per slice added up in the same launch into gw (SliceTotals). Activations are
+// float16; the suffix names the weight gradient's dtype (float32 where it is the master's).
+#define EXPORT_CONV_WGRAD(CO, WM, S, T) \
+    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_wgrad_co##CO##_##S(const f16* x, const f16* gy, float* partial, T* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g) \
+    { conv_implicit_wgrad<WM, T>((const u16*)x, (const u16*)gy, partial, gw, o, m_total, cout, k_total, m_per_split, g); }
+#define EXPORT_CONV_WGRADS(S, T) EXPORT_CONV_WGRAD(128, 4, S, T) EXPORT_CONV_WGRAD(64, 2, S, T)
+EXPORT_FLOAT_TYPES(EXPORT_CONV_WGRADS)
 
-template <typename T>
-__device__ void conv_wgrad_reduce(const float* partial, T* gw, int splits, i64 n)
-{
-    GRID_STRIDE(i, n)
-    {
-        float s = 0.0f;
-        for (int z = 0; z < splits; z++) s += partial[(i64)z * n + i];
-        st(gw, i, s);
-    }
-}
-
-#define EXPORT_WGRAD_REDUCE(S, T) \
-    extern "C" __global__ void __launch_bounds__(256) conv_wgrad_reduce_##S(const float* partial, T* gw, int splits, i64 n) { conv_wgrad_reduce(partial, gw, splits, n); }
-EXPORT_FLOAT_TYPES(EXPORT_WGRAD_REDUCE)
-
-// y[r, c] = c < cx ? x[r, c] : 0 for c < cy: pads channels with zeros (cy > cx: the stem's 3 to the
-// implicit GEMM's 8, for the images and the weights) or drops the padding again (cy < cx: the weight
-// gradient back to 3 channels).
+// y[r, c] = c < cx ? x[r, c] : 0 for c < cy: pads channels with zeros (the stem's 3 to the implicit
+// GEMM's 8, for the images and the weights).
 template <typename T>
 __device__ void copy_channels(const T* x, T* y, i64 rows, int cx, int cy)
 {

@@ -367,16 +367,48 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, Epilog
 
 // The weight gradient: gW[co, k] = Σ_m gy[m, co]·A[m, k], A gathered from x as in the forward.
 // Here the GEMM's rows are co, its columns k and its reduction runs over m (all pixels of the
-// batch), split into gridDim.z slices whose float32 partials land in partial[z][co][k]; a second
-// kernel adds the slices in order (deterministic). Both operands sit in shared memory with m as
+// batch), split into gridDim.z slices whose float32 partials land in partial[z][co][k]; the slices
+// are added in the same launch, in slice order (deterministic), by two levels of "last block
+// reduces" (wgrad_slices_total). Both operands sit in shared memory with m as
 // the row (gy[m][co] and A[m][k] as loaded), and ldmatrix .trans turns 8 × 8 blocks of them into
 // the row-major A and column-major B fragments that mma wants. WM warps along co (4: a 128 × 128
 // tile; 2: 64 × 256, for layers with at most 64 output channels), 8 / WM along k; rows are padded
 // by 8 halves, which keeps an ldmatrix's 8 rows on distinct banks.
 #define WG_BK 32
 
-template <int WM>
-__device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
+// How the slices are added up into gw [cout, kh, kw, cin], from partials over the kernel's
+// k = (ki, kj, c) with g.cin ≥ cin channels (the stem's padding is dropped on the way). The last
+// slice of each group of `group` adds the group's slices into the group's first, and the last
+// group's adds the groups: tickets holds ⌈slices / group⌉ counters per (co, k) tile, then one per
+// tile.
+struct SliceTotals
+{
+    u32* tickets;
+    int group, cin;
+};
+
+// Slices first, first + step, ... (count of them) of partial[z][co][k] added in order over the
+// block's co_t × k_t tile: into slice `first` while groups remain, else into gw.
+template <typename T>
+__device__ __forceinline__ void wgrad_slices_total(float* partial, T* gw, const SliceTotals& o, int first, int step, int count, bool to_gw,
+    int co0, int k0, int co_t, int k_t, int cout, int k_total, int cp)
+{
+    i64 slice = (i64)cout * k_total;
+    for (int e = threadIdx.x; e < co_t * k_t; e += blockDim.x)
+    {
+        int co = co0 + e / k_t, k = k0 + e % k_t;
+        if (co >= cout || k >= k_total) continue;
+        float* p = partial + (i64)co * k_total + k;
+        float s = 0.0f;
+        for (int z = 0; z < count; z++) s += ld_cg(p + (i64)(first + z * step) * slice);
+        if (!to_gw) { p[(i64)first * slice] = s; continue; }
+        int tap = k / cp, c = k - tap * cp;
+        if (c < o.cin) st(gw, ((i64)co * (k_total / cp) + tap) * o.cin + c, s);
+    }
+}
+
+template <int WM, typename T>
+__device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial, T* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
 {
 #if __CUDA_ARCH__ >= 800
     constexpr int CO_T = 32 * WM, K_T = 64 * (8 / WM), GLD = CO_T + 8, ALD = K_T + 8;
@@ -453,5 +485,12 @@ __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial,
             if (row < cout) { out[(i64)row * k_total + kc] = acc[i][j][0]; out[(i64)row * k_total + kc + 1] = acc[i][j][1]; }
             if (row + 8 < cout) { out[(i64)(row + 8) * k_total + kc] = acc[i][j][2]; out[(i64)(row + 8) * k_total + kc + 1] = acc[i][j][3]; }
         }
+
+    int tiles = gridDim.x * gridDim.y, tile = blockIdx.y * gridDim.x + blockIdx.x, slices = gridDim.z;
+    int groups = (slices + o.group - 1) / o.group, gi = blockIdx.z / o.group, first = gi * o.group;
+    if (!last_to_arrive(o.tickets + (i64)tile * groups + gi, imin(o.group, slices - first))) return;
+    wgrad_slices_total(partial, gw, o, first, 1, imin(o.group, slices - first), groups == 1, co0, k0, CO_T, K_T, cout, k_total, g.cin);
+    if (groups == 1 || !last_to_arrive(o.tickets + (i64)tiles * groups + tile, groups)) return;
+    wgrad_slices_total(partial, gw, o, 0, o.group, groups, true, co0, k0, CO_T, K_T, cout, k_total, g.cin);
 #endif
 }

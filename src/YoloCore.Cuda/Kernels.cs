@@ -176,25 +176,18 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("conv2d", "conv_implicit_forward_n64_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_wgrad_co128_{f16}(const f16* x, const f16* gy, float* partial, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
-        public void ConvImplicitWgradCo128(string suffix, Work work, ulong x, ulong gy, ulong partial, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
+        /// kernels/conv2d.cu: conv_implicit_wgrad_co128_{f32,f16}(const f16* x, const f16* gy, float* partial, float* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
+        public void ConvImplicitWgradCo128(string suffix, Work work, ulong x, ulong gy, ulong partial, ulong gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
         {
-            void** args = stackalloc void*[] { &x, &gy, &partial, &m_total, &cout, &k_total, &m_per_split, &g };
+            void** args = stackalloc void*[] { &x, &gy, &partial, &gw, &o, &m_total, &cout, &k_total, &m_per_split, &g };
             backend.Launch("conv2d", "conv_implicit_wgrad_co128_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_wgrad_co64_{f16}(const f16* x, const f16* gy, float* partial, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
-        public void ConvImplicitWgradCo64(string suffix, Work work, ulong x, ulong gy, ulong partial, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
+        /// kernels/conv2d.cu: conv_implicit_wgrad_co64_{f32,f16}(const f16* x, const f16* gy, float* partial, float* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
+        public void ConvImplicitWgradCo64(string suffix, Work work, ulong x, ulong gy, ulong partial, ulong gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
         {
-            void** args = stackalloc void*[] { &x, &gy, &partial, &m_total, &cout, &k_total, &m_per_split, &g };
+            void** args = stackalloc void*[] { &x, &gy, &partial, &gw, &o, &m_total, &cout, &k_total, &m_per_split, &g };
             backend.Launch("conv2d", "conv_implicit_wgrad_co64_" + suffix, work, args);
-        }
-
-        /// kernels/conv2d.cu: conv_wgrad_reduce_{f32,f16}(const float* partial, float* gw, int splits, i64 n)
-        public void ConvWgradReduce(string suffix, Work work, ulong partial, ulong gw, int splits, long n)
-        {
-            void** args = stackalloc void*[] { &partial, &gw, &splits, &n };
-            backend.Launch("conv2d", "conv_wgrad_reduce_" + suffix, work, args);
         }
 
         /// kernels/conv2d.cu: copy_channels_{f32,f16}(const float* x, float* y, i64 rows, int cx, int cy)

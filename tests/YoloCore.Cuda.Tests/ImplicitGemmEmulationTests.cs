@@ -141,7 +141,7 @@ public class ImplicitGemmEmulationTests
                     }
     }
 
-    /// conv_implicit_wgrad's blocks over (co, k, slice), then conv_wgrad_reduce.
+    /// conv_implicit_wgrad's blocks over (co, k, slice), then its slices added up (wgrad_slices_total).
     static double[] WeightGradientKernel(double[] x, double[] gy, Geometry g, int perSplit, int wmCount = 4)
     {
         const int wbk = 32;

@@ -108,7 +108,7 @@ public class KernelCompileTests
         Assert.Contains("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16", ptx); // the weight gradient's operands
         if (!Nvrtc.GetSupportedArchs().Contains(80)) return;
         var cubin = Nvrtc.Compile(KernelRegistry.Source("conv2d"), "conv2d.cu", ["-arch=sm_80", "-std=c++17", "-default-device", "--ptxas-options=-v"]);
-        foreach (var kernel in new[] { "conv_implicit_forward_n128_f16", "conv_implicit_forward_n64_f16", "conv_implicit_forward_n32_f16", "conv_implicit_wgrad_co128_f16", "conv_implicit_wgrad_co64_f16" })
+        foreach (var kernel in new[] { "conv_implicit_forward_n128_f16", "conv_implicit_forward_n64_f16", "conv_implicit_forward_n32_f16", "conv_implicit_wgrad_co128_f16", "conv_implicit_wgrad_co64_f16", "conv_implicit_wgrad_co128_f32", "conv_implicit_wgrad_co64_f32" })
         {
             var info = cubin.Log.Split('\n').SkipWhile(l => !l.Contains($"'{kernel}'")).Take(4).ToList();
             Assert.True(info.Count > 0, cubin.Log);

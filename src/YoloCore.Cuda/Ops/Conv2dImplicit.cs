@@ -160,7 +160,8 @@ public sealed unsafe partial class CudaBackend
     const long WeightGradientPartialBytes = 64L << 20;
 
     /// gW = Σ over pixels of gy ⊗ patches, split over the pixels into slices whose float32 partial
-    /// sums conv_wgrad_reduce adds in slice order (deterministic, whatever the split).
+    /// sums the kernel's last blocks add in slice order (deterministic, whatever the split) into gw,
+    /// without the stem's padded channels.
     void ImplicitWeightGradient(Tensor x, Tensor gy, ConvGeom c, int cout, Tensor gw)
     {
         int cp = PaddedChannels(c.Cin), m = x.Shape[0] * c.Ho * c.Wo, k = c.Kh * c.Kw * cp;
@@ -169,9 +170,8 @@ public sealed unsafe partial class CudaBackend
         long tiles = (long)((cout + 127) / 128) * ((k + 127) / 128);
         long splits = Math.Clamp((WeightGradientBlocks + tiles - 1) / tiles, 1, Math.Max(1, WeightGradientPartialBytes / (4L * cout * k)));
         int perSplit = (int)Math.Min(m, ((m + splits - 1) / splits + 31) / 32 * 32);
-        int slices = (m + perSplit - 1) / perSplit;
+        int slices = (m + perSplit - 1) / perSplit, group = (int)Math.Ceiling(Math.Sqrt(slices)), groups = (slices + group - 1) / group;
         var xp = WithChannels(x, cp);
-        var gwp = cp == c.Cin ? gw : Tensor.Empty(new Shape(cout, c.Kh, c.Kw, cp), gw.DType, Device);
         using (var partial = Tensor.Empty(new Shape(slices, cout, k), DType.Float32, Device))
         {
             // Tiles of 128 co × 128 k, or 64 × 256 (the only one for at most 64 output channels).
@@ -179,18 +179,14 @@ public sealed unsafe partial class CudaBackend
             {
                 bool narrow = tile == "co64";
                 int coTile = narrow ? 64 : 128, kTile = narrow ? 256 : 128;
-                var work = Work.Grid((uint)((cout + coTile - 1) / coTile), (uint)((k + kTile - 1) / kTile), (uint)slices);
-                if (narrow) kernel.ConvImplicitWgradCo64("f16", work, Ptr(xp), Ptr(gy), Ptr(partial), m, cout, k, perSplit, c with { Cin = cp });
-                else kernel.ConvImplicitWgradCo128("f16", work, Ptr(xp), Ptr(gy), Ptr(partial), m, cout, k, perSplit, c with { Cin = cp });
+                int coTiles = (cout + coTile - 1) / coTile, kTiles = (k + kTile - 1) / kTile;
+                var work = Work.Grid((uint)coTiles, (uint)kTiles, (uint)slices);
+                var totals = new SliceTotals { Tickets = Tickets((long)coTiles * kTiles * (groups + 1)), Group = group, Cin = c.Cin };
+                string t = Suffix(gw, "Conv2d");
+                if (narrow) kernel.ConvImplicitWgradCo64(t, work, Ptr(xp), Ptr(gy), Ptr(partial), Ptr(gw), totals, m, cout, k, perSplit, c with { Cin = cp });
+                else kernel.ConvImplicitWgradCo128(t, work, Ptr(xp), Ptr(gy), Ptr(partial), Ptr(gw), totals, m, cout, k, perSplit, c with { Cin = cp });
             }
             Run(ChooseTile($"wgrad m{m} co{cout} k{k} {Describe(c with { Cin = cp })}", cout <= 64 ? ["co64"] : ["co128", "co64"], Run));
-            kernel.ConvWgradReduce(Suffix(gw, "Conv2d"), gwp.Count, Ptr(partial), Ptr(gwp), slices, gwp.Count);
-        }
-        if (gwp != gw)
-        {
-            // Back to the layer's channels: the padded ones' gradients (zeros times images) go.
-            kernel.CopyChannels(Suffix(gw, "Conv2d"), gw.Count, Ptr(gwp), Ptr(gw), gw.Count / c.Cin, cp, c.Cin);
-            gwp.Dispose();
         }
         if (xp != x) xp.Dispose();
     }
@@ -225,4 +221,12 @@ internal struct EpilogueSums
 {
     public ulong Partial, Groups, Tickets, Sums;
     public int Group;
+}
+
+/// Mirrors conv2d_implicit.cuh's SliceTotals: how the weight gradient's slices are added up.
+[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+internal struct SliceTotals
+{
+    public ulong Tickets;
+    public int Group, Cin;
 }
