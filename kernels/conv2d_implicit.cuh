@@ -112,8 +112,19 @@ __device__ __forceinline__ void two_stage_pipeline(int tiles, Load& load, Comput
 }
 #endif
 
+// A block's place in the grid it computes: its launch's own (here()), or its share of a launch
+// that runs two grids side by side (conv2d.cu's conv_implicit_backward), x counted fastest.
+struct Place
+{
+    int x, y, z, nx, ny, nz;
+};
+
+__device__ __forceinline__ Place here() { return {(int)blockIdx.x, (int)blockIdx.y, (int)blockIdx.z, (int)gridDim.x, (int)gridDim.y, (int)gridDim.z}; }
+
+__device__ __forceinline__ Place place_of(int b, int nx, int ny, int nz) { return {b % nx, b / nx % ny, b / (nx * ny), nx, ny, nz}; }
+
 // BatchNorm's batch sums in the forward's epilogue (issue 13, item 2): per output column, Σy and Σy²
-// over the block's 128 rows, into partial[(blockIdx.x·2 + j)·cout + col] (j = 0: Σy, 1: Σy²). Fixed
+// over the block's 128 rows, into partial[(p.x·2 + j)·cout + col] (j = 0: Σy, 1: Σy²). Fixed
 // order, so deterministic: a thread's 4 rows, the 8 lanes of a column (xor shuffles), then the 4
 // warps along m in order. red is [4 warps along m][bn columns][2] floats in the pipeline's shared
 // memory, free once it has ended (it ends on __syncthreads). Then the blocks' partials are added
@@ -176,7 +187,7 @@ __device__ __forceinline__ void column_totals(const S* p, int first, int count, 
 }
 
 // red: the pipeline's shared memory, as floats for the block's partial, then as doubles.
-__device__ __forceinline__ void epilogue_sums_block(float* red, const EpilogueSums& e, int n0, int cout, int bn)
+__device__ __forceinline__ void epilogue_sums_block(float* red, const EpilogueSums& e, const Place& p, int n0, int cout, int bn)
 {
     __syncthreads();
     for (int cl = threadIdx.x; cl < bn; cl += blockDim.x)
@@ -189,13 +200,13 @@ __device__ __forceinline__ void epilogue_sums_block(float* red, const EpilogueSu
             s += red[(wm * bn + cl) * 2];
             q += red[(wm * bn + cl) * 2 + 1];
         }
-        e.partial[((i64)blockIdx.x * 2) * cout + col] = s;
-        e.partial[((i64)blockIdx.x * 2 + 1) * cout + col] = q;
+        e.partial[((i64)p.x * 2) * cout + col] = s;
+        e.partial[((i64)p.x * 2 + 1) * cout + col] = q;
     }
-    int gi = blockIdx.x / e.group, groups = (gridDim.x + e.group - 1) / e.group, first = gi * e.group;
-    if (!last_to_arrive(e.tickets + (i64)blockIdx.y * groups + gi, imin(e.group, gridDim.x - first))) return;
+    int gi = p.x / e.group, groups = (p.nx + e.group - 1) / e.group, first = gi * e.group;
+    if (!last_to_arrive(e.tickets + (i64)p.y * groups + gi, imin(e.group, p.nx - first))) return;
     double t[2];
-    column_totals(e.partial, first, imin(e.group, gridDim.x - first), n0, cout, bn, (double*)red, t);
+    column_totals(e.partial, first, imin(e.group, p.nx - first), n0, cout, bn, (double*)red, t);
     int col = n0 + threadIdx.x;
     bool mine = threadIdx.x < bn && col < cout;
     if (groups > 1)
@@ -205,7 +216,7 @@ __device__ __forceinline__ void epilogue_sums_block(float* red, const EpilogueSu
             e.groups[((i64)gi * 2) * cout + col] = t[0];
             e.groups[((i64)gi * 2 + 1) * cout + col] = t[1];
         }
-        if (!last_to_arrive(e.tickets + (i64)gridDim.y * groups + blockIdx.y, groups)) return;
+        if (!last_to_arrive(e.tickets + (i64)p.ny * groups + p.y, groups)) return;
         column_totals(e.groups, 0, groups, n0, cout, bn, (double*)red, t);
     }
     if (mine)
@@ -227,22 +238,27 @@ struct FlippedWeights
     int kh, kw, sh, sw, rh, rw;
 };
 
+// The forward's shared memory in halves: A's two stages of IG_BM rows of IG_LD, then B's: BN rows
+// of IG_LD (n-major), or FLIPPED IG_BK rows of BN + 8 halves (k-major; the 8 of padding again put
+// an ldmatrix's 8 rows on distinct banks).
+template <int NT, bool FLIPPED>
+__device__ constexpr int forward_smem_halves() { return 2 * IG_BM * IG_LD + 2 * (FLIPPED ? IG_BK * (16 * NT + 8) : 16 * NT * IG_LD); }
+
 // The forward's tile is 128 rows (m) × 16·NT columns (co): NT = 8, 4 or 2 for 128, 64 or 32, so
 // a layer with few output channels does not compute empty columns. 2 warps share the columns.
-// FLIPPED: B from FlippedWeights f instead of w.
+// FLIPPED: B from FlippedWeights f instead of w. p: the tile (x along m, y along co); smem:
+// forward_smem_halves, 128-byte aligned.
 template <int NT, bool FLIPPED = false>
 __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om,
-    FlippedWeights f = FlippedWeights{})
+    Place p, u16* smem, FlippedWeights f = FlippedWeights{})
 {
 #if __CUDA_ARCH__ >= 800
-    // B's stage: BN rows of IG_LD (n-major), or IG_BK rows of BN + 8 halves (k-major; the 8 of
-    // padding again put an ldmatrix's 8 rows on distinct banks).
     constexpr int BN = 16 * NT, BSEGS = (BN * 4 + 255) / 256, BLD = FLIPPED ? BN + 8 : IG_LD, BROWS = FLIPPED ? IG_BK : BN;
-    __shared__ __align__(128) u16 as[2][IG_BM * IG_LD];
-    __shared__ __align__(128) u16 bs[2][BROWS * BLD];
+    auto as = (u16(*)[IG_BM * IG_LD])smem;
+    auto bs = (u16(*)[BROWS * BLD])(smem + 2 * IG_BM * IG_LD);
     int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     int wm = warp & 3, wn = warp >> 2;
-    int m0 = blockIdx.x * IG_BM, n0 = blockIdx.y * BN;
+    int m0 = p.x * IG_BM, n0 = p.y * BN;
 
     // Each thread fills two 16-byte segments of each stage's A (and BN / 64 of B, or one for the
     // first BN·4 threads): segment s = tid + 256·i is row s / 4, columns (s % 4)·8 ... + 7. What a
@@ -353,21 +369,29 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, Epilog
             for (int half = 0; half < 2; half++)
             {
                 if (col >= cout || ybase[i][half] < 0) continue; // cout % 8 == 0: col + 1 < cout as well
-                unsigned short h0 = f2h(acc[i][j][2 * half]), h1 = f2h(acc[i][j][2 * half + 1]);
-                *(unsigned*)(y + ybase[i][half] + col) = (unsigned)h0 | ((unsigned)h1 << 16);
+                unsigned* out = (unsigned*)(y + ybase[i][half] + col);
+                float a0 = acc[i][j][2 * half], a1 = acc[i][j][2 * half + 1];
+                if (om.add)
+                {
+                    unsigned old = *out;
+                    a0 += h2f((unsigned short)(old & 0xffffu));
+                    a1 += h2f((unsigned short)(old >> 16));
+                }
+                unsigned short h0 = f2h(a0), h1 = f2h(a1);
+                *out = (unsigned)h0 | ((unsigned)h1 << 16);
                 float v0 = h2f(h0), v1 = h2f(h1);
                 s[0] += v0; q[0] += v0 * v0;
                 s[1] += v1; q[1] += v1 * v1;
             }
         if (e.partial) epilogue_sums_warp(s, q, lane, wm, wn * 8 * NT + j * 8, (float*)as[0], 16 * NT);
     }
-    if (e.partial) epilogue_sums_block((float*)as[0], e, n0, cout, 16 * NT);
+    if (e.partial) epilogue_sums_block((float*)as[0], e, p, n0, cout, 16 * NT);
 #endif
 }
 
 // The weight gradient: gW[co, k] = Σ_m gy[m, co]·A[m, k], A gathered from x as in the forward.
 // Here the GEMM's rows are co, its columns k and its reduction runs over m (all pixels of the
-// batch), split into gridDim.z slices whose float32 partials land in partial[z][co][k]; the slices
+// batch), split into slices (p.z) whose float32 partials land in partial[z][co][k]; the slices
 // are added in the same launch, in slice order (deterministic), by two levels of "last block
 // reduces" (wgrad_slices_total). Both operands sit in shared memory with m as
 // the row (gy[m][co] and A[m][k] as loaded), and ldmatrix .trans turns 8 × 8 blocks of them into
@@ -407,18 +431,25 @@ __device__ __forceinline__ void wgrad_slices_total(float* partial, T* gw, const 
     }
 }
 
+// The weight gradient's shared memory in halves: two stages of gy's WG_BK rows of CO_T + 8, then
+// two of A's WG_BK rows of K_T + 8.
+template <int WM>
+__device__ constexpr int wgrad_smem_halves() { return 2 * WG_BK * (32 * WM + 8) + 2 * WG_BK * (64 * (8 / WM) + 8); }
+
+// p: the tile (x along co, y along k) and slice (z); smem: wgrad_smem_halves, 128-byte aligned.
 template <int WM, typename T>
-__device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial, T* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
+__device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial, T* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g,
+    Place p, u16* smem)
 {
 #if __CUDA_ARCH__ >= 800
     constexpr int CO_T = 32 * WM, K_T = 64 * (8 / WM), GLD = CO_T + 8, ALD = K_T + 8;
     constexpr int GSEGS = CO_T / 64, ASEGS = K_T / 64; // 16-byte segments per thread per stage
-    __shared__ __align__(128) u16 gs[2][WG_BK * GLD];
-    __shared__ __align__(128) u16 as[2][WG_BK * ALD];
+    auto gs = (u16(*)[WG_BK * GLD])smem;
+    auto as = (u16(*)[WG_BK * ALD])(smem + 2 * WG_BK * GLD);
     int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     int wm = warp % WM, wn = warp / WM;
-    int co0 = blockIdx.x * CO_T, k0 = blockIdx.y * K_T;
-    int m_begin = blockIdx.z * m_per_split, m_end = imin(m_total, m_begin + m_per_split);
+    int co0 = p.x * CO_T, k0 = p.y * K_T;
+    int m_begin = p.z * m_per_split, m_end = imin(m_total, m_begin + m_per_split);
     int hw = g.ho * g.wo;
 
     // Thread segment s = tid + 256·i: row s / (width / 8) of the 32 m rows, columns (s % (width / 8))·8
@@ -476,7 +507,7 @@ __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial,
     };
     two_stage_pipeline(m_end > m_begin ? (m_end - m_begin + WG_BK - 1) / WG_BK : 0, load, compute);
 
-    float* out = partial + (i64)blockIdx.z * cout * k_total;
+    float* out = partial + (i64)p.z * cout * k_total;
     for (int i = 0; i < 2; i++)
         for (int j = 0; j < 8; j++)
         {
@@ -486,8 +517,8 @@ __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial,
             if (row + 8 < cout) { out[(i64)(row + 8) * k_total + kc] = acc[i][j][2]; out[(i64)(row + 8) * k_total + kc + 1] = acc[i][j][3]; }
         }
 
-    int tiles = gridDim.x * gridDim.y, tile = blockIdx.y * gridDim.x + blockIdx.x, slices = gridDim.z;
-    int groups = (slices + o.group - 1) / o.group, gi = blockIdx.z / o.group, first = gi * o.group;
+    int tiles = p.nx * p.ny, tile = p.y * p.nx + p.x, slices = p.nz;
+    int groups = (slices + o.group - 1) / o.group, gi = p.z / o.group, first = gi * o.group;
     if (!last_to_arrive(o.tickets + (i64)tile * groups + gi, imin(o.group, slices - first))) return;
     wgrad_slices_total(partial, gw, o, first, 1, imin(o.group, slices - first), groups == 1, co0, k0, CO_T, K_T, cout, k_total, g.cin);
     if (groups == 1 || !last_to_arrive(o.tickets + (i64)tiles * groups + tile, groups)) return;

@@ -134,24 +134,66 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("conv2d", "col2im_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_dgrad_n128_{f16}(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p)
-        public void ConvImplicitDgradN128(string suffix, Work work, ulong gy, ulong w, ulong gx, int n, int cout, ConvGeom c, Phases p)
+        /// kernels/conv2d.cu: conv_implicit_backward_n128_co128_{f32,f16}(const f16* x, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
+        public void ConvImplicitBackwardN128Co128(string suffix, Work work, ulong x, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
         {
-            void** args = stackalloc void*[] { &gy, &w, &gx, &n, &cout, &c, &p };
+            void** args = stackalloc void*[] { &x, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p };
+            backend.Launch("conv2d", "conv_implicit_backward_n128_co128_" + suffix, work, args);
+        }
+
+        /// kernels/conv2d.cu: conv_implicit_backward_n128_co64_{f32,f16}(const f16* x, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
+        public void ConvImplicitBackwardN128Co64(string suffix, Work work, ulong x, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
+        {
+            void** args = stackalloc void*[] { &x, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p };
+            backend.Launch("conv2d", "conv_implicit_backward_n128_co64_" + suffix, work, args);
+        }
+
+        /// kernels/conv2d.cu: conv_implicit_backward_n32_co128_{f32,f16}(const f16* x, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
+        public void ConvImplicitBackwardN32Co128(string suffix, Work work, ulong x, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
+        {
+            void** args = stackalloc void*[] { &x, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p };
+            backend.Launch("conv2d", "conv_implicit_backward_n32_co128_" + suffix, work, args);
+        }
+
+        /// kernels/conv2d.cu: conv_implicit_backward_n32_co64_{f32,f16}(const f16* x, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
+        public void ConvImplicitBackwardN32Co64(string suffix, Work work, ulong x, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
+        {
+            void** args = stackalloc void*[] { &x, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p };
+            backend.Launch("conv2d", "conv_implicit_backward_n32_co64_" + suffix, work, args);
+        }
+
+        /// kernels/conv2d.cu: conv_implicit_backward_n64_co128_{f32,f16}(const f16* x, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
+        public void ConvImplicitBackwardN64Co128(string suffix, Work work, ulong x, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
+        {
+            void** args = stackalloc void*[] { &x, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p };
+            backend.Launch("conv2d", "conv_implicit_backward_n64_co128_" + suffix, work, args);
+        }
+
+        /// kernels/conv2d.cu: conv_implicit_backward_n64_co64_{f32,f16}(const f16* x, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
+        public void ConvImplicitBackwardN64Co64(string suffix, Work work, ulong x, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
+        {
+            void** args = stackalloc void*[] { &x, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p };
+            backend.Launch("conv2d", "conv_implicit_backward_n64_co64_" + suffix, work, args);
+        }
+
+        /// kernels/conv2d.cu: conv_implicit_dgrad_n128_{f16}(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p, int add)
+        public void ConvImplicitDgradN128(string suffix, Work work, ulong gy, ulong w, ulong gx, int n, int cout, ConvGeom c, Phases p, int add)
+        {
+            void** args = stackalloc void*[] { &gy, &w, &gx, &n, &cout, &c, &p, &add };
             backend.Launch("conv2d", "conv_implicit_dgrad_n128_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_dgrad_n32_{f16}(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p)
-        public void ConvImplicitDgradN32(string suffix, Work work, ulong gy, ulong w, ulong gx, int n, int cout, ConvGeom c, Phases p)
+        /// kernels/conv2d.cu: conv_implicit_dgrad_n32_{f16}(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p, int add)
+        public void ConvImplicitDgradN32(string suffix, Work work, ulong gy, ulong w, ulong gx, int n, int cout, ConvGeom c, Phases p, int add)
         {
-            void** args = stackalloc void*[] { &gy, &w, &gx, &n, &cout, &c, &p };
+            void** args = stackalloc void*[] { &gy, &w, &gx, &n, &cout, &c, &p, &add };
             backend.Launch("conv2d", "conv_implicit_dgrad_n32_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_dgrad_n64_{f16}(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p)
-        public void ConvImplicitDgradN64(string suffix, Work work, ulong gy, ulong w, ulong gx, int n, int cout, ConvGeom c, Phases p)
+        /// kernels/conv2d.cu: conv_implicit_dgrad_n64_{f16}(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p, int add)
+        public void ConvImplicitDgradN64(string suffix, Work work, ulong gy, ulong w, ulong gx, int n, int cout, ConvGeom c, Phases p, int add)
         {
-            void** args = stackalloc void*[] { &gy, &w, &gx, &n, &cout, &c, &p };
+            void** args = stackalloc void*[] { &gy, &w, &gx, &n, &cout, &c, &p, &add };
             backend.Launch("conv2d", "conv_implicit_dgrad_n64_" + suffix, work, args);
         }
 

@@ -17,11 +17,12 @@ public sealed unsafe partial class CudaBackend
         public int H, W, Cin, Ho, Wo, Kh, Kw, Sh, Sw, Ph, Pw;
     }
 
-    /// conv2d.cu's OutMap: where the implicit GEMM writes its output pixel (n, i, j).
+    /// conv2d.cu's OutMap: where the implicit GEMM writes its output pixel (n, i, j), and whether
+    /// it adds to what is there (Add = 1).
     [StructLayout(LayoutKind.Sequential)]
     struct OutMap
     {
-        public int H, W, Sh, Sw, Oh, Ow;
+        public int H, W, Sh, Sw, Oh, Ow, Add;
 
         public static OutMap Dense(ConvGeom c) => new() { H = c.Ho, W = c.Wo, Sh = 1, Sw = 1 };
     }
@@ -79,36 +80,43 @@ public sealed unsafe partial class CudaBackend
         if (batchSums is not null) WriteBatchSums(y, batchSums);
     }
 
-    /// addToGx: the 1×1 GEMM adds into gx (β = 1); the other paths compute the input gradient apart, then add it.
+    /// addToGx: gx already holds the input's other gradients, and this one is added to them (the
+    /// 1×1 GEMM with β = 1, the implicit input gradient in its epilogue; the im2col path apart, then added).
     public void Conv2dBackward(Tensor x, Tensor w, Tensor gy, Conv2dGeometry g, Tensor? gx, Tensor? gw, Tensor? gbias, bool addToGx = false)
     {
         var c = Geometry(x, w, g);
-        if (addToGx && gx is not null && !IsPointwise(c))
+        int cout = w.Shape[0], k = c.Kh * c.Kw * c.Cin, m = x.Shape[0] * c.Ho * c.Wo, es = x.DType.SizeOf();
+        // A weight gradient in float32 from float16 (its master's dtype) comes out of the GEMMs' float32 sums.
+        if (gw is not null && gw.DType != x.DType && gw.DType != DType.Float32)
+            throw new NotSupportedException($"Conv2dBackward on CUDA writes the weight gradient in the input's dtype or float32, not {gw.DType.Name()}");
+        bool implicitGx = gx is not null && UsesImplicitInputGradient(x, w, c), implicitGw = gw is not null && UsesImplicitGemm(x, w, c, pointwise: implicitGx);
+        if (addToGx && gx is not null && !IsPointwise(c) && !implicitGx)
         {
             using var own = Tensor.Empty(gx.Shape, gx.DType, Device);
             Conv2dBackward(x, w, gy, g, own, gw, gbias);
             AddInPlace(gx, own);
             return;
         }
-        int cout = w.Shape[0], k = c.Kh * c.Kw * c.Cin, m = x.Shape[0] * c.Ho * c.Wo, es = x.DType.SizeOf();
-        // A weight gradient in float32 from float16 (its master's dtype) comes out of the GEMMs' float32 sums.
-        if (gw is not null && gw.DType != x.DType && gw.DType != DType.Float32)
-            throw new NotSupportedException($"Conv2dBackward on CUDA writes the weight gradient in the input's dtype or float32, not {gw.DType.Name()}");
         if (gbias is not null) ChannelSums(gy, m, cout, gbias);
+        if (implicitGx && implicitGw)
+        {
+            ImplicitBackward(x, w, gy, c, gx!, addToGx, gw!);
+            return;
+        }
         if (IsPointwise(c))
         {
             if (gw is not null) Gemm(true, false, cout, c.Cin, m, Ptr(gy), cout, Ptr(x), c.Cin, Ptr(gw), c.Cin, false, x.DType, gw.DType);
             if (gx is not null) Gemm(false, false, m, c.Cin, cout, Ptr(gy), cout, Ptr(w), c.Cin, Ptr(gx), c.Cin, addToGx, x.DType);
             return;
         }
-        if (gx is not null && UsesImplicitInputGradient(x, w, c))
+        if (implicitGx)
         {
-            ImplicitInputGradient(w, gy, c, gx);
+            ImplicitInputGradient(w, gy, c, gx!, addToGx);
             gx = null;
         }
-        if (gw is not null && UsesImplicitGemm(x, w, c))
+        if (implicitGw)
         {
-            ImplicitWeightGradient(x, gy, c, cout, gw);
+            ImplicitWeightGradient(x, gy, c, cout, gw!);
             gw = null;
         }
         if (gx is null && gw is null) return;

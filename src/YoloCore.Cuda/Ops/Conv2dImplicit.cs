@@ -121,36 +121,55 @@ public sealed unsafe partial class CudaBackend
 
     /// The input gradient as stride-1 convolutions of gy with flipped, channel-transposed weights,
     /// one per phase of the stride (InputGradientPhase; one for stride 1), all in one launch, each
-    /// written straight into its rows and columns of gx: no column buffer, no col2im.
+    /// written straight into its rows and columns of gx: no column buffer, no col2im. 1×1 layers
+    /// too: with the weight gradient in the same launch (ImplicitBackward) it saves one.
     bool UsesImplicitInputGradient(Tensor x, Tensor w, ConvGeom c) =>
-        UsesImplicitGemm(x, w, c) && c.Cin % 8 == 0 && (long)x.Shape[0] * c.H * c.W < int.MaxValue;
+        UsesImplicitGemm(x, w, c, pointwise: true) && c.Cin % 8 == 0 && (long)x.Shape[0] * c.H * c.W < int.MaxValue;
 
-    void ImplicitInputGradient(Tensor w, Tensor gy, ConvGeom c, Tensor gx)
+    /// The phases' table for one launch (the phases with taps, at most Phases.Max of them), and
+    /// whether some rows and columns of gx are reached by no tap (a kernel smaller than its stride).
+    static List<Phases> PhaseTables(ConvGeom c, out bool untouched)
     {
-        int cout = w.Shape[0], n = gy.Shape[0];
         var all = InputGradientPhase.Plan(c.H, c.W, c.Kh, c.Kw, c.Sh, c.Sw, c.Ph, c.Pw);
-        if (all.Any(p => !p.HasTaps)) Fill(gx, 0); // rows and columns no tap reaches
+        untouched = all.Any(p => !p.HasTaps);
         var phases = all.Where(p => p.HasTaps).ToList();
+        var tables = new List<Phases>();
         for (int first = 0; first < phases.Count; first += Phases.Max)
         {
             var group = phases.Skip(first).Take(Phases.Max).ToList();
-            // Every phase's convolution in one launch, each reading its taps of w (FlippedWeights).
             var table = new Phases { Count = group.Count };
             for (int i = 0; i < group.Count; i++) table.Set(i, group[i]);
-            int m = group.Max(p => n * p.Hp * p.Wp);
-            if (m == 0) continue;
+            tables.Add(table);
+        }
+        return tables;
+    }
+
+    /// conv2d.cu's dgrad_grid: row blocks of the largest phase × column blocks of the input's channels × phases.
+    static (int X, int Y, int Z) InputGradientGrid(int n, ConvGeom c, Phases table, int width) =>
+        ((table.MaxRows(n) + 127) / 128, (c.Cin + width - 1) / width, table.Count);
+
+    /// add: gx holds the input's other gradients, and this one is added to them.
+    void ImplicitInputGradient(Tensor w, Tensor gy, ConvGeom c, Tensor gx, bool add)
+    {
+        int cout = w.Shape[0], n = gy.Shape[0];
+        var tables = PhaseTables(c, out bool untouched);
+        if (untouched && !add) Fill(gx, 0);
+        foreach (var table in tables)
+        {
+            if (table.MaxRows(n) == 0) continue;
             void Run(string tile)
             {
                 int width = int.Parse(tile.AsSpan(1));
-                var work = Work.Grid((uint)((m + 127) / 128), (uint)((c.Cin + width - 1) / width), (uint)group.Count);
+                var (gridX, gridY, gridZ) = InputGradientGrid(n, c, table, width);
+                var work = Work.Grid((uint)gridX, (uint)gridY, (uint)gridZ);
                 switch (width)
                 {
-                    case 32: kernel.ConvImplicitDgradN32("f16", work, Ptr(gy), Ptr(w), Ptr(gx), n, cout, c, table); break;
-                    case 64: kernel.ConvImplicitDgradN64("f16", work, Ptr(gy), Ptr(w), Ptr(gx), n, cout, c, table); break;
-                    default: kernel.ConvImplicitDgradN128("f16", work, Ptr(gy), Ptr(w), Ptr(gx), n, cout, c, table); break;
+                    case 32: kernel.ConvImplicitDgradN32("f16", work, Ptr(gy), Ptr(w), Ptr(gx), n, cout, c, table, add ? 1 : 0); break;
+                    case 64: kernel.ConvImplicitDgradN64("f16", work, Ptr(gy), Ptr(w), Ptr(gx), n, cout, c, table, add ? 1 : 0); break;
+                    default: kernel.ConvImplicitDgradN128("f16", work, Ptr(gy), Ptr(w), Ptr(gx), n, cout, c, table, add ? 1 : 0); break;
                 }
             }
-            Run(ChooseTile($"dgrad n{n} co{cout} phases{group.Count} {Describe(c)}", Widths(c.Cin), Run));
+            Run(ChooseTile($"dgrad n{n} co{cout} phases{table.Count} {Describe(c)}{(add ? " add" : "")}", Widths(c.Cin), Run));
         }
     }
 
@@ -159,36 +178,92 @@ public sealed unsafe partial class CudaBackend
     const int WeightGradientBlocks = 512;
     const long WeightGradientPartialBytes = 64L << 20;
 
+    /// How the weight gradient's reduction over m pixels is split: pixels per slice, slices, and
+    /// the group of slices its first level adds up (about √slices). It follows from the shape alone
+    /// (counted in 128 × 128 tiles), not from the tile chosen, so every tile gives the same sums.
+    static (int PerSplit, int Slices, int Group) WeightGradientSplit(int m, int cout, int k)
+    {
+        long tiles = (long)((cout + 127) / 128) * ((k + 127) / 128);
+        long splits = Math.Clamp((WeightGradientBlocks + tiles - 1) / tiles, 1, Math.Max(1, WeightGradientPartialBytes / (4L * cout * k)));
+        int perSplit = (int)Math.Min(m, ((m + splits - 1) / splits + 31) / 32 * 32);
+        int slices = (m + perSplit - 1) / perSplit;
+        return (perSplit, slices, (int)Math.Ceiling(Math.Sqrt(slices)));
+    }
+
+    /// The weight gradient's tiles: 128 co × 128 k, or 64 × 256 (the only one for at most 64
+    /// output channels), and its grid for a split.
+    static string[] WeightGradientTiles(int cout) => cout <= 64 ? ["co64"] : ["co128", "co64"];
+
+    static (int X, int Y, int Z) WeightGradientGrid(string tile, int cout, int k, int slices) =>
+        tile == "co64" ? ((cout + 63) / 64, (k + 255) / 256, slices) : ((cout + 127) / 128, (k + 127) / 128, slices);
+
+    SliceTotals Totals((int X, int Y, int Z) grid, int group, int cin) => new()
+    {
+        Tickets = Tickets((long)grid.X * grid.Y * ((grid.Z + group - 1) / group + 1)), Group = group, Cin = cin,
+    };
+
     /// gW = Σ over pixels of gy ⊗ patches, split over the pixels into slices whose float32 partial
     /// sums the kernel's last blocks add in slice order (deterministic, whatever the split) into gw,
     /// without the stem's padded channels.
     void ImplicitWeightGradient(Tensor x, Tensor gy, ConvGeom c, int cout, Tensor gw)
     {
         int cp = PaddedChannels(c.Cin), m = x.Shape[0] * c.Ho * c.Wo, k = c.Kh * c.Kw * cp;
-        // The split over pixels follows from the shape alone (counted in 128 × 128 tiles), not
-        // from the tile chosen, so every tile gives the same sums.
-        long tiles = (long)((cout + 127) / 128) * ((k + 127) / 128);
-        long splits = Math.Clamp((WeightGradientBlocks + tiles - 1) / tiles, 1, Math.Max(1, WeightGradientPartialBytes / (4L * cout * k)));
-        int perSplit = (int)Math.Min(m, ((m + splits - 1) / splits + 31) / 32 * 32);
-        int slices = (m + perSplit - 1) / perSplit, group = (int)Math.Ceiling(Math.Sqrt(slices)), groups = (slices + group - 1) / group;
+        var (perSplit, slices, group) = WeightGradientSplit(m, cout, k);
         var xp = WithChannels(x, cp);
+        var g = c with { Cin = cp };
         using (var partial = Tensor.Empty(new Shape(slices, cout, k), DType.Float32, Device))
         {
-            // Tiles of 128 co × 128 k, or 64 × 256 (the only one for at most 64 output channels).
             void Run(string tile)
             {
-                bool narrow = tile == "co64";
-                int coTile = narrow ? 64 : 128, kTile = narrow ? 256 : 128;
-                int coTiles = (cout + coTile - 1) / coTile, kTiles = (k + kTile - 1) / kTile;
-                var work = Work.Grid((uint)coTiles, (uint)kTiles, (uint)slices);
-                var totals = new SliceTotals { Tickets = Tickets((long)coTiles * kTiles * (groups + 1)), Group = group, Cin = c.Cin };
+                var grid = WeightGradientGrid(tile, cout, k, slices);
+                var work = Work.Grid((uint)grid.X, (uint)grid.Y, (uint)grid.Z);
                 string t = Suffix(gw, "Conv2d");
-                if (narrow) kernel.ConvImplicitWgradCo64(t, work, Ptr(xp), Ptr(gy), Ptr(partial), Ptr(gw), totals, m, cout, k, perSplit, c with { Cin = cp });
-                else kernel.ConvImplicitWgradCo128(t, work, Ptr(xp), Ptr(gy), Ptr(partial), Ptr(gw), totals, m, cout, k, perSplit, c with { Cin = cp });
+                if (tile == "co64") kernel.ConvImplicitWgradCo64(t, work, Ptr(xp), Ptr(gy), Ptr(partial), Ptr(gw), Totals(grid, group, c.Cin), m, cout, k, perSplit, g);
+                else kernel.ConvImplicitWgradCo128(t, work, Ptr(xp), Ptr(gy), Ptr(partial), Ptr(gw), Totals(grid, group, c.Cin), m, cout, k, perSplit, g);
             }
-            Run(ChooseTile($"wgrad m{m} co{cout} k{k} {Describe(c with { Cin = cp })}", cout <= 64 ? ["co64"] : ["co128", "co64"], Run));
+            Run(ChooseTile($"wgrad m{m} co{cout} k{k} {Describe(g)}", WeightGradientTiles(cout), Run));
         }
         if (xp != x) xp.Dispose();
+    }
+
+    /// Both gradients in one launch (conv_implicit_backward: the input gradient's blocks, then the
+    /// weight gradient's), for a layer whose input has channels in runs of 8 and whose phases fit
+    /// one table; otherwise each on its own.
+    void ImplicitBackward(Tensor x, Tensor w, Tensor gy, ConvGeom c, Tensor gx, bool add, Tensor gw)
+    {
+        var tables = PhaseTables(c, out bool untouched);
+        if (tables.Count != 1 || untouched)
+        {
+            ImplicitInputGradient(w, gy, c, gx, add);
+            ImplicitWeightGradient(x, gy, c, w.Shape[0], gw);
+            return;
+        }
+        var table = tables[0];
+        int cout = w.Shape[0], n = x.Shape[0], m = n * c.Ho * c.Wo, k = c.Kh * c.Kw * c.Cin;
+        var (perSplit, slices, group) = WeightGradientSplit(m, cout, k);
+        using var partial = Tensor.Empty(new Shape(slices, cout, k), DType.Float32, Device);
+        void Run(string tile)
+        {
+            var parts = tile.Split('+');
+            int width = int.Parse(parts[0].AsSpan(1));
+            var d = InputGradientGrid(n, c, table, width);
+            var wg = WeightGradientGrid(parts[1], cout, k, slices);
+            var work = Work.Grid((uint)(d.X * d.Y * d.Z + wg.X * wg.Y * wg.Z));
+            var totals = Totals(wg, group, c.Cin);
+            string t = Suffix(gw, "Conv2d");
+            (ulong xs, ulong ws, ulong gys, ulong gxs, int a, ulong ps, ulong gws) = (Ptr(x), Ptr(w), Ptr(gy), Ptr(gx), add ? 1 : 0, Ptr(partial), Ptr(gw));
+            switch (tile)
+            {
+                case "n128+co128": kernel.ConvImplicitBackwardN128Co128(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table); break;
+                case "n64+co128": kernel.ConvImplicitBackwardN64Co128(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table); break;
+                case "n32+co128": kernel.ConvImplicitBackwardN32Co128(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table); break;
+                case "n128+co64": kernel.ConvImplicitBackwardN128Co64(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table); break;
+                case "n64+co64": kernel.ConvImplicitBackwardN64Co64(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table); break;
+                default: kernel.ConvImplicitBackwardN32Co64(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table); break;
+            }
+        }
+        var candidates = Widths(c.Cin).SelectMany(d => WeightGradientTiles(cout).Select(wt => $"{d}+{wt}")).ToArray();
+        Run(ChooseTile($"backward m{m} co{cout} k{k} phases{table.Count} {Describe(c)}{(add ? " add" : "")}", candidates, Run));
     }
 }
 
@@ -212,6 +287,14 @@ internal unsafe struct Phases
 
     public void Set(int i, InputGradientPhase p) =>
         (rh[i], rw[i], th[i], tw[i], hp[i], wp[i], ph[i], pw[i], oh[i], ow[i]) = (p.Rh, p.Rw, p.Th, p.Tw, p.Hp, p.Wp, p.Ph, p.Pw, p.A, p.B);
+
+    /// The most gx rows a phase has, for n images.
+    public readonly int MaxRows(int n)
+    {
+        int most = 0;
+        for (int i = 0; i < Count; i++) most = Math.Max(most, n * hp[i] * wp[i]);
+        return most;
+    }
 }
 
 /// Mirrors conv2d_implicit.cuh's EpilogueSums: where the forward's epilogue puts BatchNorm's batch
