@@ -16,7 +16,8 @@ public sealed unsafe partial class CudaBackend
 
     /// Which convolutions the implicit GEMM takes: float16, output channels in runs of 8, a k×k or
     /// strided kernel (1×1 stride 1 is one cuBLAS GEMM already, unless pointwise: a forward whose
-    /// epilogue gives BatchNorm's sums, saving the pass over y cuBLAS would need), sm_80 or newer.
+    /// epilogue gives BatchNorm's sums, saving the pass over y cuBLAS would need, or a backward
+    /// whose two gradients share one launch), sm_80 or newer.
     bool UsesImplicitGemm(Tensor x, Tensor w, ConvGeom c, bool pointwise = false) =>
         ImplicitGemmOn && registry.Arch >= 80 && x.DType == DType.Float16 && w.Shape[0] % 8 == 0 && (pointwise || !IsPointwise(c))
         && (long)x.Shape[0] * c.Ho * c.Wo < int.MaxValue && (long)c.Kh * c.Kw * PaddedChannels(c.Cin) < int.MaxValue;
