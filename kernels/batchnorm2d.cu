@@ -8,6 +8,7 @@
 // instead. Backward reads x and gy twice: once for Σg and Σg·(x - mean), once for gx, where g is
 // gy or, after SiLU, gy·silu'(z) recomputed from x (never stored).
 #include "common.cuh"
+#include "batchnorm2d.cuh"
 
 // Per-channel sums run on a grid of chunks of rows × groups of 32 channels. A block is 32
 // channels × 8 row lanes (256 threads): each warp reads 32 neighbouring channels of one row, so
@@ -103,8 +104,6 @@ extern "C" __global__ void bn_eval_affine(const float* running_mean, const float
     }
 }
 
-__device__ __forceinline__ float bn_sigmoid(float z) { return 1.0f / (1.0f + expf(-z)); }
-
 // Eval: y = x·scale + shift with the running statistics' map (bn_eval_affine).
 template <typename T>
 __device__ void bn_apply(const T* x, T* y, const float* scale, const float* shift, i64 n, int c)
@@ -152,32 +151,23 @@ __device__ void bn_train_apply(const T* x, const T* residual, T* y, const double
     }
 }
 
-// The gradient at BatchNorm's output: gy, or after SiLU gy·silu'(z) with z = (x - mean)·invstd·γ + β.
-template <bool SILU>
-__device__ __forceinline__ float bn_output_grad(float gy, float xc, int ch, const float* invstd, const float* gamma, const float* beta)
-{
-    if (!SILU) return gy;
-    float z = xc * invstd[ch] * gamma[ch] + beta[ch], s = bn_sigmoid(z);
-    return gy * s * (1.0f + z * (1.0f - s));
-}
-
 // Backward's sums, Σg and Σg·(x - mean) per channel with g as bn_output_grad gives it, then in the
-// last block the parameter gradients and the coefficients of the input gradient
-// gx = k·(g - m1 - (x - mean)·m2) with k = γσ⁻¹, m1 = Σg/M, m2 = σ⁻²·Σg(x - mean)/M: one launch
-// where partials, their reduction and the coefficients took two.
+// last block the parameter gradients and the input gradient's coefficients (batchnorm2d.cuh;
+// beta may be null without SiLU): one launch where partials, their reduction and the
+// coefficients took two.
 template <typename T, bool SILU>
 __device__ void bn_backward_reduce(const T* x, const T* gy, const float* mean, const float* invstd, const float* gamma, const float* beta,
-    float* partial, u32* tickets, float* ggamma, float* gbeta, float* k, float* m1, float* m2, i64 rows, int c, int rows_per_chunk)
+    float* partial, u32* tickets, float* ggamma, float* gbeta, float* coef, i64 rows, int c, int rows_per_chunk)
 {
     __shared__ float shared[256];
     CHANNEL_BLOCK_SETUP
     float s = 0.0f, p = 0.0f;
     if (ch < c)
     {
-        float mu = mean[ch];
+        float mu = mean[ch], a = invstd[ch] * gamma[ch], b = SILU ? beta[ch] : 0.0f;
         for (i64 r = r0 + ty; r < r1; r += 8)
         {
-            float xc = ld(x, r * c + ch) - mu, g = bn_output_grad<SILU>(ld(gy, r * c + ch), xc, ch, invstd, gamma, beta);
+            float xc = ld(x, r * c + ch) - mu, g = bn_output_grad<SILU>(ld(gy, r * c + ch), xc, a, b);
             s += g;
             p += g * xc;
         }
@@ -190,20 +180,23 @@ __device__ void bn_backward_reduce(const T* x, const T* gy, const float* mean, c
     double inv = invstd[ch];
     if (ggamma) ggamma[ch] = (float)(sum_g_xc * inv);
     if (gbeta) gbeta[ch] = (float)sum_g;
-    k[ch] = (float)(gamma[ch] * inv);
-    m1[ch] = (float)(sum_g / rows);
-    m2[ch] = (float)(inv * inv * sum_g_xc / rows);
+    float* out = coef + (i64)ch * BN_COEFS;
+    out[0] = mean[ch];
+    out[1] = invstd[ch] * gamma[ch];
+    out[2] = SILU ? beta[ch] : 0.0f;
+    out[3] = (float)(gamma[ch] * inv);
+    out[4] = (float)(sum_g / rows);
+    out[5] = (float)(inv * inv * sum_g_xc / rows);
+    out[6] = out[7] = 0.0f;
 }
 
 template <typename T, bool SILU>
-__device__ void bn_input_grad(const T* x, const T* gy, T* gx, const float* mean, const float* invstd, const float* gamma,
-    const float* beta, const float* k, const float* m1, const float* m2, i64 n, int c)
+__device__ void bn_input_grad(const T* x, const T* gy, T* gx, const float* coef, i64 n, int c)
 {
     GRID_STRIDE(i, n)
     {
         int ch = (int)((unsigned int)i % (unsigned int)c);
-        float xc = ld(x, i) - mean[ch], g = bn_output_grad<SILU>(ld(gy, i), xc, ch, invstd, gamma, beta);
-        st(gx, i, k[ch] * (g - m1[ch] - xc * m2[ch]));
+        st(gx, i, bn_input_grad_at<SILU>(ld(gy, i), ld(x, i), coef + (i64)ch * BN_COEFS));
     }
 }
 
@@ -215,12 +208,10 @@ __device__ void bn_input_grad(const T* x, const T* gy, T* gx, const float* mean,
         { bn_train_apply<T, false>(x, residual, y, sums, mean, invstd, running_mean, running_var, gamma, beta, rows, c, rpc, momentum, eps); } \
     extern "C" __global__ void __launch_bounds__(256) bn_silu_train_apply_##S(const T* x, const T* residual, T* y, const double* sums, float* mean, float* invstd, float* running_mean, float* running_var, const float* gamma, const float* beta, i64 rows, int c, int rpc, float momentum, float eps) \
         { bn_train_apply<T, true>(x, residual, y, sums, mean, invstd, running_mean, running_var, gamma, beta, rows, c, rpc, momentum, eps); } \
-    extern "C" __global__ void __launch_bounds__(256) bn_backward_reduce_##S(const T* x, const T* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, u32* tickets, float* ggamma, float* gbeta, float* k, float* m1, float* m2, i64 rows, int c, int rpc) \
-        { bn_backward_reduce<T, false>(x, gy, mean, invstd, gamma, beta, partial, tickets, ggamma, gbeta, k, m1, m2, rows, c, rpc); } \
-    extern "C" __global__ void __launch_bounds__(256) bn_silu_backward_reduce_##S(const T* x, const T* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, u32* tickets, float* ggamma, float* gbeta, float* k, float* m1, float* m2, i64 rows, int c, int rpc) \
-        { bn_backward_reduce<T, true>(x, gy, mean, invstd, gamma, beta, partial, tickets, ggamma, gbeta, k, m1, m2, rows, c, rpc); } \
-    extern "C" __global__ void bn_input_grad_##S(const T* x, const T* gy, T* gx, const float* mean, const float* invstd, const float* gamma, const float* beta, const float* k, const float* m1, const float* m2, i64 n, int c) \
-        { bn_input_grad<T, false>(x, gy, gx, mean, invstd, gamma, beta, k, m1, m2, n, c); } \
-    extern "C" __global__ void bn_silu_input_grad_##S(const T* x, const T* gy, T* gx, const float* mean, const float* invstd, const float* gamma, const float* beta, const float* k, const float* m1, const float* m2, i64 n, int c) \
-        { bn_input_grad<T, true>(x, gy, gx, mean, invstd, gamma, beta, k, m1, m2, n, c); }
+    extern "C" __global__ void __launch_bounds__(256) bn_backward_reduce_##S(const T* x, const T* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, u32* tickets, float* ggamma, float* gbeta, float* coef, i64 rows, int c, int rpc) \
+        { bn_backward_reduce<T, false>(x, gy, mean, invstd, gamma, beta, partial, tickets, ggamma, gbeta, coef, rows, c, rpc); } \
+    extern "C" __global__ void __launch_bounds__(256) bn_silu_backward_reduce_##S(const T* x, const T* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, u32* tickets, float* ggamma, float* gbeta, float* coef, i64 rows, int c, int rpc) \
+        { bn_backward_reduce<T, true>(x, gy, mean, invstd, gamma, beta, partial, tickets, ggamma, gbeta, coef, rows, c, rpc); } \
+    extern "C" __global__ void bn_input_grad_##S(const T* x, const T* gy, T* gx, const float* coef, i64 n, int c) { bn_input_grad<T, false>(x, gy, gx, coef, n, c); } \
+    extern "C" __global__ void bn_silu_input_grad_##S(const T* x, const T* gy, T* gx, const float* coef, i64 n, int c) { bn_input_grad<T, true>(x, gy, gx, coef, n, c); }
 EXPORT_FLOAT_TYPES(EXPORT)

@@ -18,6 +18,7 @@ struct OutMap
     int h, w, sh, sw, oh, ow, add;
 };
 
+#include "batchnorm2d.cuh"
 #include "conv2d_implicit.cuh"
 
 // Index arithmetic is 32-bit: the host keeps every group below 2^32 elements, and 64-bit
@@ -107,17 +108,17 @@ struct Phases
 
 // Phase p.z's input gradient: the stride-1 convolution of gy [n, c.ho, c.wo, cout] with the
 // phase's taps of w [cout, c.kh, c.kw, c.cin] into its rows and columns of gx [n, c.h, c.w, c.cin]
-// (added to them with add). The grid (dgrad_grid) covers the largest phase; a phase with fewer row
-// blocks leaves the rest idle.
+// (added to them with add; with bn.coef gy as BnGrad says). The grid (dgrad_grid) covers the
+// largest phase; a phase with fewer row blocks leaves the rest idle.
 template <int NT>
-__device__ void conv_implicit_dgrad(const u16* gy, const u16* w, u16* gx, int n, int cout, const ConvGeom& c, const Phases& ph, int add, Place p, u16* smem)
+__device__ void conv_implicit_dgrad(const u16* gy, const u16* w, u16* gx, int n, int cout, const ConvGeom& c, const Phases& ph, int add, BnGrad bn, Place p, u16* smem)
 {
     int z = p.z, m = n * ph.hp[z] * ph.wp[z];
     if (p.x * IG_BM >= m) return;
     ConvGeom t = {c.ho, c.wo, cout, ph.hp[z], ph.wp[z], ph.th[z], ph.tw[z], 1, 1, ph.ph[z], ph.pw[z]};
     OutMap om = {c.h, c.w, c.sh, c.sw, ph.oh[z], ph.ow[z], add};
     FlippedWeights f = {w, c.kh, c.kw, c.sh, c.sw, ph.rh[z], ph.rw[z]};
-    conv_implicit_forward<NT, true>(gy, w, gx, EpilogueSums{}, m, c.cin, t.kh * t.kw * cout, t, om, p, smem, f);
+    conv_implicit_forward<NT, true>(gy, w, gx, EpilogueSums{}, m, c.cin, t.kh * t.kw * cout, t, om, p, smem, f, bn);
 }
 
 // The input gradient's grid: row blocks of the largest phase × column blocks of c.cin × phases.
@@ -131,10 +132,10 @@ __device__ Place dgrad_grid(int n, const ConvGeom& c, const Phases& ph)
 
 // Every phase's input gradient in one launch, phase blockIdx.z.
 #define EXPORT_CONV_DGRAD(BN, NT) \
-    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_dgrad_n##BN##_f16(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p, int add) \
+    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_dgrad_n##BN##_f16(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p, int add, BnGrad bn) \
     { \
         __shared__ __align__(128) u16 smem[forward_smem_halves<NT, true>()]; \
-        conv_implicit_dgrad<NT>((const u16*)gy, (const u16*)w, (u16*)gx, n, cout, c, p, add, here(), smem); \
+        conv_implicit_dgrad<NT>((const u16*)gy, (const u16*)w, (u16*)gx, n, cout, c, p, add, bn, here(), smem); \
     }
 EXPORT_CONV_DGRAD(128, 8)
 EXPORT_CONV_DGRAD(64, 4)
@@ -145,41 +146,41 @@ EXPORT_CONV_DGRAD(32, 2)
 // partials per slice added up in the same launch into gw (SliceTotals). Activations are
 // float16; the suffix names the weight gradient's dtype (float32 where it is the master's).
 #define EXPORT_CONV_WGRAD(CO, WM, S, T) \
-    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_wgrad_co##CO##_##S(const f16* x, const f16* gy, float* partial, T* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g) \
+    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_wgrad_co##CO##_##S(const f16* x, const f16* gy, float* partial, T* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn) \
     { \
         __shared__ __align__(128) u16 smem[wgrad_smem_halves<WM>()]; \
-        conv_implicit_wgrad<WM, T>((const u16*)x, (const u16*)gy, partial, gw, o, m_total, cout, k_total, m_per_split, g, here(), smem); \
+        conv_implicit_wgrad<WM, T>((const u16*)x, (const u16*)gy, partial, gw, o, m_total, cout, k_total, m_per_split, g, here(), smem, bn); \
     }
 #define EXPORT_CONV_WGRADS(S, T) EXPORT_CONV_WGRAD(128, 4, S, T) EXPORT_CONV_WGRAD(64, 2, S, T)
 EXPORT_FLOAT_TYPES(EXPORT_CONV_WGRADS)
 
 // A layer's whole backward in one launch: the input gradient's blocks (dgrad_grid) first, then the
 // weight gradient's (⌈cout / co⌉ × ⌈k / k-tile⌉ × ⌈m / m_per_split⌉ slices), side by side on the
-// card, both reading gy. Needs c.cin % 8 == 0 (no padded channels). The host computes the same
+// card, both reading gy (or both computing it, BnGrad). Needs c.cin % 8 == 0 (no padded channels). The host computes the same
 // two grids for the launch's size.
 template <int NT, int WM, typename T>
 __device__ void conv_implicit_backward(const u16* x, const u16* w, const u16* gy, u16* gx, int add, float* partial, T* gw, SliceTotals o,
-    int n, int cout, int m_per_split, const ConvGeom& c, const Phases& ph, u16* smem)
+    int n, int cout, int m_per_split, const ConvGeom& c, const Phases& ph, BnGrad bn, u16* smem)
 {
     Place d = dgrad_grid<NT>(n, c, ph);
     int b = blockIdx.x, dgrad_blocks = d.nx * d.ny * d.nz;
     if (b < dgrad_blocks)
     {
-        conv_implicit_dgrad<NT>(gy, w, gx, n, cout, c, ph, add, place_of(b, d.nx, d.ny, d.nz), smem);
+        conv_implicit_dgrad<NT>(gy, w, gx, n, cout, c, ph, add, bn, place_of(b, d.nx, d.ny, d.nz), smem);
         return;
     }
     int m = n * c.ho * c.wo, k = c.kh * c.kw * c.cin, co_t = 32 * WM, k_t = 64 * (8 / WM);
     Place p = place_of(b - dgrad_blocks, (cout + co_t - 1) / co_t, (k + k_t - 1) / k_t, (m + m_per_split - 1) / m_per_split);
-    conv_implicit_wgrad<WM, T>(x, gy, partial, gw, o, m, cout, k, m_per_split, c, p, smem);
+    conv_implicit_wgrad<WM, T>(x, gy, partial, gw, o, m, cout, k, m_per_split, c, p, smem, bn);
 }
 
 #define EXPORT_CONV_BACKWARD(BN, NT, CO, WM, S, T) \
     extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_backward_n##BN##_co##CO##_##S(const f16* x, const f16* w, const f16* gy, f16* gx, int add, \
-        float* partial, T* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p) \
+        float* partial, T* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn) \
     { \
         constexpr int fh = forward_smem_halves<NT, true>(), wh = wgrad_smem_halves<WM>(); \
         __shared__ __align__(128) u16 smem[fh > wh ? fh : wh]; \
-        conv_implicit_backward<NT, WM, T>((const u16*)x, (const u16*)w, (const u16*)gy, (u16*)gx, add, partial, gw, o, n, cout, m_per_split, c, p, smem); \
+        conv_implicit_backward<NT, WM, T>((const u16*)x, (const u16*)w, (const u16*)gy, (u16*)gx, add, partial, gw, o, n, cout, m_per_split, c, p, bn, smem); \
     }
 #define EXPORT_CONV_BACKWARDS(S, T) \
     EXPORT_CONV_BACKWARD(128, 8, 128, 4, S, T) EXPORT_CONV_BACKWARD(64, 4, 128, 4, S, T) EXPORT_CONV_BACKWARD(32, 2, 128, 4, S, T) \

@@ -238,6 +238,36 @@ struct FlippedWeights
     int kh, kw, sh, sw, rh, rw;
 };
 
+// BatchNorm + SiLU's input gradient computed where the backward reads gy (the Conv block's
+// backward, Ops.ConvBatchNormSilu): with coef set, the gy the kernels are handed is the gradient
+// at the block's output, x is BatchNorm's input (this convolution's output) and coef its
+// coefficients (batchnorm2d.cuh). Each 8-channel segment is then loaded, turned into BatchNorm's
+// input gradient and stored to shared memory by its thread, not by cp.async (so its loads do not
+// overlap the previous tile's math); the gradient itself is never written out.
+struct BnGrad
+{
+    const u16* x;
+    const float* coef;
+};
+
+struct __align__(16) h8
+{
+    u16 h[8];
+};
+
+// Channels c ... c + 7 at element i of gy and bn.x, as BatchNorm's input gradient, into shared
+// memory at dst (16-byte aligned); zeros where !ok (padding, tails).
+__device__ __forceinline__ void bn_grad_segment(const u16* gy, const BnGrad& bn, i64 i, int c, bool ok, u16* dst)
+{
+    h8 out = {};
+    if (ok)
+    {
+        h8 g = *(const h8*)(gy + i), v = *(const h8*)(bn.x + i);
+        for (int e = 0; e < 8; e++) out.h[e] = f2h(bn_input_grad_at<true>(h2f(g.h[e]), h2f(v.h[e]), bn.coef + (i64)(c + e) * BN_COEFS));
+    }
+    *(h8*)dst = out;
+}
+
 // The forward's shared memory in halves: A's two stages of IG_BM rows of IG_LD, then B's: BN rows
 // of IG_LD (n-major), or FLIPPED IG_BK rows of BN + 8 halves (k-major; the 8 of padding again put
 // an ldmatrix's 8 rows on distinct banks).
@@ -246,11 +276,11 @@ __device__ constexpr int forward_smem_halves() { return 2 * IG_BM * IG_LD + 2 * 
 
 // The forward's tile is 128 rows (m) × 16·NT columns (co): NT = 8, 4 or 2 for 128, 64 or 32, so
 // a layer with few output channels does not compute empty columns. 2 warps share the columns.
-// FLIPPED: B from FlippedWeights f instead of w. p: the tile (x along m, y along co); smem:
-// forward_smem_halves, 128-byte aligned.
+// FLIPPED: B from FlippedWeights f instead of w, and with bn.coef A (gy) as BnGrad says. p: the
+// tile (x along m, y along co); smem: forward_smem_halves, 128-byte aligned.
 template <int NT, bool FLIPPED = false>
 __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om,
-    Place p, u16* smem, FlippedWeights f = FlippedWeights{})
+    Place p, u16* smem, FlippedWeights f = FlippedWeights{}, BnGrad bn = BnGrad{})
 {
 #if __CUDA_ARCH__ >= 800
     constexpr int BN = 16 * NT, BSEGS = (BN * 4 + 255) / 256, BLD = FLIPPED ? BN + 8 : IG_LD, BROWS = FLIPPED ? IG_BK : BN;
@@ -301,7 +331,9 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, Epilog
         {
             int r = (tid + 256 * i) >> 2, ih = aih[i] + ki, iw = aiw[i] + kj;
             bool ok = aok[i] && kok && ih >= 0 && ih < g.h && iw >= 0 && iw < g.w;
-            cp_async16(smem_addr(&as[stage][r * IG_LD + seg]), ok ? arow[i] + ((i64)ih * g.w + iw) * g.cin + c : x, ok ? 16 : 0);
+            const u16* src = ok ? arow[i] + ((i64)ih * g.w + iw) * g.cin + c : x;
+            if (FLIPPED && bn.coef) bn_grad_segment(x, bn, src - x, c, ok, &as[stage][r * IG_LD + seg]);
+            else cp_async16(smem_addr(&as[stage][r * IG_LD + seg]), src, ok ? 16 : 0);
         }
         for (int i = 0; i < BSEGS; i++)
         {
@@ -436,10 +468,11 @@ __device__ __forceinline__ void wgrad_slices_total(float* partial, T* gw, const 
 template <int WM>
 __device__ constexpr int wgrad_smem_halves() { return 2 * WG_BK * (32 * WM + 8) + 2 * WG_BK * (64 * (8 / WM) + 8); }
 
-// p: the tile (x along co, y along k) and slice (z); smem: wgrad_smem_halves, 128-byte aligned.
+// p: the tile (x along co, y along k) and slice (z); smem: wgrad_smem_halves, 128-byte aligned;
+// with bn.coef, gy as BnGrad says.
 template <int WM, typename T>
 __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial, T* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g,
-    Place p, u16* smem)
+    Place p, u16* smem, BnGrad bn)
 {
 #if __CUDA_ARCH__ >= 800
     constexpr int CO_T = 32 * WM, K_T = 64 * (8 / WM), GLD = CO_T + 8, ALD = K_T + 8;
@@ -472,7 +505,8 @@ __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial,
         {
             int r = (tid + 256 * i) / (CO_T / 8), m = mt + r;
             bool ok = m < m_end && cok;
-            cp_async16(smem_addr(&gs[stage][r * GLD + gcol]), ok ? gy + (i64)m * cout + cocol : gy, ok ? 16 : 0);
+            if (bn.coef) bn_grad_segment(gy, bn, (i64)m * cout + cocol, cocol, ok, &gs[stage][r * GLD + gcol]);
+            else cp_async16(smem_addr(&gs[stage][r * GLD + gcol]), ok ? gy + (i64)m * cout + cocol : gy, ok ? 16 : 0);
         }
         for (int i = 0; i < ASEGS; i++)
         {

@@ -22,10 +22,10 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("batchnorm2d", "bn_apply_" + suffix, work, args);
         }
 
-        /// kernels/batchnorm2d.cu: bn_backward_reduce_{f32,f16}(const float* x, const float* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, u32* tickets, float* ggamma, float* gbeta, float* k, float* m1, float* m2, i64 rows, int c, int rpc)
-        public void BnBackwardReduce(string suffix, Work work, ulong x, ulong gy, ulong mean, ulong invstd, ulong gamma, ulong beta, ulong partial, ulong tickets, ulong ggamma, ulong gbeta, ulong k, ulong m1, ulong m2, long rows, int c, int rpc)
+        /// kernels/batchnorm2d.cu: bn_backward_reduce_{f32,f16}(const float* x, const float* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, u32* tickets, float* ggamma, float* gbeta, float* coef, i64 rows, int c, int rpc)
+        public void BnBackwardReduce(string suffix, Work work, ulong x, ulong gy, ulong mean, ulong invstd, ulong gamma, ulong beta, ulong partial, ulong tickets, ulong ggamma, ulong gbeta, ulong coef, long rows, int c, int rpc)
         {
-            void** args = stackalloc void*[] { &x, &gy, &mean, &invstd, &gamma, &beta, &partial, &tickets, &ggamma, &gbeta, &k, &m1, &m2, &rows, &c, &rpc };
+            void** args = stackalloc void*[] { &x, &gy, &mean, &invstd, &gamma, &beta, &partial, &tickets, &ggamma, &gbeta, &coef, &rows, &c, &rpc };
             backend.Launch("batchnorm2d", "bn_backward_reduce_" + suffix, work, args);
         }
 
@@ -36,24 +36,24 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("batchnorm2d", "bn_eval_affine", work, args);
         }
 
-        /// kernels/batchnorm2d.cu: bn_input_grad_{f32,f16}(const float* x, const float* gy, float* gx, const float* mean, const float* invstd, const float* gamma, const float* beta, const float* k, const float* m1, const float* m2, i64 n, int c)
-        public void BnInputGrad(string suffix, Work work, ulong x, ulong gy, ulong gx, ulong mean, ulong invstd, ulong gamma, ulong beta, ulong k, ulong m1, ulong m2, long n, int c)
+        /// kernels/batchnorm2d.cu: bn_input_grad_{f32,f16}(const float* x, const float* gy, float* gx, const float* coef, i64 n, int c)
+        public void BnInputGrad(string suffix, Work work, ulong x, ulong gy, ulong gx, ulong coef, long n, int c)
         {
-            void** args = stackalloc void*[] { &x, &gy, &gx, &mean, &invstd, &gamma, &beta, &k, &m1, &m2, &n, &c };
+            void** args = stackalloc void*[] { &x, &gy, &gx, &coef, &n, &c };
             backend.Launch("batchnorm2d", "bn_input_grad_" + suffix, work, args);
         }
 
-        /// kernels/batchnorm2d.cu: bn_silu_backward_reduce_{f32,f16}(const float* x, const float* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, u32* tickets, float* ggamma, float* gbeta, float* k, float* m1, float* m2, i64 rows, int c, int rpc)
-        public void BnSiluBackwardReduce(string suffix, Work work, ulong x, ulong gy, ulong mean, ulong invstd, ulong gamma, ulong beta, ulong partial, ulong tickets, ulong ggamma, ulong gbeta, ulong k, ulong m1, ulong m2, long rows, int c, int rpc)
+        /// kernels/batchnorm2d.cu: bn_silu_backward_reduce_{f32,f16}(const float* x, const float* gy, const float* mean, const float* invstd, const float* gamma, const float* beta, float* partial, u32* tickets, float* ggamma, float* gbeta, float* coef, i64 rows, int c, int rpc)
+        public void BnSiluBackwardReduce(string suffix, Work work, ulong x, ulong gy, ulong mean, ulong invstd, ulong gamma, ulong beta, ulong partial, ulong tickets, ulong ggamma, ulong gbeta, ulong coef, long rows, int c, int rpc)
         {
-            void** args = stackalloc void*[] { &x, &gy, &mean, &invstd, &gamma, &beta, &partial, &tickets, &ggamma, &gbeta, &k, &m1, &m2, &rows, &c, &rpc };
+            void** args = stackalloc void*[] { &x, &gy, &mean, &invstd, &gamma, &beta, &partial, &tickets, &ggamma, &gbeta, &coef, &rows, &c, &rpc };
             backend.Launch("batchnorm2d", "bn_silu_backward_reduce_" + suffix, work, args);
         }
 
-        /// kernels/batchnorm2d.cu: bn_silu_input_grad_{f32,f16}(const float* x, const float* gy, float* gx, const float* mean, const float* invstd, const float* gamma, const float* beta, const float* k, const float* m1, const float* m2, i64 n, int c)
-        public void BnSiluInputGrad(string suffix, Work work, ulong x, ulong gy, ulong gx, ulong mean, ulong invstd, ulong gamma, ulong beta, ulong k, ulong m1, ulong m2, long n, int c)
+        /// kernels/batchnorm2d.cu: bn_silu_input_grad_{f32,f16}(const float* x, const float* gy, float* gx, const float* coef, i64 n, int c)
+        public void BnSiluInputGrad(string suffix, Work work, ulong x, ulong gy, ulong gx, ulong coef, long n, int c)
         {
-            void** args = stackalloc void*[] { &x, &gy, &gx, &mean, &invstd, &gamma, &beta, &k, &m1, &m2, &n, &c };
+            void** args = stackalloc void*[] { &x, &gy, &gx, &coef, &n, &c };
             backend.Launch("batchnorm2d", "bn_silu_input_grad_" + suffix, work, args);
         }
 
@@ -134,66 +134,66 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("conv2d", "col2im_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_backward_n128_co128_{f32,f16}(const f16* x, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
-        public void ConvImplicitBackwardN128Co128(string suffix, Work work, ulong x, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
+        /// kernels/conv2d.cu: conv_implicit_backward_n128_co128_{f32,f16}(const f16* x, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
+        public void ConvImplicitBackwardN128Co128(string suffix, Work work, ulong x, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
         {
-            void** args = stackalloc void*[] { &x, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p };
+            void** args = stackalloc void*[] { &x, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p, &bn };
             backend.Launch("conv2d", "conv_implicit_backward_n128_co128_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_backward_n128_co64_{f32,f16}(const f16* x, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
-        public void ConvImplicitBackwardN128Co64(string suffix, Work work, ulong x, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
+        /// kernels/conv2d.cu: conv_implicit_backward_n128_co64_{f32,f16}(const f16* x, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
+        public void ConvImplicitBackwardN128Co64(string suffix, Work work, ulong x, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
         {
-            void** args = stackalloc void*[] { &x, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p };
+            void** args = stackalloc void*[] { &x, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p, &bn };
             backend.Launch("conv2d", "conv_implicit_backward_n128_co64_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_backward_n32_co128_{f32,f16}(const f16* x, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
-        public void ConvImplicitBackwardN32Co128(string suffix, Work work, ulong x, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
+        /// kernels/conv2d.cu: conv_implicit_backward_n32_co128_{f32,f16}(const f16* x, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
+        public void ConvImplicitBackwardN32Co128(string suffix, Work work, ulong x, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
         {
-            void** args = stackalloc void*[] { &x, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p };
+            void** args = stackalloc void*[] { &x, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p, &bn };
             backend.Launch("conv2d", "conv_implicit_backward_n32_co128_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_backward_n32_co64_{f32,f16}(const f16* x, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
-        public void ConvImplicitBackwardN32Co64(string suffix, Work work, ulong x, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
+        /// kernels/conv2d.cu: conv_implicit_backward_n32_co64_{f32,f16}(const f16* x, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
+        public void ConvImplicitBackwardN32Co64(string suffix, Work work, ulong x, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
         {
-            void** args = stackalloc void*[] { &x, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p };
+            void** args = stackalloc void*[] { &x, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p, &bn };
             backend.Launch("conv2d", "conv_implicit_backward_n32_co64_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_backward_n64_co128_{f32,f16}(const f16* x, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
-        public void ConvImplicitBackwardN64Co128(string suffix, Work work, ulong x, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
+        /// kernels/conv2d.cu: conv_implicit_backward_n64_co128_{f32,f16}(const f16* x, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
+        public void ConvImplicitBackwardN64Co128(string suffix, Work work, ulong x, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
         {
-            void** args = stackalloc void*[] { &x, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p };
+            void** args = stackalloc void*[] { &x, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p, &bn };
             backend.Launch("conv2d", "conv_implicit_backward_n64_co128_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_backward_n64_co64_{f32,f16}(const f16* x, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
-        public void ConvImplicitBackwardN64Co64(string suffix, Work work, ulong x, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p)
+        /// kernels/conv2d.cu: conv_implicit_backward_n64_co64_{f32,f16}(const f16* x, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
+        public void ConvImplicitBackwardN64Co64(string suffix, Work work, ulong x, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
         {
-            void** args = stackalloc void*[] { &x, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p };
+            void** args = stackalloc void*[] { &x, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p, &bn };
             backend.Launch("conv2d", "conv_implicit_backward_n64_co64_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_dgrad_n128_{f16}(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p, int add)
-        public void ConvImplicitDgradN128(string suffix, Work work, ulong gy, ulong w, ulong gx, int n, int cout, ConvGeom c, Phases p, int add)
+        /// kernels/conv2d.cu: conv_implicit_dgrad_n128_{f16}(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p, int add, BnGrad bn)
+        public void ConvImplicitDgradN128(string suffix, Work work, ulong gy, ulong w, ulong gx, int n, int cout, ConvGeom c, Phases p, int add, BnGrad bn)
         {
-            void** args = stackalloc void*[] { &gy, &w, &gx, &n, &cout, &c, &p, &add };
+            void** args = stackalloc void*[] { &gy, &w, &gx, &n, &cout, &c, &p, &add, &bn };
             backend.Launch("conv2d", "conv_implicit_dgrad_n128_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_dgrad_n32_{f16}(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p, int add)
-        public void ConvImplicitDgradN32(string suffix, Work work, ulong gy, ulong w, ulong gx, int n, int cout, ConvGeom c, Phases p, int add)
+        /// kernels/conv2d.cu: conv_implicit_dgrad_n32_{f16}(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p, int add, BnGrad bn)
+        public void ConvImplicitDgradN32(string suffix, Work work, ulong gy, ulong w, ulong gx, int n, int cout, ConvGeom c, Phases p, int add, BnGrad bn)
         {
-            void** args = stackalloc void*[] { &gy, &w, &gx, &n, &cout, &c, &p, &add };
+            void** args = stackalloc void*[] { &gy, &w, &gx, &n, &cout, &c, &p, &add, &bn };
             backend.Launch("conv2d", "conv_implicit_dgrad_n32_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_dgrad_n64_{f16}(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p, int add)
-        public void ConvImplicitDgradN64(string suffix, Work work, ulong gy, ulong w, ulong gx, int n, int cout, ConvGeom c, Phases p, int add)
+        /// kernels/conv2d.cu: conv_implicit_dgrad_n64_{f16}(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p, int add, BnGrad bn)
+        public void ConvImplicitDgradN64(string suffix, Work work, ulong gy, ulong w, ulong gx, int n, int cout, ConvGeom c, Phases p, int add, BnGrad bn)
         {
-            void** args = stackalloc void*[] { &gy, &w, &gx, &n, &cout, &c, &p, &add };
+            void** args = stackalloc void*[] { &gy, &w, &gx, &n, &cout, &c, &p, &add, &bn };
             backend.Launch("conv2d", "conv_implicit_dgrad_n64_" + suffix, work, args);
         }
 
@@ -218,17 +218,17 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("conv2d", "conv_implicit_forward_n64_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_wgrad_co128_{f32,f16}(const f16* x, const f16* gy, float* partial, float* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
-        public void ConvImplicitWgradCo128(string suffix, Work work, ulong x, ulong gy, ulong partial, ulong gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
+        /// kernels/conv2d.cu: conv_implicit_wgrad_co128_{f32,f16}(const f16* x, const f16* gy, float* partial, float* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn)
+        public void ConvImplicitWgradCo128(string suffix, Work work, ulong x, ulong gy, ulong partial, ulong gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn)
         {
-            void** args = stackalloc void*[] { &x, &gy, &partial, &gw, &o, &m_total, &cout, &k_total, &m_per_split, &g };
+            void** args = stackalloc void*[] { &x, &gy, &partial, &gw, &o, &m_total, &cout, &k_total, &m_per_split, &g, &bn };
             backend.Launch("conv2d", "conv_implicit_wgrad_co128_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_wgrad_co64_{f32,f16}(const f16* x, const f16* gy, float* partial, float* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
-        public void ConvImplicitWgradCo64(string suffix, Work work, ulong x, ulong gy, ulong partial, ulong gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g)
+        /// kernels/conv2d.cu: conv_implicit_wgrad_co64_{f32,f16}(const f16* x, const f16* gy, float* partial, float* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn)
+        public void ConvImplicitWgradCo64(string suffix, Work work, ulong x, ulong gy, ulong partial, ulong gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn)
         {
-            void** args = stackalloc void*[] { &x, &gy, &partial, &gw, &o, &m_total, &cout, &k_total, &m_per_split, &g };
+            void** args = stackalloc void*[] { &x, &gy, &partial, &gw, &o, &m_total, &cout, &k_total, &m_per_split, &g, &bn };
             backend.Launch("conv2d", "conv_implicit_wgrad_co64_" + suffix, work, args);
         }
 

@@ -109,6 +109,12 @@ public interface IBackend
         double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd, Tensor? batchSums = null, Tensor? residual = null);
     void BatchNormSiluBackward(Tensor x, Tensor gy, Tensor gamma, Tensor beta, Tensor saveMean, Tensor saveInvStd,
         Tensor? gx, Tensor? ggamma, Tensor? gbeta);
+    /// YOLOv5's Conv block's backward in training (Ops.ConvBatchNormSilu): y = conv(x, w) was
+    /// BatchNorm + SiLU's input and gy is the gradient at the block's output; BatchNormSiluBackward
+    /// then Conv2dBackward (no bias; addToGx as there), where a GPU computes BatchNorm's input
+    /// gradient inside the convolution's loads instead of storing it.
+    void ConvBatchNormSiluBackward(Tensor x, Tensor w, Conv2dGeometry g, Tensor y, Tensor gy, Tensor gamma, Tensor beta, Tensor saveMean,
+        Tensor saveInvStd, Tensor? gx, Tensor? gw, Tensor? ggamma, Tensor? gbeta, bool addToGx = false);
 
     /// Max-pool over H, W of NHWC; argmax (int32) holds the winning input offset within the image.
     void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor y, Tensor argmax);

@@ -37,6 +37,15 @@ public sealed unsafe partial class CpuBackend
         Floating(x, "BatchNormSilu", () => BatchNormKernel<float>.Backward(x, gy, gamma, beta, saveMean, saveInvStd, gx, ggamma, gbeta, UseFast(x)),
             () => BatchNormKernel<double>.Backward(x, gy, gamma, beta, saveMean, saveInvStd, gx, ggamma, gbeta, false));
 
+    /// The two ops' backward one after the other, through BatchNorm's input gradient.
+    public void ConvBatchNormSiluBackward(Tensor x, Tensor w, Conv2dGeometry g, Tensor y, Tensor gy, Tensor gamma, Tensor beta, Tensor saveMean,
+        Tensor saveInvStd, Tensor? gx, Tensor? gw, Tensor? ggamma, Tensor? gbeta, bool addToGx = false)
+    {
+        using var gyConv = gx is null && gw is null ? null : Tensor.Empty(y.Shape, y.DType, y.Device);
+        BatchNormSiluBackward(y, gy, gamma, beta, saveMean, saveInvStd, gyConv, ggamma, gbeta);
+        if (gyConv is not null) Conv2dBackward(x, w, gyConv, g, gx, gw, null, addToGx);
+    }
+
     /// fast: T is float and the op takes Fast/BatchNorm2d.cs's passes.
     static class BatchNormKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -106,6 +106,14 @@ public sealed unsafe partial class CudaBackend
     /// (BatchNorm + SiLU) gy·silu'(z) at z recomputed from x, in registers both times.
     void Backward(Tensor x, Tensor gy, Tensor gamma, Tensor? beta, Tensor saveMean, Tensor saveInvStd, Tensor? gx, Tensor? ggamma, Tensor? gbeta)
     {
+        using var coef = BackwardCoefficients(x, gy, gamma, beta, saveMean, saveInvStd, ggamma, gbeta);
+        if (gx is not null) InputGradient(x, gy, beta is not null, coef, gx);
+    }
+
+    /// The backward's first pass: the parameter gradients, and the input gradient's coefficients
+    /// per channel ([C, 8] float32, batchnorm2d.cuh), for InputGradient or a convolution's loads.
+    Tensor BackwardCoefficients(Tensor x, Tensor gy, Tensor gamma, Tensor? beta, Tensor saveMean, Tensor saveInvStd, Tensor? ggamma, Tensor? gbeta)
+    {
         RequireFloat32Stats(gamma, saveMean, saveInvStd);
         if (beta is not null) RequireFloat32Stats(beta);
         Require32BitIndex(x);
@@ -113,16 +121,22 @@ public sealed unsafe partial class CudaBackend
         long rows = x.Count / c;
         string t = Suffix(x, beta is null ? "BatchNorm2d" : "BatchNormSilu");
         using var partial = Tensor.Empty(new Shape(Chunks(rows), 2, c), DType.Float32, Device); // Σg, Σg·(x - mean) per chunk
-        using var k = Tensor.Empty(new Shape(c), DType.Float32, Device);
-        using var m1 = Tensor.Empty(new Shape(c), DType.Float32, Device);
-        using var m2 = Tensor.Empty(new Shape(c), DType.Float32, Device);
+        var coef = Tensor.Empty(new Shape(c, BnCoefficients), DType.Float32, Device);
         ulong tickets = Tickets(ChannelGroups(c));
         if (beta is null) kernel.BnBackwardReduce(t, ChunkGrid(rows, c), Ptr(x), Ptr(gy), Ptr(saveMean), Ptr(saveInvStd), Ptr(gamma), 0, Ptr(partial), tickets,
-            PtrOrNull(ggamma), PtrOrNull(gbeta), Ptr(k), Ptr(m1), Ptr(m2), rows, c, RowsPerChunk(rows));
+            PtrOrNull(ggamma), PtrOrNull(gbeta), Ptr(coef), rows, c, RowsPerChunk(rows));
         else kernel.BnSiluBackwardReduce(t, ChunkGrid(rows, c), Ptr(x), Ptr(gy), Ptr(saveMean), Ptr(saveInvStd), Ptr(gamma), Ptr(beta), Ptr(partial), tickets,
-            PtrOrNull(ggamma), PtrOrNull(gbeta), Ptr(k), Ptr(m1), Ptr(m2), rows, c, RowsPerChunk(rows));
-        if (gx is null) return;
-        if (beta is null) kernel.BnInputGrad(t, x.Count, Ptr(x), Ptr(gy), Ptr(gx), Ptr(saveMean), Ptr(saveInvStd), Ptr(gamma), 0, Ptr(k), Ptr(m1), Ptr(m2), x.Count, c);
-        else kernel.BnSiluInputGrad(t, x.Count, Ptr(x), Ptr(gy), Ptr(gx), Ptr(saveMean), Ptr(saveInvStd), Ptr(gamma), Ptr(beta), Ptr(k), Ptr(m1), Ptr(m2), x.Count, c);
+            PtrOrNull(ggamma), PtrOrNull(gbeta), Ptr(coef), rows, c, RowsPerChunk(rows));
+        return coef;
+    }
+
+    /// batchnorm2d.cuh's BN_COEFS: floats per channel of the input gradient's coefficients.
+    const int BnCoefficients = 8;
+
+    void InputGradient(Tensor x, Tensor gy, bool silu, Tensor coef, Tensor gx)
+    {
+        string t = Suffix(x, silu ? "BatchNormSilu" : "BatchNorm2d");
+        if (silu) kernel.BnSiluInputGrad(t, x.Count, Ptr(x), Ptr(gy), Ptr(gx), Ptr(coef), x.Count, x.Shape[3]);
+        else kernel.BnInputGrad(t, x.Count, Ptr(x), Ptr(gy), Ptr(gx), Ptr(coef), x.Count, x.Shape[3]);
     }
 }

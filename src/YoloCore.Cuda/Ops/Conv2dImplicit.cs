@@ -149,8 +149,9 @@ public sealed unsafe partial class CudaBackend
     static (int X, int Y, int Z) InputGradientGrid(int n, ConvGeom c, Phases table, int width) =>
         ((table.MaxRows(n) + 127) / 128, (c.Cin + width - 1) / width, table.Count);
 
-    /// add: gx holds the input's other gradients, and this one is added to them.
-    void ImplicitInputGradient(Tensor w, Tensor gy, ConvGeom c, Tensor gx, bool add)
+    /// add: gx holds the input's other gradients, and this one is added to them. bn (or none): gy
+    /// is the Conv block's output gradient, turned into BatchNorm's input gradient as it is read.
+    void ImplicitInputGradient(Tensor w, Tensor gy, ConvGeom c, Tensor gx, bool add, BnGrad bn = default)
     {
         int cout = w.Shape[0], n = gy.Shape[0];
         var tables = PhaseTables(c, out bool untouched);
@@ -165,9 +166,9 @@ public sealed unsafe partial class CudaBackend
                 var work = Work.Grid((uint)gridX, (uint)gridY, (uint)gridZ);
                 switch (width)
                 {
-                    case 32: kernel.ConvImplicitDgradN32("f16", work, Ptr(gy), Ptr(w), Ptr(gx), n, cout, c, table, add ? 1 : 0); break;
-                    case 64: kernel.ConvImplicitDgradN64("f16", work, Ptr(gy), Ptr(w), Ptr(gx), n, cout, c, table, add ? 1 : 0); break;
-                    default: kernel.ConvImplicitDgradN128("f16", work, Ptr(gy), Ptr(w), Ptr(gx), n, cout, c, table, add ? 1 : 0); break;
+                    case 32: kernel.ConvImplicitDgradN32("f16", work, Ptr(gy), Ptr(w), Ptr(gx), n, cout, c, table, add ? 1 : 0, bn); break;
+                    case 64: kernel.ConvImplicitDgradN64("f16", work, Ptr(gy), Ptr(w), Ptr(gx), n, cout, c, table, add ? 1 : 0, bn); break;
+                    default: kernel.ConvImplicitDgradN128("f16", work, Ptr(gy), Ptr(w), Ptr(gx), n, cout, c, table, add ? 1 : 0, bn); break;
                 }
             }
             Run(ChooseTile($"dgrad n{n} co{cout} phases{table.Count} {Describe(c)}{(add ? " add" : "")}", Widths(c.Cin), Run));
@@ -205,8 +206,8 @@ public sealed unsafe partial class CudaBackend
 
     /// gW = Σ over pixels of gy ⊗ patches, split over the pixels into slices whose float32 partial
     /// sums the kernel's last blocks add in slice order (deterministic, whatever the split) into gw,
-    /// without the stem's padded channels.
-    void ImplicitWeightGradient(Tensor x, Tensor gy, ConvGeom c, int cout, Tensor gw)
+    /// without the stem's padded channels. bn: as for ImplicitInputGradient.
+    void ImplicitWeightGradient(Tensor x, Tensor gy, ConvGeom c, int cout, Tensor gw, BnGrad bn = default)
     {
         int cp = PaddedChannels(c.Cin), m = x.Shape[0] * c.Ho * c.Wo, k = c.Kh * c.Kw * cp;
         var (perSplit, slices, group) = WeightGradientSplit(m, cout, k);
@@ -219,8 +220,8 @@ public sealed unsafe partial class CudaBackend
                 var grid = WeightGradientGrid(tile, cout, k, slices);
                 var work = Work.Grid((uint)grid.X, (uint)grid.Y, (uint)grid.Z);
                 string t = Suffix(gw, "Conv2d");
-                if (tile == "co64") kernel.ConvImplicitWgradCo64(t, work, Ptr(xp), Ptr(gy), Ptr(partial), Ptr(gw), Totals(grid, group, c.Cin), m, cout, k, perSplit, g);
-                else kernel.ConvImplicitWgradCo128(t, work, Ptr(xp), Ptr(gy), Ptr(partial), Ptr(gw), Totals(grid, group, c.Cin), m, cout, k, perSplit, g);
+                if (tile == "co64") kernel.ConvImplicitWgradCo64(t, work, Ptr(xp), Ptr(gy), Ptr(partial), Ptr(gw), Totals(grid, group, c.Cin), m, cout, k, perSplit, g, bn);
+                else kernel.ConvImplicitWgradCo128(t, work, Ptr(xp), Ptr(gy), Ptr(partial), Ptr(gw), Totals(grid, group, c.Cin), m, cout, k, perSplit, g, bn);
             }
             Run(ChooseTile($"wgrad m{m} co{cout} k{k} {Describe(g)}", WeightGradientTiles(cout), Run));
         }
@@ -229,14 +230,14 @@ public sealed unsafe partial class CudaBackend
 
     /// Both gradients in one launch (conv_implicit_backward: the input gradient's blocks, then the
     /// weight gradient's), for a layer whose input has channels in runs of 8 and whose phases fit
-    /// one table; otherwise each on its own.
-    void ImplicitBackward(Tensor x, Tensor w, Tensor gy, ConvGeom c, Tensor gx, bool add, Tensor gw)
+    /// one table; otherwise each on its own. bn: as for ImplicitInputGradient.
+    void ImplicitBackward(Tensor x, Tensor w, Tensor gy, ConvGeom c, Tensor gx, bool add, Tensor gw, BnGrad bn = default)
     {
         var tables = PhaseTables(c, out bool untouched);
         if (tables.Count != 1 || untouched)
         {
-            ImplicitInputGradient(w, gy, c, gx, add);
-            ImplicitWeightGradient(x, gy, c, w.Shape[0], gw);
+            ImplicitInputGradient(w, gy, c, gx, add, bn);
+            ImplicitWeightGradient(x, gy, c, w.Shape[0], gw, bn);
             return;
         }
         var table = tables[0];
@@ -255,12 +256,12 @@ public sealed unsafe partial class CudaBackend
             (ulong xs, ulong ws, ulong gys, ulong gxs, int a, ulong ps, ulong gws) = (Ptr(x), Ptr(w), Ptr(gy), Ptr(gx), add ? 1 : 0, Ptr(partial), Ptr(gw));
             switch (tile)
             {
-                case "n128+co128": kernel.ConvImplicitBackwardN128Co128(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table); break;
-                case "n64+co128": kernel.ConvImplicitBackwardN64Co128(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table); break;
-                case "n32+co128": kernel.ConvImplicitBackwardN32Co128(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table); break;
-                case "n128+co64": kernel.ConvImplicitBackwardN128Co64(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table); break;
-                case "n64+co64": kernel.ConvImplicitBackwardN64Co64(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table); break;
-                default: kernel.ConvImplicitBackwardN32Co64(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table); break;
+                case "n128+co128": kernel.ConvImplicitBackwardN128Co128(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table, bn); break;
+                case "n64+co128": kernel.ConvImplicitBackwardN64Co128(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table, bn); break;
+                case "n32+co128": kernel.ConvImplicitBackwardN32Co128(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table, bn); break;
+                case "n128+co64": kernel.ConvImplicitBackwardN128Co64(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table, bn); break;
+                case "n64+co64": kernel.ConvImplicitBackwardN64Co64(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table, bn); break;
+                default: kernel.ConvImplicitBackwardN32Co64(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table, bn); break;
             }
         }
         var candidates = Widths(c.Cin).SelectMany(d => WeightGradientTiles(cout).Select(wt => $"{d}+{wt}")).ToArray();
@@ -305,6 +306,14 @@ internal struct EpilogueSums
 {
     public ulong Partial, Groups, Tickets, Sums;
     public int Group;
+}
+
+/// Mirrors conv2d_implicit.cuh's BnGrad: BatchNorm's input and its input gradient's coefficients,
+/// where the convolution's backward computes that gradient from the gy it reads (Coef 0: gy as it is).
+[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+internal struct BnGrad
+{
+    public ulong X, Coef;
 }
 
 /// Mirrors conv2d_implicit.cuh's SliceTotals: how the weight gradient's slices are added up.

@@ -79,6 +79,7 @@ public static class OpCatalog
     static InputSpec BnP(params int[] s) => new(s, Gen.Positive, KeepFloat32: true);
     static InputSpec BnN(params int[] s) => new(s, KeepFloat32: true);
     static InputSpec Master(params int[] s) => new(s, KeepFloat32: true);
+    static InputSpec NoGrad(params int[] s) => new(s, Grad: false);
 
     // Conv of x[0] with a float32 master weight x[1] (and bias x[2]) cast to x[0]'s dtype, as
     // mixed precision runs it: the weight gradient comes out in float32.
@@ -92,6 +93,9 @@ public static class OpCatalog
     static Tensor BnSiluTrain(Tensor[] x) => x[0].BatchNormSilu(x[1], x[2], Stat(x, 0), Stat(x, 1), 0.03, 1e-3);
     // Conv (no bias) then BatchNorm + SiLU with the convolution's batch sums: x[0] input, x[1] weight, x[2], x[3] γ, β.
     static Func<Tensor[], Tensor> ConvBnSilu(int stride, int pad) => x => x[0].ConvBatchNormSilu(x[1], Conv2dGeometry.Square(stride, pad),
+        x[2], x[3], Stat(x, 0, weight: 2), Stat(x, 1, weight: 2), 0.03, 1e-3);
+    // The same with a float32 master weight x[1] cast to x[0]'s dtype (mixed precision's).
+    static Func<Tensor[], Tensor> ConvBnSiluMaster(int stride, int pad) => x => x[0].ConvBatchNormSilu(x[1].Cast(x[0].DType), Conv2dGeometry.Square(stride, pad),
         x[2], x[3], Stat(x, 0, weight: 2), Stat(x, 1, weight: 2), 0.03, 1e-3);
     // The same with a Bottleneck's shortcut x[4] added in BatchNorm's pass.
     static Func<Tensor[], Tensor> ConvBnSiluAdd(int pad) => x => x[0].ConvBatchNormSilu(x[1], Conv2dGeometry.Square(1, pad),
@@ -203,8 +207,9 @@ public static class OpCatalog
         new("wide batchnorm+silu train", [N(4, 16, 16, 37), BnP(37), BnN(37)], BnSiluTrain),
         new("wide batchnorm eval", [N(2, 16, 16, 37), BnP(37), BnN(37)], BnEval),
         // BatchNorm's batch sums from the convolution: the implicit GEMM's epilogue on a GPU (several
-        // row blocks with a tail, two column tiles, stride 2, batch 64, the padded stem), one pass
-        // over y after cuBLAS for the 1×1.
+        // row blocks with a tail, two column tiles, stride 2, batch 64, the padded stem); backward,
+        // BatchNorm's input gradient computed in the convolution's loads (both gradients in one
+        // launch, or the weight gradient alone where the input needs none, as the stem's images).
         new("wide conv+batchnorm+silu k3", [N(2, 9, 9, 8), N(16, 3, 3, 8), BnP(16), BnN(16)], ConvBnSilu(1, 1)),
         new("wide conv+batchnorm+silu k3 s2 batch 64", [N(64, 5, 5, 16), N(24, 3, 3, 16), BnP(24), BnN(24)], ConvBnSilu(2, 1)),
         new("wide conv+batchnorm+silu 136 channels", [N(1, 12, 12, 8), N(136, 3, 3, 8), BnP(136), BnN(136)], ConvBnSilu(1, 1)),
@@ -212,6 +217,9 @@ public static class OpCatalog
         new("wide conv+batchnorm+silu k1", [N(2, 10, 10, 32), N(48, 1, 1, 32), BnP(48), BnN(48)], ConvBnSilu(1, 0)),
         // 25 row blocks: the epilogue's sums in two levels, groups of 16 and 9 (EpilogueSums).
         new("wide conv+batchnorm+silu 25 row blocks", [N(2, 40, 40, 8), N(16, 3, 3, 8), BnP(16), BnN(16)], ConvBnSilu(1, 1)),
+        new("wide conv+batchnorm+silu stem, images without gradient", [NoGrad(2, 32, 32, 3), Master(16, 6, 6, 3), BnP(16), BnN(16)], ConvBnSiluMaster(2, 2)),
+        new("wide conv+batchnorm+silu k3, input without gradient", [NoGrad(2, 9, 9, 16), Master(16, 3, 3, 16), BnP(16), BnN(16)], ConvBnSiluMaster(1, 1)),
+        new("wide conv+batchnorm+silu k1 master weight", [N(2, 10, 10, 32), Master(48, 1, 1, 32), BnP(48), BnN(48)], ConvBnSiluMaster(1, 0)),
         new("wide conv+batchnorm+silu+shortcut k3", [N(2, 9, 9, 16), N(16, 3, 3, 16), BnP(16), BnN(16), N(2, 9, 9, 16)], ConvBnSiluAdd(1)),
         new("wide maxpool k5 s1 p2 (SPPF)", [Distinct(2, 9, 9, 40)], x => x[0].MaxPool2d(5, 1, 2)),
         new("wide silu", [N(37, 1001)], x => x[0].Silu()),

@@ -69,6 +69,7 @@ public sealed class OpProfiler
             nameof(IBackend.Binary) when !backward => $"{a[0]}{(((Tensor)a[1]!).Shape == ((Tensor)a[2]!).Shape ? "" : " broadcast")}",
             nameof(IBackend.Binary) => $"{a[0]}",
             nameof(IBackend.Conv2d) => $"Conv2d {Conv((Tensor)a[0]!, (Tensor)a[1]!, (Conv2dGeometry)a[3]!)}",
+            "ConvBatchNormSilu" => $"Conv2d+BatchNormSilu {Conv((Tensor)a[0]!, (Tensor)a[1]!, (Conv2dGeometry)a[2]!)}",
             nameof(IBackend.Copy) when ((Tensor)a[0]!).DType != ((Tensor)a[1]!).DType => "Cast",
             nameof(IBackend.SumTo) when ((Tensor)a[1]!).Count == 1 => "Sum",
             _ => name,

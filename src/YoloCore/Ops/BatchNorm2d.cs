@@ -126,6 +126,18 @@ public static partial class Ops
     static Tensor BatchNormSilu(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
         double momentum, double eps, Tensor? batchSums, Tensor? residual = null)
     {
+        var y = BatchNormSiluTrain(x, gamma, beta, runningMean, runningVar, momentum, eps, batchSums, residual, out var mean, out var invStd);
+        using (mean)
+        using (invStd)
+            if (GradMode.ShouldRecord(x, gamma, beta) || GradMode.ShouldRecord(residual)) y.GradFn = new BatchNormTrainNode(x, gamma, beta, mean, invStd, silu: true, residual);
+        return y;
+    }
+
+    /// The op's forward alone (no node): the output, and the batch's mean and inverse std for
+    /// backward (the caller's to dispose).
+    static Tensor BatchNormSiluTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+        double momentum, double eps, Tensor? batchSums, Tensor? residual, out Tensor mean, out Tensor invStd)
+    {
         CheckBatchNorm("BatchNormSilu", x, true, gamma, beta, runningMean, runningVar);
         if (residual is not null)
         {
@@ -133,10 +145,9 @@ public static partial class Ops
             RequireSameDevice(x, residual, "BatchNormSilu");
         }
         var y = Like(x);
-        using var mean = Like(gamma);
-        using var invStd = Like(gamma);
+        mean = Like(gamma);
+        invStd = Like(gamma);
         x.Backend.BatchNormSiluTrain(x, gamma, beta, runningMean, runningVar, momentum, eps, y, mean, invStd, batchSums, residual);
-        if (GradMode.ShouldRecord(x, gamma, beta) || GradMode.ShouldRecord(residual)) y.GradFn = new BatchNormTrainNode(x, gamma, beta, mean, invStd, silu: true, residual);
         return y;
     }
 }
