@@ -89,16 +89,23 @@ __device__ __forceinline__ void predicted_box(const T* row, const float* anchor,
 // fixed-capacity buffers, so that a captured step serves any number of targets up to n.
 __device__ __forceinline__ int real_targets(const int* count, int n) { return count ? imin(imax(*count, 0), n) : n; }
 
-// Per target: its IoU, and Σ (1 - IoU) into sums[0], the class BCE into sums[2].
+// The level's three sums in one pass and one launch: per target its IoU, Σ (1 - IoU) and the
+// class BCE; per row the objectness BCE against tobj = (1 - gr) + gr·clamp(iou, 0) of the row's
+// last target (0 for rows no target is assigned to), added up as Σ_rows BCE(x, 0) plus, for each
+// assigned row, BCE(x, tobj) - BCE(x, 0) from its last target's thread, so that no objectness
+// targets are stored. sums = (Σ (1 - IoU), Σ BCE(objectness), Σ BCE(class scores)).
 template <typename T>
-__device__ void yolo_targets_forward(const T* p, const int* rows, const float* tbox, const float* anchors, const int* cls,
-    const int* count, int n, int no, LossTerms t, float* iou, float* partial, u32* ticket, float* sums)
+__device__ void yolo_level_forward(const T* p, const int* rows, const float* tbox, const float* anchors, const int* cls,
+    const int* count, int n, i64 r, int no, LossTerms t, float* iou, float* partial, u32* ticket, float* sums)
 {
     __shared__ float shared[256];
     int real = real_targets(count, n);
-    float total[2] = {0.0f, 0.0f}; // Σ (1 - IoU), Σ class BCE
-    GRID_STRIDE(k, n)
+    float total[3] = {0.0f, 0.0f, 0.0f};
+    GRID_STRIDE(i, r > n ? r : (i64)n)
     {
+        if (i < r) total[1] += bce_value(ld(p, i * no + 4), 0.0f, t.obj_pw);
+        if (i >= n) continue;
+        int k = (int)i;
         if (k >= real)
         {
             iou[k] = 0.0f; // padding adds nothing to the sums
@@ -111,54 +118,37 @@ __device__ void yolo_targets_forward(const T* p, const int* rows, const float* t
         iou[k] = v;
         total[0] += 1.0f - v;
         if (t.classes > 1)
-            for (int c = 0; c < t.classes; c++) total[1] += bce_value(ld(row, 5 + c), c == cls[k] ? t.cp : t.cn, t.cls_pw);
+            for (int c = 0; c < t.classes; c++) total[2] += bce_value(ld(row, 5 + c), c == cls[k] ? t.cp : t.cn, t.cls_pw);
+        bool last = true;
+        for (int later = k + 1; later < real && last; later++) last = rows[later] != rows[k];
+        if (!last) continue;
+        float x = ld(row, 4);
+        total[1] += bce_value(x, (1.0f - t.gr) + t.gr * fmaxf(v, 0.0f), t.obj_pw) - bce_value(x, 0.0f, t.obj_pw);
     }
     if (!grid_sum(total, partial, ticket, shared) || threadIdx.x != 0) return;
-    sums[0] = total[0];
-    sums[2] = total[1];
+    for (int j = 0; j < 3; j++) sums[j] = total[j];
 }
 
-// tobj[rows[k]] = (1 - gr) + gr·clamp(iou[k], 0), the last target of a row winning (tobj starts at 0).
-extern "C" __global__ void yolo_obj_targets(const int* rows, const float* iou, const int* count, int n, float gr, float* tobj)
-{
-    n = real_targets(count, n);
-    GRID_STRIDE(k, n)
-    {
-        bool last = true;
-        for (int later = (int)k + 1; later < n; later++)
-            if (rows[later] == rows[k]) { last = false; break; }
-        if (last) tobj[rows[k]] = (1.0f - gr) + gr * fmaxf(iou[k], 0.0f);
-    }
-}
-
-// Σ over rows of the objectness BCE into sums[1].
+// g = (∂L/∂Σbox, ∂L/∂Σobj, ∂L/∂Σcls). Writes all of ghead as for a row no target is assigned to:
+// the objectness column against 0, zeros elsewhere (yolo_targets_backward then stores the
+// assigned rows' box, objectness and class entries).
 template <typename T>
-__device__ void yolo_obj_forward(const T* p, const float* tobj, i64 r, int no, float obj_pw, float* partial, u32* ticket, float* sums)
-{
-    __shared__ float shared[256];
-    float total[1] = {0.0f};
-    GRID_STRIDE(i, r) total[0] += bce_value(ld(p, i * no + 4), tobj[i], obj_pw);
-    if (grid_sum(total, partial, ticket, shared) && threadIdx.x == 0) sums[1] = total[0];
-}
-
-// g = (∂L/∂Σbox, ∂L/∂Σobj, ∂L/∂Σcls). Writes all of ghead: the objectness column, zeros elsewhere
-// (yolo_targets_backward then stores the assigned rows' box and class entries).
-template <typename T>
-__device__ void yolo_obj_backward(const T* p, const float* tobj, i64 r, int no, float obj_pw, const float* g, T* gp)
+__device__ void yolo_obj_backward(const T* p, i64 r, int no, float obj_pw, const float* g, T* gp)
 {
     GRID_STRIDE(i, r * no)
     {
         i64 row = i / no;
-        st(gp, i, i - row * no == 4 ? g[1] * bce_grad(ld(p, i), tobj[row], obj_pw) : 0.0f);
+        st(gp, i, i - row * no == 4 ? g[1] * bce_grad(ld(p, i), 0.0f, obj_pw) : 0.0f);
     }
 }
 
 // Each row's box and class gradients from every target assigned to it, added in target order by
 // the thread of the row's first target and stored once: no atomics, so the same sums every run
-// (and a float16 gradient rounded once). ghead's other entries stay as yolo_obj_backward wrote them.
+// (and a float16 gradient rounded once); and its objectness gradient against the tobj of its last
+// target (iou: the forward's). ghead's other entries stay as yolo_obj_backward wrote them.
 template <typename T>
 __device__ void yolo_targets_backward(const T* p, const int* rows, const float* tbox, const float* anchors, const int* cls,
-    const int* count, int n, int no, LossTerms t, const float* g, T* gp)
+    const int* count, int n, int no, LossTerms t, const float* iou, const float* g, T* gp)
 {
     n = real_targets(count, n);
     GRID_STRIDE(k, n)
@@ -169,7 +159,7 @@ __device__ void yolo_targets_backward(const T* p, const int* rows, const float* 
         if (!first) continue;
         const T* row = p + (i64)r * no;
         T* grow = gp + (i64)r * no;
-        float gbox[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        float gbox[4] = {0.0f, 0.0f, 0.0f, 0.0f}, last_iou = 0.0f;
         for (int j = (int)k; j < n; j++)
         {
             if (rows[j] != r) continue;
@@ -177,8 +167,10 @@ __device__ void yolo_targets_backward(const T* p, const int* rows, const float* 
             predicted_box(row, anchors + 2 * j, box, dbox);
             box_iou(box, tbox + 4 * j, t.iou_kind, diou);
             for (int q = 0; q < 4; q++) gbox[q] += -g[0] * diou[q] * dbox[q];
+            last_iou = iou[j];
         }
         for (int q = 0; q < 4; q++) st(grow, q, gbox[q]);
+        st(grow, 4, g[1] * bce_grad(ld(row, 4), (1.0f - t.gr) + t.gr * fmaxf(last_iou, 0.0f), t.obj_pw));
         if (t.classes > 1)
             for (int c = 0; c < t.classes; c++)
             {
@@ -191,10 +183,9 @@ __device__ void yolo_targets_backward(const T* p, const int* rows, const float* 
 }
 
 #define EXPORT(S, T) \
-    extern "C" __global__ void __launch_bounds__(256) yolo_targets_forward_##S(const T* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, int no, LossTerms t, float* iou, float* partial, u32* ticket, float* sums) \
-        { yolo_targets_forward(p, rows, tbox, anchors, cls, count, n, no, t, iou, partial, ticket, sums); } \
-    extern "C" __global__ void __launch_bounds__(256) yolo_obj_forward_##S(const T* p, const float* tobj, i64 r, int no, float obj_pw, float* partial, u32* ticket, float* sums) { yolo_obj_forward(p, tobj, r, no, obj_pw, partial, ticket, sums); } \
-    extern "C" __global__ void yolo_obj_backward_##S(const T* p, const float* tobj, i64 r, int no, float obj_pw, const float* g, T* gp) { yolo_obj_backward(p, tobj, r, no, obj_pw, g, gp); } \
-    extern "C" __global__ void yolo_targets_backward_##S(const T* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, int no, LossTerms t, const float* g, T* gp) \
-        { yolo_targets_backward(p, rows, tbox, anchors, cls, count, n, no, t, g, gp); }
+    extern "C" __global__ void __launch_bounds__(256) yolo_level_forward_##S(const T* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, i64 r, int no, LossTerms t, float* iou, float* partial, u32* ticket, float* sums) \
+        { yolo_level_forward(p, rows, tbox, anchors, cls, count, n, r, no, t, iou, partial, ticket, sums); } \
+    extern "C" __global__ void yolo_obj_backward_##S(const T* p, i64 r, int no, float obj_pw, const float* g, T* gp) { yolo_obj_backward(p, r, no, obj_pw, g, gp); } \
+    extern "C" __global__ void yolo_targets_backward_##S(const T* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, int no, LossTerms t, const float* iou, const float* g, T* gp) \
+        { yolo_targets_backward(p, rows, tbox, anchors, cls, count, n, no, t, iou, g, gp); }
 EXPORT_FLOAT_TYPES(EXPORT)

@@ -435,39 +435,25 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("upsample", "upsample_forward_" + suffix, work, args);
         }
 
-        /// kernels/yololosslevel.cu: yolo_obj_backward_{f32,f16}(const float* p, const float* tobj, i64 r, int no, float obj_pw, const float* g, float* gp)
-        public void YoloObjBackward(string suffix, Work work, ulong p, ulong tobj, long r, int no, float obj_pw, ulong g, ulong gp)
+        /// kernels/yololosslevel.cu: yolo_level_forward_{f32,f16}(const float* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, i64 r, int no, LossTerms t, float* iou, float* partial, u32* ticket, float* sums)
+        public void YoloLevelForward(string suffix, Work work, ulong p, ulong rows, ulong tbox, ulong anchors, ulong cls, ulong count, int n, long r, int no, LossTerms t, ulong iou, ulong partial, ulong ticket, ulong sums)
         {
-            void** args = stackalloc void*[] { &p, &tobj, &r, &no, &obj_pw, &g, &gp };
+            void** args = stackalloc void*[] { &p, &rows, &tbox, &anchors, &cls, &count, &n, &r, &no, &t, &iou, &partial, &ticket, &sums };
+            backend.Launch("yololosslevel", "yolo_level_forward_" + suffix, work, args);
+        }
+
+        /// kernels/yololosslevel.cu: yolo_obj_backward_{f32,f16}(const float* p, i64 r, int no, float obj_pw, const float* g, float* gp)
+        public void YoloObjBackward(string suffix, Work work, ulong p, long r, int no, float obj_pw, ulong g, ulong gp)
+        {
+            void** args = stackalloc void*[] { &p, &r, &no, &obj_pw, &g, &gp };
             backend.Launch("yololosslevel", "yolo_obj_backward_" + suffix, work, args);
         }
 
-        /// kernels/yololosslevel.cu: yolo_obj_forward_{f32,f16}(const float* p, const float* tobj, i64 r, int no, float obj_pw, float* partial, u32* ticket, float* sums)
-        public void YoloObjForward(string suffix, Work work, ulong p, ulong tobj, long r, int no, float obj_pw, ulong partial, ulong ticket, ulong sums)
+        /// kernels/yololosslevel.cu: yolo_targets_backward_{f32,f16}(const float* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, int no, LossTerms t, const float* iou, const float* g, float* gp)
+        public void YoloTargetsBackward(string suffix, Work work, ulong p, ulong rows, ulong tbox, ulong anchors, ulong cls, ulong count, int n, int no, LossTerms t, ulong iou, ulong g, ulong gp)
         {
-            void** args = stackalloc void*[] { &p, &tobj, &r, &no, &obj_pw, &partial, &ticket, &sums };
-            backend.Launch("yololosslevel", "yolo_obj_forward_" + suffix, work, args);
-        }
-
-        /// kernels/yololosslevel.cu: yolo_obj_targets(const int* rows, const float* iou, const int* count, int n, float gr, float* tobj)
-        public void YoloObjTargets(Work work, ulong rows, ulong iou, ulong count, int n, float gr, ulong tobj)
-        {
-            void** args = stackalloc void*[] { &rows, &iou, &count, &n, &gr, &tobj };
-            backend.Launch("yololosslevel", "yolo_obj_targets", work, args);
-        }
-
-        /// kernels/yololosslevel.cu: yolo_targets_backward_{f32,f16}(const float* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, int no, LossTerms t, const float* g, float* gp)
-        public void YoloTargetsBackward(string suffix, Work work, ulong p, ulong rows, ulong tbox, ulong anchors, ulong cls, ulong count, int n, int no, LossTerms t, ulong g, ulong gp)
-        {
-            void** args = stackalloc void*[] { &p, &rows, &tbox, &anchors, &cls, &count, &n, &no, &t, &g, &gp };
+            void** args = stackalloc void*[] { &p, &rows, &tbox, &anchors, &cls, &count, &n, &no, &t, &iou, &g, &gp };
             backend.Launch("yololosslevel", "yolo_targets_backward_" + suffix, work, args);
-        }
-
-        /// kernels/yololosslevel.cu: yolo_targets_forward_{f32,f16}(const float* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, int no, LossTerms t, float* iou, float* partial, u32* ticket, float* sums)
-        public void YoloTargetsForward(string suffix, Work work, ulong p, ulong rows, ulong tbox, ulong anchors, ulong cls, ulong count, int n, int no, LossTerms t, ulong iou, ulong partial, ulong ticket, ulong sums)
-        {
-            void** args = stackalloc void*[] { &p, &rows, &tbox, &anchors, &cls, &count, &n, &no, &t, &iou, &partial, &ticket, &sums };
-            backend.Launch("yololosslevel", "yolo_targets_forward_" + suffix, work, args);
         }
     }
 }

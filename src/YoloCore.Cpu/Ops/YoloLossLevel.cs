@@ -6,18 +6,20 @@ namespace YoloCore.Cpu;
 // and checked itself against the loss written with autograd ops (YoloLoss.ComputeComposite).
 // Per target k: the predicted box from the head's row (xy = 2σ - 0.5, wh = (2σ)²·anchor), its IoU
 // with the target box (IoU, GIoU, DIoU or CIoU as bbox_iou in YOLOv5 v7.0, eps 1e-7), and the
-// class BCE against label-smoothed one-hot targets; per row r: the objectness BCE against tobj.
+// class BCE against label-smoothed one-hot targets; per row r: the objectness BCE against tobj,
+// (1 - gr) + gr·clamp(iou, 0) of the row's last target (0 where none is), made from the IoU as
+// stored both ways.
 public sealed unsafe partial class CpuBackend
 {
     public void YoloLossLevel(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, Tensor? count, YoloLossTerms terms,
-        Tensor iou, Tensor tobj, Tensor sums) =>
-        Floating(head, "YoloLossLevel", () => YoloLossKernel<float>.Forward(head, rows, tbox, anchors, classes, count, terms, iou, tobj, sums),
-            () => YoloLossKernel<double>.Forward(head, rows, tbox, anchors, classes, count, terms, iou, tobj, sums));
+        Tensor iou, Tensor sums) =>
+        Floating(head, "YoloLossLevel", () => YoloLossKernel<float>.Forward(head, rows, tbox, anchors, classes, count, terms, iou, sums),
+            () => YoloLossKernel<double>.Forward(head, rows, tbox, anchors, classes, count, terms, iou, sums));
 
     public void YoloLossLevelBackward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, Tensor? count, YoloLossTerms terms,
-        Tensor tobj, Tensor gsums, Tensor ghead) =>
-        Floating(head, "YoloLossLevel", () => YoloLossKernel<float>.Backward(head, rows, tbox, anchors, classes, count, terms, tobj, gsums, ghead),
-            () => YoloLossKernel<double>.Backward(head, rows, tbox, anchors, classes, count, terms, tobj, gsums, ghead));
+        Tensor iou, Tensor gsums, Tensor ghead) =>
+        Floating(head, "YoloLossLevel", () => YoloLossKernel<float>.Backward(head, rows, tbox, anchors, classes, count, terms, iou, gsums, ghead),
+            () => YoloLossKernel<double>.Backward(head, rows, tbox, anchors, classes, count, terms, iou, gsums, ghead));
 
     /// The real targets among rows' n: count's value (padding follows), or all of them.
     static int Count(Tensor rows, Tensor? count) => count is null ? (int)rows.Count : Math.Clamp(Ptr<int>(count)[0], 0, (int)rows.Count);
@@ -49,18 +51,23 @@ public sealed unsafe partial class CpuBackend
             return (box, dbox);
         }
 
+        /// Each row's objectness target from its last target's IoU as stored (iou), 0 for the rest.
+        static double[] ObjectnessTargets(long r, int* rows, int n, T* iou, double gr)
+        {
+            var tobj = new double[r];
+            for (int k = 0; k < n; k++) tobj[rows[k]] = (1 - gr) + gr * Math.Max(D(iou[k]), 0);
+            return tobj;
+        }
+
         public static void Forward(Tensor head, Tensor rowsT, Tensor tboxT, Tensor anchorsT, Tensor classesT, Tensor? countT, YoloLossTerms terms,
-            Tensor iouT, Tensor tobjT, Tensor sumsT)
+            Tensor iouT, Tensor sumsT)
         {
             int no = head.Shape[1], n = Count(rowsT, countT), nc = terms.Classes;
             long r = head.Shape[0];
-            T* p = Ptr<T>(head), tbox = Ptr<T>(tboxT), anchors = Ptr<T>(anchorsT), iou = Ptr<T>(iouT), tobj = Ptr<T>(tobjT), sums = Ptr<T>(sumsT);
+            T* p = Ptr<T>(head), tbox = Ptr<T>(tboxT), anchors = Ptr<T>(anchorsT), iou = Ptr<T>(iouT), sums = Ptr<T>(sumsT);
             int* rows = Ptr<int>(rowsT), cls = Ptr<int>(classesT);
             double sumBox = 0, sumCls = 0, sumObj = 0;
-            new Span<T>(tobj, (int)r).Clear();
             new Span<T>(iou, (int)rowsT.Count).Clear();
-            var last = new Dictionary<int, int>();
-            for (int k = 0; k < n; k++) last[rows[k]] = k;
             for (int k = 0; k < n; k++)
             {
                 T* row = p + (long)rows[k] * no;
@@ -72,24 +79,25 @@ public sealed unsafe partial class CpuBackend
                 sumBox += 1 - v;
                 if (nc > 1)
                     for (int c = 0; c < nc; c++) sumCls += Bce(D(row[5 + c]), c == cls[k] ? terms.Cp : terms.Cn, terms.ClsPw);
-                if (last[rows[k]] == k) tobj[rows[k]] = T.CreateChecked((1 - terms.Gr) + terms.Gr * Math.Max(v, 0));
             }
-            for (long i = 0; i < r; i++) sumObj += Bce(D(p[i * no + 4]), D(tobj[i]), terms.ObjPw);
+            var tobj = ObjectnessTargets(r, rows, n, iou, terms.Gr);
+            for (long i = 0; i < r; i++) sumObj += Bce(D(p[i * no + 4]), tobj[i], terms.ObjPw);
             sums[0] = T.CreateChecked(sumBox);
             sums[1] = T.CreateChecked(sumObj);
             sums[2] = T.CreateChecked(sumCls);
         }
 
         public static void Backward(Tensor head, Tensor rowsT, Tensor tboxT, Tensor anchorsT, Tensor classesT, Tensor? countT, YoloLossTerms terms,
-            Tensor tobjT, Tensor gsumsT, Tensor gheadT)
+            Tensor iouT, Tensor gsumsT, Tensor gheadT)
         {
             int no = head.Shape[1], n = Count(rowsT, countT), nc = terms.Classes;
             long r = head.Shape[0];
-            T* p = Ptr<T>(head), tbox = Ptr<T>(tboxT), anchors = Ptr<T>(anchorsT), tobj = Ptr<T>(tobjT), g = Ptr<T>(gsumsT), gp = Ptr<T>(gheadT);
+            T* p = Ptr<T>(head), tbox = Ptr<T>(tboxT), anchors = Ptr<T>(anchorsT), g = Ptr<T>(gsumsT), gp = Ptr<T>(gheadT);
             int* rows = Ptr<int>(rowsT), cls = Ptr<int>(classesT);
             double gBox = D(g[0]), gObj = D(g[1]), gCls = D(g[2]);
+            var tobj = ObjectnessTargets(r, rows, n, Ptr<T>(iouT), terms.Gr);
             new Span<T>(gp, (int)(r * no)).Clear();
-            for (long i = 0; i < r; i++) gp[i * no + 4] = T.CreateChecked(gObj * BceGrad(D(p[i * no + 4]), D(tobj[i]), terms.ObjPw));
+            for (long i = 0; i < r; i++) gp[i * no + 4] = T.CreateChecked(gObj * BceGrad(D(p[i * no + 4]), tobj[i], terms.ObjPw));
             for (int k = 0; k < n; k++)
             {
                 T* row = p + (long)rows[k] * no;

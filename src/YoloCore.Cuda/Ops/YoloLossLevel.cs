@@ -2,8 +2,8 @@ using System.Runtime.InteropServices;
 
 namespace YoloCore.Cuda;
 
-// yololosslevel.cu: YOLOv5's loss for one level in five launches (targets with their box and
-// class sums, objectness targets, objectness BCE with its sum, and the two backward passes).
+// yololosslevel.cu: YOLOv5's loss for one level in three launches (the three sums in one, and the
+// two backward passes).
 public sealed unsafe partial class CudaBackend
 {
     [StructLayout(LayoutKind.Sequential)]
@@ -33,36 +33,33 @@ public sealed unsafe partial class CudaBackend
     }
 
     public void YoloLossLevel(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, Tensor? count, YoloLossTerms terms,
-        Tensor iou, Tensor tobj, Tensor sums)
+        Tensor iou, Tensor sums)
     {
-        string h = HeadSuffix(head, tbox, anchors, iou, tobj, sums);
+        string h = HeadSuffix(head, tbox, anchors, iou, sums);
         RequireCount(count);
         int n = (int)rows.Count, no = head.Shape[1];
         long r = head.Shape[0];
-        var t = LossTerms.From(terms);
-        Fill(tobj, 0);
-        // Each kernel adds up its own terms (its last block writes the sums): at least one block,
-        // so that no targets still writes zeros.
-        Work Blocks(long items) => Work.Grid((uint)Math.Clamp((items + 255) / 256, 1, LossSumBlocks));
-        using var partial = Tensor.Empty(new Shape(2 * LossSumBlocks), DType.Float32, Device);
-        kernel.YoloTargetsForward(h, Blocks(n), Ptr(head), Ptr(rows), Ptr(tbox), Ptr(anchors), Ptr(classes), PtrOrNull(count), n, no, t, Ptr(iou), Ptr(partial), Tickets(1), Ptr(sums));
-        kernel.YoloObjTargets(n, Ptr(rows), Ptr(iou), PtrOrNull(count), n, t.Gr, Ptr(tobj));
-        kernel.YoloObjForward(h, Blocks(r), Ptr(head), Ptr(tobj), r, no, t.ObjPw, Ptr(partial), Tickets(1), Ptr(sums));
+        // The kernel adds up its own terms (its last block writes the sums), over the larger of
+        // the rows and the targets: at least one block, so that no targets still writes zeros.
+        var blocks = Work.Grid((uint)Math.Clamp((Math.Max(r, n) + 255) / 256, 1, LossSumBlocks));
+        using var partial = Tensor.Empty(new Shape(3 * LossSumBlocks), DType.Float32, Device);
+        kernel.YoloLevelForward(h, blocks, Ptr(head), Ptr(rows), Ptr(tbox), Ptr(anchors), Ptr(classes), PtrOrNull(count), n, r, no, LossTerms.From(terms),
+            Ptr(iou), Ptr(partial), Tickets(1), Ptr(sums));
     }
 
     /// Blocks of the loss's summing kernels: each adds a grid-stride share, the last adds the blocks.
     const int LossSumBlocks = 1024;
 
     public void YoloLossLevelBackward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, Tensor? count, YoloLossTerms terms,
-        Tensor tobj, Tensor gsums, Tensor ghead)
+        Tensor iou, Tensor gsums, Tensor ghead)
     {
-        string h = HeadSuffix(head, tbox, anchors, tobj, gsums);
+        string h = HeadSuffix(head, tbox, anchors, iou, gsums);
         if (ghead.DType != head.DType) throw new ArgumentException($"the loss's head gradient {ghead} must have the head's dtype {head.DType.Name()}");
         RequireCount(count);
         int n = (int)rows.Count, no = head.Shape[1];
         long r = head.Shape[0];
         var t = LossTerms.From(terms);
-        kernel.YoloObjBackward(h, r * no, Ptr(head), Ptr(tobj), r, no, t.ObjPw, Ptr(gsums), Ptr(ghead));
-        kernel.YoloTargetsBackward(h, n, Ptr(head), Ptr(rows), Ptr(tbox), Ptr(anchors), Ptr(classes), PtrOrNull(count), n, no, t, Ptr(gsums), Ptr(ghead));
+        kernel.YoloObjBackward(h, r * no, Ptr(head), r, no, t.ObjPw, Ptr(gsums), Ptr(ghead));
+        kernel.YoloTargetsBackward(h, n, Ptr(head), Ptr(rows), Ptr(tbox), Ptr(anchors), Ptr(classes), PtrOrNull(count), n, no, t, Ptr(iou), Ptr(gsums), Ptr(ghead));
     }
 }

@@ -23,10 +23,8 @@ public static class YoloLossLevelOp
         if (tbox.DType != dtype || anchors.DType != dtype) throw new ArgumentException($"YoloLossLevel: tbox and anchors must be {dtype.Name()} for a {head.DType.Name()} head, got {tbox} and {anchors}");
         var sums = Tensor.Empty(new Shape(3), dtype, head.Device);
         var iou = Tensor.Empty(new Shape(n), dtype, head.Device);
-        var tobj = Tensor.Empty(new Shape(head.Shape[0]), dtype, head.Device);
-        head.Backend.Extension<IYoloLossLevel>().YoloLossLevel(head, rows, tbox, anchors, classes, count, terms, iou, tobj, sums);
-        if (GradMode.ShouldRecord(head)) new YoloLossNode(head, rows, tbox, anchors, classes, count, terms, tobj).Attach(sums);
-        tobj.Dispose();
+        head.Backend.Extension<IYoloLossLevel>().YoloLossLevel(head, rows, tbox, anchors, classes, count, terms, iou, sums);
+        if (GradMode.ShouldRecord(head)) new YoloLossNode(head, rows, tbox, anchors, classes, count, terms, iou).Attach(sums);
         return (sums, iou);
     }
 
@@ -71,13 +69,26 @@ public static class YoloLossLevelOp
             }),
     ];
 
+    /// Rows for the GPU parity table only: YOLOv5's own settings (CIoU, gr = 1), whose objectness
+    /// targets hold each row's last IoU detached, which central differences cannot follow.
+    public static readonly OpCase[] Wide =
+    [
+        new("yolo loss level (CIoU, gr 1)",
+            [new([40, 8], Gen.Probability), InputSpec.Idx(3, 7, 3, 11, 3, 30), new([6, 4], Gen.Positive, false), new([6, 2], Gen.Positive, false), InputSpec.Idx(0, 2, 1, 2, 1, 0)],
+            x =>
+            {
+                Tensor F(Tensor t) => t.DType == DType.Float16 ? t.Cast(DType.Float32) : t;
+                return x[0].YoloLossLevel(x[1], F(x[2]), F(x[3]), x[4], new YoloLossTerms(3, IouKind.CIoU, 0.95, 0.05, 1.2, 0.9, 1.0)).Sums;
+            }),
+    ];
+
     sealed class YoloLossNode : Node
     {
-        readonly Tensor head, rows, tbox, anchors, classes, tobj;
+        readonly Tensor head, rows, tbox, anchors, classes, iou;
         readonly Tensor? count;
         readonly YoloLossTerms terms;
 
-        public YoloLossNode(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, Tensor? count, YoloLossTerms terms, Tensor tobj) : base(head)
+        public YoloLossNode(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, Tensor? count, YoloLossTerms terms, Tensor iou) : base(head)
         {
             this.count = count is null ? null : Save(count);
             this.head = Save(head);
@@ -85,14 +96,14 @@ public static class YoloLossLevelOp
             this.tbox = Save(tbox);
             this.anchors = Save(anchors);
             this.classes = Save(classes);
-            this.tobj = Save(tobj);
+            this.iou = Save(iou);
             this.terms = terms;
         }
 
         protected override Tensor?[] Backward(Tensor gsums)
         {
             var ghead = Tensor.Empty(head.Shape, head.DType, head.Device);
-            head.Backend.Extension<IYoloLossLevel>().YoloLossLevelBackward(head, rows, tbox, anchors, classes, count, terms, tobj, gsums, ghead);
+            head.Backend.Extension<IYoloLossLevel>().YoloLossLevelBackward(head, rows, tbox, anchors, classes, count, terms, iou, gsums, ghead);
             return [ghead];
         }
     }

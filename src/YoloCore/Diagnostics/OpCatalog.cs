@@ -109,14 +109,19 @@ public static class OpCatalog
         get { lock (added) return [.. core, .. added]; }
     }
 
-    static readonly List<OpCase> added = [];
+    static readonly List<OpCase> added = [], addedWide = [];
 
-    /// Adds the cases of an op defined above Core (once; a case already in the table is skipped).
-    public static void Add(IEnumerable<OpCase> cases)
+    /// Adds the cases of an op defined above Core (once; a case already in the table is skipped),
+    /// and its wide ones (see Wide).
+    public static void Add(IEnumerable<OpCase> cases, IEnumerable<OpCase>? wide = null)
     {
         lock (added)
+        {
             foreach (var c in cases)
                 if (!core.Contains(c) && !added.Contains(c)) added.Add(c);
+            foreach (var c in wide ?? [])
+                if (!wideCore.Contains(c) && !addedWide.Contains(c)) addedWide.Add(c);
+        }
     }
 
     static readonly OpCase[] core =
@@ -184,8 +189,14 @@ public static class OpCatalog
 
     /// Cases wide enough to take the CPU's fast paths (tiled convolution, blocked GEMM, chunked
     /// BatchNorm passes, whole vectors with a tail), for comparing its tiers; too big for central
-    /// differences, so the gradient checks leave them out.
-    public static readonly OpCase[] Wide =
+    /// differences, so the gradient checks leave them out (as they do cases whose gradient
+    /// detaches something on purpose).
+    public static IReadOnlyList<OpCase> Wide
+    {
+        get { lock (added) return [.. wideCore, .. addedWide]; }
+    }
+
+    static readonly OpCase[] wideCore =
     [
         new("wide conv k3 s1 p1 bias", [N(4, 12, 12, 16), N(24, 3, 3, 16), N(24)], x => x[0].Conv2d(x[1], x[2], 1, 1)),
         new("wide conv k3 s2 p1", [N(4, 13, 11, 20), N(12, 3, 3, 20)], x => x[0].Conv2d(x[1], null, 2, 1)),

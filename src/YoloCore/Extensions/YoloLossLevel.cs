@@ -16,13 +16,15 @@ public interface IYoloLossLevel
     /// each target; tbox [n, 4] (offset in cell, w, h in grid units), anchors [n, 2], classes
     /// (int32 [n]); count (an int32 scalar on the device, or null for all n): how many of the n
     /// targets are real, the rest being padding of fixed-capacity buffers (a captured step's).
-    /// Writes each target's IoU (iou [n], 0 for padding), the objectness targets (tobj [R]: the
-    /// last target of a row wins) and sums [3] = (Σ (1 - IoU), Σ BCE(objectness), Σ BCE(class scores)).
+    /// Writes each target's IoU (iou [n], 0 for padding) and sums [3] = (Σ (1 - IoU),
+    /// Σ BCE(objectness), Σ BCE(class scores)); a row's objectness target is (1 - gr) + gr·clamp(iou, 0)
+    /// of the last target assigned to it, 0 where none is.
     void YoloLossLevel(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, Tensor? count, YoloLossTerms terms,
-        Tensor iou, Tensor tobj, Tensor sums);
+        Tensor iou, Tensor sums);
 
     /// ghead = Σ_j gsums[j]·∂sums[j]/∂head, with the IoU inside the objectness targets and CIoU's
-    /// alpha held constant (detached), as YOLOv5 does.
+    /// alpha held constant (detached), as YOLOv5 does; iou: the forward's (the objectness targets
+    /// are made from it again).
     void YoloLossLevelBackward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, Tensor? count, YoloLossTerms terms,
-        Tensor tobj, Tensor gsums, Tensor ghead);
+        Tensor iou, Tensor gsums, Tensor ghead);
 }
