@@ -31,10 +31,18 @@ __device__ void mt_unscale_check(const Chunk* chunks, const float* scale, int* f
     }
 }
 
+// clip_grad_norm_'s factor: min(1, max_norm / (sqrt(sum of squares) + 1e-6)), in double as the
+// CPU computes it.
+__device__ __forceinline__ float clip_coefficient(float sum_squares, double max_norm)
+{
+    double c = max_norm / (sqrt((double)sum_squares) + 1e-6);
+    return (float)(c < 1.0 ? c : 1.0);
+}
+
 // Σ x² over every tensor into *sum: a partial per chunk, which the last block to finish adds
-// (grid_sum, common.cuh) in chunk order.
+// (grid_sum, common.cuh) in chunk order; with coef (or null) it also writes the clipping factor.
 template <typename G>
-__device__ void mt_sum_squares(const Chunk* chunks, float* partial, u32* ticket, float* sum)
+__device__ void mt_sum_squares(const Chunk* chunks, float* partial, u32* ticket, float* sum, float* coef, double max_norm)
 {
     __shared__ float shared[256];
     Chunk ck = chunks[blockIdx.x];
@@ -45,7 +53,9 @@ __device__ void mt_sum_squares(const Chunk* chunks, float* partial, u32* ticket,
         float v = ld(x, ck.start + j);
         acc[0] += v * v;
     }
-    if (grid_sum(acc, partial, ticket, shared) && threadIdx.x == 0) *sum = acc[0];
+    if (!grid_sum(acc, partial, ticket, shared) || threadIdx.x != 0) return;
+    *sum = acc[0];
+    if (coef) *coef = clip_coefficient(acc[0], max_norm);
 }
 
 // b = a converted (float32 master weights to their float16 copies, or back), as cast_* does per tensor.
@@ -113,19 +123,10 @@ __device__ void mt_zero(const Chunk* chunks)
 
 #define EXPORT_MT(S, T) \
     extern "C" __global__ void __launch_bounds__(256) mt_unscale_check_##S(const Chunk* chunks, const float* scale, int* found) { mt_unscale_check<T>(chunks, scale, found); } \
-    extern "C" __global__ void __launch_bounds__(256) mt_sum_squares_##S(const Chunk* chunks, float* partial, u32* ticket, float* sum) { mt_sum_squares<T>(chunks, partial, ticket, sum); } \
+    extern "C" __global__ void __launch_bounds__(256) mt_sum_squares_##S(const Chunk* chunks, float* partial, u32* ticket, float* sum, float* coef, double max_norm) { mt_sum_squares<T>(chunks, partial, ticket, sum, coef, max_norm); } \
     extern "C" __global__ void __launch_bounds__(256) mt_zero_##S(const Chunk* chunks) { mt_zero<T>(chunks); } \
     extern "C" __global__ void __launch_bounds__(256) mt_sgd_##S(const Chunk* chunks, const float* scale, const int* skip, const double* settings) { mt_sgd<T>(chunks, scale, skip, settings); }
 EXPORT_FLOAT_TYPES(EXPORT_MT)
-
-// clip_grad_norm_'s factor: coef = min(1, max_norm / (sqrt(sum of squares) + 1e-6)), in double as
-// the CPU computes it. One thread does it (launches come in blocks of 256).
-extern "C" __global__ void clip_coefficient(const float* sum_squares, double max_norm, float* coef)
-{
-    if (blockIdx.x != 0 || threadIdx.x != 0) return;
-    double c = max_norm / (sqrt((double)*sum_squares) + 1e-6);
-    *coef = (float)(c < 1.0 ? c : 1.0);
-}
 
 // torch's _amp_update_scale_: back off and count a skipped step after inf/NaN, else grow the
 // scale after growth_interval clean steps in a row. One thread does it.

@@ -330,13 +330,6 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("multitensor", "amp_update_scale", work, args);
         }
 
-        /// kernels/multitensor.cu: clip_coefficient(const float* sum_squares, double max_norm, float* coef)
-        public void ClipCoefficient(Work work, ulong sum_squares, double max_norm, ulong coef)
-        {
-            void** args = stackalloc void*[] { &sum_squares, &max_norm, &coef };
-            backend.Launch("multitensor", "clip_coefficient", work, args);
-        }
-
         /// kernels/multitensor.cu: mt_axpby_{f32}(const Chunk* chunks, const double* coef)
         public void MtAxpby(string suffix, Work work, ulong chunks, ulong coef)
         {
@@ -358,10 +351,10 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("multitensor", "mt_sgd_" + suffix, work, args);
         }
 
-        /// kernels/multitensor.cu: mt_sum_squares_{f32,f16}(const Chunk* chunks, float* partial, u32* ticket, float* sum)
-        public void MtSumSquares(string suffix, Work work, ulong chunks, ulong partial, ulong ticket, ulong sum)
+        /// kernels/multitensor.cu: mt_sum_squares_{f32,f16}(const Chunk* chunks, float* partial, u32* ticket, float* sum, float* coef, double max_norm)
+        public void MtSumSquares(string suffix, Work work, ulong chunks, ulong partial, ulong ticket, ulong sum, ulong coef, double max_norm)
         {
-            void** args = stackalloc void*[] { &chunks, &partial, &ticket, &sum };
+            void** args = stackalloc void*[] { &chunks, &partial, &ticket, &sum, &coef, &max_norm };
             backend.Launch("multitensor", "mt_sum_squares_" + suffix, work, args);
         }
 

@@ -38,7 +38,18 @@ public sealed class GradScaler : IDisposable
 
     static void Set(Tensor? state, double value) => state?.Backend.Fill(state, value);
 
-    public Tensor ScaleLoss(Tensor loss) => scale is null ? loss : loss * scale;
+    /// The gradient to start loss's backward from, as (loss·scale·worldSize).Backward() would give
+    /// it (worldSize: DDP's, whose mean over ranks divides it again): the scale, times worldSize,
+    /// on the device; null (a 1) when disabled on one rank. Seeding backward with it takes neither
+    /// the product's launch nor its backward's, nor the fill of the 1. The caller disposes it.
+    public Tensor? BackwardSeed(Tensor loss, int worldSize = 1)
+    {
+        if (scale is null) return worldSize == 1 ? null : Tensor.Full(loss.Shape, worldSize, loss.DType, loss.Device);
+        if (loss.Count != 1) throw new ArgumentException($"the loss to scale must be a scalar, got {loss.Shape}");
+        var seed = scale.DType == loss.DType ? scale.Detach().Reshape(loss.Shape) : scale.Cast(loss.DType).Reshape(loss.Shape);
+        if (worldSize == 1) return seed;
+        using (seed) return seed * worldSize;
+    }
 
     /// Divides every gradient by the scale in place and sets FoundNonFinite, on the device.
     public void Unscale(IEnumerable<Tensor> parameters)

@@ -31,15 +31,15 @@ public static class GradientClipping
     public static Tensor? Coefficient(IReadOnlyList<Tensor> grads, double maxNorm)
     {
         if (grads.Count == 0) return null;
-        using var total = SumOfSquares(grads);
+        using var total = Tensor.Empty(new Shape(), DType.Float32, grads[0].Device);
         var coef = Tensor.Empty(new Shape(), grads[0].DType == DType.Float64 ? DType.Float64 : DType.Float32, grads[0].Device);
-        grads[0].Backend.Extension<IOptimizerKernels>().ClipCoefficient(total, maxNorm, coef);
+        grads[0].Backend.Extension<IOptimizerKernels>().SumOfSquares(grads, total, coef, maxNorm);
         return coef;
     }
 
     static Tensor SumOfSquares(IReadOnlyList<Tensor> grads)
     {
-        var total = Tensor.Zeros(new Shape(), DType.Float32, grads[0].Device);
+        var total = Tensor.Empty(new Shape(), DType.Float32, grads[0].Device);
         grads[0].Backend.Extension<IOptimizerKernels>().SumOfSquares(grads, total);
         return total;
     }

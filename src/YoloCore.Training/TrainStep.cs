@@ -142,10 +142,9 @@ public sealed class TrainStep(YoloModel model, YoloLoss loss, IOptimizer optimiz
         }
         var result = loss.Compute(heads, staged!.Inputs); // float16 heads under AMP: the loss reads them as they are
         timer?.Mark("loss");
-        var scaled = scaler.ScaleLoss(result.Total);
         // Only the backward that closes an accumulation window communicates (DDP's no_sync).
         reducer?.BeginBackward(sync: optimizerStep);
-        (worldSize > 1 ? scaled * worldSize : scaled).Backward();
+        using (var seed = scaler.BackwardSeed(result.Total, worldSize)) result.Total.Backward(seed);
         if (optimizerStep) reducer?.WaitAndAverage();
         timer?.Mark("backward");
         if (optimizerStep)

@@ -109,7 +109,8 @@ public class TrainingPiecesTests
         using var scaler = new GradScaler(enabled: true, Device.Cpu, initialScale: 1024, growthInterval: 3);
         var p = Tensor.FromArray([2f, -4f], 2);
         p.RequiresGrad = true;
-        scaler.ScaleLoss((p * p).Sum() * 0.5).Backward(); // grad = scale·p
+        using var loss = (p * p).Sum() * 0.5;
+        using (var seed = scaler.BackwardSeed(loss)) loss.Backward(seed); // grad = scale·p
         scaler.Unscale([p]);
         Assert.Equal(0, scaler.FoundNonFinite!.Item());
         Assert.Equal([2f, -4f], p.Grad!.ToArray<float>());

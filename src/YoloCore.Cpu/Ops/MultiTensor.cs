@@ -13,7 +13,7 @@ public sealed unsafe partial class CpuBackend
             Floating(grad, "UnscaleAndCheck", () => Unscale<float>(grad, invScale, foundNonFinite), () => Unscale<double>(grad, invScale, foundNonFinite));
     }
 
-    public void SumOfSquares(IReadOnlyList<Tensor> tensors, Tensor result)
+    public void SumOfSquares(IReadOnlyList<Tensor> tensors, Tensor result, Tensor? coefficient = null, double maxNorm = 0)
     {
         // Per tensor in double, added in list order: the same total whatever the threads.
         double total = 0;
@@ -21,6 +21,9 @@ public sealed unsafe partial class CpuBackend
             total += UseFast(t) ? FastSumOfSquares(Ptr<float>(t), t.Count)
                 : t.DType == DType.Float32 ? SumOfSquaresOf(Ptr<float>(t), t.Count) : SumOfSquaresOf(Ptr<double>(t), t.Count);
         Fill(result, total);
+        if (coefficient is null) return;
+        double c = maxNorm / (Math.Sqrt(ScalarValue(result)) + 1e-6);
+        Fill(coefficient, c < 1 ? c : 1);
     }
 
     /// Σ x², in double, in index order.
@@ -80,12 +83,6 @@ public sealed unsafe partial class CpuBackend
             s[0] = (float)(s[0] * growth);
             clean[0] = 0;
         }
-    }
-
-    public void ClipCoefficient(Tensor sumOfSquares, double maxNorm, Tensor coefficient)
-    {
-        double c = maxNorm / (Math.Sqrt(ScalarValue(sumOfSquares)) + 1e-6);
-        Fill(coefficient, c < 1 ? c : 1);
     }
 
     /// Element i of a float64 settings tensor (an optimizer's lr, momentum, decay; axpby's a, b).

@@ -59,20 +59,21 @@ public sealed unsafe partial class CudaBackend
         kernel.AmpUpdateScale(1, Ptr(scale), Ptr(cleanSteps), Ptr(skipped), Ptr(foundNonFinite), growth, backoff, growthInterval);
     }
 
-    public void ClipCoefficient(Tensor sumOfSquares, double maxNorm, Tensor coefficient)
+    /// One launch: the last block writes the sum and, with coefficient, the clipping factor.
+    public void SumOfSquares(IReadOnlyList<Tensor> tensors, Tensor result, Tensor? coefficient = null, double maxNorm = 0)
     {
-        RequireScalar(sumOfSquares, DType.Float32, "the sum of squares");
-        RequireScalar(coefficient, DType.Float32, "the clipping coefficient");
-        kernel.ClipCoefficient(1, Ptr(sumOfSquares), maxNorm, Ptr(coefficient));
-    }
-
-    public void SumOfSquares(IReadOnlyList<Tensor> tensors, Tensor result)
-    {
-        if (tensors.Count == 0) { Fill(result, 0); return; }
-        using var table = Chunks(tensors, null, null, out int n);
         RequireScalar(result, DType.Float32, "the sum of squares");
+        if (coefficient is not null) RequireScalar(coefficient, DType.Float32, "the clipping coefficient");
+        if (tensors.Count == 0)
+        {
+            Fill(result, 0);
+            if (coefficient is not null) Fill(coefficient, 1);
+            return;
+        }
+        using var table = Chunks(tensors, null, null, out int n);
         using var partial = Tensor.Empty(new Shape(n), DType.Float32, Device);
-        kernel.MtSumSquares(Suffix(tensors[0], "SumOfSquares"), Work.Grid((uint)n, 1, 1), Ptr(table), Ptr(partial), Tickets(1), Ptr(result));
+        kernel.MtSumSquares(Suffix(tensors[0], "SumOfSquares"), Work.Grid((uint)n, 1, 1), Ptr(table), Ptr(partial), Tickets(1), Ptr(result),
+            PtrOrNull(coefficient), maxNorm);
     }
 
     /// One launch for tensors of one float dtype; a mixed list zeroes each dtype's tensors in turn.

@@ -34,13 +34,10 @@ public interface IOptimizerKernels
     /// reaches growthInterval, scale *= growth and cleanSteps = 0. scale is float32, the others int32 scalars.
     void UpdateScale(Tensor scale, Tensor cleanSteps, Tensor skipped, Tensor foundNonFinite, double growth, double backoff, int growthInterval);
 
-    /// clip_grad_norm_'s factor from a sum of squares (a float32 scalar): coefficient =
-    /// min(1, maxNorm / (sqrt(sumOfSquares) + 1e-6)), computed in double and stored in
-    /// coefficient's dtype, on the device.
-    void ClipCoefficient(Tensor sumOfSquares, double maxNorm, Tensor coefficient);
-
     /// result (a float32 scalar) = Σ over the tensors of Σ x²: the gradient norm for clipping.
-    void SumOfSquares(IReadOnlyList<Tensor> tensors, Tensor result);
+    /// With coefficient (a float32 scalar, float64 for float64 tensors; or null), also clip_grad_norm_'s factor from it in the
+    /// same pass: min(1, maxNorm / (sqrt(result) + 1e-6)), computed in double, on the device.
+    void SumOfSquares(IReadOnlyList<Tensor> tensors, Tensor result, Tensor? coefficient = null, double maxNorm = 0);
 
     /// Every tensor set to 0 (torch._foreach_zero_): the gradients a captured step keeps at fixed
     /// addresses, zeroed after each optimizer step in one launch instead of one per parameter.
