@@ -25,7 +25,7 @@ public static class Program
     public static int Main(string[] args)
     {
         Backends.Use(YoloCore.Cpu.CpuBackend.Create, YoloCore.Cuda.CudaBackend.Create);
-        YoloCore.Diagnostics.OpCatalog.Add(YoloCore.Nn.Yolo.YoloLossLevelOp.Catalog, YoloCore.Nn.Yolo.YoloLossLevelOp.Wide); // doctor --check covers the loss op too
+        YoloCore.Diagnostics.OpCatalog.Add(YoloCore.Nn.Yolo.YoloLossOp.Catalog, YoloCore.Nn.Yolo.YoloLossOp.Wide); // doctor --check covers the loss op too
         // --verbose anywhere: a failure prints its stack trace as well.
         bool verbose = args.Contains("--verbose");
         args = args.Where(a => a != "--verbose").ToArray();

@@ -7,13 +7,13 @@ namespace YoloCore.Cpu;
 /// gradient checks. Each op lives in Ops/ in a file named as in Core's Ops/ (copies in
 /// Ops/Copy.cs) as a plain reference, with its tuned float32 version, if any, in Fast/ (Tier.cs
 /// says which runs); this file holds memory, uploads and the dtype dispatch they share.
-public sealed unsafe partial class CpuBackend : IBackend, IYoloLossLevel, IOptimizerKernels
+public sealed unsafe partial class CpuBackend : IBackend, IYoloLoss, IOptimizerKernels
 {
     public static readonly CpuBackend Instance = new();
 
     readonly ExtensionOps extensions;
 
-    CpuBackend() => extensions = new ExtensionOps(Device.Cpu).Add<IYoloLossLevel>(this).Add<IOptimizerKernels>(this)
+    CpuBackend() => extensions = new ExtensionOps(Device.Cpu).Add<IYoloLoss>(this).Add<IOptimizerKernels>(this)
         .Add<IGraphCapture>(new CpuGraphCapture(this));
 
     public T Extension<T>() where T : class => extensions.Get<T>();

@@ -119,6 +119,8 @@ public sealed class CpuGraphCapture(CpuBackend backend) : IGraphCapture
         {
             Tensor t => Hold(t),
             IReadOnlyList<Tensor?> list => list.Select(t => t is null ? null : Hold(t)).ToArray(),
+            IReadOnlyList<YoloLossLevel> levels => levels.Select(l => new YoloLossLevel(Hold(l.Head), Hold(l.Rows), Hold(l.Box), Hold(l.Anchors), Hold(l.Classes),
+                l.Count is null ? null : Hold(l.Count))).ToArray(), // the loss's levels: records of tensors
             int[] a => a.Clone(),
             _ => arg, // values, and immutable records (geometries, loss terms)
         };

@@ -6,7 +6,7 @@ namespace YoloCore.Cuda;
 /// when it reads data back. Activations compute in float32 or float16 with float32 accumulation;
 /// BatchNorm parameters, statistics and optimizer state are float32. Each op X lives in Ops/X.cs,
 /// named as in Core's and the CPU backend's Ops/, with its kernels in kernels/x.cu (lowercase).
-public sealed unsafe partial class CudaBackend : IBackend, IYoloLossLevel, IOptimizerKernels
+public sealed unsafe partial class CudaBackend : IBackend, IYoloLoss, IOptimizerKernels
 {
     static readonly Dictionary<int, CudaBackend> instances = [];
 
@@ -41,7 +41,7 @@ public sealed unsafe partial class CudaBackend : IBackend, IYoloLossLevel, IOpti
         tickets = allocator.Allocate(TicketCount * sizeof(uint), out _);
         CudaDriver.MemsetD32(tickets, 0, TicketCount);
         capture = new CudaGraphCapture(this, gpu, allocator);
-        extensions = new ExtensionOps(device).Add<IYoloLossLevel>(this).Add<IOptimizerKernels>(this).Add<IGraphCapture>(capture);
+        extensions = new ExtensionOps(device).Add<IYoloLoss>(this).Add<IOptimizerKernels>(this).Add<IGraphCapture>(capture);
     }
 
     public T Extension<T>() where T : class => extensions.Get<T>();

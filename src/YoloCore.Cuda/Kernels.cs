@@ -428,25 +428,25 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("upsample", "upsample_forward_" + suffix, work, args);
         }
 
-        /// kernels/yololosslevel.cu: yolo_level_forward_{f32,f16}(const float* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, i64 r, int no, LossTerms t, float* iou, float* partial, u32* ticket, float* sums)
-        public void YoloLevelForward(string suffix, Work work, ulong p, ulong rows, ulong tbox, ulong anchors, ulong cls, ulong count, int n, long r, int no, LossTerms t, ulong iou, ulong partial, ulong ticket, ulong sums)
+        /// kernels/yololoss.cu: yolo_loss_forward_{f32,f16}(LossLevels L, int no, LossTerms t, const float* weights, const float* step_weights, float* partial, u32* ticket, float* total, float* items)
+        public void YoloLossForward(string suffix, Work work, LossLevels L, int no, LossTerms t, ulong weights, ulong step_weights, ulong partial, ulong ticket, ulong total, ulong items)
         {
-            void** args = stackalloc void*[] { &p, &rows, &tbox, &anchors, &cls, &count, &n, &r, &no, &t, &iou, &partial, &ticket, &sums };
-            backend.Launch("yololosslevel", "yolo_level_forward_" + suffix, work, args);
+            void** args = stackalloc void*[] { &L, &no, &t, &weights, &step_weights, &partial, &ticket, &total, &items };
+            backend.Launch("yololoss", "yolo_loss_forward_" + suffix, work, args);
         }
 
-        /// kernels/yololosslevel.cu: yolo_obj_backward_{f32,f16}(const float* p, i64 r, int no, float obj_pw, const float* g, float* gp)
-        public void YoloObjBackward(string suffix, Work work, ulong p, long r, int no, float obj_pw, ulong g, ulong gp)
+        /// kernels/yololoss.cu: yolo_obj_backward_{f32,f16}(LossLevels L, int no, float obj_pw, const float* step_weights, const float* gtotal)
+        public void YoloObjBackward(string suffix, Work work, LossLevels L, int no, float obj_pw, ulong step_weights, ulong gtotal)
         {
-            void** args = stackalloc void*[] { &p, &r, &no, &obj_pw, &g, &gp };
-            backend.Launch("yololosslevel", "yolo_obj_backward_" + suffix, work, args);
+            void** args = stackalloc void*[] { &L, &no, &obj_pw, &step_weights, &gtotal };
+            backend.Launch("yololoss", "yolo_obj_backward_" + suffix, work, args);
         }
 
-        /// kernels/yololosslevel.cu: yolo_targets_backward_{f32,f16}(const float* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, int no, LossTerms t, const float* iou, const float* g, float* gp)
-        public void YoloTargetsBackward(string suffix, Work work, ulong p, ulong rows, ulong tbox, ulong anchors, ulong cls, ulong count, int n, int no, LossTerms t, ulong iou, ulong g, ulong gp)
+        /// kernels/yololoss.cu: yolo_targets_backward_{f32,f16}(LossLevels L, int no, LossTerms t, const float* step_weights, const float* gtotal)
+        public void YoloTargetsBackward(string suffix, Work work, LossLevels L, int no, LossTerms t, ulong step_weights, ulong gtotal)
         {
-            void** args = stackalloc void*[] { &p, &rows, &tbox, &anchors, &cls, &count, &n, &no, &t, &iou, &g, &gp };
-            backend.Launch("yololosslevel", "yolo_targets_backward_" + suffix, work, args);
+            void** args = stackalloc void*[] { &L, &no, &t, &step_weights, &gtotal };
+            backend.Launch("yololoss", "yolo_targets_backward_" + suffix, work, args);
         }
     }
 }

@@ -134,6 +134,6 @@ public interface IBackend
 
     // ---- extension ops -------------------------------------------------------------------------
     /// The backend's implementation of an op family declared outside this interface
-    /// (IYoloLossLevel, IOptimizerKernels): the backend registers its extensions when it is made.
+    /// (IYoloLoss, IOptimizerKernels): the backend registers its extensions when it is made.
     T Extension<T>() where T : class;
 }

@@ -21,6 +21,6 @@ static class BackendSetup
     internal static void Install()
     {
         YoloCore.Backends.Use(YoloCore.Cpu.CpuBackend.Create, YoloCore.Cuda.CudaBackend.Create);
-        YoloCore.Diagnostics.OpCatalog.Add(YoloCore.Nn.Yolo.YoloLossLevelOp.Catalog, YoloCore.Nn.Yolo.YoloLossLevelOp.Wide);
+        YoloCore.Diagnostics.OpCatalog.Add(YoloCore.Nn.Yolo.YoloLossOp.Catalog, YoloCore.Nn.Yolo.YoloLossOp.Wide);
     }
 }

@@ -49,7 +49,7 @@ public class KernelCompileTests
             "batchnorm2d/bn_backward_reduce_f32", "batchnorm2d/bn_silu_backward_reduce_f16", "batchnorm2d/bn_input_grad_f16",
             "batchnorm2d/bn_silu_train_apply_f32", "batchnorm2d/bn_silu_input_grad_f32",
             "maxpool2d/maxpool_forward_f32", "maxpool2d/maxpool_backward_f16", "upsample/upsample_forward_f32", "upsample/upsample_backward_f16",
-            "bce/bce_forward_f32", "bce/bce_backward_f16", "yololosslevel/yolo_level_forward_f16", "yololosslevel/yolo_level_forward_f32", "yololosslevel/yolo_obj_backward_f16", "yololosslevel/yolo_targets_backward_f32", "sgd/sgd_step_f16", "adam/adam_step_f32", "multitensor/mt_unscale_check_f16", "multitensor/mt_sum_squares_f32", "multitensor/mt_sum_squares_f16", "multitensor/mt_axpby_f32", "multitensor/mt_cast_f32_f16", "multitensor/mt_cast_f16_f32", "multitensor/mt_zero_f32", "multitensor/mt_sgd_f16", "multitensor/mt_sgd_f32",
+            "bce/bce_forward_f32", "bce/bce_backward_f16", "yololoss/yolo_loss_forward_f16", "yololoss/yolo_loss_forward_f32", "yololoss/yolo_obj_backward_f16", "yololoss/yolo_targets_backward_f32", "sgd/sgd_step_f16", "adam/adam_step_f32", "multitensor/mt_unscale_check_f16", "multitensor/mt_sum_squares_f32", "multitensor/mt_sum_squares_f16", "multitensor/mt_axpby_f32", "multitensor/mt_cast_f32_f16", "multitensor/mt_cast_f16_f32", "multitensor/mt_zero_f32", "multitensor/mt_sgd_f16", "multitensor/mt_sgd_f32",
             "copy/cast_f32_f16", "copy/cast_f16_f32", "copy/cast_u8_f16", "copy/cast_i32_f32",
         ];
         foreach (var group in expected.Select(e => e.Split('/')).GroupBy(e => e[0]))

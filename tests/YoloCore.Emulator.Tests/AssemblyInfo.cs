@@ -19,7 +19,7 @@ static class EmulatedGpu
     {
         Environment.SetEnvironmentVariable(NativeLibraries.LibDirsVariable, Directory);
         YoloCore.Backends.Use(YoloCore.Cpu.CpuBackend.Create, YoloCore.Cuda.CudaBackend.Create);
-        YoloCore.Diagnostics.OpCatalog.Add(YoloCore.Nn.Yolo.YoloLossLevelOp.Catalog, YoloCore.Nn.Yolo.YoloLossLevelOp.Wide);
+        YoloCore.Diagnostics.OpCatalog.Add(YoloCore.Nn.Yolo.YoloLossOp.Catalog, YoloCore.Nn.Yolo.YoloLossOp.Wide);
     }
 
     /// Builds the emulator if needed; fails the calling test with the compiler's words if it cannot.

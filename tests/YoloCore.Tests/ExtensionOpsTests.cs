@@ -14,7 +14,7 @@ public class ExtensionOpsTests
     public void IBackendDeclaresNoneOfTheExtensionOps()
     {
         var primitives = typeof(IBackend).GetMethods().Select(m => m.Name).ToHashSet();
-        var extensions = typeof(IYoloLossLevel).GetMethods().Concat(typeof(IOptimizerKernels).GetMethods()).Concat(typeof(IGraphCapture).GetMethods())
+        var extensions = typeof(IYoloLoss).GetMethods().Concat(typeof(IOptimizerKernels).GetMethods()).Concat(typeof(IGraphCapture).GetMethods())
             .Select(m => m.Name).ToList();
         Assert.NotEmpty(extensions);
         Assert.DoesNotContain(extensions, primitives.Contains);
@@ -23,7 +23,7 @@ public class ExtensionOpsTests
     [Fact]
     public void EveryBackendRegistersTheLossAndOptimizerKernels()
     {
-        Assert.NotNull(CpuBackend.Instance.Extension<IYoloLossLevel>());
+        Assert.NotNull(CpuBackend.Instance.Extension<IYoloLoss>());
         Assert.NotNull(CpuBackend.Instance.Extension<IOptimizerKernels>());
     }
 
@@ -40,7 +40,7 @@ public class ExtensionOpsTests
 
     [Fact]
     public void TheOpTableHoldsTheLossRowsAddedAtStartup() =>
-        Assert.Contains(OpCatalog.All, c => c.Name == YoloLossLevelOp.Catalog[0].Name);
+        Assert.Contains(OpCatalog.All, c => c.Name == YoloLossOp.Catalog[0].Name);
 
     /// A convolution, the fused loss (an extension op reached through Extension) and an EMA-style
     /// update, with the values they give.
@@ -55,12 +55,14 @@ public class ExtensionOpsTests
         using var tbox = Tensor.Uniform(new Shape(2, 4), rng, 0.2, 1.5);
         using var anchors = Tensor.Uniform(new Shape(2, 2), rng, 0.5, 2);
         using var classes = Tensor.FromArray([0, 2], 2);
-        var (sums, iou) = head.YoloLossLevel(rows, tbox, anchors, classes, new YoloLossTerms(3, IouKind.CIoU, 1, 0, 1, 1, 1));
+        using var weights = Tensor.FromDoubles([1, 2, 3], new Shape(1, 3));
+        var (total, items, iou) = YoloLossOp.YoloLoss([new YoloLossLevel(head, rows, tbox, anchors, classes, null)], new YoloLossTerms(3, IouKind.CIoU, 1, 0, 1, 1, 1), weights, weights);
         using var target = y.Detach();
         target.Backend.Extension<IOptimizerKernels>().MultiTensorAxpby([target], [y], Tensor.FromDoubles([0.5, 0.25], new Shape(2), DType.Float64));
-        double[] r = [.. target.ToDoubles(), .. sums.ToDoubles(), .. iou.ToDoubles()];
-        sums.Dispose();
-        iou.Dispose();
+        double[] r = [.. target.ToDoubles(), .. total.ToDoubles(), .. items.ToDoubles(), .. iou[0].ToDoubles()];
+        total.Dispose();
+        items.Dispose();
+        iou[0].Dispose();
         return r;
     }
 
@@ -77,7 +79,7 @@ public class ExtensionOpsTests
         var calls = profiler.Report().ToDictionary(r => r.Op, r => r.Calls);
         Assert.All(profiler.Report(), r => Assert.Equal(0, r.Launches)); // no launch counter given
         Assert.Equal(1, calls["Conv2d 3x3/1 4-8"]);
-        Assert.Equal(1, calls["YoloLossLevel"]);
+        Assert.Equal(1, calls["YoloLoss"]);
         Assert.Equal(1, calls["MultiTensorAxpby"]);
         Assert.All(profiler.Report(), r => Assert.True(r.Ms >= 0));
     }

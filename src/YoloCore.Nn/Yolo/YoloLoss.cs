@@ -82,27 +82,26 @@ public sealed class YoloLoss(Detect detect, LossHyperparameters hyp)
         return new PreparedTargets(levels, weights, stepWeights, levels.Select(l => (double)l.Count).ToArray());
     }
 
-    /// The device half: each level as one fused op (Ops.YoloLossLevel: a few kernels on the GPU),
-    /// then all levels' sums [nl, 3] weighted and added in one product and one sum. It makes no
-    /// host copy, so it can be captured in a CUDA graph. inputs' rows must number the heads'
-    /// layout (Prepare's anchorsLast).
+    /// The device half: every level in one fused op (YoloLossOp.YoloLoss: three launches on the
+    /// GPU, forward and backward), its sums weighted and added there. It makes no host copy, so it
+    /// can be captured in a CUDA graph. inputs' rows must number the heads' layout (Prepare's
+    /// anchorsLast).
     public LossResult Compute(IReadOnlyList<Tensor> heads, LossInputs inputs)
     {
         int nl = detect.Nl, nc = detect.Nc, no = detect.No;
         var terms = new YoloLossTerms(nc, Hyp.Iou, 1.0 - 0.5 * Hyp.LabelSmoothing, 0.5 * Hyp.LabelSmoothing, Hyp.ClsPw, Hyp.ObjPw, Hyp.Gr);
         int bs = heads[0].Shape[0];
-        var levelSums = new Tensor[nl];
+        var levels = new YoloLossLevel[nl];
         for (int i = 0; i < nl; i++)
         {
             var l = inputs.Levels[i];
-            (levelSums[i], _) = heads[i].Reshape(-1, no).YoloLossLevel(l.Rows, l.Box, l.Anchor, l.Class, terms, l.Count);
+            levels[i] = new YoloLossLevel(heads[i].Reshape(-1, no), l.Rows, l.Box, l.Anchor, l.Class, l.Count);
         }
-        var sums = Ops.Concat(levelSums, 0).Reshape(nl, 3);
-        // For the items; for the loss that backward runs on (× batch size).
-        var (weights, stepWeights) = Distributed is { WorldSize: > 1 } ? GlobalWeights(inputs, sums.DType, bs) : (inputs.Weights, inputs.StepWeights);
-        var total = (sums * stepWeights).Sum();
-        using (Autograd.GradMode.NoGrad())
-            return new LossResult(total, Ops.Concat([total.Detach().Reshape(1), (sums.Detach() * weights).Sum(0)], 0));
+        // The items' weights; the loss that backward runs on takes them × batch size.
+        var (weights, stepWeights) = Distributed is { WorldSize: > 1 } ? GlobalWeights(inputs, inputs.Weights.DType, bs) : (inputs.Weights, inputs.StepWeights);
+        var (total, items, iou) = YoloLossOp.YoloLoss(levels, terms, weights, stepWeights);
+        foreach (var t in iou) t.Dispose();
+        return new LossResult(total, items);
     }
 
     /// Data parallel: every rank divides the box and class sums by the mean target count over

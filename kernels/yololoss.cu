@@ -1,5 +1,7 @@
-// yololosslevel.cu: the fused YOLOv5 loss of one level (see IYoloLossLevel in src/YoloCore/Extensions/YoloLossLevel.cs):
-// the head (and its gradient) T, float32 or the float16 the head convolution wrote; everything else float32.
+// yololoss.cu: the fused YOLOv5 loss over every detection level (see IYoloLoss in src/YoloCore/Extensions/YoloLoss.cs),
+// in one launch forward and two backward, each level's work on its own blocks of a 1-D grid of
+// levels × blocks. The heads (and their gradients) are T, float32 or the float16 the head
+// convolutions wrote; everything else float32.
 // Per target k: the predicted box from its head row (xy = 2σ - 0.5, wh = (2σ)²·anchor), its IoU
 // with the target (iou_kind: an IouKind, eps 1e-7, as YOLOv5 v7.0's bbox_iou) and
 // the class BCE; per row: the objectness BCE. Gradients split min/max ties in half and pass
@@ -89,56 +91,107 @@ __device__ __forceinline__ void predicted_box(const T* row, const float* anchor,
 // fixed-capacity buffers, so that a captured step serves any number of targets up to n.
 __device__ __forceinline__ int real_targets(const int* count, int n) { return count ? imin(imax(*count, 0), n) : n; }
 
-// The level's three sums in one pass and one launch: per target its IoU, Σ (1 - IoU) and the
+// The levels of one launch (entry l of each table is level l), and blocks per level: the
+// grid is count × blocks, block b of level l being blockIdx.x = l·blocks + b.
+#define MAX_LEVELS 4
+struct LossLevels
+{
+    int count, blocks;
+    const void* head[MAX_LEVELS];
+    void* ghead[MAX_LEVELS];
+    const int* rows[MAX_LEVELS];
+    const float* tbox[MAX_LEVELS];
+    const float* anchors[MAX_LEVELS];
+    const int* cls[MAX_LEVELS];
+    const int* real[MAX_LEVELS]; // the count of real targets (or null)
+    float* iou[MAX_LEVELS];
+    i64 r[MAX_LEVELS];
+    int n[MAX_LEVELS];
+};
+
+// Index i = this block's first item, stepping over the level's blocks, below n.
+#define LEVEL_STRIDE(i, b, L, n) for (i64 i = (i64)(b) * blockDim.x + threadIdx.x; i < (n); i += (i64)(L).blocks * blockDim.x)
+
+// One level's share of the three sums, on its blocks: per target its IoU, Σ (1 - IoU) and the
 // class BCE; per row the objectness BCE against tobj = (1 - gr) + gr·clamp(iou, 0) of the row's
 // last target (0 for rows no target is assigned to), added up as Σ_rows BCE(x, 0) plus, for each
 // assigned row, BCE(x, tobj) - BCE(x, 0) from its last target's thread, so that no objectness
-// targets are stored. sums = (Σ (1 - IoU), Σ BCE(objectness), Σ BCE(class scores)).
+// targets are stored. s = (Σ (1 - IoU), Σ BCE(objectness), Σ BCE(class scores)).
 template <typename T>
-__device__ void yolo_level_forward(const T* p, const int* rows, const float* tbox, const float* anchors, const int* cls,
-    const int* count, int n, i64 r, int no, LossTerms t, float* iou, float* partial, u32* ticket, float* sums)
+__device__ void level_sums(const LossLevels& L, int l, int b, int no, const LossTerms& t, float* s)
 {
-    __shared__ float shared[256];
-    int real = real_targets(count, n);
-    float total[3] = {0.0f, 0.0f, 0.0f};
-    GRID_STRIDE(i, r > n ? r : (i64)n)
+    const T* p = (const T*)L.head[l];
+    const int* rows = L.rows[l];
+    int n = L.n[l], real = real_targets(L.real[l], n);
+    i64 r = L.r[l];
+    LEVEL_STRIDE(i, b, L, r > n ? r : (i64)n)
     {
-        if (i < r) total[1] += bce_value(ld(p, i * no + 4), 0.0f, t.obj_pw);
+        if (i < r) s[1] += bce_value(ld(p, i * no + 4), 0.0f, t.obj_pw);
         if (i >= n) continue;
         int k = (int)i;
         if (k >= real)
         {
-            iou[k] = 0.0f; // padding adds nothing to the sums
+            L.iou[l][k] = 0.0f; // padding adds nothing to the sums
             continue;
         }
         const T* row = p + (i64)rows[k] * no;
         float box[4], dbox[4];
-        predicted_box(row, anchors + 2 * k, box, dbox);
-        float v = box_iou(box, tbox + 4 * k, t.iou_kind, 0);
-        iou[k] = v;
-        total[0] += 1.0f - v;
+        predicted_box(row, L.anchors[l] + 2 * k, box, dbox);
+        float v = box_iou(box, L.tbox[l] + 4 * k, t.iou_kind, 0);
+        L.iou[l][k] = v;
+        s[0] += 1.0f - v;
         if (t.classes > 1)
-            for (int c = 0; c < t.classes; c++) total[2] += bce_value(ld(row, 5 + c), c == cls[k] ? t.cp : t.cn, t.cls_pw);
+            for (int c = 0; c < t.classes; c++) s[2] += bce_value(ld(row, 5 + c), c == L.cls[l][k] ? t.cp : t.cn, t.cls_pw);
         bool last = true;
         for (int later = k + 1; later < real && last; later++) last = rows[later] != rows[k];
         if (!last) continue;
         float x = ld(row, 4);
-        total[1] += bce_value(x, (1.0f - t.gr) + t.gr * fmaxf(v, 0.0f), t.obj_pw) - bce_value(x, 0.0f, t.obj_pw);
+        s[1] += bce_value(x, (1.0f - t.gr) + t.gr * fmaxf(v, 0.0f), t.obj_pw) - bce_value(x, 0.0f, t.obj_pw);
     }
-    if (!grid_sum(total, partial, ticket, shared) || threadIdx.x != 0) return;
-    for (int j = 0; j < 3; j++) sums[j] = total[j];
 }
 
-// g = (∂L/∂Σbox, ∂L/∂Σobj, ∂L/∂Σcls). Writes all of ghead as for a row no target is assigned to:
-// the objectness column against 0, zeros elsewhere (yolo_targets_backward then stores the
-// assigned rows' box, objectness and class entries).
+// Every level's sums (level l's in v[3l .. 3l + 2]), added over the grid by its last block
+// (grid_sum), which then writes total = Σ_l Σ_j sums[l, j]·step_weights[l, j] and items =
+// (total, Σ_l sums[l, j]·weights[l, j] for j = box, obj, cls), in double.
 template <typename T>
-__device__ void yolo_obj_backward(const T* p, i64 r, int no, float obj_pw, const float* g, T* gp)
+__device__ void yolo_loss_forward(LossLevels L, int no, LossTerms t, const float* weights, const float* step_weights, float* partial, u32* ticket,
+    float* total, float* items)
 {
-    GRID_STRIDE(i, r * no)
+    __shared__ float shared[256];
+    float v[3 * MAX_LEVELS];
+    for (int j = 0; j < 3 * MAX_LEVELS; j++) v[j] = 0.0f;
+    int l = blockIdx.x / L.blocks;
+    level_sums<T>(L, l, blockIdx.x - l * L.blocks, no, t, v + 3 * l);
+    if (!grid_sum(v, partial, ticket, shared) || threadIdx.x != 0) return;
+    double sum = 0.0, item[3] = {0.0, 0.0, 0.0};
+    for (int k = 0; k < L.count; k++)
+        for (int j = 0; j < 3; j++)
+        {
+            sum += (double)v[3 * k + j] * step_weights[3 * k + j];
+            item[j] += (double)v[3 * k + j] * weights[3 * k + j];
+        }
+    *total = (float)sum;
+    items[0] = (float)sum;
+    for (int j = 0; j < 3; j++) items[1 + j] = (float)item[j];
+}
+
+// Level l's gradient of its sums: g_j = ∂loss/∂sums[l, j] = gtotal·step_weights[l, j].
+__device__ __forceinline__ float level_grad(const float* gtotal, const float* step_weights, int l, int j) { return *gtotal * step_weights[3 * l + j]; }
+
+// Writes all of every level's ghead as for rows no target is assigned to: the objectness column
+// against 0, zeros elsewhere (yolo_targets_backward then stores the assigned rows' box,
+// objectness and class entries).
+template <typename T>
+__device__ void yolo_obj_backward(LossLevels L, int no, float obj_pw, const float* step_weights, const float* gtotal)
+{
+    int l = blockIdx.x / L.blocks, b = blockIdx.x - l * L.blocks;
+    const T* p = (const T*)L.head[l];
+    T* gp = (T*)L.ghead[l];
+    float g = level_grad(gtotal, step_weights, l, 1);
+    LEVEL_STRIDE(i, b, L, L.r[l] * no)
     {
         i64 row = i / no;
-        st(gp, i, i - row * no == 4 ? g[1] * bce_grad(ld(p, i), 0.0f, obj_pw) : 0.0f);
+        st(gp, i, i - row * no == 4 ? g * bce_grad(ld(p, i), 0.0f, obj_pw) : 0.0f);
     }
 }
 
@@ -147,11 +200,16 @@ __device__ void yolo_obj_backward(const T* p, i64 r, int no, float obj_pw, const
 // (and a float16 gradient rounded once); and its objectness gradient against the tobj of its last
 // target (iou: the forward's). ghead's other entries stay as yolo_obj_backward wrote them.
 template <typename T>
-__device__ void yolo_targets_backward(const T* p, const int* rows, const float* tbox, const float* anchors, const int* cls,
-    const int* count, int n, int no, LossTerms t, const float* iou, const float* g, T* gp)
+__device__ void yolo_targets_backward(LossLevels L, int no, LossTerms t, const float* step_weights, const float* gtotal)
 {
-    n = real_targets(count, n);
-    GRID_STRIDE(k, n)
+    int l = blockIdx.x / L.blocks, b = blockIdx.x - l * L.blocks;
+    const T* p = (const T*)L.head[l];
+    T* gp = (T*)L.ghead[l];
+    const int* rows = L.rows[l];
+    const float* iou = L.iou[l];
+    float g[3] = {level_grad(gtotal, step_weights, l, 0), level_grad(gtotal, step_weights, l, 1), level_grad(gtotal, step_weights, l, 2)};
+    int n = real_targets(L.real[l], L.n[l]);
+    LEVEL_STRIDE(k, b, L, n)
     {
         int r = rows[k];
         bool first = true;
@@ -164,8 +222,8 @@ __device__ void yolo_targets_backward(const T* p, const int* rows, const float* 
         {
             if (rows[j] != r) continue;
             float box[4], dbox[4], diou[4];
-            predicted_box(row, anchors + 2 * j, box, dbox);
-            box_iou(box, tbox + 4 * j, t.iou_kind, diou);
+            predicted_box(row, L.anchors[l] + 2 * j, box, dbox);
+            box_iou(box, L.tbox[l] + 4 * j, t.iou_kind, diou);
             for (int q = 0; q < 4; q++) gbox[q] += -g[0] * diou[q] * dbox[q];
             last_iou = iou[j];
         }
@@ -176,16 +234,15 @@ __device__ void yolo_targets_backward(const T* p, const int* rows, const float* 
             {
                 float x = ld(row, 5 + c), s = 0.0f;
                 for (int j = (int)k; j < n; j++)
-                    if (rows[j] == r) s += g[2] * bce_grad(x, c == cls[j] ? t.cp : t.cn, t.cls_pw);
+                    if (rows[j] == r) s += g[2] * bce_grad(x, c == L.cls[l][j] ? t.cp : t.cn, t.cls_pw);
                 st(grow, 5 + c, s);
             }
     }
 }
 
 #define EXPORT(S, T) \
-    extern "C" __global__ void __launch_bounds__(256) yolo_level_forward_##S(const T* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, i64 r, int no, LossTerms t, float* iou, float* partial, u32* ticket, float* sums) \
-        { yolo_level_forward(p, rows, tbox, anchors, cls, count, n, r, no, t, iou, partial, ticket, sums); } \
-    extern "C" __global__ void yolo_obj_backward_##S(const T* p, i64 r, int no, float obj_pw, const float* g, T* gp) { yolo_obj_backward(p, r, no, obj_pw, g, gp); } \
-    extern "C" __global__ void yolo_targets_backward_##S(const T* p, const int* rows, const float* tbox, const float* anchors, const int* cls, const int* count, int n, int no, LossTerms t, const float* iou, const float* g, T* gp) \
-        { yolo_targets_backward(p, rows, tbox, anchors, cls, count, n, no, t, iou, g, gp); }
+    extern "C" __global__ void __launch_bounds__(256) yolo_loss_forward_##S(LossLevels L, int no, LossTerms t, const float* weights, const float* step_weights, float* partial, u32* ticket, float* total, float* items) \
+        { yolo_loss_forward<T>(L, no, t, weights, step_weights, partial, ticket, total, items); } \
+    extern "C" __global__ void yolo_obj_backward_##S(LossLevels L, int no, float obj_pw, const float* step_weights, const float* gtotal) { yolo_obj_backward<T>(L, no, obj_pw, step_weights, gtotal); } \
+    extern "C" __global__ void yolo_targets_backward_##S(LossLevels L, int no, LossTerms t, const float* step_weights, const float* gtotal) { yolo_targets_backward<T>(L, no, t, step_weights, gtotal); }
 EXPORT_FLOAT_TYPES(EXPORT)

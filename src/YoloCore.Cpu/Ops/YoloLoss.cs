@@ -2,24 +2,54 @@ using System.Numerics;
 
 namespace YoloCore.Cpu;
 
-// The fused YOLOv5 loss of one level on the CPU: the reference for kernels/yololosslevel.cu,
-// and checked itself against the loss written with autograd ops (YoloLoss.ComputeComposite).
+// The fused YOLOv5 loss on the CPU: the reference for kernels/yololoss.cu, and checked itself
+// against the loss written with autograd ops (YoloLoss.ComputeComposite). Level by level:
 // Per target k: the predicted box from the head's row (xy = 2σ - 0.5, wh = (2σ)²·anchor), its IoU
 // with the target box (IoU, GIoU, DIoU or CIoU as bbox_iou in YOLOv5 v7.0, eps 1e-7), and the
 // class BCE against label-smoothed one-hot targets; per row r: the objectness BCE against tobj,
 // (1 - gr) + gr·clamp(iou, 0) of the row's last target (0 where none is), made from the IoU as
-// stored both ways.
+// stored both ways. Then the levels' sums weighted and added in double.
 public sealed unsafe partial class CpuBackend
 {
-    public void YoloLossLevel(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, Tensor? count, YoloLossTerms terms,
-        Tensor iou, Tensor sums) =>
-        Floating(head, "YoloLossLevel", () => YoloLossKernel<float>.Forward(head, rows, tbox, anchors, classes, count, terms, iou, sums),
-            () => YoloLossKernel<double>.Forward(head, rows, tbox, anchors, classes, count, terms, iou, sums));
+    public void YoloLoss(IReadOnlyList<YoloLossLevel> levels, YoloLossTerms terms, Tensor weights, Tensor stepWeights, IReadOnlyList<Tensor> iou,
+        Tensor total, Tensor items)
+    {
+        double sum = 0;
+        var item = new double[3];
+        for (int l = 0; l < levels.Count; l++)
+        {
+            var (level, levelIou) = (levels[l], iou[l]);
+            double[] sums = null!;
+            Floating(level.Head, "YoloLoss", () => sums = YoloLossKernel<float>.Forward(level, terms, levelIou),
+                () => sums = YoloLossKernel<double>.Forward(level, terms, levelIou));
+            for (int j = 0; j < 3; j++)
+            {
+                sum += sums[j] * Element(stepWeights, 3 * l + j);
+                item[j] += sums[j] * Element(weights, 3 * l + j);
+            }
+        }
+        Fill(total, sum);
+        double[] values = [sum, .. item];
+        for (int i = 0; i < 4; i++)
+            if (items.DType == DType.Float64) Ptr<double>(items)[i] = values[i];
+            else Ptr<float>(items)[i] = (float)values[i];
+    }
 
-    public void YoloLossLevelBackward(Tensor head, Tensor rows, Tensor tbox, Tensor anchors, Tensor classes, Tensor? count, YoloLossTerms terms,
-        Tensor iou, Tensor gsums, Tensor ghead) =>
-        Floating(head, "YoloLossLevel", () => YoloLossKernel<float>.Backward(head, rows, tbox, anchors, classes, count, terms, iou, gsums, ghead),
-            () => YoloLossKernel<double>.Backward(head, rows, tbox, anchors, classes, count, terms, iou, gsums, ghead));
+    public void YoloLossBackward(IReadOnlyList<YoloLossLevel> levels, YoloLossTerms terms, IReadOnlyList<Tensor> iou, Tensor stepWeights, Tensor gtotal,
+        IReadOnlyList<Tensor> gheads)
+    {
+        double g = ScalarValue(gtotal);
+        for (int l = 0; l < levels.Count; l++)
+        {
+            var (level, levelIou, ghead) = (levels[l], iou[l], gheads[l]);
+            double[] gsums = [g * Element(stepWeights, 3 * l), g * Element(stepWeights, 3 * l + 1), g * Element(stepWeights, 3 * l + 2)];
+            Floating(level.Head, "YoloLoss", () => YoloLossKernel<float>.Backward(level, terms, levelIou, gsums, ghead),
+                () => YoloLossKernel<double>.Backward(level, terms, levelIou, gsums, ghead));
+        }
+    }
+
+    /// Element i of a float32 or float64 tensor.
+    static double Element(Tensor t, int i) => t.DType == DType.Float64 ? Ptr<double>(t)[i] : Ptr<float>(t)[i];
 
     /// The real targets among rows' n: count's value (padding follows), or all of them.
     static int Count(Tensor rows, Tensor? count) => count is null ? (int)rows.Count : Math.Clamp(Ptr<int>(count)[0], 0, (int)rows.Count);
@@ -59,13 +89,14 @@ public sealed unsafe partial class CpuBackend
             return tobj;
         }
 
-        public static void Forward(Tensor head, Tensor rowsT, Tensor tboxT, Tensor anchorsT, Tensor classesT, Tensor? countT, YoloLossTerms terms,
-            Tensor iouT, Tensor sumsT)
+        /// The level's sums (Σ (1 - IoU), Σ BCE(objectness), Σ BCE(class scores)), and its IoUs into iouT.
+        public static double[] Forward(YoloLossLevel level, YoloLossTerms terms, Tensor iouT)
         {
-            int no = head.Shape[1], n = Count(rowsT, countT), nc = terms.Classes;
+            var (head, rowsT) = (level.Head, level.Rows);
+            int no = head.Shape[1], n = Count(rowsT, level.Count), nc = terms.Classes;
             long r = head.Shape[0];
-            T* p = Ptr<T>(head), tbox = Ptr<T>(tboxT), anchors = Ptr<T>(anchorsT), iou = Ptr<T>(iouT), sums = Ptr<T>(sumsT);
-            int* rows = Ptr<int>(rowsT), cls = Ptr<int>(classesT);
+            T* p = Ptr<T>(head), tbox = Ptr<T>(level.Box), anchors = Ptr<T>(level.Anchors), iou = Ptr<T>(iouT);
+            int* rows = Ptr<int>(rowsT), cls = Ptr<int>(level.Classes);
             double sumBox = 0, sumCls = 0, sumObj = 0;
             new Span<T>(iou, (int)rowsT.Count).Clear();
             for (int k = 0; k < n; k++)
@@ -82,19 +113,18 @@ public sealed unsafe partial class CpuBackend
             }
             var tobj = ObjectnessTargets(r, rows, n, iou, terms.Gr);
             for (long i = 0; i < r; i++) sumObj += Bce(D(p[i * no + 4]), tobj[i], terms.ObjPw);
-            sums[0] = T.CreateChecked(sumBox);
-            sums[1] = T.CreateChecked(sumObj);
-            sums[2] = T.CreateChecked(sumCls);
+            return [sumBox, sumObj, sumCls];
         }
 
-        public static void Backward(Tensor head, Tensor rowsT, Tensor tboxT, Tensor anchorsT, Tensor classesT, Tensor? countT, YoloLossTerms terms,
-            Tensor iouT, Tensor gsumsT, Tensor gheadT)
+        /// ghead from the level's sums' gradients g.
+        public static void Backward(YoloLossLevel level, YoloLossTerms terms, Tensor iouT, double[] g, Tensor gheadT)
         {
-            int no = head.Shape[1], n = Count(rowsT, countT), nc = terms.Classes;
+            var (head, rowsT) = (level.Head, level.Rows);
+            int no = head.Shape[1], n = Count(rowsT, level.Count), nc = terms.Classes;
             long r = head.Shape[0];
-            T* p = Ptr<T>(head), tbox = Ptr<T>(tboxT), anchors = Ptr<T>(anchorsT), g = Ptr<T>(gsumsT), gp = Ptr<T>(gheadT);
-            int* rows = Ptr<int>(rowsT), cls = Ptr<int>(classesT);
-            double gBox = D(g[0]), gObj = D(g[1]), gCls = D(g[2]);
+            T* p = Ptr<T>(head), tbox = Ptr<T>(level.Box), anchors = Ptr<T>(level.Anchors), gp = Ptr<T>(gheadT);
+            int* rows = Ptr<int>(rowsT), cls = Ptr<int>(level.Classes);
+            double gBox = g[0], gObj = g[1], gCls = g[2];
             var tobj = ObjectnessTargets(r, rows, n, Ptr<T>(iouT), terms.Gr);
             new Span<T>(gp, (int)(r * no)).Clear();
             for (long i = 0; i < r; i++) gp[i * no + 4] = T.CreateChecked(gObj * BceGrad(D(p[i * no + 4]), tobj[i], terms.ObjPw));
