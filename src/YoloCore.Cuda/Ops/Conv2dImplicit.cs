@@ -90,10 +90,20 @@ public sealed unsafe partial class CudaBackend
 
     /// The tile for a shape: the first candidate (the heuristic) while a graph is being captured
     /// (nothing can be timed then) or when YOLOCORE_CONV_TILES=fixed, else the card's choice.
+    /// run(tile) is what gets timed, several times: it must leave the same result however often.
     string ChooseTile(string key, string[] candidates, Action<string> run)
     {
         if (candidates.Length == 1 || capture.IsCapturing || FixedTiles) return candidates[0];
         return Tiles.Choose(key, candidates, tile => TimeMs(() => run(tile)));
+    }
+
+    /// The same for an input gradient written into gx by run(tile, target): with add, each timed
+    /// run would add once more, so they go into a scratch tensor instead.
+    string ChooseInputGradientTile(string key, string[] candidates, Tensor gx, bool add, Action<string, Tensor> run)
+    {
+        Tensor? scratch = null;
+        try { return ChooseTile(key, candidates, tile => run(tile, add ? scratch ??= Tensor.Empty(gx.Shape, gx.DType, Device) : gx)); }
+        finally { scratch?.Dispose(); }
     }
 
     static readonly bool FixedTiles = Environment.GetEnvironmentVariable("YOLOCORE_CONV_TILES") == "fixed";
@@ -159,19 +169,19 @@ public sealed unsafe partial class CudaBackend
         foreach (var table in tables)
         {
             if (table.MaxRows(n) == 0) continue;
-            void Run(string tile)
+            void Run(string tile, Tensor target)
             {
                 int width = int.Parse(tile.AsSpan(1));
                 var (gridX, gridY, gridZ) = InputGradientGrid(n, c, table, width);
                 var work = Work.Grid((uint)gridX, (uint)gridY, (uint)gridZ);
                 switch (width)
                 {
-                    case 32: kernel.ConvImplicitDgradN32("f16", work, Ptr(gy), Ptr(w), Ptr(gx), n, cout, c, table, add ? 1 : 0, bn); break;
-                    case 64: kernel.ConvImplicitDgradN64("f16", work, Ptr(gy), Ptr(w), Ptr(gx), n, cout, c, table, add ? 1 : 0, bn); break;
-                    default: kernel.ConvImplicitDgradN128("f16", work, Ptr(gy), Ptr(w), Ptr(gx), n, cout, c, table, add ? 1 : 0, bn); break;
+                    case 32: kernel.ConvImplicitDgradN32("f16", work, Ptr(gy), Ptr(w), Ptr(target), n, cout, c, table, add ? 1 : 0, bn); break;
+                    case 64: kernel.ConvImplicitDgradN64("f16", work, Ptr(gy), Ptr(w), Ptr(target), n, cout, c, table, add ? 1 : 0, bn); break;
+                    default: kernel.ConvImplicitDgradN128("f16", work, Ptr(gy), Ptr(w), Ptr(target), n, cout, c, table, add ? 1 : 0, bn); break;
                 }
             }
-            Run(ChooseTile($"dgrad n{n} co{cout} phases{table.Count} {Describe(c)}{(add ? " add" : "")}", Widths(c.Cin), Run));
+            Run(ChooseInputGradientTile($"dgrad n{n} co{cout} phases{table.Count} {Describe(c)}{Variant(add, bn)}", Widths(c.Cin), gx, add, Run), gx);
         }
     }
 
@@ -223,7 +233,7 @@ public sealed unsafe partial class CudaBackend
                 if (tile == "co64") kernel.ConvImplicitWgradCo64(t, work, Ptr(xp), Ptr(gy), Ptr(partial), Ptr(gw), Totals(grid, group, c.Cin), m, cout, k, perSplit, g, bn);
                 else kernel.ConvImplicitWgradCo128(t, work, Ptr(xp), Ptr(gy), Ptr(partial), Ptr(gw), Totals(grid, group, c.Cin), m, cout, k, perSplit, g, bn);
             }
-            Run(ChooseTile($"wgrad m{m} co{cout} k{k} {Describe(g)}", WeightGradientTiles(cout), Run));
+            Run(ChooseTile($"wgrad m{m} co{cout} k{k} {Describe(g)}{Variant(false, bn)}", WeightGradientTiles(cout), Run));
         }
         if (xp != x) xp.Dispose();
     }
@@ -244,7 +254,7 @@ public sealed unsafe partial class CudaBackend
         int cout = w.Shape[0], n = x.Shape[0], m = n * c.Ho * c.Wo, k = c.Kh * c.Kw * c.Cin;
         var (perSplit, slices, group) = WeightGradientSplit(m, cout, k);
         using var partial = Tensor.Empty(new Shape(slices, cout, k), DType.Float32, Device);
-        void Run(string tile)
+        void Run(string tile, Tensor target)
         {
             var parts = tile.Split('+');
             int width = int.Parse(parts[0].AsSpan(1));
@@ -253,7 +263,7 @@ public sealed unsafe partial class CudaBackend
             var work = Work.Grid((uint)(d.X * d.Y * d.Z + wg.X * wg.Y * wg.Z));
             var totals = Totals(wg, group, c.Cin);
             string t = Suffix(gw, "Conv2d");
-            (ulong xs, ulong ws, ulong gys, ulong gxs, int a, ulong ps, ulong gws) = (Ptr(x), Ptr(w), Ptr(gy), Ptr(gx), add ? 1 : 0, Ptr(partial), Ptr(gw));
+            (ulong xs, ulong ws, ulong gys, ulong gxs, int a, ulong ps, ulong gws) = (Ptr(x), Ptr(w), Ptr(gy), Ptr(target), add ? 1 : 0, Ptr(partial), Ptr(gw));
             switch (tile)
             {
                 case "n128+co128": kernel.ConvImplicitBackwardN128Co128(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table, bn); break;
@@ -265,8 +275,12 @@ public sealed unsafe partial class CudaBackend
             }
         }
         var candidates = Widths(c.Cin).SelectMany(d => WeightGradientTiles(cout).Select(wt => $"{d}+{wt}")).ToArray();
-        Run(ChooseTile($"backward m{m} co{cout} k{k} phases{table.Count} {Describe(c)}{(add ? " add" : "")}", candidates, Run));
+        Run(ChooseInputGradientTile($"backward m{m} co{cout} k{k} phases{table.Count} {Describe(c)}{Variant(add, bn)}", candidates, gx, add, Run), gx);
     }
+
+    /// What else tells a gradient kernel's timings apart in the tile file: adding into gx, and
+    /// computing BatchNorm's input gradient in the loads.
+    static string Variant(bool add, BnGrad bn) => (add ? " add" : "") + (bn.Coef != 0 ? " bn" : "");
 }
 
 /// Mirrors conv2d.cu's Phases: up to Max input-gradient phases, their taps and their rows and

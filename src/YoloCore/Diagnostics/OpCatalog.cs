@@ -244,6 +244,12 @@ public static class OpCatalog
             var h = x[0] * 1.5;
             return h.Conv2d(x[2], null, 1, 1) + h.Conv2d(x[1]) + h.Conv2d(x[1]) * 0.5;
         }),
+        // 72 input channels: several input-gradient tiles to time, which must not add more than once.
+        new("wide conv reuse c72 (gradients add, tiles timed)", [N(2, 5, 5, 72), N(24, 1, 1, 72), N(24, 3, 3, 72)], x =>
+        {
+            var h = x[0] * 1.5;
+            return h.Conv2d(x[2], null, 1, 1) + h.Conv2d(x[1]) + h.Conv2d(x[1]) * 0.5;
+        }),
         // h's gradient from a product, two upsamples and two max-pools: each adds into what came before it.
         new("wide pool and upsample reuse (gradients add)", [Distinct(2, 6, 6, 8)], x =>
         {
