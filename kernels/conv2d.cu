@@ -80,14 +80,14 @@ __device__ void add_bias(T* y, const T* bias, i64 n, int c)
 EXPORT_FLOAT_TYPES(EXPORT)
 
 // The implicit-GEMM forward (conv2d_implicit.cuh), float16 only, with 128, 64 or 32 output
-// channels per block; grid (⌈m / 128⌉, ⌈cout / that⌉); e (EpilogueSums, e.partial null for none)
-// receives BatchNorm's batch sums. The widest: 128 registers and 40 KB of
+// channels per block; grid (⌈m / 128⌉, ⌈cout / that⌉); bias (or null) is added in the epilogue;
+// e (EpilogueSums, e.partial null for none) receives BatchNorm's batch sums. The widest: 128 registers and 40 KB of
 // shared memory on sm_80, so two blocks fit on a multiprocessor.
 #define EXPORT_CONV_FORWARD(BN, NT) \
-    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_forward_n##BN##_f16(const f16* x, const f16* w, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om) \
+    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_forward_n##BN##_f16(const f16* x, const f16* w, const f16* bias, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om) \
     { \
         __shared__ __align__(128) u16 smem[forward_smem_halves<NT, false>()]; \
-        conv_implicit_forward<NT>((const u16*)x, (const u16*)w, (u16*)y, e, m_total, cout, k_total, g, om, here(), smem); \
+        conv_implicit_forward<NT>((const u16*)x, (const u16*)w, (u16*)y, e, m_total, cout, k_total, g, om, here(), smem, FlippedWeights{}, BnGrad{}, (const u16*)bias); \
     }
 EXPORT_CONV_FORWARD(128, 8)
 EXPORT_CONV_FORWARD(64, 4)

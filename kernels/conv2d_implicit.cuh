@@ -4,8 +4,8 @@
 // activations and OHWI weights, float32 accumulation, no column buffer. Y[m, co] = Σ_k A[m, k]·W[co, k]
 // with m = (n, oh, ow), k = (ki, kj, c) in the OHWI weight's order, and A gathered from x as im2col
 // would write it (zero outside the image). Needs Cin % 8 == 0 (a 16-byte run of 8 channels never
-// crosses a (ki, kj) boundary), Cout % 8 == 0 and sm_80 (cp.async, ldmatrix, mma.sync m16n8k16);
-// the host checks all three. ConvGeom and OutMap are conv2d.cu's, which includes this file.
+// crosses a (ki, kj) boundary) and sm_80 (cp.async, ldmatrix, mma.sync m16n8k16), and for the
+// gradients Cout % 8 == 0 (gy is read 8 channels at a time); the host checks them. ConvGeom and OutMap are conv2d.cu's, which includes this file.
 //
 // A block of 256 threads computes a 128 × 128 tile of Y (or 128 × 64, 128 × 32 for layers with
 // fewer output channels); its 8 warps are 4 along m × 2 along co, 32 × 64 each (32 × 32, 32 × 16):
@@ -277,10 +277,11 @@ __device__ constexpr int forward_smem_halves() { return 2 * IG_BM * IG_LD + 2 * 
 // The forward's tile is 128 rows (m) × 16·NT columns (co): NT = 8, 4 or 2 for 128, 64 or 32, so
 // a layer with few output channels does not compute empty columns. 2 warps share the columns.
 // FLIPPED: B from FlippedWeights f instead of w, and with bn.coef A (gy) as BnGrad says. p: the
-// tile (x along m, y along co); smem: forward_smem_halves, 128-byte aligned.
+// tile (x along m, y along co); smem: forward_smem_halves, 128-byte aligned. bias (or null) is
+// added in the epilogue. Any cout: an odd one is stored a half at a time.
 template <int NT, bool FLIPPED = false>
 __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om,
-    Place p, u16* smem, FlippedWeights f = FlippedWeights{}, BnGrad bn = BnGrad{})
+    Place p, u16* smem, FlippedWeights f = FlippedWeights{}, BnGrad bn = BnGrad{}, const u16* bias = nullptr)
 {
 #if __CUDA_ARCH__ >= 800
     constexpr int BN = 16 * NT, BSEGS = (BN * 4 + 255) / 256, BLD = FLIPPED ? BN + 8 : IG_LD, BROWS = FLIPPED ? IG_BK : BN;
@@ -400,18 +401,28 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, Epilog
         for (int i = 0; i < 2; i++)
             for (int half = 0; half < 2; half++)
             {
-                if (col >= cout || ybase[i][half] < 0) continue; // cout % 8 == 0: col + 1 < cout as well
-                unsigned* out = (unsigned*)(y + ybase[i][half] + col);
+                if (col >= cout || ybase[i][half] < 0) continue;
+                u16* out = y + ybase[i][half] + col;
+                bool two = col + 1 < cout; // always for an even cout
                 float a0 = acc[i][j][2 * half], a1 = acc[i][j][2 * half + 1];
+                if (bias)
+                {
+                    a0 += h2f(bias[col]);
+                    if (two) a1 += h2f(bias[col + 1]);
+                }
                 if (om.add)
                 {
-                    unsigned old = *out;
-                    a0 += h2f((unsigned short)(old & 0xffffu));
-                    a1 += h2f((unsigned short)(old >> 16));
+                    a0 += h2f(out[0]);
+                    if (two) a1 += h2f(out[1]);
                 }
                 unsigned short h0 = f2h(a0), h1 = f2h(a1);
-                *out = (unsigned)h0 | ((unsigned)h1 << 16);
-                float v0 = h2f(h0), v1 = h2f(h1);
+                if ((cout & 1) == 0) *(unsigned*)out = (unsigned)h0 | ((unsigned)h1 << 16); // 4-byte aligned pairs
+                else
+                {
+                    out[0] = h0;
+                    if (two) out[1] = h1;
+                }
+                float v0 = h2f(h0), v1 = two ? h2f(h1) : 0.0f;
                 s[0] += v0; q[0] += v0 * v0;
                 s[1] += v1; q[1] += v1 * v1;
             }

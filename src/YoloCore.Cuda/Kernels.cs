@@ -197,24 +197,24 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("conv2d", "conv_implicit_dgrad_n64_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_forward_n128_{f16}(const f16* x, const f16* w, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
-        public void ConvImplicitForwardN128(string suffix, Work work, ulong x, ulong w, ulong y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        /// kernels/conv2d.cu: conv_implicit_forward_n128_{f16}(const f16* x, const f16* w, const f16* bias, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        public void ConvImplicitForwardN128(string suffix, Work work, ulong x, ulong w, ulong bias, ulong y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
         {
-            void** args = stackalloc void*[] { &x, &w, &y, &e, &m_total, &cout, &k_total, &g, &om };
+            void** args = stackalloc void*[] { &x, &w, &bias, &y, &e, &m_total, &cout, &k_total, &g, &om };
             backend.Launch("conv2d", "conv_implicit_forward_n128_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_forward_n32_{f16}(const f16* x, const f16* w, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
-        public void ConvImplicitForwardN32(string suffix, Work work, ulong x, ulong w, ulong y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        /// kernels/conv2d.cu: conv_implicit_forward_n32_{f16}(const f16* x, const f16* w, const f16* bias, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        public void ConvImplicitForwardN32(string suffix, Work work, ulong x, ulong w, ulong bias, ulong y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
         {
-            void** args = stackalloc void*[] { &x, &w, &y, &e, &m_total, &cout, &k_total, &g, &om };
+            void** args = stackalloc void*[] { &x, &w, &bias, &y, &e, &m_total, &cout, &k_total, &g, &om };
             backend.Launch("conv2d", "conv_implicit_forward_n32_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_forward_n64_{f16}(const f16* x, const f16* w, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
-        public void ConvImplicitForwardN64(string suffix, Work work, ulong x, ulong w, ulong y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        /// kernels/conv2d.cu: conv_implicit_forward_n64_{f16}(const f16* x, const f16* w, const f16* bias, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        public void ConvImplicitForwardN64(string suffix, Work work, ulong x, ulong w, ulong bias, ulong y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
         {
-            void** args = stackalloc void*[] { &x, &w, &y, &e, &m_total, &cout, &k_total, &g, &om };
+            void** args = stackalloc void*[] { &x, &w, &bias, &y, &e, &m_total, &cout, &k_total, &g, &om };
             backend.Launch("conv2d", "conv_implicit_forward_n64_" + suffix, work, args);
         }
 

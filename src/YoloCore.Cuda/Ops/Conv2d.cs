@@ -59,10 +59,11 @@ public sealed unsafe partial class CudaBackend
         var c = Geometry(x, w, g);
         int cout = w.Shape[0], k = c.Kh * c.Kw * c.Cin;
         if (batchSums is not null) BatchSums.Check(batchSums, cout);
-        if (UsesImplicitGemm(x, w, c, pointwise: batchSums is not null && bias is null))
+        if (UsesImplicitGemm(x, w, c, pointwise: batchSums is not null || bias is not null, anyCout: true) && bias?.DType is null or DType.Float16)
         {
-            ImplicitForward(x, w, c, y, bias is null ? batchSums : null);
+            ImplicitForward(x, w, c, y, bias, bias is null ? batchSums : null);
             if (bias is null) batchSums = null; // taken in the epilogue
+            bias = null; // added there
         }
         else if (IsPointwise(c))
             Gemm(false, true, x.Shape[0] * c.Ho * c.Wo, cout, c.Cin, Ptr(x), c.Cin, Ptr(w), c.Cin, Ptr(y), cout, false, x.DType);

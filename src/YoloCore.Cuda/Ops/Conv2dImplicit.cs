@@ -14,12 +14,13 @@ public sealed unsafe partial class CudaBackend
 
     static int PaddedChannels(int c) => (c + 7) / 8 * 8;
 
-    /// Which convolutions the implicit GEMM takes: float16, output channels in runs of 8, a k×k or
-    /// strided kernel (1×1 stride 1 is one cuBLAS GEMM already, unless pointwise: a forward whose
-    /// epilogue gives BatchNorm's sums, saving the pass over y cuBLAS would need, or a backward
-    /// whose two gradients share one launch), sm_80 or newer.
-    bool UsesImplicitGemm(Tensor x, Tensor w, ConvGeom c, bool pointwise = false) =>
-        ImplicitGemmOn && registry.Arch >= 80 && x.DType == DType.Float16 && w.Shape[0] % 8 == 0 && (pointwise || !IsPointwise(c))
+    /// Which convolutions the implicit GEMM takes: float16, output channels in runs of 8 (any
+    /// number for a forward, anyCout), a k×k or strided kernel (1×1 stride 1 is one cuBLAS GEMM
+    /// already, unless pointwise: a forward whose epilogue gives BatchNorm's sums or adds the bias,
+    /// saving the pass over y cuBLAS would need, or a backward whose two gradients share one
+    /// launch), sm_80 or newer.
+    bool UsesImplicitGemm(Tensor x, Tensor w, ConvGeom c, bool pointwise = false, bool anyCout = false) =>
+        ImplicitGemmOn && registry.Arch >= 80 && x.DType == DType.Float16 && (anyCout || w.Shape[0] % 8 == 0) && (pointwise || !IsPointwise(c))
         && (long)x.Shape[0] * c.Ho * c.Wo < int.MaxValue && (long)c.Kh * c.Kw * PaddedChannels(c.Cin) < int.MaxValue;
 
     /// t with its last axis zero-padded to channels (copy_channels), or t itself when it has them.
@@ -36,7 +37,8 @@ public sealed unsafe partial class CudaBackend
 
     /// batchSums (or null) receives BatchNorm's Σy and Σy² from the kernel's epilogue: float32
     /// partials per block of 128 rows, added per channel in double in the same launch (EpilogueSums).
-    void ImplicitForward(Tensor x, Tensor w, ConvGeom c, Tensor y, Tensor? batchSums)
+    /// bias (float16, or null) is added there too.
+    void ImplicitForward(Tensor x, Tensor w, ConvGeom c, Tensor y, Tensor? bias, Tensor? batchSums)
     {
         int cp = PaddedChannels(c.Cin), cout = w.Shape[0], m = x.Shape[0] * c.Ho * c.Wo;
         var xp = WithChannels(x, cp);
@@ -49,7 +51,7 @@ public sealed unsafe partial class CudaBackend
         {
             Partial = Ptr(partial!), Groups = PtrOrNull(groupSums), Tickets = Tickets((long)((cout + 31) / 32) * (groups + 1)), Sums = Ptr(batchSums), Group = group,
         };
-        LaunchImplicitForward(Ptr(xp), Ptr(wp), Ptr(y), sums, m, cout, c.Kh * c.Kw * cp, g, OutMap.Dense(g));
+        LaunchImplicitForward(Ptr(xp), Ptr(wp), PtrOrNull(bias), Ptr(y), sums, m, cout, c.Kh * c.Kw * cp, g, OutMap.Dense(g));
         if (xp != x) xp.Dispose();
         if (wp != w) wp.Dispose();
     }
@@ -61,7 +63,7 @@ public sealed unsafe partial class CudaBackend
     /// The forward kernel with output channels 32, 64 or 128 per block: widths up to the layer's
     /// channels are candidates (a wider tile would compute empty columns), the fastest for the
     /// shape picked once per card (TileChoices); all of them give the same numbers, batch sums too.
-    void LaunchImplicitForward(ulong x, ulong w, ulong y, EpilogueSums sums, int m, int cout, int k, ConvGeom g, OutMap map)
+    void LaunchImplicitForward(ulong x, ulong w, ulong bias, ulong y, EpilogueSums sums, int m, int cout, int k, ConvGeom g, OutMap map)
     {
         void Run(string tile)
         {
@@ -69,9 +71,9 @@ public sealed unsafe partial class CudaBackend
             var work = Work.Grid((uint)((m + 127) / 128), (uint)((cout + width - 1) / width));
             switch (width)
             {
-                case 32: kernel.ConvImplicitForwardN32("f16", work, x, w, y, sums, m, cout, k, g, map); break;
-                case 64: kernel.ConvImplicitForwardN64("f16", work, x, w, y, sums, m, cout, k, g, map); break;
-                default: kernel.ConvImplicitForwardN128("f16", work, x, w, y, sums, m, cout, k, g, map); break;
+                case 32: kernel.ConvImplicitForwardN32("f16", work, x, w, bias, y, sums, m, cout, k, g, map); break;
+                case 64: kernel.ConvImplicitForwardN64("f16", work, x, w, bias, y, sums, m, cout, k, g, map); break;
+                default: kernel.ConvImplicitForwardN128("f16", work, x, w, bias, y, sums, m, cout, k, g, map); break;
             }
         }
         Run(ChooseTile($"forward m{m} co{cout} k{k} {Describe(g)}", Widths(cout), Run));

@@ -201,6 +201,9 @@ public static class OpCatalog
         new("wide conv k3 s1 p1 bias", [N(4, 12, 12, 16), N(24, 3, 3, 16), N(24)], x => x[0].Conv2d(x[1], x[2], 1, 1)),
         new("wide conv k3 s2 p1", [N(4, 13, 11, 20), N(12, 3, 3, 20)], x => x[0].Conv2d(x[1], null, 2, 1)),
         new("wide conv k1", [N(2, 10, 10, 32), N(48, 1, 1, 32)], x => x[0].Conv2d(x[1])),
+        // An odd number of output channels with a bias, as the Detect heads' 255: the implicit
+        // forward stores it a half at a time and adds the bias in its epilogue.
+        new("wide conv k1 bias c21 (odd channels)", [N(2, 10, 10, 32), N(21, 1, 1, 32), N(21)], x => x[0].Conv2d(x[1], x[2])),
         new("wide sum (several blocks)", [N(9000)], x => x[0].Sum()), // more than one block's 4096: partials, then the last block adds them
         // Channels in runs of 8: what the GPU's implicit-GEMM convolution takes (M, N and K tails, stride 2, batch 1 and 64).
         new("wide conv k3 s2 p1 c32", [N(3, 13, 11, 32), N(40, 3, 3, 32)], x => x[0].Conv2d(x[1], null, 2, 1)),
