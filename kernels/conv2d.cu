@@ -80,14 +80,15 @@ __device__ void add_bias(T* y, const T* bias, i64 n, int c)
 EXPORT_FLOAT_TYPES(EXPORT)
 
 // The implicit-GEMM forward (conv2d_implicit.cuh), float16 only, with 128, 64 or 32 output
-// channels per block; grid (⌈m / 128⌉, ⌈cout / that⌉); bias (or null) is added in the epilogue;
-// e (EpilogueSums, e.partial null for none) receives BatchNorm's batch sums. The widest: 128 registers and 40 KB of
+// channels per block; grid (⌈m / 128⌉, ⌈cout / that⌉); x has x_channels per pixel (g.cin is them
+// padded to a multiple of 8: the stem's 3 are read without a padded copy); bias (or null) is added
+// in the epilogue; e (EpilogueSums, e.partial null for none) receives BatchNorm's batch sums. The widest: 128 registers and 40 KB of
 // shared memory on sm_80, so two blocks fit on a multiprocessor.
 #define EXPORT_CONV_FORWARD(BN, NT) \
-    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_forward_n##BN##_f16(const f16* x, const f16* w, const f16* bias, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om) \
+    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_forward_n##BN##_f16(const f16* x, int x_channels, const f16* w, const f16* bias, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om) \
     { \
         __shared__ __align__(128) u16 smem[forward_smem_halves<NT, false>()]; \
-        conv_implicit_forward<NT>((const u16*)x, (const u16*)w, (u16*)y, e, m_total, cout, k_total, g, om, here(), smem, FlippedWeights{}, BnGrad{}, (const u16*)bias); \
+        conv_implicit_forward<NT>((const u16*)x, (const u16*)w, (u16*)y, e, m_total, cout, k_total, g, om, here(), smem, FlippedWeights{}, BnGrad{}, (const u16*)bias, x_channels); \
     }
 EXPORT_CONV_FORWARD(128, 8)
 EXPORT_CONV_FORWARD(64, 4)
@@ -146,10 +147,10 @@ EXPORT_CONV_DGRAD(32, 2)
 // partials per slice added up in the same launch into gw (SliceTotals). Activations are
 // float16; the suffix names the weight gradient's dtype (float32 where it is the master's).
 #define EXPORT_CONV_WGRAD(CO, WM, S, T) \
-    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_wgrad_co##CO##_##S(const f16* x, const f16* gy, float* partial, T* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn) \
+    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_wgrad_co##CO##_##S(const f16* x, int x_channels, const f16* gy, float* partial, T* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn) \
     { \
         __shared__ __align__(128) u16 smem[wgrad_smem_halves<WM>()]; \
-        conv_implicit_wgrad<WM, T>((const u16*)x, (const u16*)gy, partial, gw, o, m_total, cout, k_total, m_per_split, g, here(), smem, bn); \
+        conv_implicit_wgrad<WM, T>((const u16*)x, (const u16*)gy, partial, gw, o, m_total, cout, k_total, m_per_split, g, here(), smem, bn, x_channels); \
     }
 #define EXPORT_CONV_WGRADS(S, T) EXPORT_CONV_WGRAD(128, 4, S, T) EXPORT_CONV_WGRAD(64, 2, S, T)
 EXPORT_FLOAT_TYPES(EXPORT_CONV_WGRADS)

@@ -3,9 +3,10 @@
 // columns per stride step, see conv2d.cu's conv_implicit_dgrad). Float16 NHWC
 // activations and OHWI weights, float32 accumulation, no column buffer. Y[m, co] = Σ_k A[m, k]·W[co, k]
 // with m = (n, oh, ow), k = (ki, kj, c) in the OHWI weight's order, and A gathered from x as im2col
-// would write it (zero outside the image). Needs Cin % 8 == 0 (a 16-byte run of 8 channels never
-// crosses a (ki, kj) boundary) and sm_80 (cp.async, ldmatrix, mma.sync m16n8k16), and for the
-// gradients Cout % 8 == 0 (gy is read 8 channels at a time); the host checks them. ConvGeom and OutMap are conv2d.cu's, which includes this file.
+// would write it (zero outside the image). Needs Cin % 8 == 0 in the weights (a 16-byte run of 8
+// channels never crosses a (ki, kj) boundary; x may have fewer, x_channels) and sm_80 (cp.async,
+// ldmatrix, mma.sync m16n8k16), and for the gradients Cout % 8 == 0 (gy is read 8 channels at a
+// time); the host checks them. ConvGeom and OutMap are conv2d.cu's, which includes this file.
 //
 // A block of 256 threads computes a 128 × 128 tile of Y (or 128 × 64, 128 × 32 for layers with
 // fewer output channels); its 8 warps are 4 along m × 2 along co, 32 × 64 each (32 × 32, 32 × 16):
@@ -255,6 +256,17 @@ struct __align__(16) h8
     u16 h[8];
 };
 
+// Channels c ... c + 7 of a pixel of x with x_channels < c + 8 channels (the stem's 3, the kernel's k
+// counting 8 per tap), zeros for the rest and where !ok, into shared memory at dst (16-byte
+// aligned): read a half at a time where cp.async would need the zero-padded copy of x.
+__device__ __forceinline__ void narrow_segment(const u16* px, int c, int x_channels, bool ok, u16* dst)
+{
+    h8 out = {};
+    if (ok)
+        for (int e = 0; e < 8 && c + e < x_channels; e++) out.h[e] = px[e];
+    *(h8*)dst = out;
+}
+
 // Channels c ... c + 7 at element i of gy and bn.x, as BatchNorm's input gradient, into shared
 // memory at dst (16-byte aligned); zeros where !ok (padding, tails).
 __device__ __forceinline__ void bn_grad_segment(const u16* gy, const BnGrad& bn, i64 i, int c, bool ok, u16* dst)
@@ -278,10 +290,11 @@ __device__ constexpr int forward_smem_halves() { return 2 * IG_BM * IG_LD + 2 * 
 // a layer with few output channels does not compute empty columns. 2 warps share the columns.
 // FLIPPED: B from FlippedWeights f instead of w, and with bn.coef A (gy) as BnGrad says. p: the
 // tile (x along m, y along co); smem: forward_smem_halves, 128-byte aligned. bias (or null) is
-// added in the epilogue. Any cout: an odd one is stored a half at a time.
+// added in the epilogue. Any cout: an odd one is stored a half at a time. x_channels: x's own
+// channels per pixel, g.cin (a multiple of 8) or fewer (narrow_segment); 0 for g.cin.
 template <int NT, bool FLIPPED = false>
 __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om,
-    Place p, u16* smem, FlippedWeights f = FlippedWeights{}, BnGrad bn = BnGrad{}, const u16* bias = nullptr)
+    Place p, u16* smem, FlippedWeights f = FlippedWeights{}, BnGrad bn = BnGrad{}, const u16* bias = nullptr, int x_channels = 0)
 {
 #if __CUDA_ARCH__ >= 800
     constexpr int BN = 16 * NT, BSEGS = (BN * 4 + 255) / 256, BLD = FLIPPED ? BN + 8 : IG_LD, BROWS = FLIPPED ? IG_BK : BN;
@@ -294,7 +307,7 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, Epilog
     // Each thread fills two 16-byte segments of each stage's A (and BN / 64 of B, or one for the
     // first BN·4 threads): segment s = tid + 256·i is row s / 4, columns (s % 4)·8 ... + 7. What a
     // row needs across k-tiles is worked out once.
-    int seg = (tid & 3) * 8, hw = g.ho * g.wo;
+    int seg = (tid & 3) * 8, hw = g.ho * g.wo, xc = x_channels > 0 ? x_channels : g.cin;
     const u16* arow[2];
     const u16* brow[BSEGS];
     int aih[2], aiw[2];
@@ -306,7 +319,7 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, Epilog
         int mm = aok[i] ? m : 0, n = mm / hw, pix = mm - n * hw, oh = pix / g.wo, ow = pix - oh * g.wo;
         aih[i] = oh * g.sh - g.ph;
         aiw[i] = ow * g.sw - g.pw;
-        arow[i] = x + (i64)n * g.h * g.w * g.cin;
+        arow[i] = x + (i64)n * g.h * g.w * xc;
     }
     // B's segment s: row s / 4 (co), columns (s % 4)·8 ... + 7 of the stage's k; FLIPPED, row
     // s / (BN / 8) (k), columns (s % (BN / 8))·8 ... + 7 (ci).
@@ -332,8 +345,9 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, Epilog
         {
             int r = (tid + 256 * i) >> 2, ih = aih[i] + ki, iw = aiw[i] + kj;
             bool ok = aok[i] && kok && ih >= 0 && ih < g.h && iw >= 0 && iw < g.w;
-            const u16* src = ok ? arow[i] + ((i64)ih * g.w + iw) * g.cin + c : x;
+            const u16* src = ok ? arow[i] + ((i64)ih * g.w + iw) * xc + c : x;
             if (FLIPPED && bn.coef) bn_grad_segment(x, bn, src - x, c, ok, &as[stage][r * IG_LD + seg]);
+            else if (!FLIPPED && xc < g.cin) narrow_segment(src, c, xc, ok, &as[stage][r * IG_LD + seg]);
             else cp_async16(smem_addr(&as[stage][r * IG_LD + seg]), src, ok ? 16 : 0);
         }
         for (int i = 0; i < BSEGS; i++)
@@ -480,10 +494,10 @@ template <int WM>
 __device__ constexpr int wgrad_smem_halves() { return 2 * WG_BK * (32 * WM + 8) + 2 * WG_BK * (64 * (8 / WM) + 8); }
 
 // p: the tile (x along co, y along k) and slice (z); smem: wgrad_smem_halves, 128-byte aligned;
-// with bn.coef, gy as BnGrad says.
+// with bn.coef, gy as BnGrad says; x_channels as for the forward.
 template <int WM, typename T>
 __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial, T* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g,
-    Place p, u16* smem, BnGrad bn)
+    Place p, u16* smem, BnGrad bn, int x_channels = 0)
 {
 #if __CUDA_ARCH__ >= 800
     constexpr int CO_T = 32 * WM, K_T = 64 * (8 / WM), GLD = CO_T + 8, ALD = K_T + 8;
@@ -492,7 +506,7 @@ __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial,
     auto as = (u16(*)[WG_BK * ALD])(smem + 2 * WG_BK * GLD);
     int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     int wm = warp % WM, wn = warp / WM;
-    int co0 = p.x * CO_T, k0 = p.y * K_T;
+    int co0 = p.x * CO_T, k0 = p.y * K_T, xc = x_channels > 0 ? x_channels : g.cin;
     int m_begin = p.z * m_per_split, m_end = imin(m_total, m_begin + m_per_split);
     int hw = g.ho * g.wo;
 
@@ -526,7 +540,8 @@ __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial,
             int mm = mok ? m : 0, n = mm / hw, pix = mm - n * hw, oh = pix / g.wo, ow = pix - oh * g.wo;
             int ih = oh * g.sh - g.ph + ki, iw = ow * g.sw - g.pw + kj;
             bool ok = mok && kok && ih >= 0 && ih < g.h && iw >= 0 && iw < g.w;
-            cp_async16(smem_addr(&as[stage][r * ALD + acol]), ok ? x + (((i64)n * g.h + ih) * g.w + iw) * g.cin + c : x, ok ? 16 : 0);
+            if (xc < g.cin) narrow_segment(ok ? x + (((i64)n * g.h + ih) * g.w + iw) * xc + c : x, c, xc, ok, &as[stage][r * ALD + acol]);
+            else cp_async16(smem_addr(&as[stage][r * ALD + acol]), ok ? x + (((i64)n * g.h + ih) * g.w + iw) * g.cin + c : x, ok ? 16 : 0);
         }
         cp_async_commit();
     };

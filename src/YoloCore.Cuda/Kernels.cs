@@ -197,38 +197,38 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("conv2d", "conv_implicit_dgrad_n64_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_forward_n128_{f16}(const f16* x, const f16* w, const f16* bias, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
-        public void ConvImplicitForwardN128(string suffix, Work work, ulong x, ulong w, ulong bias, ulong y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        /// kernels/conv2d.cu: conv_implicit_forward_n128_{f16}(const f16* x, int x_channels, const f16* w, const f16* bias, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        public void ConvImplicitForwardN128(string suffix, Work work, ulong x, int x_channels, ulong w, ulong bias, ulong y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
         {
-            void** args = stackalloc void*[] { &x, &w, &bias, &y, &e, &m_total, &cout, &k_total, &g, &om };
+            void** args = stackalloc void*[] { &x, &x_channels, &w, &bias, &y, &e, &m_total, &cout, &k_total, &g, &om };
             backend.Launch("conv2d", "conv_implicit_forward_n128_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_forward_n32_{f16}(const f16* x, const f16* w, const f16* bias, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
-        public void ConvImplicitForwardN32(string suffix, Work work, ulong x, ulong w, ulong bias, ulong y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        /// kernels/conv2d.cu: conv_implicit_forward_n32_{f16}(const f16* x, int x_channels, const f16* w, const f16* bias, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        public void ConvImplicitForwardN32(string suffix, Work work, ulong x, int x_channels, ulong w, ulong bias, ulong y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
         {
-            void** args = stackalloc void*[] { &x, &w, &bias, &y, &e, &m_total, &cout, &k_total, &g, &om };
+            void** args = stackalloc void*[] { &x, &x_channels, &w, &bias, &y, &e, &m_total, &cout, &k_total, &g, &om };
             backend.Launch("conv2d", "conv_implicit_forward_n32_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_forward_n64_{f16}(const f16* x, const f16* w, const f16* bias, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
-        public void ConvImplicitForwardN64(string suffix, Work work, ulong x, ulong w, ulong bias, ulong y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        /// kernels/conv2d.cu: conv_implicit_forward_n64_{f16}(const f16* x, int x_channels, const f16* w, const f16* bias, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        public void ConvImplicitForwardN64(string suffix, Work work, ulong x, int x_channels, ulong w, ulong bias, ulong y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
         {
-            void** args = stackalloc void*[] { &x, &w, &bias, &y, &e, &m_total, &cout, &k_total, &g, &om };
+            void** args = stackalloc void*[] { &x, &x_channels, &w, &bias, &y, &e, &m_total, &cout, &k_total, &g, &om };
             backend.Launch("conv2d", "conv_implicit_forward_n64_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_wgrad_co128_{f32,f16}(const f16* x, const f16* gy, float* partial, float* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn)
-        public void ConvImplicitWgradCo128(string suffix, Work work, ulong x, ulong gy, ulong partial, ulong gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn)
+        /// kernels/conv2d.cu: conv_implicit_wgrad_co128_{f32,f16}(const f16* x, int x_channels, const f16* gy, float* partial, float* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn)
+        public void ConvImplicitWgradCo128(string suffix, Work work, ulong x, int x_channels, ulong gy, ulong partial, ulong gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn)
         {
-            void** args = stackalloc void*[] { &x, &gy, &partial, &gw, &o, &m_total, &cout, &k_total, &m_per_split, &g, &bn };
+            void** args = stackalloc void*[] { &x, &x_channels, &gy, &partial, &gw, &o, &m_total, &cout, &k_total, &m_per_split, &g, &bn };
             backend.Launch("conv2d", "conv_implicit_wgrad_co128_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_wgrad_co64_{f32,f16}(const f16* x, const f16* gy, float* partial, float* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn)
-        public void ConvImplicitWgradCo64(string suffix, Work work, ulong x, ulong gy, ulong partial, ulong gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn)
+        /// kernels/conv2d.cu: conv_implicit_wgrad_co64_{f32,f16}(const f16* x, int x_channels, const f16* gy, float* partial, float* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn)
+        public void ConvImplicitWgradCo64(string suffix, Work work, ulong x, int x_channels, ulong gy, ulong partial, ulong gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn)
         {
-            void** args = stackalloc void*[] { &x, &gy, &partial, &gw, &o, &m_total, &cout, &k_total, &m_per_split, &g, &bn };
+            void** args = stackalloc void*[] { &x, &x_channels, &gy, &partial, &gw, &o, &m_total, &cout, &k_total, &m_per_split, &g, &bn };
             backend.Launch("conv2d", "conv_implicit_wgrad_co64_" + suffix, work, args);
         }
 

@@ -4,8 +4,8 @@ namespace YoloCore.Cuda;
 
 // The convolution as implicit GEMMs on tensor cores (kernels/conv2d_implicit.cuh): float16 forward,
 // weight gradient and input gradient (one stride-1 convolution per phase of the stride), with no
-// column buffer. Channels are
-// read 8 at a time, so a layer with fewer (the 3-channel stem) runs on copies padded with zeros.
+// column buffer. Channels are read 8 at a time: a layer with fewer (the 3-channel stem) has its
+// weights padded with zeros, and its input read a half at a time into the padded layout.
 public sealed unsafe partial class CudaBackend
 {
     /// Off until a GPU run has checked the kernels against the CPU (doctor --check) and timed them
@@ -23,7 +23,8 @@ public sealed unsafe partial class CudaBackend
         ImplicitGemmOn && registry.Arch >= 80 && x.DType == DType.Float16 && (anyCout || w.Shape[0] % 8 == 0) && (pointwise || !IsPointwise(c))
         && (long)x.Shape[0] * c.Ho * c.Wo < int.MaxValue && (long)c.Kh * c.Kw * PaddedChannels(c.Cin) < int.MaxValue;
 
-    /// t with its last axis zero-padded to channels (copy_channels), or t itself when it has them.
+    /// t with its last axis zero-padded to channels (copy_channels), or t itself when it has them:
+    /// the stem's weights.
     Tensor WithChannels(Tensor t, int channels)
     {
         int have = t.Shape[t.Rank - 1];
@@ -41,8 +42,7 @@ public sealed unsafe partial class CudaBackend
     void ImplicitForward(Tensor x, Tensor w, ConvGeom c, Tensor y, Tensor? bias, Tensor? batchSums)
     {
         int cp = PaddedChannels(c.Cin), cout = w.Shape[0], m = x.Shape[0] * c.Ho * c.Wo;
-        var xp = WithChannels(x, cp);
-        var wp = WithChannels(w, cp);
+        var wp = WithChannels(w, cp); // x is read with its own channels (narrow_segment)
         var g = c with { Cin = cp };
         int rowBlocks = (m + 127) / 128, group = SumsGroup(rowBlocks), groups = (rowBlocks + group - 1) / group;
         using var partial = batchSums is null ? null : Tensor.Empty(new Shape(rowBlocks, 2, cout), DType.Float32, Device);
@@ -51,8 +51,7 @@ public sealed unsafe partial class CudaBackend
         {
             Partial = Ptr(partial!), Groups = PtrOrNull(groupSums), Tickets = Tickets((long)((cout + 31) / 32) * (groups + 1)), Sums = Ptr(batchSums), Group = group,
         };
-        LaunchImplicitForward(Ptr(xp), Ptr(wp), PtrOrNull(bias), Ptr(y), sums, m, cout, c.Kh * c.Kw * cp, g, OutMap.Dense(g));
-        if (xp != x) xp.Dispose();
+        LaunchImplicitForward(Ptr(x), c.Cin, Ptr(wp), PtrOrNull(bias), Ptr(y), sums, m, cout, c.Kh * c.Kw * cp, g, OutMap.Dense(g));
         if (wp != w) wp.Dispose();
     }
 
@@ -63,7 +62,7 @@ public sealed unsafe partial class CudaBackend
     /// The forward kernel with output channels 32, 64 or 128 per block: widths up to the layer's
     /// channels are candidates (a wider tile would compute empty columns), the fastest for the
     /// shape picked once per card (TileChoices); all of them give the same numbers, batch sums too.
-    void LaunchImplicitForward(ulong x, ulong w, ulong bias, ulong y, EpilogueSums sums, int m, int cout, int k, ConvGeom g, OutMap map)
+    void LaunchImplicitForward(ulong x, int xChannels, ulong w, ulong bias, ulong y, EpilogueSums sums, int m, int cout, int k, ConvGeom g, OutMap map)
     {
         void Run(string tile)
         {
@@ -71,9 +70,9 @@ public sealed unsafe partial class CudaBackend
             var work = Work.Grid((uint)((m + 127) / 128), (uint)((cout + width - 1) / width));
             switch (width)
             {
-                case 32: kernel.ConvImplicitForwardN32("f16", work, x, w, bias, y, sums, m, cout, k, g, map); break;
-                case 64: kernel.ConvImplicitForwardN64("f16", work, x, w, bias, y, sums, m, cout, k, g, map); break;
-                default: kernel.ConvImplicitForwardN128("f16", work, x, w, bias, y, sums, m, cout, k, g, map); break;
+                case 32: kernel.ConvImplicitForwardN32("f16", work, x, xChannels, w, bias, y, sums, m, cout, k, g, map); break;
+                case 64: kernel.ConvImplicitForwardN64("f16", work, x, xChannels, w, bias, y, sums, m, cout, k, g, map); break;
+                default: kernel.ConvImplicitForwardN128("f16", work, x, xChannels, w, bias, y, sums, m, cout, k, g, map); break;
             }
         }
         Run(ChooseTile($"forward m{m} co{cout} k{k} {Describe(g)}", Widths(cout), Run));
@@ -223,7 +222,6 @@ public sealed unsafe partial class CudaBackend
     {
         int cp = PaddedChannels(c.Cin), m = x.Shape[0] * c.Ho * c.Wo, k = c.Kh * c.Kw * cp;
         var (perSplit, slices, group) = WeightGradientSplit(m, cout, k);
-        var xp = WithChannels(x, cp);
         var g = c with { Cin = cp };
         using (var partial = Tensor.Empty(new Shape(slices, cout, k), DType.Float32, Device))
         {
@@ -232,12 +230,11 @@ public sealed unsafe partial class CudaBackend
                 var grid = WeightGradientGrid(tile, cout, k, slices);
                 var work = Work.Grid((uint)grid.X, (uint)grid.Y, (uint)grid.Z);
                 string t = Suffix(gw, "Conv2d");
-                if (tile == "co64") kernel.ConvImplicitWgradCo64(t, work, Ptr(xp), Ptr(gy), Ptr(partial), Ptr(gw), Totals(grid, group, c.Cin), m, cout, k, perSplit, g, bn);
-                else kernel.ConvImplicitWgradCo128(t, work, Ptr(xp), Ptr(gy), Ptr(partial), Ptr(gw), Totals(grid, group, c.Cin), m, cout, k, perSplit, g, bn);
+                if (tile == "co64") kernel.ConvImplicitWgradCo64(t, work, Ptr(x), c.Cin, Ptr(gy), Ptr(partial), Ptr(gw), Totals(grid, group, c.Cin), m, cout, k, perSplit, g, bn);
+                else kernel.ConvImplicitWgradCo128(t, work, Ptr(x), c.Cin, Ptr(gy), Ptr(partial), Ptr(gw), Totals(grid, group, c.Cin), m, cout, k, perSplit, g, bn);
             }
             Run(ChooseTile($"wgrad m{m} co{cout} k{k} {Describe(g)}{Variant(false, bn)}", WeightGradientTiles(cout), Run));
         }
-        if (xp != x) xp.Dispose();
     }
 
     /// Both gradients in one launch (conv_implicit_backward: the input gradient's blocks, then the
