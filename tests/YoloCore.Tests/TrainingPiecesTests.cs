@@ -102,6 +102,25 @@ public class TrainingPiecesTests
         Assert.Equal(expected, total.Item(), 1e-9 * expected);
     }
 
+    /// Backward seeded with the scale (× the world size under DDP) gives what (loss·scale·world).Backward()
+    /// would, and leaves the scale as it was (the engine never adds into the seed's storage).
+    [Fact]
+    public void TheBackwardSeedIsTheScaleTimesTheWorldSize()
+    {
+        using var scope = TensorScope.Begin();
+        using var scaler = new GradScaler(enabled: true, Device.Cpu, initialScale: 8);
+        var p = Tensor.FromArray([3f], 1);
+        p.RequiresGrad = true;
+        using var loss = (p * p).Sum() + p.Sum() * 0;
+        using (var seed = scaler.BackwardSeed(loss, worldSize: 2)) loss.Backward(seed);
+        Assert.Equal([96f], p.Grad!.ToArray<float>()); // 2p · 8 · 2
+        Assert.Equal(8, scaler.Scale);
+        using var off = new GradScaler(enabled: false, Device.Cpu);
+        Assert.Null(off.BackwardSeed(loss));
+        using var two = off.BackwardSeed(loss, worldSize: 2);
+        Assert.Equal(2, two!.Item());
+    }
+
     [Fact]
     public void GradScalerUnscalesSkipsOverflowsAndAdaptsTheScale()
     {
