@@ -5,8 +5,9 @@
 // batch sums, Σx and Σx² (or takes them from the convolution's epilogue, conv2d_implicit.cuh),
 // and one kernel turns them into the statistics and applies y = x·scale + shift; eval applies the
 // running statistics' map. BatchNorm + SiLU (YOLOv5's Conv block) applies silu(x·scale + shift)
-// instead. Backward reads x and gy twice: once for Σg and Σg·(x - mean), once for gx, where g is
-// gy or, after SiLU, gy·silu'(z) recomputed from x (never stored).
+// instead. Backward reads x and gy twice: once for Σg and Σg·(x - mean), once for gx (here, or
+// in the convolution's loads that need it, batchnorm2d.cuh), where g is gy or, after SiLU,
+// gy·silu'(z) recomputed from x (never stored).
 #include "common.cuh"
 #include "batchnorm2d.cuh"
 
