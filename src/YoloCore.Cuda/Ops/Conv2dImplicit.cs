@@ -239,7 +239,9 @@ public sealed unsafe partial class CudaBackend
 
     /// Both gradients in one launch (conv_implicit_backward: the input gradient's blocks, then the
     /// weight gradient's), for a layer whose input has channels in runs of 8 and whose phases fit
-    /// one table; otherwise each on its own. bn: as for ImplicitInputGradient.
+    /// one table; otherwise each on its own. The two launches are a candidate too ("apart"), timed
+    /// per shape with the tile pairs: the numbers are the same either way. bn: as for
+    /// ImplicitInputGradient.
     void ImplicitBackward(Tensor x, Tensor w, Tensor gy, ConvGeom c, Tensor gx, bool add, Tensor gw, BnGrad bn = default)
     {
         var tables = PhaseTables(c, out bool untouched);
@@ -255,6 +257,12 @@ public sealed unsafe partial class CudaBackend
         using var partial = Tensor.Empty(new Shape(slices, cout, k), DType.Float32, Device);
         void Run(string tile, Tensor target)
         {
+            if (tile == "apart")
+            {
+                ImplicitInputGradient(w, gy, c, target, add, bn);
+                ImplicitWeightGradient(x, gy, c, cout, gw, bn);
+                return;
+            }
             var parts = tile.Split('+');
             int width = int.Parse(parts[0].AsSpan(1));
             var d = InputGradientGrid(n, c, table, width);
@@ -273,7 +281,7 @@ public sealed unsafe partial class CudaBackend
                 default: kernel.ConvImplicitBackwardN32Co64(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table, bn); break;
             }
         }
-        var candidates = Widths(c.Cin).SelectMany(d => WeightGradientTiles(cout).Select(wt => $"{d}+{wt}")).ToArray();
+        string[] candidates = [.. Widths(c.Cin).SelectMany(d => WeightGradientTiles(cout).Select(wt => $"{d}+{wt}")), "apart"];
         Run(ChooseInputGradientTile($"backward m{m} co{cout} k{k} phases{table.Count} {Describe(c)}{Variant(add, bn)}", candidates, gx, add, Run), gx);
     }
 
