@@ -105,24 +105,30 @@ extern "C" __global__ void bn_eval_affine(const float* running_mean, const float
     }
 }
 
-// Eval: y = x·scale + shift with the running statistics' map (bn_eval_affine).
-template <typename T>
+// y = x·scale + shift per channel: eval with the running statistics' map (bn_eval_affine), or
+// with SiLU a Conv block's deferred output computed from its map (bn_silu_statistics).
+template <typename T, bool SILU>
 __device__ void bn_apply(const T* x, T* y, const float* scale, const float* shift, i64 n, int c)
 {
     GRID_STRIDE(i, n)
     {
         int ch = (int)((unsigned int)i % (unsigned int)c); // n < 2^32 (checked on the host): 32-bit modulo is cheap
-        st(y, i, ld(x, i) * scale[ch] + shift[ch]);
+        float z = ld(x, i) * scale[ch] + shift[ch];
+        st(y, i, SILU ? z * bn_sigmoid(z) : z);
     }
 }
 
+// A Conv block whose BatchNorm + SiLU its reader applies (Ops.ConvBatchNormSiluDeferred), where
+// the convolution's epilogue did not finish the statistics itself: BnStatistics from the sums.
+extern "C" __global__ void bn_silu_statistics(const double* sums, i64 rows, int c, BnStatistics s)
+{
+    GRID_STRIDE(ch, c) bn_statistics((int)ch, sums, rows, c, s);
+}
+
 // Training's apply with the finalize folded in, on the chunk grid of the partial kernels: each
-// block turns its 32 channels' batch sums (Σx, then Σx², [2, c] in double) into the affine map,
-// the first chunk's blocks also writing mean, inverse std and the running statistics (unbiased
-// variance), then applies it to its rows: one launch where a finalize and an apply took two.
-// residual (or null) is added after the activation: a Bottleneck's shortcut in the same pass.
-// var = Σx²/M - mean², what the convolution's epilogue can give without a second pass; clamped
-// at 0 against rounding.
+// block turns its 32 channels' batch sums into the affine map (bn_affine), the first chunk's
+// blocks also keeping the statistics, then applies it to its rows: one launch where a finalize and an apply took
+// two. residual (or null) is added after the activation: a Bottleneck's shortcut in the same pass.
 template <typename T, bool SILU>
 __device__ void bn_train_apply(const T* x, const T* residual, T* y, const double* sums, float* mean, float* invstd, float* running_mean,
     float* running_var, const float* gamma, const float* beta, i64 rows, int c, int rows_per_chunk, float momentum, float eps)
@@ -131,16 +137,8 @@ __device__ void bn_train_apply(const T* x, const T* residual, T* y, const double
     CHANNEL_BLOCK_SETUP
     if (ty == 0 && ch < c)
     {
-        double m = sums[ch] / rows, var = fmax(sums[c + ch] / rows - m * m, 0.0), inv = 1.0 / sqrt(var + eps);
-        scale[tx] = (float)(gamma[ch] * inv);
-        shift[tx] = (float)(beta[ch] - m * gamma[ch] * inv);
-        if (blockIdx.x == 0)
-        {
-            mean[ch] = (float)m;
-            invstd[ch] = (float)inv;
-            running_mean[ch] = (float)((1.0 - momentum) * running_mean[ch] + momentum * m);
-            running_var[ch] = (float)((1.0 - momentum) * running_var[ch] + momentum * var * rows / (rows - 1));
-        }
+        BnMoments s = bn_affine(ch, sums, rows, c, gamma, beta, eps, scale[tx], shift[tx]);
+        if (blockIdx.x == 0) bn_keep_statistics(ch, s, rows, eps, momentum, mean, invstd, running_mean, running_var);
     }
     __syncthreads();
     if (ch >= c) return;
@@ -204,7 +202,8 @@ __device__ void bn_input_grad(const T* x, const T* gy, T* gx, const float* coef,
 #define EXPORT(S, T) \
     extern "C" __global__ void __launch_bounds__(256) channel_sums_##S(const T* a, float* partial, u32* tickets, float* sums, i64 rows, int c, int rpc) { channel_sums(a, partial, tickets, sums, rows, c, rpc); } \
     extern "C" __global__ void __launch_bounds__(256) bn_sums_##S(const T* x, float* partial, u32* tickets, double* sums, i64 rows, int c, int rpc) { bn_sums(x, partial, tickets, sums, rows, c, rpc); } \
-    extern "C" __global__ void bn_apply_##S(const T* x, T* y, const float* scale, const float* shift, i64 n, int c) { bn_apply<T>(x, y, scale, shift, n, c); } \
+    extern "C" __global__ void bn_apply_##S(const T* x, T* y, const float* scale, const float* shift, i64 n, int c) { bn_apply<T, false>(x, y, scale, shift, n, c); } \
+    extern "C" __global__ void bn_silu_apply_##S(const T* x, T* y, const float* scale, const float* shift, i64 n, int c) { bn_apply<T, true>(x, y, scale, shift, n, c); } \
     extern "C" __global__ void __launch_bounds__(256) bn_train_apply_##S(const T* x, const T* residual, T* y, const double* sums, float* mean, float* invstd, float* running_mean, float* running_var, const float* gamma, const float* beta, i64 rows, int c, int rpc, float momentum, float eps) \
         { bn_train_apply<T, false>(x, residual, y, sums, mean, invstd, running_mean, running_var, gamma, beta, rows, c, rpc, momentum, eps); } \
     extern "C" __global__ void __launch_bounds__(256) bn_silu_train_apply_##S(const T* x, const T* residual, T* y, const double* sums, float* mean, float* invstd, float* running_mean, float* running_var, const float* gamma, const float* beta, i64 rows, int c, int rpc, float momentum, float eps) \

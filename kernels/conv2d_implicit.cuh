@@ -92,9 +92,11 @@ __device__ __forceinline__ void warp_tile_mma(float (&acc)[2][NT][4], const unsi
 }
 
 // The two-stage pipeline both kernels run: tile t + 1's copies are in flight while tile t is
-// computed. load(stage, t) issues tile t's cp.async group into a stage; compute(stage) reads it.
-template <typename Load, typename Compute>
-__device__ __forceinline__ void two_stage_pipeline(int tiles, Load& load, Compute& compute)
+// computed. load(stage, t) issues tile t's cp.async group into a stage; land(stage, t) is what a
+// thread does to its own copies of tile t once they are in (a deferred BatchNorm + SiLU, BnApply);
+// compute(stage) reads the stage.
+template <typename Load, typename Land, typename Compute>
+__device__ __forceinline__ void two_stage_pipeline(int tiles, Load& load, Land& land, Compute& compute)
 {
     if (tiles <= 0) return;
     load(0, 0);
@@ -106,6 +108,7 @@ __device__ __forceinline__ void two_stage_pipeline(int tiles, Load& load, Comput
             cp_async_wait<1>();
         }
         else cp_async_wait<0>();
+        land(t & 1, t);
         __syncthreads();
         compute(t & 1);
         __syncthreads();
@@ -132,7 +135,8 @@ __device__ __forceinline__ Place place_of(int b, int nx, int ny, int nz) { retur
 // up in the same launch, in two levels of "last block reduces" (last_to_arrive, common.cuh): the
 // last block of each group of `group` consecutive row blocks adds the group's partials in double
 // into groups[(group index·2 + j)·cout + col], and the last group's adds the groups into
-// sums[j·cout + col]. Two levels keep each serial step short: the stem at 640 px, batch 64 has
+// sums[j·cout + col], and for a deferred Conv block (e.stats) turns them into BatchNorm's statistics:
+// no launch of its own. Two levels keep each serial step short: the stem at 640 px, batch 64 has
 // 51,200 row blocks.
 struct EpilogueSums
 {
@@ -141,6 +145,7 @@ struct EpilogueSums
     u32* tickets;   // ⌈row blocks / group⌉ counters per column block, then one per column block
     double* sums;
     int group;
+    BnStatistics stats; // with stats.map, the last block also finishes BatchNorm's statistics from the sums
 };
 
 __device__ __forceinline__ void epilogue_sums_warp(float (&s)[2], float (&q)[2], int lane, int wm, int col0, float* red, int bn)
@@ -187,8 +192,9 @@ __device__ __forceinline__ void column_totals(const S* p, int first, int count, 
     __syncthreads();
 }
 
-// red: the pipeline's shared memory, as floats for the block's partial, then as doubles.
-__device__ __forceinline__ void epilogue_sums_block(float* red, const EpilogueSums& e, const Place& p, int n0, int cout, int bn)
+// red: the pipeline's shared memory, as floats for the block's partial, then as doubles. rows: the
+// GEMM's m, BatchNorm's count.
+__device__ __forceinline__ void epilogue_sums_block(float* red, const EpilogueSums& e, const Place& p, int n0, int cout, int bn, int rows)
 {
     __syncthreads();
     for (int cl = threadIdx.x; cl < bn; cl += blockDim.x)
@@ -224,6 +230,7 @@ __device__ __forceinline__ void epilogue_sums_block(float* red, const EpilogueSu
     {
         e.sums[col] = t[0];
         e.sums[cout + col] = t[1];
+        if (e.stats.map) bn_statistics(col, e.sums, rows, cout, e.stats);
     }
 }
 
@@ -255,6 +262,32 @@ struct __align__(16) h8
 {
     u16 h[8];
 };
+
+// A deferred BatchNorm + SiLU on the convolution's input (Ops.ConvBatchNormSiluDeferred): with map
+// set, x holds the previous Conv block's BatchNorm input and the convolution reads silu(x·scale +
+// shift) per channel, map[c] = scale and map[cin + c] = shift (batchnorm2d.cuh's BnStatistics),
+// computed where the forward and the weight gradient load x (bn_apply_in_place; zeros stay zeros:
+// the padding is the activation's), so the activation is never written out nor kept for backward.
+struct BnApply
+{
+    const float* map;
+};
+
+// Channels c ... c + 7 of a pixel of x, as cp.async left them in shared memory at p (16-byte
+// aligned), with BnApply's map applied in place. The same arithmetic as bn_silu_apply
+// (batchnorm2d.cu). A thread does this to its own segments once its copies have landed
+// (cp_async_wait makes them visible to it), before the barrier that hands the tile to the block:
+// the loads stay asynchronous, and the map's loads live only here.
+__device__ __forceinline__ void bn_apply_in_place(u16* p, const BnApply& in, int c, int cin)
+{
+    h8 v = *(h8*)p;
+    for (int e = 0; e < 8; e++)
+    {
+        float z = h2f(v.h[e]) * in.map[c + e] + in.map[cin + c + e];
+        v.h[e] = f2h(z * bn_sigmoid(z));
+    }
+    *(h8*)p = v;
+}
 
 // Channels c ... c + 7 of a pixel of x with x_channels < c + 8 channels (the stem's 3, the kernel's k
 // counting 8 per tap), zeros for the rest and where !ok, into shared memory at dst (16-byte
@@ -288,13 +321,14 @@ __device__ constexpr int forward_smem_halves() { return 2 * IG_BM * IG_LD + 2 * 
 
 // The forward's tile is 128 rows (m) × 16·NT columns (co): NT = 8, 4 or 2 for 128, 64 or 32, so
 // a layer with few output channels does not compute empty columns. 2 warps share the columns.
-// FLIPPED: B from FlippedWeights f instead of w, and with bn.coef A (gy) as BnGrad says. p: the
+// FLIPPED: B from FlippedWeights f instead of w, and with bn.coef A (gy) as BnGrad says; else with
+// in.map A (x) as BnApply says (x_channels then g.cin). p: the
 // tile (x along m, y along co); smem: forward_smem_halves, 128-byte aligned. bias (or null) is
 // added in the epilogue. Any cout: an odd one is stored a half at a time. x_channels: x's own
 // channels per pixel, g.cin (a multiple of 8) or fewer (narrow_segment); 0 for g.cin.
 template <int NT, bool FLIPPED = false>
 __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om,
-    Place p, u16* smem, FlippedWeights f = FlippedWeights{}, BnGrad bn = BnGrad{}, const u16* bias = nullptr, int x_channels = 0)
+    Place p, u16* smem, FlippedWeights f = FlippedWeights{}, BnGrad bn = BnGrad{}, const u16* bias = nullptr, int x_channels = 0, BnApply in = BnApply{})
 {
 #if __CUDA_ARCH__ >= 800
     constexpr int BN = 16 * NT, BSEGS = (BN * 4 + 255) / 256, BLD = FLIPPED ? BN + 8 : IG_LD, BROWS = FLIPPED ? IG_BK : BN;
@@ -330,6 +364,7 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, Epilog
         bok[i] = bmine[i] && co < cout;
         brow[i] = FLIPPED ? f.w + co : w + (i64)(bok[i] ? co : 0) * k_total;
     }
+    unsigned landed = 0; // bit stage·2 + i: segment i of that stage holds pixels of x (not padding)
     auto load = [&](int stage, int tile)
     {
         int k = tile * IG_BK + seg, c = 0, ki = 0, kj = 0;
@@ -349,6 +384,8 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, Epilog
             if (FLIPPED && bn.coef) bn_grad_segment(x, bn, src - x, c, ok, &as[stage][r * IG_LD + seg]);
             else if (!FLIPPED && xc < g.cin) narrow_segment(src, c, xc, ok, &as[stage][r * IG_LD + seg]);
             else cp_async16(smem_addr(&as[stage][r * IG_LD + seg]), src, ok ? 16 : 0);
+            unsigned bit = 1u << (stage * 2 + i);
+            landed = ok ? landed | bit : landed & ~bit;
         }
         for (int i = 0; i < BSEGS; i++)
         {
@@ -370,6 +407,14 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, Epilog
             cp_async16(smem_addr(&bs[stage][((tid + 256 * i) >> 2) * IG_LD + seg]), okb ? brow[i] + k : w, okb ? 16 : 0);
         }
         cp_async_commit();
+    };
+
+    auto land = [&](int stage, int tile)
+    {
+        if (FLIPPED || !in.map) return;
+        int c = (tile * IG_BK + seg) % g.cin;
+        for (int i = 0; i < 2; i++)
+            if (landed >> (stage * 2 + i) & 1) bn_apply_in_place(&as[stage][((tid + 256 * i) >> 2) * IG_LD + seg], in, c, g.cin);
     };
 
     float acc[2][NT][4];
@@ -394,7 +439,7 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, Epilog
             warp_tile_mma<NT>(acc, a, b);
         }
     };
-    two_stage_pipeline((k_total + IG_BK - 1) / IG_BK, load, compute);
+    two_stage_pipeline((k_total + IG_BK - 1) / IG_BK, load, land, compute);
 
     // Thread (g = lane / 4, q = lane % 4) holds rows g and g + 8, columns 2q and 2q + 1 of each tile:
     // 4 output rows, whose places in y (OutMap) are worked out once. With e.partial (BatchNorm's batch
@@ -442,7 +487,7 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, Epilog
             }
         if (e.partial) epilogue_sums_warp(s, q, lane, wm, wn * 8 * NT + j * 8, (float*)as[0], 16 * NT);
     }
-    if (e.partial) epilogue_sums_block((float*)as[0], e, p, n0, cout, 16 * NT);
+    if (e.partial) epilogue_sums_block((float*)as[0], e, p, n0, cout, 16 * NT, m_total);
 #endif
 }
 
@@ -494,10 +539,10 @@ template <int WM>
 __device__ constexpr int wgrad_smem_halves() { return 2 * WG_BK * (32 * WM + 8) + 2 * WG_BK * (64 * (8 / WM) + 8); }
 
 // p: the tile (x along co, y along k) and slice (z); smem: wgrad_smem_halves, 128-byte aligned;
-// with bn.coef, gy as BnGrad says; x_channels as for the forward.
+// with bn.coef, gy as BnGrad says; x_channels and in (x as BnApply says) as for the forward.
 template <int WM, typename T>
 __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial, T* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g,
-    Place p, u16* smem, BnGrad bn, int x_channels = 0)
+    Place p, u16* smem, BnGrad bn, int x_channels = 0, BnApply in = BnApply{})
 {
 #if __CUDA_ARCH__ >= 800
     constexpr int CO_T = 32 * WM, K_T = 64 * (8 / WM), GLD = CO_T + 8, ALD = K_T + 8;
@@ -523,6 +568,7 @@ __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial,
         kj = kk % g.kw;
         ki = kk / g.kw;
     }
+    unsigned landed = 0; // bit stage·ASEGS + i: A's segment i of that stage holds pixels of x
     auto load = [&](int stage, int tile)
     {
         int mt = m_begin + tile * WG_BK;
@@ -540,10 +586,19 @@ __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial,
             int mm = mok ? m : 0, n = mm / hw, pix = mm - n * hw, oh = pix / g.wo, ow = pix - oh * g.wo;
             int ih = oh * g.sh - g.ph + ki, iw = ow * g.sw - g.pw + kj;
             bool ok = mok && kok && ih >= 0 && ih < g.h && iw >= 0 && iw < g.w;
+            unsigned bit = 1u << (stage * ASEGS + i);
+            landed = ok ? landed | bit : landed & ~bit;
             if (xc < g.cin) narrow_segment(ok ? x + (((i64)n * g.h + ih) * g.w + iw) * xc + c : x, c, xc, ok, &as[stage][r * ALD + acol]);
             else cp_async16(smem_addr(&as[stage][r * ALD + acol]), ok ? x + (((i64)n * g.h + ih) * g.w + iw) * g.cin + c : x, ok ? 16 : 0);
         }
         cp_async_commit();
+    };
+
+    auto land = [&](int stage, int)
+    {
+        if (!in.map) return;
+        for (int i = 0; i < ASEGS; i++)
+            if (landed >> (stage * ASEGS + i) & 1) bn_apply_in_place(&as[stage][((tid + 256 * i) / (K_T / 8)) * ALD + acol], in, c, g.cin);
     };
 
     float acc[2][8][4];
@@ -565,7 +620,7 @@ __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial,
             warp_tile_mma<8>(acc, a, b);
         }
     };
-    two_stage_pipeline(m_end > m_begin ? (m_end - m_begin + WG_BK - 1) / WG_BK : 0, load, compute);
+    two_stage_pipeline(m_end > m_begin ? (m_end - m_begin + WG_BK - 1) / WG_BK : 0, load, land, compute);
 
     float* out = partial + (i64)p.z * cout * k_total;
     for (int i = 0; i < 2; i++)

@@ -77,7 +77,7 @@ public sealed class CpuGraphCapture(CpuBackend backend) : IGraphCapture
 
         // Run at once: memory itself is real while capturing (it is the graph's).
         static readonly HashSet<string> passThrough =
-            ["get_" + nameof(IBackend.Device), nameof(IBackend.Allocate), nameof(IBackend.AllocatePinned), nameof(IBackend.FreePinned)];
+            ["get_" + nameof(IBackend.Device), "get_" + nameof(IBackend.ReadsDeferredBatchNormSilu), nameof(IBackend.Allocate), nameof(IBackend.AllocatePinned), nameof(IBackend.FreePinned)];
         // What a CUDA stream capture refuses.
         static readonly HashSet<string> refused =
             [nameof(IBackend.Synchronize), nameof(IBackend.CopyToHost), nameof(IBackend.UploadAsync), nameof(IBackend.DownloadAsync),

@@ -2,7 +2,7 @@ namespace YoloCore.Nn;
 
 /// YOLOv5's "Conv" block: convolution without bias, BatchNorm, SiLU. Children are named "conv"
 /// and "bn" as in YOLOv5's state dict.
-public sealed class ConvBnSilu : Module
+public sealed class ConvBnSilu : Module, IReadsDeferred
 {
     public ConvBnSilu(int inChannels, int outChannels, int kernel, int stride, Rng rng, int? padding = null,
         double bnEps = 1e-3, double bnMomentum = 0.03)
@@ -38,23 +38,47 @@ public sealed class ConvBnSilu : Module
         return residual + y;
     }
 
+    /// x as the block before left it: computed, or with its BatchNorm + SiLU deferred to this
+    /// block's convolution.
+    public Tensor Forward(DeferredActivation x) => x.IsDeferred ? TrainForward(x, null) : Forward(x.Input);
+
+    public Tensor Forward(DeferredActivation x, Tensor residual) => x.IsDeferred ? TrainForward(x, residual) : Forward(x.Input, residual);
+
+    /// The output with its BatchNorm + SiLU left to the Conv block that reads it
+    /// (Ops.ConvBatchNormSiluDeferred), where DefersActivation says so; else computed.
+    public DeferredActivation ForwardDeferred(Tensor x) => ForwardDeferred(DeferredActivation.Of(x));
+
+    public DeferredActivation ForwardDeferred(DeferredActivation x)
+    {
+        if (!TrainsFused(x.Input) || !(DefersActivation ?? x.Input.Backend.ReadsDeferredBatchNormSilu)) return DeferredActivation.Owning(Forward(x));
+        var w = Weight(x.Input.DType);
+        try { return x.ConvBatchNormSiluDeferred(w, Geometry, Bn.Weight, Bn.Bias, Bn.RunningMean, Bn.RunningVar, Bn.Momentum, Bn.Eps); }
+        finally { if (!ReferenceEquals(w, Conv.Weight)) w.Dispose(); }
+    }
+
+    /// Whether ForwardDeferred defers, in training's fused op: null (the default) where the backend
+    /// applies a deferred input in its convolutions' loads (IBackend.ReadsDeferredBatchNormSilu: a
+    /// GPU's implicit GEMM), true also elsewhere (the CPU, which computes it in a pass of its own:
+    /// how tests check the path), false nowhere.
+    public bool? DefersActivation { get; set; }
+
     /// Batch statistics on one process, where the fused op runs (SyncBatchNorm takes the two-op path).
     bool TrainsFused(Tensor x) => Bn.Training && Bn.Sync is not { WorldSize: > 1 } && FusedOn(x.Device);
 
-    /// Training with batch statistics as one op (the convolution hands BatchNorm its sums); the
-    /// float32 master weight is cast to the activations' dtype inside the graph, as Conv2d does.
-    Tensor TrainForward(Tensor x, Tensor? residual)
+    Conv2dGeometry Geometry => Conv2dGeometry.Square(Conv.Stride, Conv.Padding);
+
+    /// The float32 master weight cast to the activations' dtype inside the graph, as Conv2d does
+    /// (the master itself where they match).
+    Tensor Weight(DType dtype) => dtype == Conv.Weight.DType ? Conv.Weight : Conv.Weight.Cast(dtype);
+
+    /// Training with batch statistics as one op (the convolution hands BatchNorm its sums).
+    Tensor TrainForward(Tensor x, Tensor? residual) => TrainForward(DeferredActivation.Of(x), residual);
+
+    Tensor TrainForward(DeferredActivation x, Tensor? residual)
     {
-        var w = x.DType == Conv.Weight.DType ? Conv.Weight : Conv.Weight.Cast(x.DType);
-        try
-        {
-            return x.ConvBatchNormSilu(w, Conv2dGeometry.Square(Conv.Stride, Conv.Padding), Bn.Weight, Bn.Bias,
-                Bn.RunningMean, Bn.RunningVar, Bn.Momentum, Bn.Eps, residual);
-        }
-        finally
-        {
-            if (!ReferenceEquals(w, Conv.Weight)) w.Dispose();
-        }
+        var w = Weight(x.Input.DType);
+        try { return x.ConvBatchNormSilu(w, Geometry, Bn.Weight, Bn.Bias, Bn.RunningMean, Bn.RunningVar, Bn.Momentum, Bn.Eps, residual); }
+        finally { if (!ReferenceEquals(w, Conv.Weight)) w.Dispose(); }
     }
 
     /// Where training runs the convolution, BatchNorm and SiLU as one op. CUDA's kernels are compiled in CI

@@ -37,13 +37,41 @@ public sealed unsafe partial class CpuBackend
         Floating(x, "BatchNormSilu", () => BatchNormKernel<float>.Backward(x, gy, gamma, beta, saveMean, saveInvStd, gx, ggamma, gbeta, UseFast(x)),
             () => BatchNormKernel<double>.Backward(x, gy, gamma, beta, saveMean, saveInvStd, gx, ggamma, gbeta, false));
 
-    /// The two ops' backward one after the other, through BatchNorm's input gradient.
+    /// The two ops' backward one after the other, through BatchNorm's input gradient; a deferred
+    /// input (xMap) is applied first where the weight gradient needs it.
     public void ConvBatchNormSiluBackward(Tensor x, Tensor w, Conv2dGeometry g, Tensor y, Tensor gy, Tensor gamma, Tensor beta, Tensor saveMean,
-        Tensor saveInvStd, Tensor? gx, Tensor? gw, Tensor? ggamma, Tensor? gbeta, bool addToGx = false)
+        Tensor saveInvStd, Tensor? gx, Tensor? gw, Tensor? ggamma, Tensor? gbeta, bool addToGx = false, Tensor? xMap = null)
     {
         using var gyConv = gx is null && gw is null ? null : Tensor.Empty(y.Shape, y.DType, y.Device);
         BatchNormSiluBackward(y, gy, gamma, beta, saveMean, saveInvStd, gyConv, ggamma, gbeta);
-        if (gyConv is not null) Conv2dBackward(x, w, gyConv, g, gx, gw, null, addToGx);
+        if (gyConv is null) return;
+        using var applied = xMap is null || gw is null ? null : Applied(x, xMap);
+        Conv2dBackward(applied ?? x, w, gyConv, g, gx, gw, null, addToGx);
+    }
+
+    /// Conv2d with y's batch sums, then the statistics from them.
+    public void ConvBatchNormSiluDeferred(Tensor x, Tensor? xMap, Tensor w, Conv2dGeometry g, Tensor y, Tensor gamma, Tensor beta, Tensor runningMean,
+        Tensor runningVar, double momentum, double eps, Tensor saveMean, Tensor saveInvStd, Tensor map)
+    {
+        using var sums = BatchSums.Empty(w.Shape[0], x.Device);
+        Conv2d(x, w, null, g, y, sums, xMap);
+        long rows = y.Count / y.Shape[3];
+        Floating(gamma, "BatchNormSilu", () => BatchNormKernel<float>.Statistics(sums, rows, gamma, beta, runningMean, runningVar, momentum, eps, saveMean, saveInvStd, map),
+            () => BatchNormKernel<double>.Statistics(sums, rows, gamma, beta, runningMean, runningVar, momentum, eps, saveMean, saveInvStd, map));
+    }
+
+    public void BatchNormSiluMap(Tensor x, Tensor map, Tensor y) =>
+        Floating(x, "BatchNormSilu", () => BatchNormKernel<float>.Map(x, map, y, UseFast(x)), () => BatchNormKernel<double>.Map(x, map, y, false));
+
+    /// The CPU applies a deferred input in a pass of its own: deferring saves it nothing.
+    public bool ReadsDeferredBatchNormSilu => false;
+
+    /// x's deferred BatchNorm + SiLU applied (BatchNormSiluMap) into a tensor of its own.
+    Tensor Applied(Tensor x, Tensor xMap)
+    {
+        var applied = Tensor.Empty(x.Shape, x.DType, x.Device);
+        BatchNormSiluMap(x, xMap, applied);
+        return applied;
     }
 
     /// fast: T is float and the op takes Fast/BatchNorm2d.cs's passes.
@@ -112,9 +140,17 @@ public sealed unsafe partial class CpuBackend
         {
             int c = x.Shape[3];
             long m = x.Count / c;
-            T* pg = Ptr<T>(gamma), pb = Ptr<T>(beta), prm = Ptr<T>(runningMean), prv = Ptr<T>(runningVar);
-            T* pm = Ptr<T>(saveMean), pi = Ptr<T>(saveInvStd);
             var (mean, sq) = batchSums is null ? Moments(Ptr<T>(x), m, c, fast) : FromSums(batchSums, m, c);
+            var scale = Keep(mean, sq, m, c, gamma, runningMean, runningVar, momentum, eps, saveMean, saveInvStd);
+            Apply(Ptr<T>(x), Ptr<T>(y), m, c, Values(Ptr<T>(saveMean), c), scale, Values(Ptr<T>(beta), c), silu, fast, residual is null ? null : Ptr<T>(residual));
+        }
+
+        /// Writes the batch's mean and inverse std and updates the running statistics (unbiased
+        /// variance) from the mean and Σ(x - mean)² over m rows; returns the scale γσ⁻¹.
+        static T[] Keep(double[] mean, double[] sq, long m, int c, Tensor gamma, Tensor runningMean, Tensor runningVar, double momentum, double eps,
+            Tensor saveMean, Tensor saveInvStd)
+        {
+            T* pg = Ptr<T>(gamma), prm = Ptr<T>(runningMean), prv = Ptr<T>(runningVar), pm = Ptr<T>(saveMean), pi = Ptr<T>(saveInvStd);
             var scale = new T[c];
             for (int j = 0; j < c; j++)
             {
@@ -125,7 +161,30 @@ public sealed unsafe partial class CpuBackend
                 prv[j] = T.CreateChecked((1 - momentum) * D(prv[j]) + momentum * var * m / (m - 1));
                 scale[j] = T.CreateChecked(D(pg[j]) * inv);
             }
-            Apply(Ptr<T>(x), Ptr<T>(y), m, c, Values(pm, c), scale, Values(pb, c), silu, fast, residual is null ? null : Ptr<T>(residual));
+            return scale;
+        }
+
+        /// Train's statistics without the apply, and the map [2, C]: scale = γσ⁻¹, shift = β - mean·scale.
+        public static void Statistics(Tensor batchSums, long m, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+            double momentum, double eps, Tensor saveMean, Tensor saveInvStd, Tensor map)
+        {
+            int c = gamma.Shape[0];
+            var (mean, sq) = FromSums(batchSums, m, c);
+            var scale = Keep(mean, sq, m, c, gamma, runningMean, runningVar, momentum, eps, saveMean, saveInvStd);
+            T* pb = Ptr<T>(beta), pmap = Ptr<T>(map);
+            for (int j = 0; j < c; j++)
+            {
+                pmap[j] = scale[j];
+                pmap[c + j] = T.CreateChecked(D(pb[j]) - mean[j] * D(scale[j]));
+            }
+        }
+
+        /// y = silu(x·scale + shift) with Statistics' map.
+        public static void Map(Tensor x, Tensor map, Tensor y, bool fast)
+        {
+            int c = x.Shape[3];
+            T* pmap = Ptr<T>(map);
+            Apply(Ptr<T>(x), Ptr<T>(y), x.Count / c, c, new T[c], Values(pmap, c), Values(pmap + c, c), silu: true, fast);
         }
 
         public static void Eval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps, Tensor y, bool fast)

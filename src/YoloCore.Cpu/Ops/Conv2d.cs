@@ -13,9 +13,16 @@ public sealed unsafe partial class CpuBackend
 {
     const long ColumnBudgetBytes = 64L << 20;
 
-    /// batchSums (or null): BatchNorm's Σy and Σy² per channel, float64 [2, Cout], from y.
-    public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y, Tensor? batchSums = null)
+    /// batchSums (or null): BatchNorm's Σy and Σy² per channel, float64 [2, Cout], from y. xMap (or
+    /// null): x's deferred BatchNorm + SiLU, applied first in a pass of its own.
+    public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y, Tensor? batchSums = null, Tensor? xMap = null)
     {
+        if (xMap is not null)
+        {
+            using var applied = Applied(x, xMap);
+            Conv2d(applied, w, bias, g, y, batchSums);
+            return;
+        }
         if (batchSums is not null) BatchSums.Check(batchSums, w.Shape[0]);
         Floating(x, "Conv2d", () => ConvKernel<float>.Forward(x, w, bias, g, y, UseFast(x)), () => ConvKernel<double>.Forward(x, w, bias, g, y, false));
         if (batchSums is not null) WriteBatchSums(y, batchSums);

@@ -63,6 +63,31 @@ public sealed unsafe partial class CudaBackend
         if (batchSums is null) sums.Dispose();
     }
 
+    /// The convolution with BatchNorm's statistics finished in the implicit GEMM's epilogue where it
+    /// runs (EpilogueSums.Stats), else by bn_silu_statistics from the batch sums.
+    public void ConvBatchNormSiluDeferred(Tensor x, Tensor? xMap, Tensor w, Conv2dGeometry g, Tensor y, Tensor gamma, Tensor beta, Tensor runningMean,
+        Tensor runningVar, double momentum, double eps, Tensor saveMean, Tensor saveInvStd, Tensor map)
+    {
+        RequireFloat32Stats(gamma, beta, runningMean, runningVar, saveMean, saveInvStd, map);
+        var stats = new BnStatistics
+        {
+            Mean = Ptr(saveMean), InvStd = Ptr(saveInvStd), RunningMean = Ptr(runningMean), RunningVar = Ptr(runningVar),
+            Gamma = Ptr(gamma), Beta = Ptr(beta), Map = Ptr(map), Momentum = (float)momentum, Eps = (float)eps,
+        };
+        using var sums = BatchSums.Empty(w.Shape[0], Device);
+        if (Convolve(x, w, null, g, y, sums, xMap, stats)) return;
+        int c = w.Shape[0];
+        kernel.BnSiluStatistics(c, Ptr(sums), y.Count / c, c, stats);
+    }
+
+    public void BatchNormSiluMap(Tensor x, Tensor map, Tensor y)
+    {
+        RequireFloat32Stats(map);
+        Require32BitIndex(x);
+        int c = x.Shape[3];
+        kernel.BnSiluApply(Suffix(x, "BatchNormSilu"), x.Count, Ptr(x), Ptr(y), Ptr(map), Ptr(map) + (ulong)(4 * c), x.Count, c);
+    }
+
     /// Σx and Σx² per channel over x's rows into sums (float64 [2, c]), in one pass over x.
     void WriteBatchSums(Tensor x, Tensor sums)
     {

@@ -53,15 +53,30 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// batchSums (float64 [2, Cout], or null): BatchNorm's Σy and Σy² per channel, from the
-    /// implicit GEMM's epilogue where it runs, else from one pass over y.
-    public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y, Tensor? batchSums = null)
+    /// implicit GEMM's epilogue where it runs, else from one pass over y. xMap (or null): x's
+    /// deferred BatchNorm + SiLU, applied in the implicit GEMM's loads, else in a pass of its own.
+    public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y, Tensor? batchSums = null, Tensor? xMap = null) =>
+        Convolve(x, w, bias, g, y, batchSums, xMap, default);
+
+    /// Conv2d; with stats.Map the implicit GEMM's epilogue also finishes a deferred Conv block's
+    /// statistics from the batch sums, and then it returns true (else the caller does).
+    bool Convolve(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y, Tensor? batchSums, Tensor? xMap, BnStatistics stats)
     {
         var c = Geometry(x, w, g);
         int cout = w.Shape[0], k = c.Kh * c.Kw * c.Cin;
         if (batchSums is not null) BatchSums.Check(batchSums, cout);
-        if (UsesImplicitGemm(x, w, c, pointwise: batchSums is not null || bias is not null, anyCout: true) && bias?.DType is null or DType.Float16)
+        bool implicitGemm = UsesImplicitGemm(x, w, c, pointwise: batchSums is not null || bias is not null || xMap is not null, anyCout: true)
+            && bias?.DType is null or DType.Float16;
+        if (xMap is not null && !(implicitGemm && AppliesInLoads(x, xMap)))
         {
-            ImplicitForward(x, w, c, y, bias, bias is null ? batchSums : null);
+            using var applied = Applied(x, xMap);
+            return Convolve(applied, w, bias, g, y, batchSums, null, stats);
+        }
+        bool finished = false;
+        if (implicitGemm)
+        {
+            finished = bias is null && batchSums is not null && stats.Map != 0;
+            ImplicitForward(x, w, c, y, bias, bias is null ? batchSums : null, new BnApply { Map = PtrOrNull(xMap) }, finished ? stats : default);
             if (bias is null) batchSums = null; // taken in the epilogue
             bias = null; // added there
         }
@@ -79,6 +94,7 @@ public sealed unsafe partial class CudaBackend
             kernel.AddBias(Suffix(y, "Conv2d"), y.Count, Ptr(y), Ptr(bias), y.Count, cout);
         }
         if (batchSums is not null) WriteBatchSums(y, batchSums);
+        return finished;
     }
 
     /// addToGx: gx already holds the input's other gradients, and this one is added to them (the

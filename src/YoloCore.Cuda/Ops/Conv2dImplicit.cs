@@ -12,6 +12,9 @@ public sealed unsafe partial class CudaBackend
     /// against im2col + cuBLAS: YOLOCORE_IMPLICIT_GEMM=1.
     public static bool ImplicitGemmOn { get; } = Environment.GetEnvironmentVariable("YOLOCORE_IMPLICIT_GEMM") == "1";
 
+    /// A deferred BatchNorm + SiLU is applied in the implicit GEMM's loads (AppliesInLoads).
+    public bool ReadsDeferredBatchNormSilu => ImplicitGemmOn && registry.Arch >= 80;
+
     static int PaddedChannels(int c) => (c + 7) / 8 * 8;
 
     /// Which convolutions the implicit GEMM takes: float16, output channels in runs of 8 (any
@@ -38,8 +41,10 @@ public sealed unsafe partial class CudaBackend
 
     /// batchSums (or null) receives BatchNorm's Σy and Σy² from the kernel's epilogue: float32
     /// partials per block of 128 rows, added per channel in double in the same launch (EpilogueSums).
-    /// bias (float16, or null) is added there too.
-    void ImplicitForward(Tensor x, Tensor w, ConvGeom c, Tensor y, Tensor? bias, Tensor? batchSums)
+    /// bias (float16, or null) is added there too. xin (or none): x is a deferred BatchNorm + SiLU's
+    /// input, applied as it is loaded. stats (or none, with batchSums): the last block also turns
+    /// the sums into a deferred Conv block's statistics.
+    void ImplicitForward(Tensor x, Tensor w, ConvGeom c, Tensor y, Tensor? bias, Tensor? batchSums, BnApply xin = default, BnStatistics stats = default)
     {
         int cp = PaddedChannels(c.Cin), cout = w.Shape[0], m = x.Shape[0] * c.Ho * c.Wo;
         var wp = WithChannels(w, cp); // x is read with its own channels (narrow_segment)
@@ -50,8 +55,9 @@ public sealed unsafe partial class CudaBackend
         var sums = batchSums is null ? default : new EpilogueSums
         {
             Partial = Ptr(partial!), Groups = PtrOrNull(groupSums), Tickets = Tickets((long)((cout + 31) / 32) * (groups + 1)), Sums = Ptr(batchSums), Group = group,
+            Stats = stats,
         };
-        LaunchImplicitForward(Ptr(x), c.Cin, Ptr(wp), PtrOrNull(bias), Ptr(y), sums, m, cout, c.Kh * c.Kw * cp, g, OutMap.Dense(g));
+        LaunchImplicitForward(Ptr(x), c.Cin, xin, Ptr(wp), PtrOrNull(bias), Ptr(y), sums, m, cout, c.Kh * c.Kw * cp, g, OutMap.Dense(g));
         if (wp != w) wp.Dispose();
     }
 
@@ -62,20 +68,21 @@ public sealed unsafe partial class CudaBackend
     /// The forward kernel with output channels 32, 64 or 128 per block: widths up to the layer's
     /// channels are candidates (a wider tile would compute empty columns), the fastest for the
     /// shape picked once per card (TileChoices); all of them give the same numbers, batch sums too.
-    void LaunchImplicitForward(ulong x, int xChannels, ulong w, ulong bias, ulong y, EpilogueSums sums, int m, int cout, int k, ConvGeom g, OutMap map)
+    void LaunchImplicitForward(ulong x, int xChannels, BnApply xin, ulong w, ulong bias, ulong y, EpilogueSums sums, int m, int cout, int k, ConvGeom g, OutMap map)
     {
-        void Run(string tile)
+        void Run(string tile, EpilogueSums s)
         {
             int width = int.Parse(tile.AsSpan(1));
             var work = Work.Grid((uint)((m + 127) / 128), (uint)((cout + width - 1) / width));
             switch (width)
             {
-                case 32: kernel.ConvImplicitForwardN32("f16", work, x, xChannels, w, bias, y, sums, m, cout, k, g, map); break;
-                case 64: kernel.ConvImplicitForwardN64("f16", work, x, xChannels, w, bias, y, sums, m, cout, k, g, map); break;
-                default: kernel.ConvImplicitForwardN128("f16", work, x, xChannels, w, bias, y, sums, m, cout, k, g, map); break;
+                case 32: kernel.ConvImplicitForwardN32("f16", work, x, xChannels, xin, w, bias, y, s, m, cout, k, g, map); break;
+                case 64: kernel.ConvImplicitForwardN64("f16", work, x, xChannels, xin, w, bias, y, s, m, cout, k, g, map); break;
+                default: kernel.ConvImplicitForwardN128("f16", work, x, xChannels, xin, w, bias, y, s, m, cout, k, g, map); break;
             }
         }
-        Run(ChooseTile($"forward m{m} co{cout} k{k} {Describe(g)}", Widths(cout), Run));
+        // Timed without the statistics: each run would update the running statistics once more.
+        Run(ChooseTile($"forward m{m} co{cout} k{k} {Describe(g)}{Variant(false, default, xin)}", Widths(cout), tile => Run(tile, sums with { Stats = default })), sums);
     }
 
     /// The forward kernel's tile widths for a layer's output channels, widest first.
@@ -217,8 +224,8 @@ public sealed unsafe partial class CudaBackend
 
     /// gW = Σ over pixels of gy ⊗ patches, split over the pixels into slices whose float32 partial
     /// sums the kernel's last blocks add in slice order (deterministic, whatever the split) into gw,
-    /// without the stem's padded channels. bn: as for ImplicitInputGradient.
-    void ImplicitWeightGradient(Tensor x, Tensor gy, ConvGeom c, int cout, Tensor gw, BnGrad bn = default)
+    /// without the stem's padded channels. bn: as for ImplicitInputGradient; xin: as for ImplicitForward.
+    void ImplicitWeightGradient(Tensor x, Tensor gy, ConvGeom c, int cout, Tensor gw, BnGrad bn = default, BnApply xin = default)
     {
         int cp = PaddedChannels(c.Cin), m = x.Shape[0] * c.Ho * c.Wo, k = c.Kh * c.Kw * cp;
         var (perSplit, slices, group) = WeightGradientSplit(m, cout, k);
@@ -230,10 +237,10 @@ public sealed unsafe partial class CudaBackend
                 var grid = WeightGradientGrid(tile, cout, k, slices);
                 var work = Work.Grid((uint)grid.X, (uint)grid.Y, (uint)grid.Z);
                 string t = Suffix(gw, "Conv2d");
-                if (tile == "co64") kernel.ConvImplicitWgradCo64(t, work, Ptr(x), c.Cin, Ptr(gy), Ptr(partial), Ptr(gw), Totals(grid, group, c.Cin), m, cout, k, perSplit, g, bn);
-                else kernel.ConvImplicitWgradCo128(t, work, Ptr(x), c.Cin, Ptr(gy), Ptr(partial), Ptr(gw), Totals(grid, group, c.Cin), m, cout, k, perSplit, g, bn);
+                if (tile == "co64") kernel.ConvImplicitWgradCo64(t, work, Ptr(x), c.Cin, xin, Ptr(gy), Ptr(partial), Ptr(gw), Totals(grid, group, c.Cin), m, cout, k, perSplit, g, bn);
+                else kernel.ConvImplicitWgradCo128(t, work, Ptr(x), c.Cin, xin, Ptr(gy), Ptr(partial), Ptr(gw), Totals(grid, group, c.Cin), m, cout, k, perSplit, g, bn);
             }
-            Run(ChooseTile($"wgrad m{m} co{cout} k{k} {Describe(g)}{Variant(false, bn)}", WeightGradientTiles(cout), Run));
+            Run(ChooseTile($"wgrad m{m} co{cout} k{k} {Describe(g)}{Variant(false, bn, xin)}", WeightGradientTiles(cout), Run));
         }
     }
 
@@ -241,14 +248,14 @@ public sealed unsafe partial class CudaBackend
     /// weight gradient's), for a layer whose input has channels in runs of 8 and whose phases fit
     /// one table; otherwise each on its own. The two launches are a candidate too ("apart"), timed
     /// per shape with the tile pairs: the numbers are the same either way. bn: as for
-    /// ImplicitInputGradient.
-    void ImplicitBackward(Tensor x, Tensor w, Tensor gy, ConvGeom c, Tensor gx, bool add, Tensor gw, BnGrad bn = default)
+    /// ImplicitInputGradient; xin: as for ImplicitForward.
+    void ImplicitBackward(Tensor x, Tensor w, Tensor gy, ConvGeom c, Tensor gx, bool add, Tensor gw, BnGrad bn = default, BnApply xin = default)
     {
         var tables = PhaseTables(c, out bool untouched);
         if (tables.Count != 1 || untouched)
         {
             ImplicitInputGradient(w, gy, c, gx, add, bn);
-            ImplicitWeightGradient(x, gy, c, w.Shape[0], gw, bn);
+            ImplicitWeightGradient(x, gy, c, w.Shape[0], gw, bn, xin);
             return;
         }
         var table = tables[0];
@@ -260,7 +267,7 @@ public sealed unsafe partial class CudaBackend
             if (tile == "apart")
             {
                 ImplicitInputGradient(w, gy, c, target, add, bn);
-                ImplicitWeightGradient(x, gy, c, cout, gw, bn);
+                ImplicitWeightGradient(x, gy, c, cout, gw, bn, xin);
                 return;
             }
             var parts = tile.Split('+');
@@ -273,21 +280,21 @@ public sealed unsafe partial class CudaBackend
             (ulong xs, ulong ws, ulong gys, ulong gxs, int a, ulong ps, ulong gws) = (Ptr(x), Ptr(w), Ptr(gy), Ptr(target), add ? 1 : 0, Ptr(partial), Ptr(gw));
             switch (tile)
             {
-                case "n128+co128": kernel.ConvImplicitBackwardN128Co128(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table, bn); break;
-                case "n64+co128": kernel.ConvImplicitBackwardN64Co128(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table, bn); break;
-                case "n32+co128": kernel.ConvImplicitBackwardN32Co128(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table, bn); break;
-                case "n128+co64": kernel.ConvImplicitBackwardN128Co64(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table, bn); break;
-                case "n64+co64": kernel.ConvImplicitBackwardN64Co64(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table, bn); break;
-                default: kernel.ConvImplicitBackwardN32Co64(t, work, xs, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table, bn); break;
+                case "n128+co128": kernel.ConvImplicitBackwardN128Co128(t, work, xs, xin, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table, bn); break;
+                case "n64+co128": kernel.ConvImplicitBackwardN64Co128(t, work, xs, xin, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table, bn); break;
+                case "n32+co128": kernel.ConvImplicitBackwardN32Co128(t, work, xs, xin, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table, bn); break;
+                case "n128+co64": kernel.ConvImplicitBackwardN128Co64(t, work, xs, xin, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table, bn); break;
+                case "n64+co64": kernel.ConvImplicitBackwardN64Co64(t, work, xs, xin, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table, bn); break;
+                default: kernel.ConvImplicitBackwardN32Co64(t, work, xs, xin, ws, gys, gxs, a, ps, gws, totals, n, cout, perSplit, c, table, bn); break;
             }
         }
         string[] candidates = [.. Widths(c.Cin).SelectMany(d => WeightGradientTiles(cout).Select(wt => $"{d}+{wt}")), "apart"];
-        Run(ChooseInputGradientTile($"backward m{m} co{cout} k{k} phases{table.Count} {Describe(c)}{Variant(add, bn)}", candidates, gx, add, Run), gx);
+        Run(ChooseInputGradientTile($"backward m{m} co{cout} k{k} phases{table.Count} {Describe(c)}{Variant(add, bn, xin)}", candidates, gx, add, Run), gx);
     }
 
-    /// What else tells a gradient kernel's timings apart in the tile file: adding into gx, and
-    /// computing BatchNorm's input gradient in the loads.
-    static string Variant(bool add, BnGrad bn) => (add ? " add" : "") + (bn.Coef != 0 ? " bn" : "");
+    /// What else tells a kernel's timings apart in the tile file: adding into gx, computing
+    /// BatchNorm's input gradient in the loads, applying a deferred BatchNorm + SiLU to x in them.
+    static string Variant(bool add, BnGrad bn, BnApply xin = default) => (add ? " add" : "") + (bn.Coef != 0 ? " bn" : "") + (xin.Map != 0 ? " apply" : "");
 }
 
 /// Mirrors conv2d.cu's Phases: up to Max input-gradient phases, their taps and their rows and
@@ -327,6 +334,15 @@ internal struct EpilogueSums
 {
     public ulong Partial, Groups, Tickets, Sums;
     public int Group;
+    public BnStatistics Stats;
+}
+
+/// Mirrors batchnorm2d.cuh's BnStatistics: where a deferred Conv block's statistics go (Map 0: none).
+[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+internal struct BnStatistics
+{
+    public ulong Mean, InvStd, RunningMean, RunningVar, Gamma, Beta, Map;
+    public float Momentum, Eps;
 }
 
 /// Mirrors conv2d_implicit.cuh's BnGrad: BatchNorm's input and its input gradient's coefficients,
@@ -335,6 +351,14 @@ internal struct EpilogueSums
 internal struct BnGrad
 {
     public ulong X, Coef;
+}
+
+/// Mirrors conv2d_implicit.cuh's BnApply: a deferred BatchNorm + SiLU's map ([2, C] float32: scale,
+/// shift), which the convolution applies to x as it loads it (Map 0: x as it is).
+[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+internal struct BnApply
+{
+    public ulong Map;
 }
 
 /// Mirrors conv2d_implicit.cuh's SliceTotals: how the weight gradient's slices are added up.

@@ -15,9 +15,21 @@ public sealed class Bottleneck : Module
         add = shortcut && c1 == c2;
     }
 
+    /// cv1's output goes to cv2 alone: deferred where the blocks defer.
     public override Tensor Forward(Tensor x)
     {
-        using var h = cv1.Forward(x);
+        using var h = cv1.ForwardDeferred(x);
         return add ? cv2.Forward(h, residual: x) : cv2.Forward(h);
+    }
+
+    /// Whether x may come deferred (Forward below): without the shortcut, which reads x itself.
+    public bool ReadsDeferred => !add;
+
+    public Tensor Forward(DeferredActivation x)
+    {
+        if (!x.IsDeferred) return Forward(x.Input);
+        if (add) throw new InvalidOperationException("a Bottleneck with a shortcut reads its input itself: it cannot come deferred");
+        using var h = cv1.ForwardDeferred(x);
+        return cv2.Forward(h);
     }
 }

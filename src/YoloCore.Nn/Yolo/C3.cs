@@ -2,7 +2,7 @@ namespace YoloCore.Nn.Yolo;
 
 /// YOLOv5's C3 (CSP bottleneck with 3 convolutions): cv3(concat(m(cv1(x)), cv2(x))) where m is n
 /// Bottlenecks of width c_ = c2·e. Channels concatenate on the last (NHWC) axis.
-public sealed class C3 : Module
+public sealed class C3 : EndsInConvBlock
 {
     readonly ConvBnSilu cv1, cv2, cv3;
     readonly ModuleList m;
@@ -16,12 +16,28 @@ public sealed class C3 : Module
         m = RegisterModule("m", new ModuleList(Enumerable.Range(0, n).Select(_ => (Module)new Bottleneck(c, c, shortcut, 1.0, rng)).ToList()));
     }
 
-    public override Tensor Forward(Tensor x)
+    protected override ConvBnSilu Last => cv3;
+
+    /// concat(m(cv1(x)), cv2(x)), cv1's output deferred where the first Bottleneck reads it
+    /// through its cv1 alone (no shortcut).
+    protected override Tensor Body(DeferredActivation x)
     {
-        using var a = cv1.Forward(x);
-        using var ma = m.Count > 0 ? m.Forward(a) : a.Reshape(a.Shape);
-        using var b = cv2.Forward(x);
-        using var cat = Ops.Concat([ma, b], -1);
-        return cv3.Forward(cat);
+        Tensor ma;
+        if (m.Count == 0) ma = cv1.Forward(x);
+        else
+        {
+            var first = (Bottleneck)m[0];
+            using (var a = first.ReadsDeferred ? cv1.ForwardDeferred(x) : DeferredActivation.Owning(cv1.Forward(x)))
+                ma = first.Forward(a);
+            for (int i = 1; i < m.Count; i++)
+            {
+                var next = m[i].Forward(ma);
+                ma.Dispose(); // the graph keeps what backward needs
+                ma = next;
+            }
+        }
+        using (ma)
+        using (var b = cv2.Forward(x))
+            return Ops.Concat([ma, b], -1);
     }
 }

@@ -2,7 +2,7 @@ namespace YoloCore.Nn.Yolo;
 
 /// Spatial Pyramid Pooling - Fast: cv1 halves the channels, three chained k×k stride-1 max-pools
 /// (equivalent to pools of 5, 9 and 13 for k = 5), concat of the four, cv2.
-public sealed class Sppf : Module
+public sealed class Sppf : EndsInConvBlock
 {
     readonly ConvBnSilu cv1, cv2;
     readonly int k;
@@ -15,13 +15,15 @@ public sealed class Sppf : Module
         this.k = k;
     }
 
-    public override Tensor Forward(Tensor x)
+    protected override ConvBnSilu Last => cv2;
+
+    /// cv1(x) and its three pools, concatenated.
+    protected override Tensor Body(DeferredActivation x)
     {
         using var a = cv1.Forward(x);
         using var y1 = a.MaxPool2d(k, 1, k / 2);
         using var y2 = y1.MaxPool2d(k, 1, k / 2);
         using var y3 = y2.MaxPool2d(k, 1, k / 2);
-        using var cat = Ops.Concat([a, y1, y2, y3], -1);
-        return cv2.Forward(cat);
+        return Ops.Concat([a, y1, y2, y3], -1);
     }
 }

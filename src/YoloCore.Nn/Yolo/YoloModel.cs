@@ -144,22 +144,45 @@ public sealed partial class YoloModel : Module
         if (images.Shape[1] % ms != 0 || images.Shape[2] % ms != 0)
             throw new ArgumentException($"image size {images.Shape[1]}×{images.Shape[2]} must be a multiple of the model's stride {ms}");
         var outputs = new Tensor?[layers.Count];
-        Tensor x = images;
-        foreach (var layer in layers)
+        Tensor? x = images;
+        DeferredActivation? deferred = null; // the last layer's output, where it left its BatchNorm + SiLU to this one
+        for (int i = 0; i < layers.Count; i++)
         {
-            Tensor Input(int f) => f == -1 ? x : outputs[f] ?? throw new InvalidOperationException($"layer {f} output was not kept");
+            var layer = layers[i];
+            Tensor Input(int f) => (f == -1 ? x : outputs[f]) ?? throw new InvalidOperationException($"layer {f} output was not kept");
             if (layer.Module is Detect detect)
             {
                 var heads = detect.ForwardHeads(layer.From.Select(Input).ToList(), anchorsLast);
-                DisposeOutputs(outputs, x, images);
+                DisposeOutputs(outputs, x!, images);
                 return heads;
             }
             var prev = x;
-            x = layer.Module is Concat concat ? concat.ForwardMany(layer.From.Select(Input).ToList()) : layer.Module.Forward(Input(layer.From[0]));
-            if (!ReferenceEquals(prev, images) && !save.Contains(layer.Index - 1)) prev.Dispose();
+            if (deferred is not null || DefersOutput(i))
+            {
+                var module = (IReadsDeferred)layer.Module;
+                using var input = deferred ?? DeferredActivation.Of(Input(layer.From[0]));
+                if (DefersOutput(i)) (x, deferred) = (null, module.ForwardDeferred(input));
+                else (x, deferred) = (module.Forward(input), null);
+            }
+            else x = layer.Module is Concat concat ? concat.ForwardMany(layer.From.Select(Input).ToList()) : layer.Module.Forward(Input(layer.From[0]));
+            if (prev is not null && !ReferenceEquals(prev, images) && !save.Contains(layer.Index - 1)) prev.Dispose();
             if (save.Contains(layer.Index)) outputs[layer.Index] = x;
         }
         throw new InvalidOperationException("model has no Detect layer");
+    }
+
+    /// Whether layer i hands its output to the next layer deferred (DeferredActivation): both read
+    /// their input by convolutions alone and end in a Conv block (IReadsDeferred), and the output
+    /// goes nowhere else. Whether it is then deferred is the Conv blocks' (ConvBnSilu.DefersActivation).
+    bool DefersOutput(int i) =>
+        i + 1 < layers.Count && layers[i].Module is IReadsDeferred && !save.Contains(layers[i].Index)
+        && layers[i + 1].Module is IReadsDeferred && layers[i + 1].From is [-1];
+
+    /// Every Conv block's ConvBnSilu.DefersActivation.
+    public void DeferActivations(bool? defer)
+    {
+        foreach (var (_, m) in NamedModules())
+            if (m is ConvBnSilu c) c.DefersActivation = defer;
     }
 
     static void DisposeOutputs(Tensor?[] outputs, Tensor last, Tensor images)

@@ -100,6 +100,37 @@ public static class OpCatalog
     // The same with a Bottleneck's shortcut x[4] added in BatchNorm's pass.
     static Func<Tensor[], Tensor> ConvBnSiluAdd(int pad) => x => x[0].ConvBatchNormSilu(x[1], Conv2dGeometry.Square(1, pad),
         x[2], x[3], Stat(x, 0, weight: 2), Stat(x, 1, weight: 2), 0.03, 1e-3, residual: x[4]);
+    // Conv blocks in a chain, each but the last leaving its BatchNorm + SiLU to the next one's
+    // convolution (DeferredActivation): block i has weight x[1 + 3i] (cast to x[0]'s dtype:
+    // a master), γ x[2 + 3i], β x[3 + 3i]; the strides and paddings are the blocks'; residual
+    // (x[^1] where set) is added to the last one's output, as a Bottleneck's cv2 does. With
+    // statistics the result also holds the batch statistics the deferred blocks' running ones took.
+    static Func<Tensor[], Tensor> DeferredChain((int Stride, int Pad)[] blocks, bool residual = false, bool statistics = false) => x =>
+    {
+        Conv2dGeometry G(int i) => Conv2dGeometry.Square(blocks[i].Stride, blocks[i].Pad);
+        Tensor W(int i) => x[1 + 3 * i].Cast(x[0].DType);
+        var running = new List<Tensor>();
+        var h = DeferredActivation.Of(x[0]);
+        for (int i = 0; i + 1 < blocks.Length; i++)
+        {
+            var (mean, variance) = (Stat(x, 0, weight: 2 + 3 * i), Stat(x, 1, weight: 2 + 3 * i));
+            var next = h.ConvBatchNormSiluDeferred(W(i), G(i), x[2 + 3 * i], x[3 + 3 * i], mean, variance, 0.03, 1e-3);
+            running.AddRange([mean, variance]);
+            h.Dispose();
+            h = next;
+        }
+        int last = blocks.Length - 1;
+        Tensor y;
+        using (h)
+            y = h.ConvBatchNormSilu(W(last), G(last), x[2 + 3 * last], x[3 + 3 * last], Stat(x, 0, weight: 2 + 3 * last), Stat(x, 1, weight: 2 + 3 * last),
+                0.03, 1e-3, residual ? x[^1] : null);
+        if (!statistics) return y;
+        // From momentum 0.03 and a start at (0, 1): the batch's mean and unbiased variance, weighted
+        // so that they, not y, count in the comparison, the means (near 0) most.
+        var batch = running.Select((r, i) => i % 2 == 0 ? r * (1000 / 0.03) : (r - 0.97) * (100 / 0.03)).Select(r => r.Cast(y.DType));
+        return Ops.Concat([y.Reshape(-1), .. batch], 0);
+    };
+
     static Tensor BnEval(Tensor[] x) => x[0].BatchNorm2d(x[1], x[2], Stat(x, 0.2), Stat(x, 1.7), false, 0.03, 1e-3);
 
     /// Every op's cases: Core's below, then those of extension ops in higher layers (the YOLO
@@ -140,6 +171,8 @@ public static class OpCatalog
         new("conv+batchnorm+silu train", [N(2, 5, 6, 3), N(4, 3, 3, 3), BnP(4), BnN(4)], ConvBnSilu(1, 1)),
         new("conv+batchnorm+silu train s2", [N(2, 7, 6, 4), N(6, 3, 3, 4), BnP(6), BnN(6)], ConvBnSilu(2, 1)),
         new("conv+batchnorm+silu+shortcut train", [N(2, 5, 6, 4), N(4, 3, 3, 4), BnP(4), BnN(4), N(2, 5, 6, 4)], ConvBnSiluAdd(1)),
+        new("conv+batchnorm+silu deferred into k3", [N(2, 5, 6, 8), Master(8, 1, 1, 8), BnP(8), BnN(8), Master(8, 3, 3, 8), BnP(8), BnN(8)],
+            DeferredChain([(1, 0), (1, 1)])),
         new("silu", [N(3, 17)], x => x[0].Silu()),
         new("sigmoid", [N(3, 17)], x => x[0].Sigmoid()),
         new("exp", [N(2, 9)], x => x[0].Exp()),
@@ -235,6 +268,20 @@ public static class OpCatalog
         new("wide conv+batchnorm+silu k3, input without gradient", [NoGrad(2, 9, 9, 16), Master(16, 3, 3, 16), BnP(16), BnN(16)], ConvBnSiluMaster(1, 1)),
         new("wide conv+batchnorm+silu k1 master weight", [N(2, 10, 10, 32), Master(48, 1, 1, 32), BnP(48), BnN(48)], ConvBnSiluMaster(1, 0)),
         new("wide conv+batchnorm+silu+shortcut k3", [N(2, 9, 9, 16), N(16, 3, 3, 16), BnP(16), BnN(16), N(2, 9, 9, 16)], ConvBnSiluAdd(1)),
+        // A deferred BatchNorm + SiLU applied in the next convolution's loads, forward and weight
+        // gradient: into a 3×3 (a Bottleneck's cv1 → cv2, with and without its shortcut), into a
+        // stride-2 one at batch 64, and a block that reads one deferred and defers its own (both
+        // BnApply and BnGrad in its backward's loads).
+        new("wide conv+batchnorm+silu deferred k1 into k3", [N(2, 9, 9, 16), Master(16, 1, 1, 16), BnP(16), BnN(16), Master(24, 3, 3, 16), BnP(24), BnN(24)],
+            DeferredChain([(1, 0), (1, 1)])),
+        new("wide conv+batchnorm+silu deferred into k3+shortcut", [N(2, 9, 9, 16), Master(16, 1, 1, 16), BnP(16), BnN(16), Master(16, 3, 3, 16), BnP(16), BnN(16), N(2, 9, 9, 16)],
+            DeferredChain([(1, 0), (1, 1)], residual: true)),
+        new("wide conv+batchnorm+silu deferred into k3 s2 batch 64", [N(64, 5, 5, 8), Master(16, 3, 3, 8), BnP(16), BnN(16), Master(24, 3, 3, 16), BnP(24), BnN(24)],
+            DeferredChain([(1, 1), (2, 1)])),
+        new("wide conv+batchnorm+silu deferred, running statistics", [N(2, 9, 9, 16), Master(24, 1, 1, 16), BnP(24), BnN(24), Master(16, 3, 3, 24), BnP(16), BnN(16)],
+            DeferredChain([(1, 0), (1, 1)], statistics: true)),
+        new("wide conv+batchnorm+silu deferred twice", [N(2, 10, 10, 32), Master(40, 3, 3, 32), BnP(40), BnN(40), Master(16, 1, 1, 40), BnP(16), BnN(16), Master(48, 1, 1, 16), BnP(48), BnN(48)],
+            DeferredChain([(2, 1), (1, 0), (1, 0)])),
         new("wide maxpool k5 s1 p2 (SPPF)", [Distinct(2, 9, 9, 40)], x => x[0].MaxPool2d(5, 1, 2)),
         new("wide silu", [N(37, 1001)], x => x[0].Silu()),
         new("wide sigmoid", [N(37, 1001)], x => x[0].Sigmoid()),

@@ -38,7 +38,8 @@ public sealed class OpProfiler
     // Not timed: memory bookkeeping and waits, which would only measure themselves.
     static readonly HashSet<string> untimed =
         [nameof(IBackend.Synchronize), nameof(IBackend.Allocate), nameof(IBackend.AllocatePinned), nameof(IBackend.FreePinned),
-         nameof(IBackend.UploadAsync), nameof(IBackend.DownloadAsync), nameof(IBackend.DeviceWait), nameof(IBackend.HostWait), "get_" + nameof(IBackend.Device)];
+         nameof(IBackend.UploadAsync), nameof(IBackend.DownloadAsync), nameof(IBackend.DeviceWait), nameof(IBackend.HostWait), "get_" + nameof(IBackend.Device),
+         "get_" + nameof(IBackend.ReadsDeferredBatchNormSilu)];
 
     object? Dispatch(object target, MethodInfo method, object?[] args)
     {
@@ -68,8 +69,9 @@ public sealed class OpProfiler
             nameof(IBackend.Unary) => $"{a[0]}",
             nameof(IBackend.Binary) when !backward => $"{a[0]}{(((Tensor)a[1]!).Shape == ((Tensor)a[2]!).Shape ? "" : " broadcast")}",
             nameof(IBackend.Binary) => $"{a[0]}",
-            nameof(IBackend.Conv2d) => $"Conv2d {Conv((Tensor)a[0]!, (Tensor)a[1]!, (Conv2dGeometry)a[3]!)}",
-            "ConvBatchNormSilu" => $"Conv2d+BatchNormSilu {Conv((Tensor)a[0]!, (Tensor)a[1]!, (Conv2dGeometry)a[2]!)}",
+            nameof(IBackend.Conv2d) => $"Conv2d {Conv((Tensor)a[0]!, (Tensor)a[1]!, (Conv2dGeometry)a[3]!)}{(a[6] is not null ? " deferred input" : "")}",
+            "ConvBatchNormSilu" => $"Conv2d+BatchNormSilu {Conv((Tensor)a[0]!, (Tensor)a[1]!, (Conv2dGeometry)a[2]!)}{(a.Length > 15 && a[15] is not null ? " deferred input" : "")}",
+            nameof(IBackend.ConvBatchNormSiluDeferred) => $"Conv2d+BatchNormSilu deferred {Conv((Tensor)a[0]!, (Tensor)a[2]!, (Conv2dGeometry)a[3]!)}",
             nameof(IBackend.Copy) when ((Tensor)a[0]!).DType != ((Tensor)a[1]!).DType => "Cast",
             nameof(IBackend.SumTo) when ((Tensor)a[1]!).Count == 1 => "Sum",
             _ => name,

@@ -20,8 +20,18 @@ public static partial class Ops
 
     public static Tensor Conv2d(this Tensor x, Tensor weight, Tensor? bias, Conv2dGeometry g) => Conv2d(x, weight, bias, g, null);
 
-    /// batchSums (float64 [2, Cout], or null) also receives Σy and Σy² per channel (ConvBatchNormSilu).
-    static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, Conv2dGeometry g, Tensor? batchSums)
+    /// batchSums (float64 [2, Cout], or null) also receives Σy and Σy² per channel (ConvBatchNormSilu);
+    /// xMap (or null, without a node): x is a deferred BatchNorm + SiLU's input (IBackend.Conv2d).
+    static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, Conv2dGeometry g, Tensor? batchSums, Tensor? xMap = null)
+    {
+        var y = Conv2dOutput(x, weight, bias, g, xMap);
+        x.Backend.Conv2d(x, weight, bias, g, y, batchSums, xMap);
+        if (GradMode.ShouldRecord(x, weight, bias)) y.GradFn = new Conv2dNode(x, weight, bias, g);
+        return y;
+    }
+
+    /// The checked output tensor of a convolution, not yet computed.
+    static Tensor Conv2dOutput(Tensor x, Tensor weight, Tensor? bias, Conv2dGeometry g, Tensor? xMap)
     {
         if (x.Rank != 4 || weight.Rank != 4) throw new ArgumentException($"Conv2d needs NHWC input and OHWI weight, got {x.Shape} and {weight.Shape}");
         RequireSameDevice(x, weight, "Conv2d");
@@ -31,10 +41,9 @@ public static partial class Ops
         if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != cout)) throw new ArgumentException($"Conv2d: bias {bias.Shape} for {cout} output channels");
         int ho = g.OutH(h, kh), wo = g.OutW(w, kw);
         if (ho <= 0 || wo <= 0) throw new ArgumentException($"Conv2d: {kh}×{kw} kernel with {g} leaves no output for {h}×{w} input");
-        var y = Like(x, new Shape(n, ho, wo, cout));
-        x.Backend.Conv2d(x, weight, bias, g, y, batchSums);
-        if (GradMode.ShouldRecord(x, weight, bias)) y.GradFn = new Conv2dNode(x, weight, bias, g);
-        return y;
+        if (xMap is not null && (xMap.Shape != new Shape(2, cin) || GradMode.ShouldRecord(x, weight, bias)))
+            throw new ArgumentException($"Conv2d: a deferred input's map is [2, {cin}] and its convolution is recorded by ConvBatchNormSilu, got {xMap}");
+        return Like(x, new Shape(n, ho, wo, cout));
     }
 
     sealed class Conv2dNode : Node

@@ -13,32 +13,72 @@ public static partial class Ops
     /// (IBackend.ConvBatchNormSiluBackward). residual (or null) is added to the output in the same
     /// pass: a Bottleneck's x + cv2(cv1(x)) with no Add of its own.
     public static Tensor ConvBatchNormSilu(this Tensor x, Tensor weight, Conv2dGeometry g, Tensor gamma, Tensor beta,
-        Tensor runningMean, Tensor runningVar, double momentum, double eps, Tensor? residual = null)
+        Tensor runningMean, Tensor runningVar, double momentum, double eps, Tensor? residual = null) =>
+        ConvBlock(x, null, weight, g, gamma, beta, runningMean, runningVar, momentum, eps, residual, defer: false).Output;
+
+    /// The same reading x as it comes: computed, or deferred by the block before (applied in the
+    /// convolution's loads).
+    public static Tensor ConvBatchNormSilu(this DeferredActivation x, Tensor weight, Conv2dGeometry g, Tensor gamma, Tensor beta,
+        Tensor runningMean, Tensor runningVar, double momentum, double eps, Tensor? residual = null) =>
+        ConvBlock(x.Input, x.Map, weight, g, gamma, beta, runningMean, runningVar, momentum, eps, residual, defer: false).Output;
+
+    /// The Conv block with its BatchNorm + SiLU left to the convolution that reads its output
+    /// (DeferredActivation): the convolution, its batch sums and from them the statistics alone
+    /// (IBackend.ConvBatchNormSiluDeferred: saved mean and inverse std, running statistics, the
+    /// map); no pass writes the activation. Its reader must be a Conv block (ConvBatchNormSilu above).
+    public static DeferredActivation ConvBatchNormSiluDeferred(this DeferredActivation x, Tensor weight, Conv2dGeometry g, Tensor gamma, Tensor beta,
+        Tensor runningMean, Tensor runningVar, double momentum, double eps)
     {
-        using var sums = BatchSums.Empty(weight.Shape[0], x.Device);
-        Tensor y;
-        using (GradMode.NoGrad()) y = Conv2d(x, weight, null, g, sums);
-        using (y)
+        var (input, map) = ConvBlock(x.Input, x.Map, weight, g, gamma, beta, runningMean, runningVar, momentum, eps, null, defer: true);
+        return DeferredActivation.Deferred(input, map!);
+    }
+
+    public static DeferredActivation ConvBatchNormSiluDeferred(this Tensor x, Tensor weight, Conv2dGeometry g, Tensor gamma, Tensor beta,
+        Tensor runningMean, Tensor runningVar, double momentum, double eps) =>
+        DeferredActivation.Of(x).ConvBatchNormSiluDeferred(weight, g, gamma, beta, runningMean, runningVar, momentum, eps);
+
+    /// The block's output (the activation, or with defer BatchNorm's input y) and with defer its map.
+    static (Tensor Output, Tensor? Map) ConvBlock(Tensor x, Tensor? xMap, Tensor weight, Conv2dGeometry g, Tensor gamma, Tensor beta,
+        Tensor runningMean, Tensor runningVar, double momentum, double eps, Tensor? residual, bool defer)
+    {
+        Tensor y, output, mean, invStd;
+        Tensor? map = null;
+        if (defer)
         {
-            var output = BatchNormSiluTrain(y, gamma, beta, runningMean, runningVar, momentum, eps, sums, residual, out var mean, out var invStd);
-            using (mean)
-            using (invStd)
-                if (GradMode.ShouldRecord(x, weight, gamma) || GradMode.ShouldRecord(beta, residual))
-                    output.GradFn = new ConvBatchNormSiluNode(x, weight, g, y, gamma, beta, mean, invStd, residual);
-            return output;
+            using (GradMode.NoGrad()) y = Conv2dOutput(x, weight, null, g, xMap);
+            CheckBatchNorm("BatchNormSilu", y, true, gamma, beta, runningMean, runningVar);
+            (mean, invStd, map) = (Like(gamma), Like(gamma), Like(gamma, new Shape(2, gamma.Shape[0])));
+            x.Backend.ConvBatchNormSiluDeferred(x, xMap, weight, g, y, gamma, beta, runningMean, runningVar, momentum, eps, mean, invStd, map);
+            output = y;
         }
+        else
+        {
+            using var sums = BatchSums.Empty(weight.Shape[0], x.Device);
+            using (GradMode.NoGrad()) y = Conv2d(x, weight, null, g, sums, xMap);
+            output = BatchNormSiluTrain(y, gamma, beta, runningMean, runningVar, momentum, eps, sums, residual, out mean, out invStd);
+        }
+        using (mean)
+        using (invStd)
+            if (GradMode.ShouldRecord(x, weight, gamma) || GradMode.ShouldRecord(beta, residual))
+                output.GradFn = new ConvBatchNormSiluNode(x, xMap, weight, g, y, gamma, beta, mean, invStd, residual);
+        if (!defer) y.Dispose(); // the node keeps its own handle
+        return (output, map);
     }
 
     /// The Conv block's backward: inputs x, weight, γ, β and the residual (its gradient is gy's).
+    /// x's gradient is the gradient at its value, also where it was deferred (xMap kept, to apply
+    /// it again for the weight gradient). Deferred or not, gy is the gradient at the activation.
     sealed class ConvBatchNormSiluNode : Node
     {
         readonly Tensor x, w, y, gamma, beta, mean, invStd;
+        readonly Tensor? xMap;
         readonly Conv2dGeometry g;
 
-        public ConvBatchNormSiluNode(Tensor x, Tensor w, Conv2dGeometry g, Tensor y, Tensor gamma, Tensor beta, Tensor mean, Tensor invStd, Tensor? residual)
-            : base(x, w, gamma, beta, residual)
+        public ConvBatchNormSiluNode(Tensor x, Tensor? xMap, Tensor w, Conv2dGeometry g, Tensor y, Tensor gamma, Tensor beta, Tensor mean, Tensor invStd,
+            Tensor? residual) : base(x, w, gamma, beta, residual)
         {
             this.x = Save(x);
+            if (xMap is not null) this.xMap = Save(xMap);
             this.w = Save(w);
             this.y = Save(y);
             this.gamma = Save(gamma);
@@ -58,7 +98,7 @@ public static partial class Ops
             var gw = NeedsGrad(1) ? Like(w, dtype: GradientDType(1, w.DType)) : null;
             var gg = NeedsGrad(2) ? Like(gamma) : null;
             var gb = NeedsGrad(3) ? Like(gamma) : null;
-            x.Backend.ConvBatchNormSiluBackward(x, w, g, y, gy, gamma, beta, mean, invStd, gx, gw, gg, gb, add);
+            x.Backend.ConvBatchNormSiluBackward(x, w, g, y, gy, gamma, beta, mean, invStd, gx, gw, gg, gb, add, xMap);
             return [gx, gw, gg, gb, NeedsGrad(4) ? gy.ShareStorage(gy.Shape) : null];
         }
     }

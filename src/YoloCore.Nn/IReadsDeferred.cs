@@ -1,0 +1,37 @@
+namespace YoloCore.Nn;
+
+/// A module whose input only convolutions read and whose output is a Conv block's (Conv, C3,
+/// SPPF): it takes its input as the module before left it (DeferredActivation) and can leave its
+/// own output's BatchNorm + SiLU to the next such module (YoloModel chains them where a layer's
+/// output goes to the next layer alone).
+public interface IReadsDeferred
+{
+    Tensor Forward(DeferredActivation x);
+
+    /// The output deferred where its last Conv block defers (ConvBnSilu.DefersActivation), else computed.
+    DeferredActivation ForwardDeferred(DeferredActivation x);
+}
+
+/// A module that is a Conv block (Last) over what the rest of it computes from its input (Body):
+/// C3's cv3 over the concatenation, SPPF's cv2 over the pools. Its output is deferred where Last defers.
+public abstract class EndsInConvBlock : Module, IReadsDeferred
+{
+    protected abstract ConvBnSilu Last { get; }
+
+    /// Last's input, from the module's input (computed or deferred).
+    protected abstract Tensor Body(DeferredActivation x);
+
+    public override Tensor Forward(Tensor x) => Forward(DeferredActivation.Of(x));
+
+    public Tensor Forward(DeferredActivation x)
+    {
+        using var h = Body(x);
+        return Last.Forward(h);
+    }
+
+    public DeferredActivation ForwardDeferred(DeferredActivation x)
+    {
+        using var h = Body(x);
+        return Last.ForwardDeferred(h);
+    }
+}
