@@ -91,3 +91,29 @@ public class DeferredActivationTests
         }
     }
 }
+
+/// `bench --defer`: the CPU defers only when told to, says so in its report, and then keeps less.
+public class BenchDeferTests
+{
+    static System.Text.Json.JsonElement Bench(string defer)
+    {
+        var r = CliProcess.Run(["bench", "--device", "cpu", "--img", "64", "--batch-size", "2", "--warmup", "1", "--steps", "1", "--json", "--defer", defer]);
+        Assert.True(r.Code == 0, r.Output);
+        return System.Text.Json.JsonDocument.Parse(Assert.Single(r.Output.Split('\n'), l => l.StartsWith('{'))).RootElement;
+    }
+
+    [Fact]
+    public void BenchDefersWhereAskedAndPeaksLower()
+    {
+        var auto = Bench("auto");
+        var on = Bench("on");
+        Assert.False(auto.GetProperty("deferred_activations").GetBoolean());
+        Assert.True(on.GetProperty("deferred_activations").GetBoolean());
+        Assert.True(on.GetProperty("peak_memory_mib").GetDouble() < auto.GetProperty("peak_memory_mib").GetDouble(),
+            $"peak {on.GetProperty("peak_memory_mib")} MiB deferred, {auto.GetProperty("peak_memory_mib")} computed");
+        var bad = CliProcess.Run(["bench", "--device", "cpu", "--defer", "sometimes"]);
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("--defer sometimes: expected auto, on or off", bad.Output);
+        Assert.DoesNotContain("   at ", bad.Output);
+    }
+}

@@ -29,6 +29,8 @@ public sealed class BenchCommand
     readonly Option<bool> jsonOption = Opt.Flag("json", "one JSON line for scripts");
     readonly Option<bool> graphOption = Opt.Flag("graph", "capture the step once as a CUDA graph and replay it (opt-in until checked on a GPU)");
     readonly Option<bool> profileOption = Opt.Flag("profile", "a table of time per op (each op waits for the device, so totals grow)");
+    readonly Option<string> deferOption = Opt.Text("defer", "a Conv block's BatchNorm + SiLU left to the convolution that reads its output: " +
+        "auto (where the backend applies it in its loads: the GPU's implicit GEMM), on, off", "auto");
 
     public static Command Create()
     {
@@ -37,7 +39,7 @@ public sealed class BenchCommand
             "peak memory, phases. Mixed precision on GPUs unless --no-amp. Under `yolocore launch` the step runs data parallel and rank 0 prints.")
         {
             b.deviceOption, b.cfgOption, b.batchOption, b.imgOption, b.warmupOption, b.stepsOption, b.ncOption, b.accumulateOption, b.seedOption, b.noAmpOption, b.graphOption,
-            b.jsonOption, b.profileOption,
+            b.jsonOption, b.profileOption, b.deferOption,
         };
         c.SetAction(b.Run);
         return c;
@@ -57,6 +59,12 @@ public sealed class BenchCommand
         steps = (steps + accumulate - 1) / accumulate * accumulate;
         warmup = (warmup + accumulate - 1) / accumulate * accumulate;
         if (img % 32 != 0) throw new CliUsageException($"--img {img} must be a multiple of the model stride 32");
+        string deferText = r.GetValue(deferOption)!;
+        bool? defer = deferText switch
+        {
+            "auto" => null, "on" => true, "off" => false,
+            _ => throw new CliUsageException($"--defer {deferText}: expected auto, on or off"),
+        };
 
         var env = DistributedEnv.FromEnvironment();
         int world = env.WorldSize, rankBatch = env.RankBatch(batch);
@@ -66,6 +74,7 @@ public sealed class BenchCommand
         // The step `train` runs (TrainingSetup): same parameter groups, weight decay, loss and reducer.
         using var setup = new TrainingSetup(ModelConfig.Load(cfg), nc, img, batch, new Hyperparameters(), OptimizerKind.SGD, device, amp, (ulong)seed, group);
         var (model, step, reducer) = (setup.Model, setup.Step, setup.Reducer);
+        model.DeferActivations(defer);
         bool graph = r.GetValue(graphOption);
         step.UseGraphs = graph;
         var (images, targets) = SyntheticBatch(rankBatch, img, nc, seed + env.Rank, device);
@@ -121,6 +130,7 @@ public sealed class BenchCommand
             launches_per_step = launchesPerStep, host_reads_per_step = hostReadsPerStep, graph, graph_replays = replays, graph_ops = step.GraphOps,
             // The opt-in GPU paths this run took (environment variables; the CPU always fuses).
             implicit_gemm = !device.IsCpu && CudaBackend.ImplicitGemmOn, fused_bn_silu = device.IsCpu || YoloCore.Nn.ConvBnSilu.FusedOnEveryDevice,
+            deferred_activations = (defer ?? backend.ReadsDeferredBatchNormSilu) && (device.IsCpu || YoloCore.Nn.ConvBnSilu.FusedOnEveryDevice),
         };
         if (json) Console.WriteLine(JsonSerializer.Serialize(report));
         else
