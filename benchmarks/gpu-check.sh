@@ -70,6 +70,10 @@ if [ "$device" != cpu ]; then
   step parity 200 "${yolocore[@]}" doctor --check --golden "$golden" --train-check "$data" --train-steps "$trainsteps"
   # The opt-in implicit-GEMM convolution against the CPU (its conv rows run the new kernel).
   step parity-implicit 60 env YOLOCORE_IMPLICIT_GEMM=1 "${yolocore[@]}" doctor --check --only conv
+  # The whole fused path in training (implicit GEMM, Conv blocks as one op, deferred activations)
+  # against the float32 CPU over fewer steps: what turning it on by default needs besides speed.
+  step parity-fused-train 90 env YOLOCORE_IMPLICIT_GEMM=1 YOLOCORE_FUSED_BN_SILU=1 "${yolocore[@]}" doctor --check --only deferred \
+    --train-check "$data" --train-steps $((trainsteps * 3 / 10 > 2 ? trainsteps * 3 / 10 : 2))
 fi
 # Most important first: a step that would start with under 20 s of the budget left is skipped.
 step bench 90 "${yolocore[@]}" bench --device "$device" "${size[@]}" --json
@@ -132,7 +136,9 @@ def figure(name):
     if name.startswith("parity"):
         passed = re.findall(r"(\d+)/(\d+) passed", text)
         tickets = re.findall(r"ticket counters after every launch above: (\d+) left nonzero", text)
-        summary = "; ".join(f"{a}/{b} ops passed" for a, b in passed) + (f"; tickets left {tickets[-1]}" if tickets else "")
+        worst = re.findall(r"training check: worst difference ([\d.]+%)", text)
+        summary = "; ".join(f"{a}/{b} ops passed" for a, b in passed) + (f"; tickets left {tickets[-1]}" if tickets else "") \
+            + (f"; training worst {worst[-1]}" if worst else "")
         return summary or text.strip().splitlines()[-1:] and text.strip().splitlines()[-1][:100]
     if name in ("train", "upstream-train", "ddp-train"):
         rate, done = re.findall(r"(\d+(?:\.\d+)?)it/s", text), re.findall(r"(\d+) epochs completed in ([\d.]+) hours", text)

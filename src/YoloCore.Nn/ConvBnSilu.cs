@@ -39,10 +39,22 @@ public sealed class ConvBnSilu : Module, IReadsDeferred
     }
 
     /// x as the block before left it: computed, or with its BatchNorm + SiLU deferred to this
-    /// block's convolution.
-    public Tensor Forward(DeferredActivation x) => x.IsDeferred ? TrainForward(x, null) : Forward(x.Input);
+    /// block's convolution (which applies it in training's fused op, else reads it computed).
+    public Tensor Forward(DeferredActivation x)
+    {
+        if (!x.IsDeferred) return Forward(x.Input);
+        if (TrainsFused(x.Input)) return TrainForward(x, null);
+        using var value = x.Computed();
+        return Forward(value);
+    }
 
-    public Tensor Forward(DeferredActivation x, Tensor residual) => x.IsDeferred ? TrainForward(x, residual) : Forward(x.Input, residual);
+    public Tensor Forward(DeferredActivation x, Tensor residual)
+    {
+        if (!x.IsDeferred) return Forward(x.Input, residual);
+        if (TrainsFused(x.Input)) return TrainForward(x, residual);
+        using var value = x.Computed();
+        return Forward(value, residual);
+    }
 
     /// The output with its BatchNorm + SiLU left to the Conv block that reads it
     /// (Ops.ConvBatchNormSiluDeferred), where DefersActivation says so; else computed.

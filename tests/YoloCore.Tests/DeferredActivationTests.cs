@@ -77,8 +77,17 @@ public class DeferredActivationTests
                 Assert.True(h.IsDeferred);
                 Assert.Throws<InvalidOperationException>(() => h.Value);
                 y = h.ConvBatchNormSilu(w2, geometry, g2, b2, rm2, rv2, 0.03, 1e-3);
+                // The value computed for a reader that is not a Conv block, with its gradient flowing back.
+                using var value = h.Computed();
+                using var direct = x.ConvBatchNormSilu(w1, geometry, g, b, Tensor.Zeros(new Shape(8)), Tensor.Ones(new Shape(8)), 0.03, 1e-3);
+                Assert.True(GradientCheckTests.RelativeError(value.ToDoubles(), direct.ToDoubles()) < 1e-6);
+                y = y + 0.5 * value.Sum();
             }
-            else y = x.ConvBatchNormSilu(w1, geometry, g, b, rm, rv, 0.03, 1e-3).ConvBatchNormSilu(w2, geometry, g2, b2, rm2, rv2, 0.03, 1e-3);
+            else
+            {
+                var h = x.ConvBatchNormSilu(w1, geometry, g, b, rm, rv, 0.03, 1e-3);
+                y = h.ConvBatchNormSilu(w2, geometry, g2, b2, rm2, rv2, 0.03, 1e-3) + 0.5 * h.Sum();
+            }
             (y * Tensor.Randn(y.Shape, rng)).Sum().Backward();
             return [y.ToDoubles(), x.Grad!.ToDoubles(), w1.Grad!.ToDoubles(), w2.Grad!.ToDoubles(), g.Grad!.ToDoubles(), b.Grad!.ToDoubles(), rm.ToDoubles(), rv.ToDoubles()];
         }

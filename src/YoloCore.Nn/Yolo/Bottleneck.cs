@@ -28,7 +28,11 @@ public sealed class Bottleneck : Module
     public Tensor Forward(DeferredActivation x)
     {
         if (!x.IsDeferred) return Forward(x.Input);
-        if (add) throw new InvalidOperationException("a Bottleneck with a shortcut reads its input itself: it cannot come deferred");
+        if (add)
+        {
+            using var value = x.Computed(); // the shortcut reads x itself
+            return Forward(value);
+        }
         using var h = cv1.ForwardDeferred(x);
         return cv2.Forward(h);
     }

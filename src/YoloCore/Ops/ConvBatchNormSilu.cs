@@ -37,6 +37,23 @@ public static partial class Ops
         Tensor runningMean, Tensor runningVar, double momentum, double eps) =>
         DeferredActivation.Of(x).ConvBatchNormSiluDeferred(weight, g, gamma, beta, runningMean, runningVar, momentum, eps);
 
+    /// The value a deferred activation stands for, silu(y·scale + shift), as a tensor of its own:
+    /// for a reader that cannot apply the map itself. Its gradient goes to x.Input unchanged (the
+    /// producer takes the gradient at the value).
+    public static Tensor Computed(this DeferredActivation x)
+    {
+        if (!x.IsDeferred) throw new InvalidOperationException($"{x.Input} is computed already: read it as it is");
+        var y = Like(x.Input);
+        x.Input.Backend.BatchNormSiluMap(x.Input, x.Map!, y);
+        if (GradMode.ShouldRecord(x.Input)) y.GradFn = new ComputedNode(x.Input);
+        return y;
+    }
+
+    sealed class ComputedNode(Tensor input) : Node(input)
+    {
+        protected internal override Tensor?[] Backward(Tensor gy) => [gy.ShareStorage(gy.Shape)];
+    }
+
     /// The block's output (the activation, or with defer BatchNorm's input y) and with defer its map.
     static (Tensor Output, Tensor? Map) ConvBlock(Tensor x, Tensor? xMap, Tensor weight, Conv2dGeometry g, Tensor gamma, Tensor beta,
         Tensor runningMean, Tensor runningVar, double momentum, double eps, Tensor? residual, bool defer)
