@@ -41,7 +41,7 @@ __device__ __forceinline__ void bn_keep_statistics(int ch, BnMoments s, i64 rows
 // A Conv block whose BatchNorm + SiLU its reader applies (Ops.ConvBatchNormSiluDeferred): the
 // statistics alone, kept as bn_keep_statistics keeps them, and the map as map[ch] = scale,
 // map[c + ch] = shift, which the next convolution applies as it loads its input
-// (conv2d_implicit.cuh's BnApply). map null: none to finish.
+// (conv2d_implicit.cuh's XParts). map null: none to finish.
 struct BnStatistics
 {
     float *mean, *invstd, *running_mean, *running_var;

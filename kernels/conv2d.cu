@@ -81,12 +81,12 @@ EXPORT_FLOAT_TYPES(EXPORT)
 
 // The implicit-GEMM forward (conv2d_implicit.cuh), float16 only, with 128, 64 or 32 output
 // channels per block; grid (⌈m / 128⌉, ⌈cout / that⌉); x has x_channels per pixel (g.cin is them
-// padded to a multiple of 8: the stem's 3 are read without a padded copy), or with in.map x is a
-// deferred BatchNorm + SiLU's input (BnApply); bias (or null) is added
+// padded to a multiple of 8: the stem's 3 are read without a padded copy), or with in.count the
+// input comes from XParts (a deferred BatchNorm + SiLU's input, a Concat read in place); bias (or null) is added
 // in the epilogue; e (EpilogueSums, e.partial null for none) receives BatchNorm's batch sums. The widest: 128 registers and 40 KB of
 // shared memory on sm_80, so two blocks fit on a multiprocessor.
 #define EXPORT_CONV_FORWARD(BN, NT) \
-    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_forward_n##BN##_f16(const f16* x, int x_channels, BnApply in, const f16* w, const f16* bias, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om) \
+    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_forward_n##BN##_f16(const f16* x, int x_channels, XParts in, const f16* w, const f16* bias, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om) \
     { \
         __shared__ __align__(128) u16 smem[forward_smem_halves<NT, false>()]; \
         conv_implicit_forward<NT>((const u16*)x, (const u16*)w, (u16*)y, e, m_total, cout, k_total, g, om, here(), smem, FlippedWeights{}, BnGrad{}, (const u16*)bias, x_channels, in); \
@@ -148,7 +148,7 @@ EXPORT_CONV_DGRAD(32, 2)
 // partials per slice added up in the same launch into gw (SliceTotals). Activations are
 // float16; the suffix names the weight gradient's dtype (float32 where it is the master's).
 #define EXPORT_CONV_WGRAD(CO, WM, S, T) \
-    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_wgrad_co##CO##_##S(const f16* x, int x_channels, BnApply in, const f16* gy, float* partial, T* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn) \
+    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_wgrad_co##CO##_##S(const f16* x, int x_channels, XParts in, const f16* gy, float* partial, T* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn) \
     { \
         __shared__ __align__(128) u16 smem[wgrad_smem_halves<WM>()]; \
         conv_implicit_wgrad<WM, T>((const u16*)x, (const u16*)gy, partial, gw, o, m_total, cout, k_total, m_per_split, g, here(), smem, bn, x_channels, in); \
@@ -158,11 +158,12 @@ EXPORT_FLOAT_TYPES(EXPORT_CONV_WGRADS)
 
 // A layer's whole backward in one launch: the input gradient's blocks (dgrad_grid) first, then the
 // weight gradient's (⌈cout / co⌉ × ⌈k / k-tile⌉ × ⌈m / m_per_split⌉ slices), side by side on the
-// card, both reading gy (or both computing it, BnGrad), the weight gradient x (or computing it,
-// BnApply). Needs c.cin % 8 == 0 (no padded channels). The host computes the same
+// card, both reading gy (or both computing it, BnGrad), the weight gradient x (one part, deferred
+// or not: a concatenation's parts take the two launches apart, which keeps this one in its 128
+// registers). Needs c.cin % 8 == 0 (no padded channels). The host computes the same
 // two grids for the launch's size.
 template <int NT, int WM, typename T>
-__device__ void conv_implicit_backward(const u16* x, BnApply in, const u16* w, const u16* gy, u16* gx, int add, float* partial, T* gw, SliceTotals o,
+__device__ void conv_implicit_backward(const u16* x, XParts in, const u16* w, const u16* gy, u16* gx, int add, float* partial, T* gw, SliceTotals o,
     int n, int cout, int m_per_split, const ConvGeom& c, const Phases& ph, BnGrad bn, u16* smem)
 {
     Place d = dgrad_grid<NT>(n, c, ph);
@@ -174,11 +175,11 @@ __device__ void conv_implicit_backward(const u16* x, BnApply in, const u16* w, c
     }
     int m = n * c.ho * c.wo, k = c.kh * c.kw * c.cin, co_t = 32 * WM, k_t = 64 * (8 / WM);
     Place p = place_of(b - dgrad_blocks, (cout + co_t - 1) / co_t, (k + k_t - 1) / k_t, (m + m_per_split - 1) / m_per_split);
-    conv_implicit_wgrad<WM, T>(x, gy, partial, gw, o, m, cout, k, m_per_split, c, p, smem, bn, 0, in);
+    conv_implicit_wgrad<WM, T, 1>(x, gy, partial, gw, o, m, cout, k, m_per_split, c, p, smem, bn, 0, in);
 }
 
 #define EXPORT_CONV_BACKWARD(BN, NT, CO, WM, S, T) \
-    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_backward_n##BN##_co##CO##_##S(const f16* x, BnApply in, const f16* w, const f16* gy, f16* gx, int add, \
+    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_backward_n##BN##_co##CO##_##S(const f16* x, XParts in, const f16* w, const f16* gy, f16* gx, int add, \
         float* partial, T* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn) \
     { \
         constexpr int fh = forward_smem_halves<NT, true>(), wh = wgrad_smem_halves<WM>(); \

@@ -93,7 +93,7 @@ __device__ __forceinline__ void warp_tile_mma(float (&acc)[2][NT][4], const unsi
 
 // The two-stage pipeline both kernels run: tile t + 1's copies are in flight while tile t is
 // computed. load(stage, t) issues tile t's cp.async group into a stage; land(stage, t) is what a
-// thread does to its own copies of tile t once they are in (a deferred BatchNorm + SiLU, BnApply);
+// thread does to its own copies of tile t once they are in (a deferred BatchNorm + SiLU, XParts);
 // compute(stage) reads the stage.
 template <typename Load, typename Land, typename Compute>
 __device__ __forceinline__ void two_stage_pipeline(int tiles, Load& load, Land& land, Compute& compute)
@@ -263,27 +263,52 @@ struct __align__(16) h8
     u16 h[8];
 };
 
-// A deferred BatchNorm + SiLU on the convolution's input (Ops.ConvBatchNormSiluDeferred): with map
-// set, x holds the previous Conv block's BatchNorm input and the convolution reads silu(x·scale +
-// shift) per channel, map[c] = scale and map[cin + c] = shift (batchnorm2d.cuh's BnStatistics),
-// computed where the forward and the weight gradient load x (bn_apply_in_place; zeros stay zeros:
-// the padding is the activation's), so the activation is never written out nor kept for backward.
-struct BnApply
+// The convolution's input as it reads it (the Conv block's, Ops.ConvBatchNormSilu): x itself
+// (count 0), or up to 4 tensors side by side in channels (count of them: one, or a Concat read in
+// place, part q holding channels[q] of the concatenation's, each a multiple of 8), each with the
+// map of a deferred BatchNorm + SiLU or none. With map[q] set, part q holds the previous Conv
+// block's BatchNorm input and the convolution reads silu(x·scale + shift) per channel, map[q][c] =
+// scale and map[q][channels[q] + c] = shift (batchnorm2d.cuh's BnStatistics), computed where the
+// forward and the weight gradient load x (bn_apply_in_place; zeros stay zeros: the padding is the
+// activation's): the activation is never written out nor kept for backward.
+#define MAX_PARTS 4
+struct XParts
 {
-    const float* map;
+    const u16* x[MAX_PARTS];
+    const float* map[MAX_PARTS];
+    int channels[MAX_PARTS];
+    int count;
 };
 
-// Channels c ... c + 7 of a pixel of x, as cp.async left them in shared memory at p (16-byte
-// aligned), with BnApply's map applied in place. The same arithmetic as bn_silu_apply
+// Channel c of the concatenation: its part's tensor, map and channels, and c within the part
+// (constant indices only, so the table stays in the kernel's parameters).
+struct PartAt
+{
+    const u16* x;
+    const float* map;
+    int channels, c;
+};
+
+template <int P = MAX_PARTS> // the most parts the caller takes
+__device__ __forceinline__ PartAt part_at(const XParts& in, int c)
+{
+    PartAt a = {in.x[0], in.map[0], in.channels[0], c};
+    for (int q = 1; q < P; q++)
+        if (q < in.count && a.c >= a.channels) a = {in.x[q], in.map[q], in.channels[q], a.c - a.channels};
+    return a;
+}
+
+// Channels c ... c + 7 of a pixel of a part, as cp.async left them in shared memory at p (16-byte
+// aligned), with the part's map applied in place. The same arithmetic as bn_silu_apply
 // (batchnorm2d.cu). A thread does this to its own segments once its copies have landed
 // (cp_async_wait makes them visible to it), before the barrier that hands the tile to the block:
 // the loads stay asynchronous, and the map's loads live only here.
-__device__ __forceinline__ void bn_apply_in_place(u16* p, const BnApply& in, int c, int cin)
+__device__ __forceinline__ void bn_apply_in_place(u16* p, const float* map, int c, int channels)
 {
     h8 v = *(h8*)p;
     for (int e = 0; e < 8; e++)
     {
-        float z = h2f(v.h[e]) * in.map[c + e] + in.map[cin + c + e];
+        float z = h2f(v.h[e]) * map[c + e] + map[channels + c + e];
         v.h[e] = f2h(z * bn_sigmoid(z));
     }
     *(h8*)p = v;
@@ -322,13 +347,13 @@ __device__ constexpr int forward_smem_halves() { return 2 * IG_BM * IG_LD + 2 * 
 // The forward's tile is 128 rows (m) × 16·NT columns (co): NT = 8, 4 or 2 for 128, 64 or 32, so
 // a layer with few output channels does not compute empty columns. 2 warps share the columns.
 // FLIPPED: B from FlippedWeights f instead of w, and with bn.coef A (gy) as BnGrad says; else with
-// in.map A (x) as BnApply says (x_channels then g.cin). p: the
+// in.count A (x) from XParts (x_channels then g.cin). p: the
 // tile (x along m, y along co); smem: forward_smem_halves, 128-byte aligned. bias (or null) is
 // added in the epilogue. Any cout: an odd one is stored a half at a time. x_channels: x's own
 // channels per pixel, g.cin (a multiple of 8) or fewer (narrow_segment); 0 for g.cin.
 template <int NT, bool FLIPPED = false>
 __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om,
-    Place p, u16* smem, FlippedWeights f = FlippedWeights{}, BnGrad bn = BnGrad{}, const u16* bias = nullptr, int x_channels = 0, BnApply in = BnApply{})
+    Place p, u16* smem, FlippedWeights f = FlippedWeights{}, BnGrad bn = BnGrad{}, const u16* bias = nullptr, int x_channels = 0, XParts in = XParts{})
 {
 #if __CUDA_ARCH__ >= 800
     constexpr int BN = 16 * NT, BSEGS = (BN * 4 + 255) / 256, BLD = FLIPPED ? BN + 8 : IG_LD, BROWS = FLIPPED ? IG_BK : BN;
@@ -381,6 +406,12 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, Epilog
             int r = (tid + 256 * i) >> 2, ih = aih[i] + ki, iw = aiw[i] + kj;
             bool ok = aok[i] && kok && ih >= 0 && ih < g.h && iw >= 0 && iw < g.w;
             const u16* src = ok ? arow[i] + ((i64)ih * g.w + iw) * xc + c : x;
+            if (!FLIPPED && in.count && ok)
+            {
+                // Parts: x is the first part and xc all of theirs, so arow gives the pixel's index.
+                PartAt a = part_at(in, c);
+                src = a.x + ((arow[i] - x) / xc + (i64)ih * g.w + iw) * a.channels + a.c;
+            }
             if (FLIPPED && bn.coef) bn_grad_segment(x, bn, src - x, c, ok, &as[stage][r * IG_LD + seg]);
             else if (!FLIPPED && xc < g.cin) narrow_segment(src, c, xc, ok, &as[stage][r * IG_LD + seg]);
             else cp_async16(smem_addr(&as[stage][r * IG_LD + seg]), src, ok ? 16 : 0);
@@ -411,10 +442,11 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, Epilog
 
     auto land = [&](int stage, int tile)
     {
-        if (FLIPPED || !in.map) return;
-        int c = (tile * IG_BK + seg) % g.cin;
+        if (FLIPPED || !in.count) return;
+        PartAt a = part_at(in, (tile * IG_BK + seg) % g.cin);
+        if (!a.map) return;
         for (int i = 0; i < 2; i++)
-            if (landed >> (stage * 2 + i) & 1) bn_apply_in_place(&as[stage][((tid + 256 * i) >> 2) * IG_LD + seg], in, c, g.cin);
+            if (landed >> (stage * 2 + i) & 1) bn_apply_in_place(&as[stage][((tid + 256 * i) >> 2) * IG_LD + seg], a.map, a.c, a.channels);
     };
 
     float acc[2][NT][4];
@@ -539,10 +571,11 @@ template <int WM>
 __device__ constexpr int wgrad_smem_halves() { return 2 * WG_BK * (32 * WM + 8) + 2 * WG_BK * (64 * (8 / WM) + 8); }
 
 // p: the tile (x along co, y along k) and slice (z); smem: wgrad_smem_halves, 128-byte aligned;
-// with bn.coef, gy as BnGrad says; x_channels and in (x as BnApply says) as for the forward.
-template <int WM, typename T>
+// with bn.coef, gy as BnGrad says; x_channels and in (x from XParts) as for the forward; P = 1:
+// in is x itself with its map or none, no concatenation (the launch with both gradients).
+template <int WM, typename T, int P = MAX_PARTS>
 __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial, T* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g,
-    Place p, u16* smem, BnGrad bn, int x_channels = 0, BnApply in = BnApply{})
+    Place p, u16* smem, BnGrad bn, int x_channels = 0, XParts in = XParts{})
 {
 #if __CUDA_ARCH__ >= 800
     constexpr int CO_T = 32 * WM, K_T = 64 * (8 / WM), GLD = CO_T + 8, ALD = K_T + 8;
@@ -589,16 +622,23 @@ __device__ void conv_implicit_wgrad(const u16* x, const u16* gy, float* partial,
             unsigned bit = 1u << (stage * ASEGS + i);
             landed = ok ? landed | bit : landed & ~bit;
             if (xc < g.cin) narrow_segment(ok ? x + (((i64)n * g.h + ih) * g.w + iw) * xc + c : x, c, xc, ok, &as[stage][r * ALD + acol]);
-            else cp_async16(smem_addr(&as[stage][r * ALD + acol]), ok ? x + (((i64)n * g.h + ih) * g.w + iw) * g.cin + c : x, ok ? 16 : 0);
+            else
+            {
+                // The thread's channels' part (the same in every tile: worked out where used, not kept).
+                PartAt a = P == 1 ? PartAt{x, in.map[0], g.cin, c} : in.count ? part_at<P>(in, c) : PartAt{x, nullptr, g.cin, c};
+                cp_async16(smem_addr(&as[stage][r * ALD + acol]), ok ? a.x + (((i64)n * g.h + ih) * g.w + iw) * a.channels + a.c : x, ok ? 16 : 0);
+            }
         }
         cp_async_commit();
     };
 
     auto land = [&](int stage, int)
     {
-        if (!in.map) return;
+        if (P == 1 ? !in.map[0] : !in.count) return;
+        PartAt a = P == 1 ? PartAt{x, in.map[0], g.cin, c} : part_at<P>(in, c);
+        if (!a.map) return;
         for (int i = 0; i < ASEGS; i++)
-            if (landed >> (stage * ASEGS + i) & 1) bn_apply_in_place(&as[stage][((tid + 256 * i) / (K_T / 8)) * ALD + acol], in, c, g.cin);
+            if (landed >> (stage * ASEGS + i) & 1) bn_apply_in_place(&as[stage][((tid + 256 * i) / (K_T / 8)) * ALD + acol], a.map, a.c, a.channels);
     };
 
     float acc[2][8][4];

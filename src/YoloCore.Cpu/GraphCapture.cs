@@ -121,6 +121,8 @@ public sealed class CpuGraphCapture(CpuBackend backend) : IGraphCapture
             IReadOnlyList<Tensor?> list => list.Select(t => t is null ? null : Hold(t)).ToArray(),
             IReadOnlyList<YoloLossLevel> levels => levels.Select(l => new YoloLossLevel(Hold(l.Head), Hold(l.Rows), Hold(l.Box), Hold(l.Anchors), Hold(l.Classes),
                 l.Count is null ? null : Hold(l.Count))).ToArray(), // the loss's levels: records of tensors
+            ConvInput x => new ConvInput(x.Parts.Select(Hold).ToArray(), x.Maps.Select(m => m is null ? null : Hold(m)).ToArray()), // a Conv block's input parts
+            IReadOnlyList<bool> flags => flags.ToArray(),
             int[] a => a.Clone(),
             _ => arg, // values, and immutable records (geometries, loss terms)
         };

@@ -148,43 +148,43 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("conv2d", "col2im_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_backward_n128_co128_{f32,f16}(const f16* x, BnApply in, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
-        public void ConvImplicitBackwardN128Co128(string suffix, Work work, ulong x, BnApply @in, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
+        /// kernels/conv2d.cu: conv_implicit_backward_n128_co128_{f32,f16}(const f16* x, XParts in, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
+        public void ConvImplicitBackwardN128Co128(string suffix, Work work, ulong x, XParts @in, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
         {
             void** args = stackalloc void*[] { &x, &@in, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p, &bn };
             backend.Launch("conv2d", "conv_implicit_backward_n128_co128_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_backward_n128_co64_{f32,f16}(const f16* x, BnApply in, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
-        public void ConvImplicitBackwardN128Co64(string suffix, Work work, ulong x, BnApply @in, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
+        /// kernels/conv2d.cu: conv_implicit_backward_n128_co64_{f32,f16}(const f16* x, XParts in, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
+        public void ConvImplicitBackwardN128Co64(string suffix, Work work, ulong x, XParts @in, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
         {
             void** args = stackalloc void*[] { &x, &@in, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p, &bn };
             backend.Launch("conv2d", "conv_implicit_backward_n128_co64_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_backward_n32_co128_{f32,f16}(const f16* x, BnApply in, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
-        public void ConvImplicitBackwardN32Co128(string suffix, Work work, ulong x, BnApply @in, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
+        /// kernels/conv2d.cu: conv_implicit_backward_n32_co128_{f32,f16}(const f16* x, XParts in, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
+        public void ConvImplicitBackwardN32Co128(string suffix, Work work, ulong x, XParts @in, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
         {
             void** args = stackalloc void*[] { &x, &@in, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p, &bn };
             backend.Launch("conv2d", "conv_implicit_backward_n32_co128_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_backward_n32_co64_{f32,f16}(const f16* x, BnApply in, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
-        public void ConvImplicitBackwardN32Co64(string suffix, Work work, ulong x, BnApply @in, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
+        /// kernels/conv2d.cu: conv_implicit_backward_n32_co64_{f32,f16}(const f16* x, XParts in, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
+        public void ConvImplicitBackwardN32Co64(string suffix, Work work, ulong x, XParts @in, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
         {
             void** args = stackalloc void*[] { &x, &@in, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p, &bn };
             backend.Launch("conv2d", "conv_implicit_backward_n32_co64_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_backward_n64_co128_{f32,f16}(const f16* x, BnApply in, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
-        public void ConvImplicitBackwardN64Co128(string suffix, Work work, ulong x, BnApply @in, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
+        /// kernels/conv2d.cu: conv_implicit_backward_n64_co128_{f32,f16}(const f16* x, XParts in, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
+        public void ConvImplicitBackwardN64Co128(string suffix, Work work, ulong x, XParts @in, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
         {
             void** args = stackalloc void*[] { &x, &@in, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p, &bn };
             backend.Launch("conv2d", "conv_implicit_backward_n64_co128_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_backward_n64_co64_{f32,f16}(const f16* x, BnApply in, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
-        public void ConvImplicitBackwardN64Co64(string suffix, Work work, ulong x, BnApply @in, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
+        /// kernels/conv2d.cu: conv_implicit_backward_n64_co64_{f32,f16}(const f16* x, XParts in, const f16* w, const f16* gy, f16* gx, int add, float* partial, float* gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
+        public void ConvImplicitBackwardN64Co64(string suffix, Work work, ulong x, XParts @in, ulong w, ulong gy, ulong gx, int add, ulong partial, ulong gw, SliceTotals o, int n, int cout, int m_per_split, ConvGeom c, Phases p, BnGrad bn)
         {
             void** args = stackalloc void*[] { &x, &@in, &w, &gy, &gx, &add, &partial, &gw, &o, &n, &cout, &m_per_split, &c, &p, &bn };
             backend.Launch("conv2d", "conv_implicit_backward_n64_co64_" + suffix, work, args);
@@ -211,36 +211,36 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("conv2d", "conv_implicit_dgrad_n64_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_forward_n128_{f16}(const f16* x, int x_channels, BnApply in, const f16* w, const f16* bias, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
-        public void ConvImplicitForwardN128(string suffix, Work work, ulong x, int x_channels, BnApply @in, ulong w, ulong bias, ulong y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        /// kernels/conv2d.cu: conv_implicit_forward_n128_{f16}(const f16* x, int x_channels, XParts in, const f16* w, const f16* bias, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        public void ConvImplicitForwardN128(string suffix, Work work, ulong x, int x_channels, XParts @in, ulong w, ulong bias, ulong y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
         {
             void** args = stackalloc void*[] { &x, &x_channels, &@in, &w, &bias, &y, &e, &m_total, &cout, &k_total, &g, &om };
             backend.Launch("conv2d", "conv_implicit_forward_n128_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_forward_n32_{f16}(const f16* x, int x_channels, BnApply in, const f16* w, const f16* bias, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
-        public void ConvImplicitForwardN32(string suffix, Work work, ulong x, int x_channels, BnApply @in, ulong w, ulong bias, ulong y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        /// kernels/conv2d.cu: conv_implicit_forward_n32_{f16}(const f16* x, int x_channels, XParts in, const f16* w, const f16* bias, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        public void ConvImplicitForwardN32(string suffix, Work work, ulong x, int x_channels, XParts @in, ulong w, ulong bias, ulong y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
         {
             void** args = stackalloc void*[] { &x, &x_channels, &@in, &w, &bias, &y, &e, &m_total, &cout, &k_total, &g, &om };
             backend.Launch("conv2d", "conv_implicit_forward_n32_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_forward_n64_{f16}(const f16* x, int x_channels, BnApply in, const f16* w, const f16* bias, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
-        public void ConvImplicitForwardN64(string suffix, Work work, ulong x, int x_channels, BnApply @in, ulong w, ulong bias, ulong y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        /// kernels/conv2d.cu: conv_implicit_forward_n64_{f16}(const f16* x, int x_channels, XParts in, const f16* w, const f16* bias, f16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
+        public void ConvImplicitForwardN64(string suffix, Work work, ulong x, int x_channels, XParts @in, ulong w, ulong bias, ulong y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om)
         {
             void** args = stackalloc void*[] { &x, &x_channels, &@in, &w, &bias, &y, &e, &m_total, &cout, &k_total, &g, &om };
             backend.Launch("conv2d", "conv_implicit_forward_n64_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_wgrad_co128_{f32,f16}(const f16* x, int x_channels, BnApply in, const f16* gy, float* partial, float* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn)
-        public void ConvImplicitWgradCo128(string suffix, Work work, ulong x, int x_channels, BnApply @in, ulong gy, ulong partial, ulong gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn)
+        /// kernels/conv2d.cu: conv_implicit_wgrad_co128_{f32,f16}(const f16* x, int x_channels, XParts in, const f16* gy, float* partial, float* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn)
+        public void ConvImplicitWgradCo128(string suffix, Work work, ulong x, int x_channels, XParts @in, ulong gy, ulong partial, ulong gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn)
         {
             void** args = stackalloc void*[] { &x, &x_channels, &@in, &gy, &partial, &gw, &o, &m_total, &cout, &k_total, &m_per_split, &g, &bn };
             backend.Launch("conv2d", "conv_implicit_wgrad_co128_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_wgrad_co64_{f32,f16}(const f16* x, int x_channels, BnApply in, const f16* gy, float* partial, float* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn)
-        public void ConvImplicitWgradCo64(string suffix, Work work, ulong x, int x_channels, BnApply @in, ulong gy, ulong partial, ulong gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn)
+        /// kernels/conv2d.cu: conv_implicit_wgrad_co64_{f32,f16}(const f16* x, int x_channels, XParts in, const f16* gy, float* partial, float* gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn)
+        public void ConvImplicitWgradCo64(string suffix, Work work, ulong x, int x_channels, XParts @in, ulong gy, ulong partial, ulong gw, SliceTotals o, int m_total, int cout, int k_total, int m_per_split, ConvGeom g, BnGrad bn)
         {
             void** args = stackalloc void*[] { &x, &x_channels, &@in, &gy, &partial, &gw, &o, &m_total, &cout, &k_total, &m_per_split, &g, &bn };
             backend.Launch("conv2d", "conv_implicit_wgrad_co64_" + suffix, work, args);

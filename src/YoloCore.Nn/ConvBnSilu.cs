@@ -38,12 +38,13 @@ public sealed class ConvBnSilu : Module, IReadsDeferred
         return residual + y;
     }
 
-    /// x as the block before left it: computed, or with its BatchNorm + SiLU deferred to this
-    /// block's convolution (which applies it in training's fused op, else reads it computed).
+    /// x as the modules before left it: computed, with its BatchNorm + SiLU deferred to this
+    /// block's convolution, or several parts side by side (which training's fused op reads in
+    /// place; elsewhere they are computed and concatenated first).
     public Tensor Forward(DeferredActivation x)
     {
         if (!x.IsDeferred) return Forward(x.Input);
-        if (TrainsFused(x.Input)) return TrainForward(x, null);
+        if (TrainsFused(x.First)) return TrainForward(x, null);
         using var value = x.Computed();
         return Forward(value);
     }
@@ -51,27 +52,32 @@ public sealed class ConvBnSilu : Module, IReadsDeferred
     public Tensor Forward(DeferredActivation x, Tensor residual)
     {
         if (!x.IsDeferred) return Forward(x.Input, residual);
-        if (TrainsFused(x.Input)) return TrainForward(x, residual);
+        if (TrainsFused(x.First)) return TrainForward(x, residual);
         using var value = x.Computed();
         return Forward(value, residual);
     }
 
     /// The output with its BatchNorm + SiLU left to the Conv block that reads it
-    /// (Ops.ConvBatchNormSiluDeferred), where DefersActivation says so; else computed.
+    /// (Ops.ConvBatchNormSiluDeferred), where Defers says so; else computed.
     public DeferredActivation ForwardDeferred(Tensor x) => ForwardDeferred(DeferredActivation.Of(x));
 
     public DeferredActivation ForwardDeferred(DeferredActivation x)
     {
-        if (!TrainsFused(x.Input) || !(DefersActivation ?? x.Input.Backend.ReadsDeferredBatchNormSilu)) return DeferredActivation.Owning(Forward(x));
-        var w = Weight(x.Input.DType);
+        if (!Defers(x.First)) return DeferredActivation.Owning(Forward(x));
+        var w = Weight(x.First.DType);
         try { return x.ConvBatchNormSiluDeferred(w, Geometry, Bn.Weight, Bn.Bias, Bn.RunningMean, Bn.RunningVar, Bn.Momentum, Bn.Eps); }
         finally { if (!ReferenceEquals(w, Conv.Weight)) w.Dispose(); }
     }
 
-    /// Whether ForwardDeferred defers, in training's fused op: null (the default) where the backend
-    /// applies a deferred input in its convolutions' loads (IBackend.ReadsDeferredBatchNormSilu: a
-    /// GPU's implicit GEMM), true also elsewhere (the CPU, which computes it in a pass of its own:
-    /// how tests check the path), false nowhere.
+    /// Whether this block, run on x's device in training's fused op, leaves work to its reader's
+    /// loads: its own BatchNorm + SiLU (ForwardDeferred), and a concatenation before it read in
+    /// place (C3, SPPF) — DefersActivation, or where that is null the backend's
+    /// IBackend.ReadsDeferredBatchNormSilu.
+    public bool Defers(Tensor x) => TrainsFused(x) && (DefersActivation ?? x.Backend.ReadsDeferredBatchNormSilu);
+
+    /// Defers' setting: null (the default) where the backend applies a deferred input in its
+    /// convolutions' loads (a GPU's implicit GEMM), true also elsewhere (the CPU, which computes it
+    /// in a pass of its own: how tests check the path), false nowhere.
     public bool? DefersActivation { get; set; }
 
     /// Batch statistics on one process, where the fused op runs (SyncBatchNorm takes the two-op path).
@@ -88,7 +94,7 @@ public sealed class ConvBnSilu : Module, IReadsDeferred
 
     Tensor TrainForward(DeferredActivation x, Tensor? residual)
     {
-        var w = Weight(x.Input.DType);
+        var w = Weight(x.First.DType);
         try { return x.ConvBatchNormSilu(w, Geometry, Bn.Weight, Bn.Bias, Bn.RunningMean, Bn.RunningVar, Bn.Momentum, Bn.Eps, residual); }
         finally { if (!ReferenceEquals(w, Conv.Weight)) w.Dispose(); }
     }

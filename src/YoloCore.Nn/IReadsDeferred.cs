@@ -13,13 +13,24 @@ public interface IReadsDeferred
 }
 
 /// A module that is a Conv block (Last) over what the rest of it computes from its input (Body):
-/// C3's cv3 over the concatenation, SPPF's cv2 over the pools. Its output is deferred where Last defers.
+/// C3's cv3 over the concatenation, SPPF's cv2 over the pools, each a concatenation Last reads in
+/// place where it defers. Its output is deferred where Last defers.
 public abstract class EndsInConvBlock : Module, IReadsDeferred
 {
     protected abstract ConvBnSilu Last { get; }
 
     /// Last's input, from the module's input (computed or deferred).
-    protected abstract Tensor Body(DeferredActivation x);
+    protected abstract DeferredActivation Body(DeferredActivation x);
+
+    /// parts side by side, now the result's: for Last to read in place where it defers, else concatenated.
+    protected DeferredActivation Joined(params Tensor[] parts) =>
+        Last.Defers(parts[0]) ? DeferredActivation.Concat([.. parts.Select(DeferredActivation.Owning)]) : DeferredActivation.Owning(ConcatAndDispose(parts));
+
+    static Tensor ConcatAndDispose(Tensor[] parts)
+    {
+        try { return Ops.Concat(parts, -1); }
+        finally { foreach (var p in parts) p.Dispose(); }
+    }
 
     public override Tensor Forward(Tensor x) => Forward(DeferredActivation.Of(x));
 

@@ -83,10 +83,12 @@ public interface IBackend
     /// 2-D convolution, NHWC input [N, H, W, Cin], OHWI weight [Cout, kh, kw, Cin], optional bias [Cout].
     /// batchSums (float64 [2, Cout], or null): also BatchNorm's batch sums of y, Σy and Σy² per
     /// channel over N·H·W, which a GPU adds up in the convolution's epilogue (no pass over y).
-    /// xMap (or null): x is a Conv block's deferred output (Ops.ConvBatchNormSiluDeferred), BatchNorm's
-    /// input with the map [2, Cin] (scale, shift) of ConvBatchNormSiluDeferred, and the convolution's
-    /// input is silu(x·scale + shift), which a GPU computes as it loads x (ReadsDeferredBatchNormSilu).
-    void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y, Tensor? batchSums = null, Tensor? xMap = null);
+    void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y, Tensor? batchSums = null);
+    /// A Conv block's convolution (no bias, batch sums as above) over x's parts side by side, each
+    /// computed or deferred (ConvInput): a GPU reads them where they lie, computing a deferred part's
+    /// silu(x·scale + shift) as it loads it (ReadsDeferredBatchNormSilu); elsewhere they are computed
+    /// and concatenated first.
+    void Conv2d(ConvInput x, Tensor w, Conv2dGeometry g, Tensor y, Tensor batchSums);
     /// gw and gbias may have another floating dtype than x: their masters' (float32 under mixed
     /// precision, where w is a float16 copy), summed in float32 or wider and rounded once into them.
     /// addToGx: gx += the input gradient (gx holds what x's other consumers gave), else gx = it.
@@ -113,25 +115,26 @@ public interface IBackend
     void BatchNormSiluBackward(Tensor x, Tensor gy, Tensor gamma, Tensor beta, Tensor saveMean, Tensor saveInvStd,
         Tensor? gx, Tensor? ggamma, Tensor? gbeta);
     /// The forward of a Conv block whose BatchNorm + SiLU its reader applies
-    /// (Ops.ConvBatchNormSiluDeferred): y = conv(x, w) (xMap as in Conv2d), then from y's batch sums
+    /// (Ops.ConvBatchNormSiluDeferred): y = conv(x, w) (x as in Conv2d over parts), then from y's batch sums
     /// BatchNormSiluTrain's statistics without applying them: saveMean, saveInvStd and the running
     /// statistics as there, and map [2, Cout] (scale, then shift: the block's output is
-    /// silu(y·scale + shift)) for the convolution that reads it (Conv2d's xMap) or BatchNormSiluMap.
+    /// silu(y·scale + shift)) for the convolution that reads it (a ConvInput's map) or BatchNormSiluMap.
     /// A GPU's implicit GEMM finishes the statistics in its epilogue's last blocks.
-    void ConvBatchNormSiluDeferred(Tensor x, Tensor? xMap, Tensor w, Conv2dGeometry g, Tensor y, Tensor gamma, Tensor beta, Tensor runningMean,
+    void ConvBatchNormSiluDeferred(ConvInput x, Tensor w, Conv2dGeometry g, Tensor y, Tensor gamma, Tensor beta, Tensor runningMean,
         Tensor runningVar, double momentum, double eps, Tensor saveMean, Tensor saveInvStd, Tensor map);
     /// y = silu(x·scale + shift) per channel with map [2, C] from ConvBatchNormSiluDeferred.
     void BatchNormSiluMap(Tensor x, Tensor map, Tensor y);
-    /// Whether Conv2d and ConvBatchNormSiluBackward compute a deferred input (xMap) as they load it
+    /// Whether Conv2d and ConvBatchNormSiluBackward compute a deferred part as they load it
     /// (a GPU's implicit GEMM). Elsewhere they compute it first, a pass each, which costs what
     /// deferring saves: a model defers only where this holds.
     bool ReadsDeferredBatchNormSilu { get; }
     /// YOLOv5's Conv block's backward in training (Ops.ConvBatchNormSilu): y = conv(x, w) was
     /// BatchNorm + SiLU's input and gy is the gradient at the block's output; BatchNormSiluBackward
     /// then Conv2dBackward (no bias; addToGx as there), where a GPU computes BatchNorm's input
-    /// gradient inside the convolution's loads instead of storing it. xMap: x as in Conv2d.
-    void ConvBatchNormSiluBackward(Tensor x, Tensor w, Conv2dGeometry g, Tensor y, Tensor gy, Tensor gamma, Tensor beta, Tensor saveMean,
-        Tensor saveInvStd, Tensor? gx, Tensor? gw, Tensor? ggamma, Tensor? gbeta, bool addToGx = false, Tensor? xMap = null);
+    /// gradient inside the convolution's loads instead of storing it. x as in Conv2d over parts;
+    /// gx[i] (or null) is part i's gradient, added to what it holds where addToGx[i].
+    void ConvBatchNormSiluBackward(ConvInput x, Tensor w, Conv2dGeometry g, Tensor y, Tensor gy, Tensor gamma, Tensor beta, Tensor saveMean,
+        Tensor saveInvStd, IReadOnlyList<Tensor?> gx, Tensor? gw, Tensor? ggamma, Tensor? gbeta, IReadOnlyList<bool> addToGx);
 
     /// Max-pool over H, W of NHWC; argmax (int32) holds the winning input offset within the image.
     void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor y, Tensor argmax);

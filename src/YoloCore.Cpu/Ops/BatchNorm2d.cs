@@ -37,24 +37,36 @@ public sealed unsafe partial class CpuBackend
         Floating(x, "BatchNormSilu", () => BatchNormKernel<float>.Backward(x, gy, gamma, beta, saveMean, saveInvStd, gx, ggamma, gbeta, UseFast(x)),
             () => BatchNormKernel<double>.Backward(x, gy, gamma, beta, saveMean, saveInvStd, gx, ggamma, gbeta, false));
 
-    /// The two ops' backward one after the other, through BatchNorm's input gradient; a deferred
-    /// input (xMap) is applied first where the weight gradient needs it.
-    public void ConvBatchNormSiluBackward(Tensor x, Tensor w, Conv2dGeometry g, Tensor y, Tensor gy, Tensor gamma, Tensor beta, Tensor saveMean,
-        Tensor saveInvStd, Tensor? gx, Tensor? gw, Tensor? ggamma, Tensor? gbeta, bool addToGx = false, Tensor? xMap = null)
+    /// The two ops' backward one after the other, through BatchNorm's input gradient, over x's value
+    /// as one tensor (ConvInput.Joined); the input gradient is then split into the parts'.
+    public void ConvBatchNormSiluBackward(ConvInput x, Tensor w, Conv2dGeometry g, Tensor y, Tensor gy, Tensor gamma, Tensor beta, Tensor saveMean,
+        Tensor saveInvStd, IReadOnlyList<Tensor?> gx, Tensor? gw, Tensor? ggamma, Tensor? gbeta, IReadOnlyList<bool> addToGx)
     {
-        using var gyConv = gx is null && gw is null ? null : Tensor.Empty(y.Shape, y.DType, y.Device);
+        bool anyGx = gx.Any(t => t is not null);
+        using var gyConv = !anyGx && gw is null ? null : Tensor.Empty(y.Shape, y.DType, y.Device);
         BatchNormSiluBackward(y, gy, gamma, beta, saveMean, saveInvStd, gyConv, ggamma, gbeta);
         if (gyConv is null) return;
-        using var applied = xMap is null || gw is null ? null : Applied(x, xMap);
-        Conv2dBackward(applied ?? x, w, gyConv, g, gx, gw, null, addToGx);
+        // The input gradient needs x's shape only: one part's tensor is that even where deferred.
+        var joined = x.Parts.Count == 1 && (x.IsPlain || gw is null) ? x.First : x.Joined(this);
+        try
+        {
+            if (x.Parts.Count == 1) Conv2dBackward(joined, w, gyConv, g, gx[0], gw, null, addToGx[0]);
+            else
+            {
+                using var all = anyGx ? Tensor.Empty(x.Shape, y.DType, y.Device) : null;
+                Conv2dBackward(joined, w, gyConv, g, all, gw, null);
+                if (all is not null) x.SplitGradient(this, all, gx, addToGx);
+            }
+        }
+        finally { if (!ReferenceEquals(joined, x.First)) joined.Dispose(); }
     }
 
     /// Conv2d with y's batch sums, then the statistics from them.
-    public void ConvBatchNormSiluDeferred(Tensor x, Tensor? xMap, Tensor w, Conv2dGeometry g, Tensor y, Tensor gamma, Tensor beta, Tensor runningMean,
+    public void ConvBatchNormSiluDeferred(ConvInput x, Tensor w, Conv2dGeometry g, Tensor y, Tensor gamma, Tensor beta, Tensor runningMean,
         Tensor runningVar, double momentum, double eps, Tensor saveMean, Tensor saveInvStd, Tensor map)
     {
-        using var sums = BatchSums.Empty(w.Shape[0], x.Device);
-        Conv2d(x, w, null, g, y, sums, xMap);
+        using var sums = BatchSums.Empty(w.Shape[0], y.Device);
+        Conv2d(x, w, g, y, sums);
         long rows = y.Count / y.Shape[3];
         Floating(gamma, "BatchNormSilu", () => BatchNormKernel<float>.Statistics(sums, rows, gamma, beta, runningMean, runningVar, momentum, eps, saveMean, saveInvStd, map),
             () => BatchNormKernel<double>.Statistics(sums, rows, gamma, beta, runningMean, runningVar, momentum, eps, saveMean, saveInvStd, map));
@@ -65,14 +77,6 @@ public sealed unsafe partial class CpuBackend
 
     /// The CPU applies a deferred input in a pass of its own: deferring saves it nothing.
     public bool ReadsDeferredBatchNormSilu => false;
-
-    /// x's deferred BatchNorm + SiLU applied (BatchNormSiluMap) into a tensor of its own.
-    Tensor Applied(Tensor x, Tensor xMap)
-    {
-        var applied = Tensor.Empty(x.Shape, x.DType, x.Device);
-        BatchNormSiluMap(x, xMap, applied);
-        return applied;
-    }
 
     /// fast: T is float and the op takes Fast/BatchNorm2d.cs's passes.
     static class BatchNormKernel<T> where T : unmanaged, IFloatingPointIeee754<T>

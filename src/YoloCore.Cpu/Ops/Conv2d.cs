@@ -13,19 +13,20 @@ public sealed unsafe partial class CpuBackend
 {
     const long ColumnBudgetBytes = 64L << 20;
 
-    /// batchSums (or null): BatchNorm's Σy and Σy² per channel, float64 [2, Cout], from y. xMap (or
-    /// null): x's deferred BatchNorm + SiLU, applied first in a pass of its own.
-    public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y, Tensor? batchSums = null, Tensor? xMap = null)
+    /// batchSums (or null): BatchNorm's Σy and Σy² per channel, float64 [2, Cout], from y.
+    public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y, Tensor? batchSums = null)
     {
-        if (xMap is not null)
-        {
-            using var applied = Applied(x, xMap);
-            Conv2d(applied, w, bias, g, y, batchSums);
-            return;
-        }
         if (batchSums is not null) BatchSums.Check(batchSums, w.Shape[0]);
         Floating(x, "Conv2d", () => ConvKernel<float>.Forward(x, w, bias, g, y, UseFast(x)), () => ConvKernel<double>.Forward(x, w, bias, g, y, false));
         if (batchSums is not null) WriteBatchSums(y, batchSums);
+    }
+
+    /// The parts computed and concatenated first (ConvInput.Joined), then the convolution.
+    public void Conv2d(ConvInput x, Tensor w, Conv2dGeometry g, Tensor y, Tensor batchSums)
+    {
+        var joined = x.Joined(this);
+        try { Conv2d(joined, w, null, g, y, batchSums); }
+        finally { if (!ReferenceEquals(joined, x.First)) joined.Dispose(); }
     }
 
     /// gw or gbias in another dtype than x (their masters') are computed in x's, then converted;

@@ -65,7 +65,7 @@ public sealed unsafe partial class CudaBackend
 
     /// The convolution with BatchNorm's statistics finished in the implicit GEMM's epilogue where it
     /// runs (EpilogueSums.Stats), else by bn_silu_statistics from the batch sums.
-    public void ConvBatchNormSiluDeferred(Tensor x, Tensor? xMap, Tensor w, Conv2dGeometry g, Tensor y, Tensor gamma, Tensor beta, Tensor runningMean,
+    public void ConvBatchNormSiluDeferred(ConvInput x, Tensor w, Conv2dGeometry g, Tensor y, Tensor gamma, Tensor beta, Tensor runningMean,
         Tensor runningVar, double momentum, double eps, Tensor saveMean, Tensor saveInvStd, Tensor map)
     {
         RequireFloat32Stats(gamma, beta, runningMean, runningVar, saveMean, saveInvStd, map);
@@ -75,7 +75,7 @@ public sealed unsafe partial class CudaBackend
             Gamma = Ptr(gamma), Beta = Ptr(beta), Map = Ptr(map), Momentum = (float)momentum, Eps = (float)eps,
         };
         using var sums = BatchSums.Empty(w.Shape[0], Device);
-        if (Convolve(x, w, null, g, y, sums, xMap, stats)) return;
+        if (Convolve(x, w, null, g, y, sums, stats)) return;
         int c = w.Shape[0];
         kernel.BnSiluStatistics(c, Ptr(sums), y.Count / c, c, stats);
     }

@@ -27,10 +27,13 @@ public sealed unsafe partial class CudaBackend
         public static OutMap Dense(ConvGeom c) => new() { H = c.Ho, W = c.Wo, Sh = 1, Sw = 1 };
     }
 
-    static ConvGeom Geometry(Tensor x, Tensor w, Conv2dGeometry g) => new()
+    static ConvGeom Geometry(Tensor x, Tensor w, Conv2dGeometry g) => Geometry(x.Shape, w, g);
+
+    /// For an input of shape x (a tensor's, or parts' side by side).
+    static ConvGeom Geometry(Shape x, Tensor w, Conv2dGeometry g) => new()
     {
-        H = x.Shape[1], W = x.Shape[2], Cin = x.Shape[3], Kh = w.Shape[1], Kw = w.Shape[2],
-        Ho = g.OutH(x.Shape[1], w.Shape[1]), Wo = g.OutW(x.Shape[2], w.Shape[2]),
+        H = x[1], W = x[2], Cin = x[3], Kh = w.Shape[1], Kw = w.Shape[2],
+        Ho = g.OutH(x[1], w.Shape[1]), Wo = g.OutW(x[2], w.Shape[2]),
         Sh = g.StrideH, Sw = g.StrideW, Ph = g.PadH, Pw = g.PadW,
     };
 
@@ -53,30 +56,34 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// batchSums (float64 [2, Cout], or null): BatchNorm's Σy and Σy² per channel, from the
-    /// implicit GEMM's epilogue where it runs, else from one pass over y. xMap (or null): x's
-    /// deferred BatchNorm + SiLU, applied in the implicit GEMM's loads, else in a pass of its own.
-    public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y, Tensor? batchSums = null, Tensor? xMap = null) =>
-        Convolve(x, w, bias, g, y, batchSums, xMap, default);
+    /// implicit GEMM's epilogue where it runs, else from one pass over y.
+    public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y, Tensor? batchSums = null) =>
+        Convolve(ConvInput.Of(x), w, bias, g, y, batchSums, default);
+
+    /// The parts read where they lie and deferred ones applied in the implicit GEMM's loads
+    /// (XParts), else computed and concatenated first.
+    public void Conv2d(ConvInput x, Tensor w, Conv2dGeometry g, Tensor y, Tensor batchSums) => Convolve(x, w, null, g, y, batchSums, default);
 
     /// Conv2d; with stats.Map the implicit GEMM's epilogue also finishes a deferred Conv block's
     /// statistics from the batch sums, and then it returns true (else the caller does).
-    bool Convolve(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y, Tensor? batchSums, Tensor? xMap, BnStatistics stats)
+    bool Convolve(ConvInput input, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor y, Tensor? batchSums, BnStatistics stats)
     {
-        var c = Geometry(x, w, g);
+        var x = input.First;
+        var c = Geometry(input.Shape, w, g);
         int cout = w.Shape[0], k = c.Kh * c.Kw * c.Cin;
         if (batchSums is not null) BatchSums.Check(batchSums, cout);
-        bool implicitGemm = UsesImplicitGemm(x, w, c, pointwise: batchSums is not null || bias is not null || xMap is not null, anyCout: true)
+        bool implicitGemm = UsesImplicitGemm(x, w, c, pointwise: batchSums is not null || bias is not null || !input.IsPlain, anyCout: true)
             && bias?.DType is null or DType.Float16;
-        if (xMap is not null && !(implicitGemm && AppliesInLoads(x, xMap)))
+        if (!input.IsPlain && !(implicitGemm && ReadsInPlace(input)))
         {
-            using var applied = Applied(x, xMap);
-            return Convolve(applied, w, bias, g, y, batchSums, null, stats);
+            using var joined = input.Joined(this);
+            return Convolve(ConvInput.Of(joined), w, bias, g, y, batchSums, stats);
         }
         bool finished = false;
         if (implicitGemm)
         {
             finished = bias is null && batchSums is not null && stats.Map != 0;
-            ImplicitForward(x, w, c, y, bias, bias is null ? batchSums : null, new BnApply { Map = PtrOrNull(xMap) }, finished ? stats : default);
+            ImplicitForward(x, w, c, y, bias, bias is null ? batchSums : null, Parts(input), finished ? stats : default);
             if (bias is null) batchSums = null; // taken in the epilogue
             bias = null; // added there
         }

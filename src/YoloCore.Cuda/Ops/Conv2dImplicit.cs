@@ -41,10 +41,10 @@ public sealed unsafe partial class CudaBackend
 
     /// batchSums (or null) receives BatchNorm's Σy and Σy² from the kernel's epilogue: float32
     /// partials per block of 128 rows, added per channel in double in the same launch (EpilogueSums).
-    /// bias (float16, or null) is added there too. xin (or none): x is a deferred BatchNorm + SiLU's
-    /// input, applied as it is loaded. stats (or none, with batchSums): the last block also turns
+    /// bias (float16, or null) is added there too. xin (or none): x's parts, read where they lie,
+    /// deferred ones applied as they are loaded (x is then the first, c's channels all of theirs). stats (or none, with batchSums): the last block also turns
     /// the sums into a deferred Conv block's statistics.
-    void ImplicitForward(Tensor x, Tensor w, ConvGeom c, Tensor y, Tensor? bias, Tensor? batchSums, BnApply xin = default, BnStatistics stats = default)
+    void ImplicitForward(Tensor x, Tensor w, ConvGeom c, Tensor y, Tensor? bias, Tensor? batchSums, XParts xin = default, BnStatistics stats = default)
     {
         int cp = PaddedChannels(c.Cin), cout = w.Shape[0], m = x.Shape[0] * c.Ho * c.Wo;
         var wp = WithChannels(w, cp); // x is read with its own channels (narrow_segment)
@@ -68,7 +68,7 @@ public sealed unsafe partial class CudaBackend
     /// The forward kernel with output channels 32, 64 or 128 per block: widths up to the layer's
     /// channels are candidates (a wider tile would compute empty columns), the fastest for the
     /// shape picked once per card (TileChoices); all of them give the same numbers, batch sums too.
-    void LaunchImplicitForward(ulong x, int xChannels, BnApply xin, ulong w, ulong bias, ulong y, EpilogueSums sums, int m, int cout, int k, ConvGeom g, OutMap map)
+    void LaunchImplicitForward(ulong x, int xChannels, XParts xin, ulong w, ulong bias, ulong y, EpilogueSums sums, int m, int cout, int k, ConvGeom g, OutMap map)
     {
         void Run(string tile, EpilogueSums s)
         {
@@ -225,7 +225,7 @@ public sealed unsafe partial class CudaBackend
     /// gW = Σ over pixels of gy ⊗ patches, split over the pixels into slices whose float32 partial
     /// sums the kernel's last blocks add in slice order (deterministic, whatever the split) into gw,
     /// without the stem's padded channels. bn: as for ImplicitInputGradient; xin: as for ImplicitForward.
-    void ImplicitWeightGradient(Tensor x, Tensor gy, ConvGeom c, int cout, Tensor gw, BnGrad bn = default, BnApply xin = default)
+    void ImplicitWeightGradient(Tensor x, Tensor gy, ConvGeom c, int cout, Tensor gw, BnGrad bn = default, XParts xin = default)
     {
         int cp = PaddedChannels(c.Cin), m = x.Shape[0] * c.Ho * c.Wo, k = c.Kh * c.Kw * cp;
         var (perSplit, slices, group) = WeightGradientSplit(m, cout, k);
@@ -245,14 +245,14 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// Both gradients in one launch (conv_implicit_backward: the input gradient's blocks, then the
-    /// weight gradient's), for a layer whose input has channels in runs of 8 and whose phases fit
-    /// one table; otherwise each on its own. The two launches are a candidate too ("apart"), timed
+    /// weight gradient's), for a layer whose input is one tensor (deferred or not) with channels in
+    /// runs of 8 and whose phases fit one table; otherwise each on its own. The two launches are a candidate too ("apart"), timed
     /// per shape with the tile pairs: the numbers are the same either way. bn: as for
     /// ImplicitInputGradient; xin: as for ImplicitForward.
-    void ImplicitBackward(Tensor x, Tensor w, Tensor gy, ConvGeom c, Tensor gx, bool add, Tensor gw, BnGrad bn = default, BnApply xin = default)
+    void ImplicitBackward(Tensor x, Tensor w, Tensor gy, ConvGeom c, Tensor gx, bool add, Tensor gw, BnGrad bn = default, XParts xin = default)
     {
         var tables = PhaseTables(c, out bool untouched);
-        if (tables.Count != 1 || untouched)
+        if (tables.Count != 1 || untouched || xin.Count > 1) // the one launch reads x as one tensor
         {
             ImplicitInputGradient(w, gy, c, gx, add, bn);
             ImplicitWeightGradient(x, gy, c, w.Shape[0], gw, bn, xin);
@@ -293,8 +293,8 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// What else tells a kernel's timings apart in the tile file: adding into gx, computing
-    /// BatchNorm's input gradient in the loads, applying a deferred BatchNorm + SiLU to x in them.
-    static string Variant(bool add, BnGrad bn, BnApply xin = default) => (add ? " add" : "") + (bn.Coef != 0 ? " bn" : "") + (xin.Map != 0 ? " apply" : "");
+    /// BatchNorm's input gradient in the loads, reading x's parts (deferred ones applied) in them.
+    static string Variant(bool add, BnGrad bn, XParts xin = default) => (add ? " add" : "") + (bn.Coef != 0 ? " bn" : "") + xin.Describe();
 }
 
 /// Mirrors conv2d.cu's Phases: up to Max input-gradient phases, their taps and their rows and
@@ -353,12 +353,27 @@ internal struct BnGrad
     public ulong X, Coef;
 }
 
-/// Mirrors conv2d_implicit.cuh's BnApply: a deferred BatchNorm + SiLU's map ([2, C] float32: scale,
-/// shift), which the convolution applies to x as it loads it (Map 0: x as it is).
+/// Mirrors conv2d_implicit.cuh's XParts: the convolution's input as up to Max tensors side by side
+/// in channels, each with a deferred BatchNorm + SiLU's map ([2, C] float32) or none (Count 0: x
+/// read as it is).
 [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
-internal struct BnApply
+internal unsafe struct XParts
 {
-    public ulong Map;
+    public const int Max = 4;
+    fixed ulong x[Max];
+    fixed ulong map[Max];
+    fixed int channels[Max];
+    public int Count;
+
+    public void Set(int i, ulong part, ulong partMap, int partChannels) => (x[i], map[i], channels[i]) = (part, partMap, partChannels);
+
+    /// For the tile file's keys: " apply" where a part is deferred, " parts N" where there are several.
+    public readonly string Describe()
+    {
+        bool deferred = false;
+        for (int i = 0; i < Count; i++) deferred |= map[i] != 0;
+        return (deferred ? " apply" : "") + (Count > 1 ? $" parts {Count}" : "");
+    }
 }
 
 /// Mirrors conv2d_implicit.cuh's SliceTotals: how the weight gradient's slices are added up.

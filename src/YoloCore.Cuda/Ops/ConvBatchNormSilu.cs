@@ -3,43 +3,63 @@ namespace YoloCore.Cuda;
 // YOLOv5's Conv block's backward (Ops.ConvBatchNormSilu): BatchNorm + SiLU's sums, parameter
 // gradients and input-gradient coefficients in one launch, then the convolution's two gradients
 // in one more, computing BatchNorm's input gradient where they read it (BnGrad): no launch writes
-// that gradient and nothing reads it back; a deferred input (xMap) is computed where the weight
-// gradient reads it (BnApply). Elsewhere (no implicit GEMM) the two ops' backward.
+// that gradient and nothing reads it back; the weight gradient reads the input's parts where they
+// lie, computing deferred ones as it loads them (XParts), and the input gradient of several parts
+// is split after. Elsewhere (no implicit GEMM) the two ops' backward.
 public sealed unsafe partial class CudaBackend
 {
-    public void ConvBatchNormSiluBackward(Tensor x, Tensor w, Conv2dGeometry g, Tensor y, Tensor gy, Tensor gamma, Tensor beta, Tensor saveMean,
-        Tensor saveInvStd, Tensor? gx, Tensor? gw, Tensor? ggamma, Tensor? gbeta, bool addToGx = false, Tensor? xMap = null)
+    public void ConvBatchNormSiluBackward(ConvInput input, Tensor w, Conv2dGeometry g, Tensor y, Tensor gy, Tensor gamma, Tensor beta, Tensor saveMean,
+        Tensor saveInvStd, IReadOnlyList<Tensor?> gxs, Tensor? gw, Tensor? ggamma, Tensor? gbeta, IReadOnlyList<bool> addToGx)
     {
         using var coef = BackwardCoefficients(y, gy, gamma, beta, saveMean, saveInvStd, ggamma, gbeta);
-        if (gx is null && gw is null) return;
-        var c = Geometry(x, w, g);
-        bool implicitGx = gx is not null && UsesImplicitInputGradient(x, w, c);
-        bool implicitGw = gw is not null && UsesImplicitGemm(x, w, c, pointwise: true) && gw.DType is DType.Float16 or DType.Float32;
-        bool inLoads = xMap is null || gw is null || AppliesInLoads(x, xMap);
-        if (gy.DType == DType.Float16 && y.DType == DType.Float16 && (gx is null || implicitGx) && (gw is null || implicitGw) && inLoads)
+        bool anyGx = gxs.Any(t => t is not null), single = input.Parts.Count == 1;
+        if (!anyGx && gw is null) return;
+        // The input gradient: straight into the one part's, else the concatenation's, split after.
+        var x = input.First;
+        var gx = single ? gxs[0] : anyGx ? Tensor.Empty(input.Shape, x.DType, Device) : null;
+        bool add = single && addToGx[0];
+        try
         {
-            var bn = new BnGrad { X = Ptr(y), Coef = Ptr(coef) };
-            var xin = new BnApply { Map = gw is null ? 0 : PtrOrNull(xMap) };
-            if (gx is not null && gw is not null) ImplicitBackward(x, w, gy, c, gx, addToGx, gw, bn, xin);
-            else if (gx is not null) ImplicitInputGradient(w, gy, c, gx, addToGx, bn);
-            else ImplicitWeightGradient(x, gy, c, w.Shape[0], gw!, bn, xin);
-            return;
+            var c = Geometry(input.Shape, w, g);
+            bool implicitGx = gx is not null && UsesImplicitInputGradient(x, w, c);
+            bool implicitGw = gw is not null && UsesImplicitGemm(x, w, c, pointwise: true) && gw.DType is DType.Float16 or DType.Float32;
+            bool inLoads = input.IsPlain || gw is null || ReadsInPlace(input);
+            if (gy.DType == DType.Float16 && y.DType == DType.Float16 && (gx is null || implicitGx) && (gw is null || implicitGw) && inLoads)
+            {
+                var bn = new BnGrad { X = Ptr(y), Coef = Ptr(coef) };
+                var xin = gw is null ? default : Parts(input);
+                if (gx is not null && gw is not null) ImplicitBackward(x, w, gy, c, gx, add, gw, bn, xin);
+                else if (gx is not null) ImplicitInputGradient(w, gy, c, gx, add, bn);
+                else ImplicitWeightGradient(x, gy, c, w.Shape[0], gw!, bn, xin);
+            }
+            else
+            {
+                // The input gradient needs x's shape only: one part's tensor is that even where deferred.
+                var joined = single && (input.IsPlain || gw is null) ? x : input.Joined(this);
+                try
+                {
+                    using var gyConv = Tensor.Empty(y.Shape, y.DType, Device);
+                    InputGradient(y, gy, silu: true, coef, gyConv);
+                    Conv2dBackward(joined, w, gyConv, g, gx, gw, null, add);
+                }
+                finally { if (!ReferenceEquals(joined, x)) joined.Dispose(); }
+            }
+            if (!single && gx is not null) input.SplitGradient(this, gx, gxs, addToGx);
         }
-        using var applied = xMap is null || gw is null ? null : Applied(x, xMap);
-        using var gyConv = Tensor.Empty(y.Shape, y.DType, Device);
-        InputGradient(y, gy, silu: true, coef, gyConv);
-        Conv2dBackward(applied ?? x, w, gyConv, g, gx, gw, null, addToGx);
+        finally { if (!single) gx?.Dispose(); }
     }
 
-    /// Whether the implicit GEMM's loads can apply xMap to x: float16, channels in runs of 8 (a
-    /// 16-byte segment is one pixel's), a float32 map.
-    static bool AppliesInLoads(Tensor x, Tensor xMap) => x.DType == DType.Float16 && x.Shape[3] % 8 == 0 && xMap.DType == DType.Float32;
+    /// Whether the implicit GEMM's loads can read x's parts where they lie (XParts): float16, at
+    /// most four parts, each with channels in runs of 8 (a 16-byte segment is one pixel's), float32 maps.
+    static bool ReadsInPlace(ConvInput x) =>
+        x.Parts.Count <= XParts.Max && x.Parts.All(p => p.DType == DType.Float16 && p.Shape[3] % 8 == 0) && x.Maps.All(m => m is null || m.DType == DType.Float32);
 
-    /// x with its deferred BatchNorm + SiLU applied, where a kernel cannot do it in its loads.
-    Tensor Applied(Tensor x, Tensor xMap)
+    /// conv2d_implicit.cuh's XParts for x: none (count 0: x read as it is) where it is one computed tensor.
+    static XParts Parts(ConvInput x)
     {
-        var applied = Tensor.Empty(x.Shape, x.DType, Device);
-        BatchNormSiluMap(x, xMap, applied);
-        return applied;
+        if (x.IsPlain) return default;
+        var parts = new XParts { Count = x.Parts.Count };
+        for (int i = 0; i < x.Parts.Count; i++) parts.Set(i, Ptr(x.Parts[i]), PtrOrNull(x.Maps[i]), x.Parts[i].Shape[3]);
+        return parts;
     }
 }

@@ -19,8 +19,8 @@ public sealed class C3 : EndsInConvBlock
     protected override ConvBnSilu Last => cv3;
 
     /// concat(m(cv1(x)), cv2(x)), cv1's output deferred where the first Bottleneck reads it
-    /// through its cv1 alone (no shortcut).
-    protected override Tensor Body(DeferredActivation x)
+    /// through its cv1 alone (no shortcut), cv2's where cv3 reads the two in place.
+    protected override DeferredActivation Body(DeferredActivation x)
     {
         Tensor ma;
         if (m.Count == 0) ma = cv1.Forward(x);
@@ -36,8 +36,7 @@ public sealed class C3 : EndsInConvBlock
                 ma = next;
             }
         }
-        using (ma)
-        using (var b = cv2.Forward(x))
-            return Ops.Concat([ma, b], -1);
+        if (cv3.Defers(ma)) return DeferredActivation.Concat(DeferredActivation.Owning(ma), cv2.ForwardDeferred(x));
+        return Joined(ma, cv2.Forward(x));
     }
 }

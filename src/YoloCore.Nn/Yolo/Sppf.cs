@@ -17,13 +17,12 @@ public sealed class Sppf : EndsInConvBlock
 
     protected override ConvBnSilu Last => cv2;
 
-    /// cv1(x) and its three pools, concatenated.
-    protected override Tensor Body(DeferredActivation x)
+    /// cv1(x) and its three pools, side by side.
+    protected override DeferredActivation Body(DeferredActivation x)
     {
-        using var a = cv1.Forward(x);
-        using var y1 = a.MaxPool2d(k, 1, k / 2);
-        using var y2 = y1.MaxPool2d(k, 1, k / 2);
-        using var y3 = y2.MaxPool2d(k, 1, k / 2);
-        return Ops.Concat([a, y1, y2, y3], -1);
+        var a = cv1.Forward(x);
+        var y1 = a.MaxPool2d(k, 1, k / 2);
+        var y2 = y1.MaxPool2d(k, 1, k / 2);
+        return Joined(a, y1, y2, y2.MaxPool2d(k, 1, k / 2));
     }
 }

@@ -131,6 +131,18 @@ public static class OpCatalog
         return Ops.Concat([y.Reshape(-1), .. batch], 0);
     };
 
+    // A Conv block reading a concatenation in place: x[0] (computed), the Conv block over x[0]
+    // (weight x[1], γ x[2], β x[3], 1×1) deferred, then x[4..] computed, side by side; the reader
+    // has weight x[^3], γ x[^2], β x[^1], its stride and padding. x[0]'s gradient comes from two
+    // consumers (the part and the block), so the second adds into the first's.
+    static Func<Tensor[], Tensor> PartsReader(int extra, int stride, int pad) => x =>
+    {
+        var d = x[0].ConvBatchNormSiluDeferred(x[1].Cast(x[0].DType), Conv2dGeometry.Square(1, 0), x[2], x[3], Stat(x, 0, weight: 2), Stat(x, 1, weight: 2), 0.03, 1e-3);
+        using var joined = DeferredActivation.Concat([DeferredActivation.Of(x[0]), d, .. x.Skip(4).Take(extra).Select(DeferredActivation.Of)]);
+        int r = x.Length - 3;
+        return joined.ConvBatchNormSilu(x[r].Cast(x[0].DType), Conv2dGeometry.Square(stride, pad), x[r + 1], x[r + 2], Stat(x, 0, weight: r + 1), Stat(x, 1, weight: r + 1), 0.03, 1e-3);
+    };
+
     static Tensor BnEval(Tensor[] x) => x[0].BatchNorm2d(x[1], x[2], Stat(x, 0.2), Stat(x, 1.7), false, 0.03, 1e-3);
 
     /// Every op's cases: Core's below, then those of extension ops in higher layers (the YOLO
@@ -171,6 +183,8 @@ public static class OpCatalog
         new("conv+batchnorm+silu train", [N(2, 5, 6, 3), N(4, 3, 3, 3), BnP(4), BnN(4)], ConvBnSilu(1, 1)),
         new("conv+batchnorm+silu train s2", [N(2, 7, 6, 4), N(6, 3, 3, 4), BnP(6), BnN(6)], ConvBnSilu(2, 1)),
         new("conv+batchnorm+silu+shortcut train", [N(2, 5, 6, 4), N(4, 3, 3, 4), BnP(4), BnN(4), N(2, 5, 6, 4)], ConvBnSiluAdd(1)),
+        new("conv+batchnorm+silu over parts (one deferred)", [N(2, 5, 6, 8), Master(8, 1, 1, 8), BnP(8), BnN(8), N(2, 5, 6, 16), Master(12, 1, 1, 32), BnP(12), BnN(12)],
+            PartsReader(1, 1, 0)),
         new("conv+batchnorm+silu deferred into k3", [N(2, 5, 6, 8), Master(8, 1, 1, 8), BnP(8), BnN(8), Master(8, 3, 3, 8), BnP(8), BnN(8)],
             DeferredChain([(1, 0), (1, 1)])),
         new("silu", [N(3, 17)], x => x[0].Silu()),
@@ -271,13 +285,19 @@ public static class OpCatalog
         // A deferred BatchNorm + SiLU applied in the next convolution's loads, forward and weight
         // gradient: into a 3×3 (a Bottleneck's cv1 → cv2, with and without its shortcut), into a
         // stride-2 one at batch 64, and a block that reads one deferred and defers its own (both
-        // BnApply and BnGrad in its backward's loads).
+        // a map and BnGrad in its backward's loads).
         new("wide conv+batchnorm+silu deferred k1 into k3", [N(2, 9, 9, 16), Master(16, 1, 1, 16), BnP(16), BnN(16), Master(24, 3, 3, 16), BnP(24), BnN(24)],
             DeferredChain([(1, 0), (1, 1)])),
         new("wide conv+batchnorm+silu deferred into k3+shortcut", [N(2, 9, 9, 16), Master(16, 1, 1, 16), BnP(16), BnN(16), Master(16, 3, 3, 16), BnP(16), BnN(16), N(2, 9, 9, 16)],
             DeferredChain([(1, 0), (1, 1)], residual: true)),
         new("wide conv+batchnorm+silu deferred into k3 s2 batch 64", [N(64, 5, 5, 8), Master(16, 3, 3, 8), BnP(16), BnN(16), Master(24, 3, 3, 16), BnP(24), BnN(24)],
             DeferredChain([(1, 1), (2, 1)])),
+        // A concatenation read in place (C3's cv3, SPPF's cv2, the head's Concat into a C3): four
+        // parts into a 1×1, one of them deferred; two into a 3×3 stride 2 at batch 64.
+        new("wide conv+batchnorm+silu over 4 parts k1", [N(2, 9, 9, 16), Master(24, 1, 1, 16), BnP(24), BnN(24), N(2, 9, 9, 8), N(2, 9, 9, 32),
+            Master(40, 1, 1, 80), BnP(40), BnN(40)], PartsReader(2, 1, 0)),
+        new("wide conv+batchnorm+silu over parts k3 s2 batch 64", [N(64, 5, 5, 8), Master(16, 1, 1, 8), BnP(16), BnN(16), Master(24, 3, 3, 24), BnP(24), BnN(24)],
+            PartsReader(0, 2, 1)),
         new("wide conv+batchnorm+silu deferred, running statistics", [N(2, 9, 9, 16), Master(24, 1, 1, 16), BnP(24), BnN(24), Master(16, 3, 3, 24), BnP(16), BnN(16)],
             DeferredChain([(1, 0), (1, 1)], statistics: true)),
         new("wide conv+batchnorm+silu deferred twice", [N(2, 10, 10, 32), Master(40, 3, 3, 32), BnP(40), BnN(40), Master(16, 1, 1, 40), BnP(16), BnN(16), Master(48, 1, 1, 16), BnP(48), BnN(48)],

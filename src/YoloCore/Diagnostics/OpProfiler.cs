@@ -69,9 +69,10 @@ public sealed class OpProfiler
             nameof(IBackend.Unary) => $"{a[0]}",
             nameof(IBackend.Binary) when !backward => $"{a[0]}{(((Tensor)a[1]!).Shape == ((Tensor)a[2]!).Shape ? "" : " broadcast")}",
             nameof(IBackend.Binary) => $"{a[0]}",
-            nameof(IBackend.Conv2d) => $"Conv2d {Conv((Tensor)a[0]!, (Tensor)a[1]!, (Conv2dGeometry)a[3]!)}{(a[6] is not null ? " deferred input" : "")}",
-            "ConvBatchNormSilu" => $"Conv2d+BatchNormSilu {Conv((Tensor)a[0]!, (Tensor)a[1]!, (Conv2dGeometry)a[2]!)}{(a.Length > 15 && a[15] is not null ? " deferred input" : "")}",
-            nameof(IBackend.ConvBatchNormSiluDeferred) => $"Conv2d+BatchNormSilu deferred {Conv((Tensor)a[0]!, (Tensor)a[2]!, (Conv2dGeometry)a[3]!)}",
+            nameof(IBackend.Conv2d) when a[0] is ConvInput x => $"Conv2d {Conv(x, (Tensor)a[1]!, (Conv2dGeometry)a[2]!)}",
+            nameof(IBackend.Conv2d) => $"Conv2d {Conv(ConvInput.Of((Tensor)a[0]!), (Tensor)a[1]!, (Conv2dGeometry)a[3]!)}",
+            "ConvBatchNormSilu" => $"Conv2d+BatchNormSilu {Conv((ConvInput)a[0]!, (Tensor)a[1]!, (Conv2dGeometry)a[2]!)}",
+            nameof(IBackend.ConvBatchNormSiluDeferred) => $"Conv2d+BatchNormSilu deferred {Conv((ConvInput)a[0]!, (Tensor)a[1]!, (Conv2dGeometry)a[2]!)}",
             nameof(IBackend.Copy) when ((Tensor)a[0]!).DType != ((Tensor)a[1]!).DType => "Cast",
             nameof(IBackend.SumTo) when ((Tensor)a[1]!).Count == 1 => "Sum",
             _ => name,
@@ -79,5 +80,8 @@ public sealed class OpProfiler
         return backward ? name + " backward" : name;
     }
 
-    static string Conv(Tensor x, Tensor w, Conv2dGeometry g) => $"{w.Shape[1]}x{w.Shape[2]}/{g.StrideH} {x.Shape[3]}-{w.Shape[0]}";
+    /// Kernel, stride and channels, and how the input is read: " deferred input" where a part is
+    /// deferred, " N parts" where it is a concatenation read in place.
+    static string Conv(ConvInput x, Tensor w, Conv2dGeometry g) => $"{w.Shape[1]}x{w.Shape[2]}/{g.StrideH} {x.Shape[3]}-{w.Shape[0]}"
+        + (x.Maps.Any(m => m is not null) ? " deferred input" : "") + (x.Parts.Count > 1 ? $" {x.Parts.Count} parts" : "");
 }

@@ -22,27 +22,26 @@ public static partial class Ops
 
     /// batchSums (float64 [2, Cout], or null) also receives Σy and Σy² per channel (ConvBatchNormSilu);
     /// xMap (or null, without a node): x is a deferred BatchNorm + SiLU's input (IBackend.Conv2d).
-    static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, Conv2dGeometry g, Tensor? batchSums, Tensor? xMap = null)
+    static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, Conv2dGeometry g, Tensor? batchSums)
     {
-        var y = Conv2dOutput(x, weight, bias, g, xMap);
-        x.Backend.Conv2d(x, weight, bias, g, y, batchSums, xMap);
+        var y = Conv2dOutput(x, x.Shape, weight, bias, g);
+        x.Backend.Conv2d(x, weight, bias, g, y, batchSums);
         if (GradMode.ShouldRecord(x, weight, bias)) y.GradFn = new Conv2dNode(x, weight, bias, g);
         return y;
     }
 
-    /// The checked output tensor of a convolution, not yet computed.
-    static Tensor Conv2dOutput(Tensor x, Tensor weight, Tensor? bias, Conv2dGeometry g, Tensor? xMap)
+    /// The checked output tensor of a convolution of input shape `shape` (x's, or its parts'
+    /// side by side; x gives the device and dtype), not yet computed.
+    static Tensor Conv2dOutput(Tensor x, Shape shape, Tensor weight, Tensor? bias, Conv2dGeometry g)
     {
-        if (x.Rank != 4 || weight.Rank != 4) throw new ArgumentException($"Conv2d needs NHWC input and OHWI weight, got {x.Shape} and {weight.Shape}");
+        if (shape.Rank != 4 || weight.Rank != 4) throw new ArgumentException($"Conv2d needs NHWC input and OHWI weight, got {shape} and {weight.Shape}");
         RequireSameDevice(x, weight, "Conv2d");
-        int n = x.Shape[0], h = x.Shape[1], w = x.Shape[2], cin = x.Shape[3];
+        int n = shape[0], h = shape[1], w = shape[2], cin = shape[3];
         int cout = weight.Shape[0], kh = weight.Shape[1], kw = weight.Shape[2];
         if (weight.Shape[3] != cin) throw new ArgumentException($"Conv2d: input has {cin} channels, weight {weight.Shape} expects {weight.Shape[3]}");
         if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != cout)) throw new ArgumentException($"Conv2d: bias {bias.Shape} for {cout} output channels");
         int ho = g.OutH(h, kh), wo = g.OutW(w, kw);
         if (ho <= 0 || wo <= 0) throw new ArgumentException($"Conv2d: {kh}×{kw} kernel with {g} leaves no output for {h}×{w} input");
-        if (xMap is not null && (xMap.Shape != new Shape(2, cin) || GradMode.ShouldRecord(x, weight, bias)))
-            throw new ArgumentException($"Conv2d: a deferred input's map is [2, {cin}] and its convolution is recorded by ConvBatchNormSilu, got {xMap}");
         return Like(x, new Shape(n, ho, wo, cout));
     }
 

@@ -14,13 +14,13 @@ public static partial class Ops
     /// pass: a Bottleneck's x + cv2(cv1(x)) with no Add of its own.
     public static Tensor ConvBatchNormSilu(this Tensor x, Tensor weight, Conv2dGeometry g, Tensor gamma, Tensor beta,
         Tensor runningMean, Tensor runningVar, double momentum, double eps, Tensor? residual = null) =>
-        ConvBlock(x, null, weight, g, gamma, beta, runningMean, runningVar, momentum, eps, residual, defer: false).Output;
+        ConvBlock(ConvInput.Of(x), weight, g, gamma, beta, runningMean, runningVar, momentum, eps, residual, defer: false).Output;
 
-    /// The same reading x as it comes: computed, or deferred by the block before (applied in the
-    /// convolution's loads).
+    /// The same reading x as the modules before left it: computed, deferred by the block before
+    /// (applied in the convolution's loads), or several parts side by side (read where they lie).
     public static Tensor ConvBatchNormSilu(this DeferredActivation x, Tensor weight, Conv2dGeometry g, Tensor gamma, Tensor beta,
         Tensor runningMean, Tensor runningVar, double momentum, double eps, Tensor? residual = null) =>
-        ConvBlock(x.Input, x.Map, weight, g, gamma, beta, runningMean, runningVar, momentum, eps, residual, defer: false).Output;
+        ConvBlock(x.AsInput(), weight, g, gamma, beta, runningMean, runningVar, momentum, eps, residual, defer: false).Output;
 
     /// The Conv block with its BatchNorm + SiLU left to the convolution that reads its output
     /// (DeferredActivation): the convolution, its batch sums and from them the statistics alone
@@ -29,7 +29,7 @@ public static partial class Ops
     public static DeferredActivation ConvBatchNormSiluDeferred(this DeferredActivation x, Tensor weight, Conv2dGeometry g, Tensor gamma, Tensor beta,
         Tensor runningMean, Tensor runningVar, double momentum, double eps)
     {
-        var (input, map) = ConvBlock(x.Input, x.Map, weight, g, gamma, beta, runningMean, runningVar, momentum, eps, null, defer: true);
+        var (input, map) = ConvBlock(x.AsInput(), weight, g, gamma, beta, runningMean, runningVar, momentum, eps, null, defer: true);
         return DeferredActivation.Deferred(input, map!);
     }
 
@@ -37,16 +37,25 @@ public static partial class Ops
         Tensor runningMean, Tensor runningVar, double momentum, double eps) =>
         DeferredActivation.Of(x).ConvBatchNormSiluDeferred(weight, g, gamma, beta, runningMean, runningVar, momentum, eps);
 
-    /// The value a deferred activation stands for, silu(y·scale + shift), as a tensor of its own:
-    /// for a reader that cannot apply the map itself. Its gradient goes to x.Input unchanged (the
-    /// producer takes the gradient at the value).
+    /// The value x stands for as a tensor of its own (each deferred part's silu(y·scale + shift),
+    /// the parts concatenated): for a reader that cannot read it in place. Each part's gradient
+    /// goes to its tensor unchanged (a deferred part's producer takes the gradient at the value).
     public static Tensor Computed(this DeferredActivation x)
     {
         if (!x.IsDeferred) throw new InvalidOperationException($"{x.Input} is computed already: read it as it is");
-        var y = Like(x.Input);
-        x.Input.Backend.BatchNormSiluMap(x.Input, x.Map!, y);
-        if (GradMode.ShouldRecord(x.Input)) y.GradFn = new ComputedNode(x.Input);
-        return y;
+        var values = x.Parts.Select(p =>
+        {
+            if (p.Map is null) return p.Input;
+            var y = Like(p.Input);
+            p.Input.Backend.BatchNormSiluMap(p.Input, p.Map, y);
+            if (GradMode.ShouldRecord(p.Input)) y.GradFn = new ComputedNode(p.Input);
+            return y;
+        }).ToList();
+        if (values.Count == 1) return values[0];
+        var joined = Concat(values, -1);
+        for (int i = 0; i < values.Count; i++)
+            if (x.Parts[i].Map is not null) values[i].Dispose();
+        return joined;
     }
 
     sealed class ComputedNode(Tensor input) : Node(input)
@@ -55,47 +64,59 @@ public static partial class Ops
     }
 
     /// The block's output (the activation, or with defer BatchNorm's input y) and with defer its map.
-    static (Tensor Output, Tensor? Map) ConvBlock(Tensor x, Tensor? xMap, Tensor weight, Conv2dGeometry g, Tensor gamma, Tensor beta,
+    static (Tensor Output, Tensor? Map) ConvBlock(ConvInput x, Tensor weight, Conv2dGeometry g, Tensor gamma, Tensor beta,
         Tensor runningMean, Tensor runningVar, double momentum, double eps, Tensor? residual, bool defer)
     {
+        var first = x.First;
+        foreach (var (part, map) in x.Parts.Zip(x.Maps))
+        {
+            RequireSameDevice(first, part, "ConvBatchNormSilu");
+            if (part.DType != first.DType || part.Rank != 4 || first.Rank != 4 || Enumerable.Range(0, 3).Any(d => part.Shape[d] != first.Shape[d]))
+                throw new ArgumentException($"ConvBatchNormSilu: input parts {string.Join(", ", x.Parts.Select(t => t.ToString()))} do not lie side by side");
+            if (map is not null && map.Shape != new Shape(2, part.Shape[3]))
+                throw new ArgumentException($"ConvBatchNormSilu: a deferred part's map is [2, {part.Shape[3]}], got {map}");
+        }
         Tensor y, output, mean, invStd;
-        Tensor? map = null;
+        Tensor? outMap = null;
+        using (GradMode.NoGrad()) y = Conv2dOutput(first, x.Shape, weight, null, g);
+        using var sums = defer ? null : BatchSums.Empty(weight.Shape[0], first.Device);
         if (defer)
         {
-            using (GradMode.NoGrad()) y = Conv2dOutput(x, weight, null, g, xMap);
             CheckBatchNorm("BatchNormSilu", y, true, gamma, beta, runningMean, runningVar);
-            (mean, invStd, map) = (Like(gamma), Like(gamma), Like(gamma, new Shape(2, gamma.Shape[0])));
-            x.Backend.ConvBatchNormSiluDeferred(x, xMap, weight, g, y, gamma, beta, runningMean, runningVar, momentum, eps, mean, invStd, map);
+            (mean, invStd, outMap) = (Like(gamma), Like(gamma), Like(gamma, new Shape(2, gamma.Shape[0])));
+            first.Backend.ConvBatchNormSiluDeferred(x, weight, g, y, gamma, beta, runningMean, runningVar, momentum, eps, mean, invStd, outMap);
             output = y;
         }
         else
         {
-            using var sums = BatchSums.Empty(weight.Shape[0], x.Device);
-            using (GradMode.NoGrad()) y = Conv2d(x, weight, null, g, sums, xMap);
+            if (x.IsPlain) first.Backend.Conv2d(first, weight, null, g, y, sums);
+            else first.Backend.Conv2d(x, weight, g, y, sums!);
             output = BatchNormSiluTrain(y, gamma, beta, runningMean, runningVar, momentum, eps, sums, residual, out mean, out invStd);
         }
         using (mean)
         using (invStd)
-            if (GradMode.ShouldRecord(x, weight, gamma) || GradMode.ShouldRecord(beta, residual))
-                output.GradFn = new ConvBatchNormSiluNode(x, xMap, weight, g, y, gamma, beta, mean, invStd, residual);
+            if (x.Parts.Any(p => GradMode.ShouldRecord(p)) || GradMode.ShouldRecord(weight, gamma) || GradMode.ShouldRecord(beta, residual))
+                output.GradFn = new ConvBatchNormSiluNode(x, weight, g, y, gamma, beta, mean, invStd, residual);
         if (!defer) y.Dispose(); // the node keeps its own handle
-        return (output, map);
+        return (output, outMap);
     }
 
-    /// The Conv block's backward: inputs x, weight, γ, β and the residual (its gradient is gy's).
-    /// x's gradient is the gradient at its value, also where it was deferred (xMap kept, to apply
-    /// it again for the weight gradient). Deferred or not, gy is the gradient at the activation.
+    /// The Conv block's backward: inputs x's parts, the weight, γ, β and the residual (its gradient
+    /// is gy's). A part's gradient is the gradient at its value, also where it was deferred (its map
+    /// kept, to apply it again for the weight gradient); deferred or not, gy is the gradient at the
+    /// activation.
     sealed class ConvBatchNormSiluNode : Node
     {
-        readonly Tensor x, w, y, gamma, beta, mean, invStd;
-        readonly Tensor? xMap;
+        readonly ConvInput x;
+        readonly Tensor w, y, gamma, beta, mean, invStd;
         readonly Conv2dGeometry g;
+        readonly int parts;
 
-        public ConvBatchNormSiluNode(Tensor x, Tensor? xMap, Tensor w, Conv2dGeometry g, Tensor y, Tensor gamma, Tensor beta, Tensor mean, Tensor invStd,
-            Tensor? residual) : base(x, w, gamma, beta, residual)
+        public ConvBatchNormSiluNode(ConvInput x, Tensor w, Conv2dGeometry g, Tensor y, Tensor gamma, Tensor beta, Tensor mean, Tensor invStd,
+            Tensor? residual) : base([.. x.Parts, w, gamma, beta, residual])
         {
-            this.x = Save(x);
-            if (xMap is not null) this.xMap = Save(xMap);
+            parts = x.Parts.Count;
+            this.x = new ConvInput(x.Parts.Select(Save).ToArray(), x.Maps.Select(m => m is null ? null : Save(m)).ToArray());
             this.w = Save(w);
             this.y = Save(y);
             this.gamma = Save(gamma);
@@ -105,18 +126,24 @@ public static partial class Ops
             this.g = g;
         }
 
-        protected internal override Tensor?[] Backward(Tensor gy) => Backward(gy, [null, null, null, null, null]);
+        protected internal override Tensor?[] Backward(Tensor gy) => Backward(gy, new Tensor?[parts + 4]);
 
-        /// x's gradient is added into what x's other consumers gave, when the engine offers it.
+        /// A part's gradient is added into what its other consumers gave, when the engine offers it.
         protected internal override Tensor?[] Backward(Tensor gy, IReadOnlyList<Tensor?> addInto)
         {
-            bool add = addInto[0] is { } sum && sum.Shape == x.Shape && sum.DType == x.DType;
-            var gx = add ? addInto[0] : NeedsGrad(0) ? Like(x) : null;
-            var gw = NeedsGrad(1) ? Like(w, dtype: GradientDType(1, w.DType)) : null;
-            var gg = NeedsGrad(2) ? Like(gamma) : null;
-            var gb = NeedsGrad(3) ? Like(gamma) : null;
-            x.Backend.ConvBatchNormSiluBackward(x, w, g, y, gy, gamma, beta, mean, invStd, gx, gw, gg, gb, add, xMap);
-            return [gx, gw, gg, gb, NeedsGrad(4) ? gy.ShareStorage(gy.Shape) : null];
+            var gx = new Tensor?[parts];
+            var add = new bool[parts];
+            for (int i = 0; i < parts; i++)
+            {
+                var part = x.Parts[i];
+                add[i] = addInto[i] is { } sum && sum.Shape == part.Shape && sum.DType == part.DType;
+                gx[i] = add[i] ? addInto[i] : NeedsGrad(i) ? Like(part) : null;
+            }
+            var gw = NeedsGrad(parts) ? Like(w, dtype: GradientDType(parts, w.DType)) : null;
+            var gg = NeedsGrad(parts + 1) ? Like(gamma) : null;
+            var gb = NeedsGrad(parts + 2) ? Like(gamma) : null;
+            x.First.Backend.ConvBatchNormSiluBackward(x, w, g, y, gy, gamma, beta, mean, invStd, gx, gw, gg, gb, add);
+            return [.. gx, gw, gg, gb, NeedsGrad(parts + 3) ? gy.ShareStorage(gy.Shape) : null];
         }
     }
 }
