@@ -110,17 +110,19 @@ struct Phases
 
 // Phase p.z's input gradient: the stride-1 convolution of gy [n, c.ho, c.wo, cout] with the
 // phase's taps of w [cout, c.kh, c.kw, c.cin] into its rows and columns of gx [n, c.h, c.w, c.cin]
-// (added to them with add; with bn.coef gy as BnGrad says). The grid (dgrad_grid) covers the
+// (added to them with add; with bn.coef gy as BnGrad says; with op.count into the parts of a
+// concatenation read in place, OutParts, instead of gx). The grid (dgrad_grid) covers the
 // largest phase; a phase with fewer row blocks leaves the rest idle.
 template <int NT>
-__device__ void conv_implicit_dgrad(const u16* gy, const u16* w, u16* gx, int n, int cout, const ConvGeom& c, const Phases& ph, int add, BnGrad bn, Place p, u16* smem)
+__device__ void conv_implicit_dgrad(const u16* gy, const u16* w, u16* gx, int n, int cout, const ConvGeom& c, const Phases& ph, int add, BnGrad bn, Place p, u16* smem,
+    const OutParts& op = OutParts{})
 {
     int z = p.z, m = n * ph.hp[z] * ph.wp[z];
     if (p.x * IG_BM >= m) return;
     ConvGeom t = {c.ho, c.wo, cout, ph.hp[z], ph.wp[z], ph.th[z], ph.tw[z], 1, 1, ph.ph[z], ph.pw[z]};
     OutMap om = {c.h, c.w, c.sh, c.sw, ph.oh[z], ph.ow[z], add};
     FlippedWeights f = {w, c.kh, c.kw, c.sh, c.sw, ph.rh[z], ph.rw[z]};
-    conv_implicit_forward<NT, true>(gy, w, gx, EpilogueSums{}, m, c.cin, t.kh * t.kw * cout, t, om, p, smem, f, bn);
+    conv_implicit_forward<NT, true>(gy, w, gx, EpilogueSums{}, m, c.cin, t.kh * t.kw * cout, t, om, p, smem, f, bn, nullptr, 0, XParts{}, op);
 }
 
 // The input gradient's grid: row blocks of the largest phase × column blocks of c.cin × phases.
@@ -134,10 +136,10 @@ __device__ Place dgrad_grid(int n, const ConvGeom& c, const Phases& ph)
 
 // Every phase's input gradient in one launch, phase blockIdx.z.
 #define EXPORT_CONV_DGRAD(BN, NT) \
-    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_dgrad_n##BN##_f16(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p, int add, BnGrad bn) \
+    extern "C" __global__ void __launch_bounds__(256, 2) conv_implicit_dgrad_n##BN##_f16(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p, int add, BnGrad bn, OutParts op) \
     { \
         __shared__ __align__(128) u16 smem[forward_smem_halves<NT, true>()]; \
-        conv_implicit_dgrad<NT>((const u16*)gy, (const u16*)w, (u16*)gx, n, cout, c, p, add, bn, here(), smem); \
+        conv_implicit_dgrad<NT>((const u16*)gy, (const u16*)w, (u16*)gx, n, cout, c, p, add, bn, here(), smem, op); \
     }
 EXPORT_CONV_DGRAD(128, 8)
 EXPORT_CONV_DGRAD(64, 4)

@@ -280,6 +280,17 @@ struct XParts
     int count;
 };
 
+// Where the input gradient of a concatenation read in place goes (the reader's backward over an
+// XParts input): part q's channels of gx into y[q] (null: not needed), added to what is there
+// where add[q]. count 0: gx itself, OutMap's add.
+struct OutParts
+{
+    u16* y[MAX_PARTS];
+    int channels[MAX_PARTS];
+    int add[MAX_PARTS];
+    int count;
+};
+
 // Channel c of the concatenation: its part's tensor, map and channels, and c within the part
 // (constant indices only, so the table stays in the kernel's parameters).
 struct PartAt
@@ -353,7 +364,7 @@ __device__ constexpr int forward_smem_halves() { return 2 * IG_BM * IG_LD + 2 * 
 // channels per pixel, g.cin (a multiple of 8) or fewer (narrow_segment); 0 for g.cin.
 template <int NT, bool FLIPPED = false>
 __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, EpilogueSums e, int m_total, int cout, int k_total, ConvGeom g, OutMap om,
-    Place p, u16* smem, FlippedWeights f = FlippedWeights{}, BnGrad bn = BnGrad{}, const u16* bias = nullptr, int x_channels = 0, XParts in = XParts{})
+    Place p, u16* smem, FlippedWeights f = FlippedWeights{}, BnGrad bn = BnGrad{}, const u16* bias = nullptr, int x_channels = 0, XParts in = XParts{}, OutParts op = OutParts{})
 {
 #if __CUDA_ARCH__ >= 800
     constexpr int BN = 16 * NT, BSEGS = (BN * 4 + 255) / 256, BLD = FLIPPED ? BN + 8 : IG_LD, BROWS = FLIPPED ? IG_BK : BN;
@@ -477,37 +488,46 @@ __device__ void conv_implicit_forward(const u16* x, const u16* w, u16* y, Epilog
     // 4 output rows, whose places in y (OutMap) are worked out once. With e.partial (BatchNorm's batch
     // sums, see above) it also adds up the values it stores, as stored (rounded to float16):
     // s[0..1] = Σy and q[0..1] = Σy² of its two columns.
-    i64 ybase[2][2];
+    i64 ypix[2][2]; // the pixel's index in y, or -1
     for (int i = 0; i < 2; i++)
         for (int half = 0; half < 2; half++)
         {
             int row = m0 + wm * 32 + i * 16 + half * 8 + (lane >> 2);
             int mm = row < m_total ? row : 0, n = mm / hw, pix = mm - n * hw, oi = pix / g.wo, oj = pix - oi * g.wo;
-            ybase[i][half] = row < m_total ? (((i64)n * om.h + om.oh + om.sh * oi) * om.w + om.ow + om.sw * oj) * cout : -1;
+            ypix[i][half] = row < m_total ? ((i64)n * om.h + om.oh + om.sh * oi) * om.w + om.ow + om.sw * oj : -1;
         }
     for (int j = 0; j < NT; j++)
     {
         int col = n0 + wn * 8 * NT + j * 8 + (lane & 3) * 2;
         float s[2] = {0.0f, 0.0f}, q[2] = {0.0f, 0.0f};
+        // The column's tensor, its channels and place in it, and whether to add (OutParts).
+        u16* yp = y;
+        int ych = cout, ycol = col, yadd = om.add;
+        if (FLIPPED && op.count)
+        {
+            yp = op.y[0], ych = op.channels[0], yadd = op.add[0];
+            for (int t = 1; t < MAX_PARTS; t++)
+                if (t < op.count && ycol >= ych) ycol -= ych, yp = op.y[t], ych = op.channels[t], yadd = op.add[t];
+        }
         for (int i = 0; i < 2; i++)
             for (int half = 0; half < 2; half++)
             {
-                if (col >= cout || ybase[i][half] < 0) continue;
-                u16* out = y + ybase[i][half] + col;
-                bool two = col + 1 < cout; // always for an even cout
+                if (col >= cout || ypix[i][half] < 0 || !yp) continue;
+                u16* out = yp + ypix[i][half] * ych + ycol;
+                bool two = col + 1 < cout; // always for an even cout (and within one part: theirs are even)
                 float a0 = acc[i][j][2 * half], a1 = acc[i][j][2 * half + 1];
                 if (bias)
                 {
                     a0 += h2f(bias[col]);
                     if (two) a1 += h2f(bias[col + 1]);
                 }
-                if (om.add)
+                if (yadd)
                 {
                     a0 += h2f(out[0]);
                     if (two) a1 += h2f(out[1]);
                 }
                 unsigned short h0 = f2h(a0), h1 = f2h(a1);
-                if ((cout & 1) == 0) *(unsigned*)out = (unsigned)h0 | ((unsigned)h1 << 16); // 4-byte aligned pairs
+                if ((ych & 1) == 0) *(unsigned*)out = (unsigned)h0 | ((unsigned)h1 << 16); // 4-byte aligned pairs
                 else
                 {
                     out[0] = h0;

@@ -100,7 +100,7 @@ public static partial class KernelBindings
             "unsigned" or "unsigned int" => "uint",
             "float" => "float",
             "double" => "double",
-            "Walk" or "ConvGeom" or "OutMap" or "PoolGeom" or "LossTerms" or "Pieces" or "Phases" or "EpilogueSums" or "SliceTotals" or "BnGrad" or "XParts" or "BnStatistics" or "LossLevels" => t,
+            "Walk" or "ConvGeom" or "OutMap" or "PoolGeom" or "LossTerms" or "Pieces" or "Phases" or "EpilogueSums" or "SliceTotals" or "BnGrad" or "XParts" or "OutParts" or "BnStatistics" or "LossLevels" => t,
             _ => throw new InvalidDataException($"kernel parameter type '{c}' has no C# binding (add it to KernelBindings.CSharpType)"),
         };
     }

@@ -190,24 +190,24 @@ public sealed unsafe partial class CudaBackend
             backend.Launch("conv2d", "conv_implicit_backward_n64_co64_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_dgrad_n128_{f16}(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p, int add, BnGrad bn)
-        public void ConvImplicitDgradN128(string suffix, Work work, ulong gy, ulong w, ulong gx, int n, int cout, ConvGeom c, Phases p, int add, BnGrad bn)
+        /// kernels/conv2d.cu: conv_implicit_dgrad_n128_{f16}(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p, int add, BnGrad bn, OutParts op)
+        public void ConvImplicitDgradN128(string suffix, Work work, ulong gy, ulong w, ulong gx, int n, int cout, ConvGeom c, Phases p, int add, BnGrad bn, OutParts op)
         {
-            void** args = stackalloc void*[] { &gy, &w, &gx, &n, &cout, &c, &p, &add, &bn };
+            void** args = stackalloc void*[] { &gy, &w, &gx, &n, &cout, &c, &p, &add, &bn, &op };
             backend.Launch("conv2d", "conv_implicit_dgrad_n128_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_dgrad_n32_{f16}(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p, int add, BnGrad bn)
-        public void ConvImplicitDgradN32(string suffix, Work work, ulong gy, ulong w, ulong gx, int n, int cout, ConvGeom c, Phases p, int add, BnGrad bn)
+        /// kernels/conv2d.cu: conv_implicit_dgrad_n32_{f16}(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p, int add, BnGrad bn, OutParts op)
+        public void ConvImplicitDgradN32(string suffix, Work work, ulong gy, ulong w, ulong gx, int n, int cout, ConvGeom c, Phases p, int add, BnGrad bn, OutParts op)
         {
-            void** args = stackalloc void*[] { &gy, &w, &gx, &n, &cout, &c, &p, &add, &bn };
+            void** args = stackalloc void*[] { &gy, &w, &gx, &n, &cout, &c, &p, &add, &bn, &op };
             backend.Launch("conv2d", "conv_implicit_dgrad_n32_" + suffix, work, args);
         }
 
-        /// kernels/conv2d.cu: conv_implicit_dgrad_n64_{f16}(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p, int add, BnGrad bn)
-        public void ConvImplicitDgradN64(string suffix, Work work, ulong gy, ulong w, ulong gx, int n, int cout, ConvGeom c, Phases p, int add, BnGrad bn)
+        /// kernels/conv2d.cu: conv_implicit_dgrad_n64_{f16}(const f16* gy, const f16* w, f16* gx, int n, int cout, ConvGeom c, Phases p, int add, BnGrad bn, OutParts op)
+        public void ConvImplicitDgradN64(string suffix, Work work, ulong gy, ulong w, ulong gx, int n, int cout, ConvGeom c, Phases p, int add, BnGrad bn, OutParts op)
         {
-            void** args = stackalloc void*[] { &gy, &w, &gx, &n, &cout, &c, &p, &add, &bn };
+            void** args = stackalloc void*[] { &gy, &w, &gx, &n, &cout, &c, &p, &add, &bn, &op };
             backend.Launch("conv2d", "conv_implicit_dgrad_n64_" + suffix, work, args);
         }
 

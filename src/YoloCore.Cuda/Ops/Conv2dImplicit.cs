@@ -107,11 +107,21 @@ public sealed unsafe partial class CudaBackend
 
     /// The same for an input gradient written into gx by run(tile, target): with add, each timed
     /// run would add once more, so they go into a scratch tensor instead.
-    string ChooseInputGradientTile(string key, string[] candidates, Tensor gx, bool add, Action<string, Tensor> run)
+    string ChooseInputGradientTile(string key, string[] candidates, Tensor gx, bool add, Action<string, Tensor> run) =>
+        ChooseInputGradientTile(key, candidates, [gx], [add], (tile, targets) => run(tile, targets[0]!));
+
+    /// And into parts (gxs[i], added to where adds[i]): scratch tensors for those that add.
+    string ChooseInputGradientTile(string key, string[] candidates, IReadOnlyList<Tensor?> gxs, IReadOnlyList<bool> adds, Action<string, IReadOnlyList<Tensor?>> run)
     {
-        Tensor? scratch = null;
-        try { return ChooseTile(key, candidates, tile => run(tile, add ? scratch ??= Tensor.Empty(gx.Shape, gx.DType, Device) : gx)); }
-        finally { scratch?.Dispose(); }
+        Tensor?[]? scratch = null;
+        Tensor?[] Targets() => scratch ??= gxs.Select((t, i) => t is not null && adds[i] ? Tensor.Empty(t.Shape, t.DType, Device) : t).ToArray();
+        try { return ChooseTile(key, candidates, tile => run(tile, Targets())); }
+        finally
+        {
+            if (scratch is not null)
+                for (int i = 0; i < scratch.Length; i++)
+                    if (!ReferenceEquals(scratch[i], gxs[i])) scratch[i]?.Dispose();
+        }
     }
 
     static readonly bool FixedTiles = Environment.GetEnvironmentVariable("YOLOCORE_CONV_TILES") == "fixed";
@@ -169,27 +179,39 @@ public sealed unsafe partial class CudaBackend
 
     /// add: gx holds the input's other gradients, and this one is added to them. bn (or none): gy
     /// is the Conv block's output gradient, turned into BatchNorm's input gradient as it is read.
-    void ImplicitInputGradient(Tensor w, Tensor gy, ConvGeom c, Tensor gx, bool add, BnGrad bn = default)
+    void ImplicitInputGradient(Tensor w, Tensor gy, ConvGeom c, Tensor gx, bool add, BnGrad bn = default) =>
+        ImplicitInputGradient(w, gy, c, [gx], [add], [c.Cin], bn);
+
+    /// The same into the parts of a concatenation read in place, channels[i] each (gxs[i] null: part
+    /// i's not needed), each added to or written as adds[i] says (OutParts): no concatenated
+    /// gradient, no split.
+    void ImplicitInputGradient(Tensor w, Tensor gy, ConvGeom c, IReadOnlyList<Tensor?> gxs, IReadOnlyList<bool> adds, int[] channels, BnGrad bn = default)
     {
         int cout = w.Shape[0], n = gy.Shape[0];
+        bool parts = gxs.Count > 1;
         var tables = PhaseTables(c, out bool untouched);
-        if (untouched && !add) Fill(gx, 0);
+        for (int i = 0; i < gxs.Count; i++)
+            if (untouched && !adds[i] && gxs[i] is { } fresh) Fill(fresh, 0);
         foreach (var table in tables)
         {
             if (table.MaxRows(n) == 0) continue;
-            void Run(string tile, Tensor target)
+            void Run(string tile, IReadOnlyList<Tensor?> targets)
             {
                 int width = int.Parse(tile.AsSpan(1));
                 var (gridX, gridY, gridZ) = InputGradientGrid(n, c, table, width);
                 var work = Work.Grid((uint)gridX, (uint)gridY, (uint)gridZ);
+                var op = parts ? OutParts.Of(targets, adds, channels) : default;
+                ulong target = parts ? 0 : Ptr(targets[0]!);
+                int add = !parts && adds[0] ? 1 : 0;
                 switch (width)
                 {
-                    case 32: kernel.ConvImplicitDgradN32("f16", work, Ptr(gy), Ptr(w), Ptr(target), n, cout, c, table, add ? 1 : 0, bn); break;
-                    case 64: kernel.ConvImplicitDgradN64("f16", work, Ptr(gy), Ptr(w), Ptr(target), n, cout, c, table, add ? 1 : 0, bn); break;
-                    default: kernel.ConvImplicitDgradN128("f16", work, Ptr(gy), Ptr(w), Ptr(target), n, cout, c, table, add ? 1 : 0, bn); break;
+                    case 32: kernel.ConvImplicitDgradN32("f16", work, Ptr(gy), Ptr(w), target, n, cout, c, table, add, bn, op); break;
+                    case 64: kernel.ConvImplicitDgradN64("f16", work, Ptr(gy), Ptr(w), target, n, cout, c, table, add, bn, op); break;
+                    default: kernel.ConvImplicitDgradN128("f16", work, Ptr(gy), Ptr(w), target, n, cout, c, table, add, bn, op); break;
                 }
             }
-            Run(ChooseInputGradientTile($"dgrad n{n} co{cout} phases{table.Count} {Describe(c)}{Variant(add, bn)}", Widths(c.Cin), gx, add, Run), gx);
+            string key = $"dgrad n{n} co{cout} phases{table.Count} {Describe(c)}{Variant(adds.Any(a => a), bn)}{(parts ? $" parts {gxs.Count}" : "")}";
+            Run(ChooseInputGradientTile(key, Widths(c.Cin), gxs, adds, Run), gxs);
         }
     }
 
@@ -373,6 +395,27 @@ internal unsafe struct XParts
         bool deferred = false;
         for (int i = 0; i < Count; i++) deferred |= map[i] != 0;
         return (deferred ? " apply" : "") + (Count > 1 ? $" parts {Count}" : "");
+    }
+}
+
+/// Mirrors conv2d_implicit.cuh's OutParts: where the input gradient of a concatenation read in
+/// place goes, part by part (Count 0: the one gx).
+[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+internal unsafe struct OutParts
+{
+    fixed ulong y[XParts.Max];
+    fixed int channels[XParts.Max];
+    fixed int add[XParts.Max];
+    public int Count;
+
+    /// targets[i] (null: not needed) of the concatenation's parts of channels[i], each added to where adds[i].
+    public static OutParts Of(IReadOnlyList<Tensor?> targets, IReadOnlyList<bool> adds, int[] channels)
+    {
+        if (targets.Count > XParts.Max) throw new ArgumentException($"{targets.Count} parts: the input gradient writes at most {XParts.Max}");
+        var parts = new OutParts { Count = targets.Count };
+        for (int i = 0; i < targets.Count; i++)
+            (parts.y[i], parts.channels[i], parts.add[i]) = (targets[i] is { } t ? CudaBackend.Ptr(t) : 0, channels[i], adds[i] ? 1 : 0);
+        return parts;
     }
 }
 

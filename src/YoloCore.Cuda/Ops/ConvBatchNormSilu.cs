@@ -4,8 +4,9 @@ namespace YoloCore.Cuda;
 // gradients and input-gradient coefficients in one launch, then the convolution's two gradients
 // in one more, computing BatchNorm's input gradient where they read it (BnGrad): no launch writes
 // that gradient and nothing reads it back; the weight gradient reads the input's parts where they
-// lie, computing deferred ones as it loads them (XParts), and the input gradient of several parts
-// is split after. Elsewhere (no implicit GEMM) the two ops' backward.
+// lie, computing deferred ones as it loads them (XParts), and the input gradient writes each
+// part's (OutParts). Elsewhere (no implicit GEMM) the two ops' backward, the concatenation's
+// input gradient split after.
 public sealed unsafe partial class CudaBackend
 {
     public void ConvBatchNormSiluBackward(ConvInput input, Tensor w, Conv2dGeometry g, Tensor y, Tensor gy, Tensor gamma, Tensor beta, Tensor saveMean,
@@ -14,39 +15,42 @@ public sealed unsafe partial class CudaBackend
         using var coef = BackwardCoefficients(y, gy, gamma, beta, saveMean, saveInvStd, ggamma, gbeta);
         bool anyGx = gxs.Any(t => t is not null), single = input.Parts.Count == 1;
         if (!anyGx && gw is null) return;
-        // The input gradient: straight into the one part's, else the concatenation's, split after.
         var x = input.First;
+        var c = Geometry(input.Shape, w, g);
+        bool implicitGx = anyGx && UsesImplicitInputGradient(x, w, c);
+        bool implicitGw = gw is not null && UsesImplicitGemm(x, w, c, pointwise: true) && gw.DType is DType.Float16 or DType.Float32;
+        if (gy.DType == DType.Float16 && y.DType == DType.Float16 && (!anyGx || implicitGx) && (gw is null || implicitGw) && (input.IsPlain || ReadsInPlace(input)))
+        {
+            var bn = new BnGrad { X = Ptr(y), Coef = Ptr(coef) };
+            var xin = gw is null ? default : Parts(input);
+            if (!single)
+            {
+                // Each part's gradient written (or added) by the input gradient itself; the two gradients apart.
+                if (anyGx) ImplicitInputGradient(w, gy, c, gxs, addToGx, [.. input.Parts.Select(p => p.Shape[3])], bn);
+                if (gw is not null) ImplicitWeightGradient(x, gy, c, w.Shape[0], gw, bn, xin);
+            }
+            else if (anyGx && gw is not null) ImplicitBackward(x, w, gy, c, gxs[0]!, addToGx[0], gw, bn, xin);
+            else if (anyGx) ImplicitInputGradient(w, gy, c, gxs[0]!, addToGx[0], bn);
+            else ImplicitWeightGradient(x, gy, c, w.Shape[0], gw!, bn, xin);
+            return;
+        }
+        // Elsewhere the input gradient goes straight into the one part's, else into the
+        // concatenation's, split after; x's shape is all it needs of x, which one part's tensor has
+        // even where deferred.
         var gx = single ? gxs[0] : anyGx ? Tensor.Empty(input.Shape, x.DType, Device) : null;
-        bool add = single && addToGx[0];
+        var joined = single && (input.IsPlain || gw is null) ? x : input.Joined(this);
         try
         {
-            var c = Geometry(input.Shape, w, g);
-            bool implicitGx = gx is not null && UsesImplicitInputGradient(x, w, c);
-            bool implicitGw = gw is not null && UsesImplicitGemm(x, w, c, pointwise: true) && gw.DType is DType.Float16 or DType.Float32;
-            bool inLoads = input.IsPlain || gw is null || ReadsInPlace(input);
-            if (gy.DType == DType.Float16 && y.DType == DType.Float16 && (gx is null || implicitGx) && (gw is null || implicitGw) && inLoads)
-            {
-                var bn = new BnGrad { X = Ptr(y), Coef = Ptr(coef) };
-                var xin = gw is null ? default : Parts(input);
-                if (gx is not null && gw is not null) ImplicitBackward(x, w, gy, c, gx, add, gw, bn, xin);
-                else if (gx is not null) ImplicitInputGradient(w, gy, c, gx, add, bn);
-                else ImplicitWeightGradient(x, gy, c, w.Shape[0], gw!, bn, xin);
-            }
-            else
-            {
-                // The input gradient needs x's shape only: one part's tensor is that even where deferred.
-                var joined = single && (input.IsPlain || gw is null) ? x : input.Joined(this);
-                try
-                {
-                    using var gyConv = Tensor.Empty(y.Shape, y.DType, Device);
-                    InputGradient(y, gy, silu: true, coef, gyConv);
-                    Conv2dBackward(joined, w, gyConv, g, gx, gw, null, add);
-                }
-                finally { if (!ReferenceEquals(joined, x)) joined.Dispose(); }
-            }
+            using var gyConv = Tensor.Empty(y.Shape, y.DType, Device);
+            InputGradient(y, gy, silu: true, coef, gyConv);
+            Conv2dBackward(joined, w, gyConv, g, gx, gw, null, single && addToGx[0]);
             if (!single && gx is not null) input.SplitGradient(this, gx, gxs, addToGx);
         }
-        finally { if (!single) gx?.Dispose(); }
+        finally
+        {
+            if (!ReferenceEquals(joined, x)) joined.Dispose();
+            if (!single) gx?.Dispose();
+        }
     }
 
     /// Whether the implicit GEMM's loads can read x's parts where they lie (XParts): float16, at

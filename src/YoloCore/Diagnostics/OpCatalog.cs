@@ -135,12 +135,16 @@ public static class OpCatalog
     // (weight x[1], γ x[2], β x[3], 1×1) deferred, then x[4..] computed, side by side; the reader
     // has weight x[^3], γ x[^2], β x[^1], its stride and padding. x[0]'s gradient comes from two
     // consumers (the part and the block), so the second adds into the first's.
-    static Func<Tensor[], Tensor> PartsReader(int extra, int stride, int pad) => x =>
+    // With later, x[0] also has a consumer recorded after the reader, whose gradient the reader's
+    // input gradient then adds to (OutParts' add).
+    static Func<Tensor[], Tensor> PartsReader(int extra, int stride, int pad, bool later = false) => x =>
     {
-        var d = x[0].ConvBatchNormSiluDeferred(x[1].Cast(x[0].DType), Conv2dGeometry.Square(1, 0), x[2], x[3], Stat(x, 0, weight: 2), Stat(x, 1, weight: 2), 0.03, 1e-3);
-        using var joined = DeferredActivation.Concat([DeferredActivation.Of(x[0]), d, .. x.Skip(4).Take(extra).Select(DeferredActivation.Of)]);
+        var x0 = later ? x[0] * 1.0 : x[0]; // a produced tensor: its gradient is added into, a leaf's is not
+        var d = x0.ConvBatchNormSiluDeferred(x[1].Cast(x[0].DType), Conv2dGeometry.Square(1, 0), x[2], x[3], Stat(x, 0, weight: 2), Stat(x, 1, weight: 2), 0.03, 1e-3);
+        using var joined = DeferredActivation.Concat([DeferredActivation.Of(x0), d, .. x.Skip(4).Take(extra).Select(DeferredActivation.Of)]);
         int r = x.Length - 3;
-        return joined.ConvBatchNormSilu(x[r].Cast(x[0].DType), Conv2dGeometry.Square(stride, pad), x[r + 1], x[r + 2], Stat(x, 0, weight: r + 1), Stat(x, 1, weight: r + 1), 0.03, 1e-3);
+        var y = joined.ConvBatchNormSilu(x[r].Cast(x[0].DType), Conv2dGeometry.Square(stride, pad), x[r + 1], x[r + 2], Stat(x, 0, weight: r + 1), Stat(x, 1, weight: r + 1), 0.03, 1e-3);
+        return later ? y + (x0 * 0.5).Sum() : y;
     };
 
     static Tensor BnEval(Tensor[] x) => x[0].BatchNorm2d(x[1], x[2], Stat(x, 0.2), Stat(x, 1.7), false, 0.03, 1e-3);
@@ -296,6 +300,8 @@ public static class OpCatalog
         // parts into a 1×1, one of them deferred; two into a 3×3 stride 2 at batch 64.
         new("wide conv+batchnorm+silu over 4 parts k1", [N(2, 9, 9, 16), Master(24, 1, 1, 16), BnP(24), BnN(24), N(2, 9, 9, 8), N(2, 9, 9, 32),
             Master(40, 1, 1, 80), BnP(40), BnN(40)], PartsReader(2, 1, 0)),
+        new("wide conv+batchnorm+silu over parts, a part's gradient added to", [N(2, 9, 9, 16), Master(24, 1, 1, 16), BnP(24), BnN(24), N(2, 9, 9, 8),
+            Master(16, 1, 1, 48), BnP(16), BnN(16)], PartsReader(1, 1, 0, later: true)),
         new("wide conv+batchnorm+silu over parts k3 s2 batch 64", [N(64, 5, 5, 8), Master(16, 1, 1, 8), BnP(16), BnN(16), Master(24, 3, 3, 24), BnP(24), BnN(24)],
             PartsReader(0, 2, 1)),
         new("wide conv+batchnorm+silu deferred, running statistics", [N(2, 9, 9, 16), Master(24, 1, 1, 16), BnP(24), BnN(24), Master(16, 3, 3, 24), BnP(16), BnN(16)],
