@@ -22,14 +22,13 @@ public abstract class EndsInConvBlock : Module, IReadsDeferred
     /// Last's input, from the module's input (computed or deferred).
     protected abstract DeferredActivation Body(DeferredActivation x);
 
-    /// parts side by side, now the result's: for Last to read in place where it defers, else concatenated.
-    protected DeferredActivation Joined(params Tensor[] parts) =>
-        Last.Defers(parts[0]) ? DeferredActivation.Concat([.. parts.Select(DeferredActivation.Owning)]) : DeferredActivation.Owning(ConcatAndDispose(parts));
-
-    static Tensor ConcatAndDispose(Tensor[] parts)
+    /// parts side by side, now the result's: for Last to read in place where it defers, else their
+    /// values concatenated.
+    protected DeferredActivation Joined(params DeferredActivation[] parts)
     {
-        try { return Ops.Concat(parts, -1); }
-        finally { foreach (var p in parts) p.Dispose(); }
+        var joined = DeferredActivation.Concat(parts);
+        if (Last.Defers(joined.First)) return joined;
+        using (joined) return DeferredActivation.Owning(joined.Computed());
     }
 
     public override Tensor Forward(Tensor x) => Forward(DeferredActivation.Of(x));

@@ -37,6 +37,27 @@ public sealed record ConvInput(IReadOnlyList<Tensor> Parts, IReadOnlyList<Tensor
         return joined;
     }
 
+    /// The convolution's backward (no bias) for a backend that cannot read the parts in place: over
+    /// the joined value (Joined; the input gradient needs x's shape only, which one part's tensor has
+    /// even where deferred), the input gradient straight into the one part's, else into the
+    /// concatenation's and split into gx (SplitGradient).
+    public void JoinedBackward(IBackend backend, Tensor w, Tensor gy, Conv2dGeometry g, IReadOnlyList<Tensor?> gx, Tensor? gw, IReadOnlyList<bool> addToGx)
+    {
+        bool single = Parts.Count == 1;
+        var joined = single && (IsPlain || gw is null) ? First : Joined(backend);
+        var all = single ? gx[0] : gx.Any(t => t is not null) ? Tensor.Empty(Shape, First.DType, First.Device) : null;
+        try
+        {
+            backend.Conv2dBackward(joined, w, gy, g, all, gw, null, single && addToGx[0]);
+            if (!single && all is not null) SplitGradient(backend, all, gx, addToGx);
+        }
+        finally
+        {
+            if (!ReferenceEquals(joined, First)) joined.Dispose();
+            if (!single) all?.Dispose();
+        }
+    }
+
     /// The concatenation's gradient `all` split into the parts' gradients gx (null: not needed):
     /// written where a part's is fresh, added where addToGx says it holds its other consumers'.
     public void SplitGradient(IBackend backend, Tensor all, IReadOnlyList<Tensor?> gx, IReadOnlyList<bool> addToGx)

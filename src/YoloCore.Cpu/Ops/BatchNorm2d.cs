@@ -37,28 +37,14 @@ public sealed unsafe partial class CpuBackend
         Floating(x, "BatchNormSilu", () => BatchNormKernel<float>.Backward(x, gy, gamma, beta, saveMean, saveInvStd, gx, ggamma, gbeta, UseFast(x)),
             () => BatchNormKernel<double>.Backward(x, gy, gamma, beta, saveMean, saveInvStd, gx, ggamma, gbeta, false));
 
-    /// The two ops' backward one after the other, through BatchNorm's input gradient, over x's value
-    /// as one tensor (ConvInput.Joined); the input gradient is then split into the parts'.
+    /// The two ops' backward one after the other, through BatchNorm's input gradient, the
+    /// convolution's over x's value as one tensor (ConvInput.JoinedBackward).
     public void ConvBatchNormSiluBackward(ConvInput x, Tensor w, Conv2dGeometry g, Tensor y, Tensor gy, Tensor gamma, Tensor beta, Tensor saveMean,
         Tensor saveInvStd, IReadOnlyList<Tensor?> gx, Tensor? gw, Tensor? ggamma, Tensor? gbeta, IReadOnlyList<bool> addToGx)
     {
-        bool anyGx = gx.Any(t => t is not null);
-        using var gyConv = !anyGx && gw is null ? null : Tensor.Empty(y.Shape, y.DType, y.Device);
+        using var gyConv = gx.All(t => t is null) && gw is null ? null : Tensor.Empty(y.Shape, y.DType, y.Device);
         BatchNormSiluBackward(y, gy, gamma, beta, saveMean, saveInvStd, gyConv, ggamma, gbeta);
-        if (gyConv is null) return;
-        // The input gradient needs x's shape only: one part's tensor is that even where deferred.
-        var joined = x.Parts.Count == 1 && (x.IsPlain || gw is null) ? x.First : x.Joined(this);
-        try
-        {
-            if (x.Parts.Count == 1) Conv2dBackward(joined, w, gyConv, g, gx[0], gw, null, addToGx[0]);
-            else
-            {
-                using var all = anyGx ? Tensor.Empty(x.Shape, y.DType, y.Device) : null;
-                Conv2dBackward(joined, w, gyConv, g, all, gw, null);
-                if (all is not null) x.SplitGradient(this, all, gx, addToGx);
-            }
-        }
-        finally { if (!ReferenceEquals(joined, x.First)) joined.Dispose(); }
+        if (gyConv is not null) x.JoinedBackward(this, w, gyConv, g, gx, gw, addToGx);
     }
 
     /// Conv2d with y's batch sums, then the statistics from them.

@@ -34,23 +34,9 @@ public sealed unsafe partial class CudaBackend
             else ImplicitWeightGradient(x, gy, c, w.Shape[0], gw!, bn, xin);
             return;
         }
-        // Elsewhere the input gradient goes straight into the one part's, else into the
-        // concatenation's, split after; x's shape is all it needs of x, which one part's tensor has
-        // even where deferred.
-        var gx = single ? gxs[0] : anyGx ? Tensor.Empty(input.Shape, x.DType, Device) : null;
-        var joined = single && (input.IsPlain || gw is null) ? x : input.Joined(this);
-        try
-        {
-            using var gyConv = Tensor.Empty(y.Shape, y.DType, Device);
-            InputGradient(y, gy, silu: true, coef, gyConv);
-            Conv2dBackward(joined, w, gyConv, g, gx, gw, null, single && addToGx[0]);
-            if (!single && gx is not null) input.SplitGradient(this, gx, gxs, addToGx);
-        }
-        finally
-        {
-            if (!ReferenceEquals(joined, x)) joined.Dispose();
-            if (!single) gx?.Dispose();
-        }
+        using var gyConv = Tensor.Empty(y.Shape, y.DType, Device);
+        InputGradient(y, gy, silu: true, coef, gyConv);
+        input.JoinedBackward(this, w, gyConv, g, gxs, gw, addToGx);
     }
 
     /// Whether the implicit GEMM's loads can read x's parts where they lie (XParts): float16, at

@@ -36,7 +36,6 @@ public sealed class C3 : EndsInConvBlock
                 ma = next;
             }
         }
-        if (cv3.Defers(ma)) return DeferredActivation.Concat(DeferredActivation.Owning(ma), cv2.ForwardDeferred(x));
-        return Joined(ma, cv2.Forward(x));
+        return Joined(DeferredActivation.Owning(ma), cv2.ForwardDeferred(x));
     }
 }

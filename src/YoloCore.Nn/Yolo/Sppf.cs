@@ -23,6 +23,6 @@ public sealed class Sppf : EndsInConvBlock
         var a = cv1.Forward(x);
         var y1 = a.MaxPool2d(k, 1, k / 2);
         var y2 = y1.MaxPool2d(k, 1, k / 2);
-        return Joined(a, y1, y2, y2.MaxPool2d(k, 1, k / 2));
+        return Joined([.. new[] { a, y1, y2, y2.MaxPool2d(k, 1, k / 2) }.Select(DeferredActivation.Owning)]);
     }
 }
