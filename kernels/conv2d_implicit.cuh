@@ -19,16 +19,11 @@
 #define IG_BK 32
 #define IG_LD (IG_BK + 8)
 
-#if defined(YOLOCORE_EMULATOR) // tests/cuda-emulator: the same instructions on the CPU (a copy is done when issued)
+#if defined(YOLOCORE_EMULATOR) // tests/cuda-emulator: the same instructions on the CPU (a copy lands when waited for)
 __device__ __forceinline__ unsigned smem_addr(const void* p) { return emu::shared_address(p); }
-__device__ __forceinline__ void cp_async16(unsigned dst, const void* src, int bytes)
-{
-    void* d = emu::shared_pointer(dst);
-    memset(d, 0, 16);
-    if (bytes > 0) memcpy(d, src, bytes);
-}
-__device__ __forceinline__ void cp_async_commit() {}
-template <int N> __device__ __forceinline__ void cp_async_wait() {}
+__device__ __forceinline__ void cp_async16(unsigned dst, const void* src, int bytes) { emu::cp_async(emu::shared_pointer(dst), src, bytes); }
+__device__ __forceinline__ void cp_async_commit() { emu::cp_async_commit(); }
+template <int N> __device__ __forceinline__ void cp_async_wait() { emu::cp_async_wait(N); }
 __device__ __forceinline__ void ldmatrix_x4(unsigned* r, unsigned addr) { emu::ldmatrix_x4(r, addr, false); }
 __device__ __forceinline__ void ldmatrix_x4_trans(unsigned* r, unsigned addr) { emu::ldmatrix_x4(r, addr, true); }
 __device__ __forceinline__ void mma_16816(float* c, const unsigned* a, unsigned b0, unsigned b1) { emu::mma_16816(c, a, b0, b1); }

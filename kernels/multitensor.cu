@@ -27,7 +27,7 @@ __device__ void mt_unscale_check(const Chunk* chunks, const float* scale, int* f
         i64 i = ck.start + j;
         float v = ld(g, i) * inv_scale;
         st(g, i, v);
-        if (!isfinite(v)) *found = 1;
+        if (!isfinite(v)) atomicExch(found, 1); // every thread that finds one says so: atomic, so not a race
     }
 }
 

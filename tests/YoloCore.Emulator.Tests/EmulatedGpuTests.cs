@@ -73,6 +73,29 @@ public class EmulatedGpuTests
 /// The emulator's own checks: what it reports when a kernel goes wrong.
 public unsafe class EmulatorTests
 {
+    /// tests/cuda-emulator/race-check.sh: the kernels under ThreadSanitizer, every GPU thread a
+    /// fiber that only __syncthreads orders. Its self-test must report a missing barrier, a shuffle
+    /// taken for a fence, a cp.async read by another thread before a barrier or while in flight,
+    /// and not the same code done right; then the parity table on the default and the fused path
+    /// and a fused yolov5s step must report no race and pass.
+    [Fact]
+    public void TheKernelsHaveNoRacesUnderThreadSanitizer()
+    {
+        EmulatedGpu.Require();
+        var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Path.Combine(EmulatedGpu.Root, "tests", "cuda-emulator", "race-check.sh"));
+        psi.Environment["YOLOCORE_CLI_DLL"] = typeof(YoloCore.Cli.Program).Assembly.Location;
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        string output = p.StandardOutput.ReadToEnd();
+        Assert.True(p.WaitForExit(900_000), "race-check.sh ran over 15 minutes");
+        Assert.True(p.ExitCode == 0, $"race-check.sh exited {p.ExitCode}:\n{output}\n{stderr.Result}");
+        Assert.Contains("race check: no races", output);
+        foreach (var name in new[] { "missing-barrier", "shuffle", "copy-missing-barrier", "copy-in-flight", "barrier", "copy-barrier", "copy-own" })
+            Assert.Contains($"self-test {name}: exit", output);
+        Assert.Contains("step-fused: exit 0, 0 race reports", output);
+    }
+
     /// A kernel that writes past its buffer: the guard bytes after the allocation change, and the
     /// launch fails with CUDA_ERROR_ILLEGAL_ADDRESS naming the kernel, as compute-sanitizer would.
     [Fact]

@@ -1,19 +1,30 @@
 #!/usr/bin/env bash
 # Builds the CUDA emulator: kernels/*.cu compiled for the CPU with cuda_on_cpu.h, the driver and
 # cuBLAS calls the engine makes, as one library with the names the engine looks for
-# (libcuda.so.1, libcublas.so.13). Usage: build.sh [OUT_DIR] (default: build/ beside this file);
-# then point the engine at it with YOLOCORE_CUDA_LIB_DIRS=OUT_DIR. Does nothing when OUT_DIR's
-# library is newer than every source.
+# (libcuda.so.1, libcublas.so.13). Usage: build.sh [--tsan] [OUT_DIR] (default: build/ beside
+# this file, build-tsan/ with --tsan); then point the engine at it with
+# YOLOCORE_CUDA_LIB_DIRS=OUT_DIR. Does nothing when OUT_DIR's library is newer than every source.
+# --tsan: the kernels under ThreadSanitizer, each GPU thread a fiber of its own (race-check.sh
+# runs them).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 kernels="$(cd "$here/../../kernels" && pwd)"
-out="${1:-$here/build}"
+tsan=0 default_out="$here/build"
+if [ "${1:-}" = "--tsan" ]; then tsan=1 default_out="$here/build-tsan"; shift; fi
+out="${1:-$default_out}"
 mkdir -p "$out"
 lib="$out/libyolocore-cuda-emulator.so"
 if [ -f "$lib" ] && [ -z "$(find "$here" "$kernels" -newer "$lib" \( -name '*.cu' -o -name '*.cuh' -o -name '*.h' -o -name '*.cpp' -o -name build.sh \) -not -path "$out/*" | head -1)" ]; then
   exit 0
 fi
 flags=(-std=c++17 -O2 -fPIC -fvisibility=hidden -w -I "$here")
+kernel_flags=()
+link_flags=()
+if [ $tsan = 1 ]; then
+  flags+=(-DYOLOCORE_EMULATOR_TSAN -g)
+  kernel_flags=(-fsanitize=thread)
+  link_flags=(-fsanitize=thread)
+fi
 objects=()
 for cu in "$kernels"/*.cu; do
   name="$(basename "$cu" .cu)"
@@ -26,13 +37,13 @@ for cu in "$kernels"/*.cu; do
       | grep -oE 'extern "C" +EMU_GLOBAL_MARK +void +[A-Za-z_0-9]+' | awk '{print "EMU_KERNEL(" $NF ")"}' | sort -u
   } > "$wrapper"
   objects+=("$out/$name.o")
-  echo "g++ ${flags[*]} -include $here/cuda_on_cpu.h -c $wrapper -o $out/$name.o"
+  echo "g++ ${flags[*]} ${kernel_flags[*]} -include $here/cuda_on_cpu.h -c $wrapper -o $out/$name.o"
 done > "$out/commands"
 for part in scheduler driver cublas; do
   objects+=("$out/$part.o")
   echo "g++ ${flags[*]} -c $here/$part.cpp -o $out/$part.o" >> "$out/commands"
 done
 xargs -P "$(nproc)" -I{} sh -c '{}' < "$out/commands"
-g++ -shared -o "$lib.tmp" "${objects[@]}" -lpthread
+g++ -shared "${link_flags[@]}" -o "$lib.tmp" "${objects[@]}" -lpthread
 mv "$lib.tmp" "$lib"
 for name in libcuda.so.1 libcublas.so.13; do ln -sfn "$(basename "$lib")" "$out/$name"; done

@@ -3,8 +3,15 @@
 // (__syncthreads, or a warp-wide instruction) or ends; when every live thread of the block (or
 // of the warp) waits there, they all go on.
 // Threads that have returned no longer count, as on the hardware.
+//
+// Built with --tsan (build.sh), each fiber is a ThreadSanitizer fiber: the kernels' accesses are
+// instrumented, the switches between a block's threads carry no order, and a __syncthreads orders
+// everything before it before everything after it, so two threads' accesses to one place with no
+// barrier between them, one a write, are reported. Warp-wide instructions order nothing (on the
+// hardware a shuffle is no fence either); ldmatrix's shared-memory reads are declared here.
 #include "emulator.h"
 #include <cstdint>
+#include <cstdio>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -52,6 +59,16 @@ emu_switch:
     .size emu_switch, .-emu_switch
 )");
 
+#if defined(YOLOCORE_EMULATOR_TSAN)
+extern "C" void* __tsan_get_current_fiber();
+extern "C" void* __tsan_create_fiber(unsigned flags);
+extern "C" void __tsan_switch_to_fiber(void* fiber, unsigned flags);
+extern "C" void __tsan_acquire(void* addr);
+extern "C" void __tsan_release(void* addr);
+extern "C" void __tsan_read_range(const void* addr, unsigned long size);
+constexpr unsigned NoSync = 1; // __tsan_switch_to_fiber_no_sync
+#endif
+
 namespace emu
 {
 thread_local Thread* current;
@@ -66,6 +83,8 @@ struct Fiber
     void* sp;
     Thread thread;
     State state;
+    bool started;       // has run since its block began (its first switch in carries the launch's order)
+    unsigned barriers;  // __syncthreads passed in this block
 };
 
 struct Warp
@@ -82,6 +101,10 @@ constexpr std::size_t StackBytes = 256 << 10;
 struct Block
 {
     void* scheduler;
+    void* tsan_scheduler;            // the OS thread's own ThreadSanitizer fiber (--tsan)
+    std::vector<void*> tsan_fibers;  // thread t's (kept from grid to grid: they are never freed)
+    char barrier_order[2];  // what barriers k and k + 1 order, alternately (--tsan)
+    char block_end;         // the block's threads' ends, ordered before what the OS thread does next (--tsan)
     std::vector<Fiber> fibers;
     std::vector<Warp> warps;
     std::vector<char*> stacks;
@@ -97,20 +120,34 @@ std::map<std::string, Binder>& table()
     return kernels;
 }
 
+// Back to the block's scheduler, carrying no order: a thread that ends before the next one has
+// started orders nothing for it (its end is ordered before what follows the block, block_end).
+void to_scheduler(Fiber* self)
+{
+#if defined(YOLOCORE_EMULATOR_TSAN)
+    __tsan_switch_to_fiber(running->tsan_scheduler, NoSync);
+#endif
+    emu_switch(&self->sp, running->scheduler);
+}
+
 void yield(State state)
 {
     Fiber* self = fiber;
     self->state = state;
-    emu_switch(&self->sp, running->scheduler);
+    to_scheduler(self);
 }
 
-// Where a new fiber starts (emu_switch returns into it); it never returns.
+// Where a new fiber starts (emu_switch returns into it); it never returns. Copies still in
+// flight land as the thread ends.
 void fiber_main()
 {
     (*running->body)();
+    cp_async_wait(0);
     fiber->state = State::Done;
-    void* unused;
-    emu_switch(&unused, running->scheduler);
+#if defined(YOLOCORE_EMULATOR_TSAN)
+    __tsan_release(&running->block_end);
+#endif
+    to_scheduler(fiber);
 }
 
 // A stack that emu_switch resumes into fiber_main: the control words, six registers, the return address.
@@ -176,6 +213,9 @@ bool run_block(Block& b, uint3 idx, std::string& error)
         f.thread.idx = {(unsigned)(t % block.x), (unsigned)(t / block.x % block.y), (unsigned)(t / block.x / block.y)};
         f.thread.lane = (int)(t % 32);
         f.thread.warp = (int)(t / 32);
+        f.thread.pending = f.thread.committed = 0;
+        f.started = false;
+        f.barriers = 0;
         f.sp = fresh_stack(b.stacks[t]);
     }
     for (;;)
@@ -186,12 +226,22 @@ bool run_block(Block& b, uint3 idx, std::string& error)
             {
                 fiber = &f;
                 current = &f.thread;
+#if defined(YOLOCORE_EMULATOR_TSAN)
+                __tsan_switch_to_fiber(b.tsan_fibers[&f - b.fibers.data()], f.started ? NoSync : 0);
+#endif
+                f.started = true;
                 emu_switch(&b.scheduler, f.sp);
                 ran = true;
             }
         bool done = true;
         for (auto& f : b.fibers) done &= f.state == State::Done;
-        if (done) return true;
+        if (done)
+        {
+#if defined(YOLOCORE_EMULATOR_TSAN)
+            __tsan_acquire(&b.block_end);
+#endif
+            return true;
+        }
         if (!release(b) && !ran)
         {
             error = "block (" + std::to_string(idx.x) + ", " + std::to_string(idx.y) + ", " + std::to_string(idx.z) +
@@ -286,6 +336,10 @@ bool run_grid(const std::string& name, uint3 grid, uint3 block, const Body& body
             b.stacks.push_back((char*)stack);
         }
         b.fibers.assign(threads, Fiber{});
+#if defined(YOLOCORE_EMULATOR_TSAN)
+        b.tsan_scheduler = __tsan_get_current_fiber();
+        while (b.tsan_fibers.size() < threads) b.tsan_fibers.push_back(__tsan_create_fiber(0));
+#endif
         b.warps.assign((threads + 31) / 32, Warp{});
         b.body = &body;
         running = &b;
@@ -310,7 +364,25 @@ bool run_grid(const std::string& name, uint3 grid, uint3 block, const Body& body
     return !failed;
 }
 
-void sync_block() { yield(State::AtBlock); }
+[[noreturn]] void fail(const char* what)
+{
+    std::fprintf(stderr, "CUDA emulator: %s\n", what);
+    std::abort();
+}
+
+// Everything this thread did before the barrier is ordered before what every thread does after it.
+void sync_block()
+{
+#if defined(YOLOCORE_EMULATOR_TSAN)
+    void* order = &running->barrier_order[fiber->barriers & 1];
+    __tsan_release(order);
+    yield(State::AtBlock);
+    __tsan_acquire(order);
+#else
+    yield(State::AtBlock);
+#endif
+    fiber->barriers++;
+}
 
 unsigned long long exchange(unsigned long long value, int from)
 {
@@ -336,7 +408,12 @@ static Warp& warp_gather(const unsigned* words, int n)
 // Shared memory is this OS thread's thread_local arrays of the library: their 32-bit "addresses"
 // are offsets from a point 2 GiB below one of them, which covers the library's thread-local block.
 static thread_local char anchor;
-static std::uintptr_t shared_base() { return (std::uintptr_t)&anchor - (1ull << 31); }
+static std::uintptr_t shared_base()
+{
+    auto a = (std::uintptr_t)&anchor;
+    asm("" : "+r"(a)); // an address, not a TLS offset the linker must fit in 32 bits (race-selftest is an executable)
+    return a - (1ull << 31);
+}
 unsigned shared_address(const void* p) { return (unsigned)((std::uintptr_t)p - shared_base()); }
 void* shared_pointer(unsigned address) { return (void*)(shared_base() + address); }
 
@@ -362,6 +439,9 @@ static float half_at(const unsigned* regs, int element) { return h2f((unsigned s
 // rows 2(t % 4) and 2(t % 4) + 1.
 void ldmatrix_x4(unsigned* r, unsigned address, bool transposed)
 {
+#if defined(YOLOCORE_EMULATOR_TSAN)
+    __tsan_read_range(shared_pointer(address), 16); // the row this lane names: 8 halves
+#endif
     unsigned mine = address;
     const auto& all = warp_gather(&mine, 1).words;
     int t = current->lane;
