@@ -62,6 +62,7 @@ internal sealed class CachingAllocator(CudaDevice device)
                 if (!unused.Contains(ptr)) continue;
                 CudaDriver.MemFree(ptr);
                 Reserved -= size;
+                HeldByGraphs -= size;
             }
             pool.Blocks.Clear();
             pool.Free.Clear();
@@ -70,8 +71,13 @@ internal sealed class CachingAllocator(CudaDevice device)
 
     /// Bytes handed out to tensors now (rounded sizes).
     public ulong Allocated { get; private set; }
+    /// Bytes free in live graphs' pools: no tensor holds them, but each replay of their graph
+    /// writes its intermediates there, so they are as good as in use.
+    public ulong HeldByGraphs { get; private set; }
     /// Bytes obtained from the driver (allocated + cached).
     public ulong Reserved { get; private set; }
+    /// The most of Allocated + HeldByGraphs at once since ResetPeaks: what the step needs, eager
+    /// or replayed (a replay allocates nothing, its memory was taken at capture).
     public ulong PeakAllocated { get; private set; }
     public ulong PeakReserved { get; private set; }
 
@@ -86,7 +92,11 @@ internal sealed class CachingAllocator(CudaDevice device)
         {
             ulong ptr;
             var lists = capturing?.Free ?? free;
-            if (lists.TryGetValue(rounded, out var stack) && stack.Count > 0) ptr = stack.Pop();
+            if (lists.TryGetValue(rounded, out var stack) && stack.Count > 0)
+            {
+                ptr = stack.Pop();
+                if (capturing is not null) HeldByGraphs -= rounded;
+            }
             else
             {
                 device.MakeCurrent();
@@ -110,7 +120,7 @@ internal sealed class CachingAllocator(CudaDevice device)
                 }
             }
             Allocated += rounded;
-            PeakAllocated = Math.Max(PeakAllocated, Allocated);
+            PeakAllocated = Math.Max(PeakAllocated, Allocated + HeldByGraphs);
             return ptr;
         }
     }
@@ -119,10 +129,12 @@ internal sealed class CachingAllocator(CudaDevice device)
     {
         lock (gate)
         {
-            var lists = poolOf.TryGetValue(ptr, out var pool) ? pool.Free : free;
+            bool pooled = poolOf.TryGetValue(ptr, out var pool);
+            var lists = pooled ? pool!.Free : free;
             if (!lists.TryGetValue(rounded, out var stack)) lists[rounded] = stack = new Stack<ulong>();
             stack.Push(ptr);
             Allocated -= rounded;
+            if (pooled) HeldByGraphs += rounded;
         }
     }
 
@@ -145,7 +157,7 @@ internal sealed class CachingAllocator(CudaDevice device)
     {
         lock (gate)
         {
-            PeakAllocated = Allocated;
+            PeakAllocated = Allocated + HeldByGraphs;
             PeakReserved = Reserved;
         }
     }

@@ -76,7 +76,7 @@ public sealed unsafe partial class CudaBackend : IBackend, IYoloLoss, IOptimizer
     public string KernelCacheDirectory => registry.CacheDirectory;
     public (int Compiled, int FromCache) KernelStats => (registry.Compiled, registry.LoadedFromCache);
 
-    /// Bytes held by tensors, reserved from the driver, and their peaks (the allocator's view).
+    /// Bytes held by tensors, reserved from the driver, and their peaks (the allocator's view; the peak of held bytes counts what live graphs hold for their replays).
     public (ulong Allocated, ulong Reserved, ulong PeakAllocated, ulong PeakReserved) AllocatorStats =>
         (allocator.Allocated, allocator.Reserved, allocator.PeakAllocated, allocator.PeakReserved);
 

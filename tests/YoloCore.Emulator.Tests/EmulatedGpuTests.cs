@@ -70,6 +70,63 @@ public class EmulatedGpuTests
     static string Tail(string text) => text.Length > 3000 ? text[^3000..] : text;
 }
 
+/// YOLOCORE_EMULATOR_DRY=1: the engine's requests of the device (launches, allocations) without
+/// computing them, so a full-size step is counted in seconds: the figures the GPU acceptance
+/// asks for (launches per step, peak memory at 640 × 64) before a GPU has run it.
+public class DryRunTests
+{
+    static readonly Dictionary<string, string> Fused = new()
+    {
+        ["YOLOCORE_IMPLICIT_GEMM"] = "1",
+        ["YOLOCORE_FUSED_BN_SILU"] = "1",
+        ["YOLOCORE_CONV_TILES"] = "fixed",
+    };
+
+    static System.Text.Json.JsonElement Bench(Dictionary<string, string> env, bool dry, params string[] args)
+    {
+        var e = new Dictionary<string, string>(env);
+        if (dry) e["YOLOCORE_EMULATOR_DRY"] = "1";
+        var (code, output) = EmulatedGpu.Run(["bench", "--device", "0", "--cfg", "yolov5s", "--json", .. args], e);
+        Assert.True(code == 0, output);
+        return System.Text.Json.JsonDocument.Parse(Assert.Single(output.Split('\n'), l => l.StartsWith('{'))).RootElement;
+    }
+
+    static double Peak(System.Text.Json.JsonElement r) => r.GetProperty("peak_memory_mib").GetDouble();
+    static double Launches(System.Text.Json.JsonElement r) => r.GetProperty("launches_per_step").GetDouble();
+
+    /// Computing or not, the step launches the same kernels and allocates the same blocks: no host
+    /// decision in a step depends on what the device computed.
+    [Fact]
+    public void ADryRunAsksWhatAComputedRunAsks()
+    {
+        string[] small = ["--batch", "2", "--img", "64", "--steps", "1", "--warmup", "1"];
+        var computed = Bench(Fused, dry: false, small);
+        var dry = Bench(Fused, dry: true, small);
+        Assert.Equal(Launches(computed), Launches(dry));
+        Assert.Equal(Peak(computed), Peak(dry));
+    }
+
+    /// yolov5s at 640 × 64 as the GPU acceptance runs it: the fused path within 300 launches per
+    /// eager step; deferring the activations saves what docs/perf.md counts (1.66 GB of deferred
+    /// blocks' outputs and 0.31 GB of C3 cv2 outputs, ≈ 1.8 GiB; at least 1.5 asked); the fused
+    /// path well under the default path; and a captured step's peak counts the memory its graph
+    /// holds (a replay allocates nothing, yet needs its intermediates).
+    [Fact]
+    public void TheFullSizeStepIsCountedWithoutComputing()
+    {
+        string[] full = ["--batch", "64", "--img", "640", "--steps", "2", "--warmup", "2"];
+        var fused = Bench(Fused, dry: true, full);
+        var computed = Bench(Fused, dry: true, [.. full, "--defer", "off"]);
+        var defaults = Bench([], dry: true, full);
+        var graph = Bench(Fused, dry: true, [.. full, "--graph"]);
+        Assert.True(Launches(fused) <= 300, $"{Launches(fused)} launches per step on the fused path");
+        Assert.True(Peak(computed) - Peak(fused) >= 1.5 * 1024, $"deferring saves {Peak(computed) - Peak(fused):F0} MiB at 640 x 64");
+        Assert.True(Peak(fused) < 0.6 * Peak(defaults), $"fused {Peak(fused):F0} MiB, default {Peak(defaults):F0} MiB");
+        Assert.Equal(2, Launches(graph));
+        Assert.True(Peak(graph) >= Peak(fused), $"captured {Peak(graph):F0} MiB, eager {Peak(fused):F0} MiB");
+    }
+}
+
 /// The emulator's own checks: what it reports when a kernel goes wrong.
 public unsafe class EmulatorTests
 {

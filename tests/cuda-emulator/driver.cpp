@@ -33,7 +33,13 @@ int context_token, module_token;
 
 constexpr std::size_t Guard = 64;
 constexpr unsigned char GuardByte = 0xA5;
-const std::size_t TotalBytes = 16ull << 30;
+// The device's memory: 16 GiB, or YOLOCORE_EMULATOR_GIB (a dry run touches none of it, so it may
+// be a real card's size, 141 for an H200).
+const std::size_t TotalBytes = [] {
+    const char* v = std::getenv("YOLOCORE_EMULATOR_GIB");
+    long gib = v ? std::atol(v) : 0;
+    return (std::size_t)(gib > 0 ? gib : 16) << 30;
+}();
 std::map<CUdeviceptr, std::size_t> allocations; // address → size asked for
 std::size_t allocated;
 // YOLOCORE_EMULATOR_TRACE=1: every kernel's name, grid and time on stderr.
@@ -45,13 +51,20 @@ Stream& of(void* s) { return s ? *(Stream*)s : legacy; }
 
 }
 
-// Runs op now, or records it when the stream is being captured.
+// Runs op now, or records it when the stream is being captured; in a dry run records or drops it.
 int emu::submit(void* stream, std::function<int()> op)
 {
     std::lock_guard lock(gate);
     Stream& s = of(stream);
+    if (emu::dry()) op = [] { return SUCCESS; };
     if (s.capture) { s.capture->ops.push_back(std::move(op)); return SUCCESS; }
     return op();
+}
+
+bool emu::dry()
+{
+    static const bool on = [] { const char* v = std::getenv("YOLOCORE_EMULATOR_DRY"); return v && *v && *v != '0'; }();
+    return on;
 }
 
 namespace
@@ -173,7 +186,7 @@ API CUresult cuMemAlloc_v2(CUdeviceptr* p, std::size_t bytes)
     if (!base) return OUT_OF_MEMORY;
     std::memset(base, GuardByte, Guard);
     std::memset(base + Guard + bytes, GuardByte, Guard);
-    std::memset(base + Guard, 0x7F, bytes); // not zeros: memory a kernel should have written but did not shows
+    if (!emu::dry()) std::memset(base + Guard, 0x7F, bytes); // not zeros: memory a kernel should have written but did not shows
     *p = (CUdeviceptr)(base + Guard);
     allocations[*p] = bytes;
     allocated += bytes;
@@ -195,7 +208,11 @@ API CUresult cuMemFree_v2(CUdeviceptr p)
 API CUresult cuMemHostAlloc(void** p, std::size_t bytes, unsigned) { *p = std::aligned_alloc(256, (bytes + 255) / 256 * 256); return *p ? SUCCESS : OUT_OF_MEMORY; }
 API CUresult cuMemFreeHost(void* p) { std::free(p); return SUCCESS; }
 
-static CUresult copy(void* to, const void* from, std::size_t n) { std::memcpy(to, from, n); return SUCCESS; }
+static CUresult copy(void* to, const void* from, std::size_t n)
+{
+    if (!emu::dry()) std::memcpy(to, from, n);
+    return SUCCESS;
+}
 API CUresult cuMemcpyHtoD_v2(CUdeviceptr d, const void* h, std::size_t n) { std::lock_guard lock(gate); return copy((void*)d, h, n); }
 API CUresult cuMemcpyDtoH_v2(void* h, CUdeviceptr d, std::size_t n) { std::lock_guard lock(gate); return copy(h, (void*)d, n); }
 API CUresult cuMemcpyDtoD_v2(CUdeviceptr d, CUdeviceptr s, std::size_t n) { std::lock_guard lock(gate); return copy((void*)d, (void*)s, n); }
@@ -206,6 +223,7 @@ API CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr d, CUdeviceptr src, std::size_t n,
 template <typename T>
 static CUresult fill(CUdeviceptr d, T v, std::size_t n)
 {
+    if (emu::dry()) return SUCCESS;
     for (std::size_t i = 0; i < n; i++) ((T*)d)[i] = v;
     return SUCCESS;
 }

@@ -22,6 +22,11 @@ bool run_grid(const std::string& name, uint3 grid, uint3 block, const Body& body
 // being captured, records it into the graph.
 int submit(void* stream, std::function<int()> op);
 
+// YOLOCORE_EMULATOR_DRY=1: nothing is computed. Kernels, GEMMs, copies and fills are checked and
+// queued as usual but do nothing, and new memory is not filled, so that a full-size step shows
+// what the engine asks of the device (its launches, its allocator's peak) in seconds.
+bool dry();
+
 template <typename... A, std::size_t... I>
 Body bind_arguments(void (*f)(A...), void* const* args, std::index_sequence<I...>)
 {
