@@ -81,6 +81,12 @@ step torch-cl 90 $py benchmarks/pytorch/bench.py --device "$device" "${size[@]}"
 if [ -n "$yolov5" ]; then
   step upstream-cl 120 env YOLOV5_CONFIG_DIR="$yolov5/.config" $py benchmarks/pytorch/upstream_bench.py --yolov5 "$yolov5" --device "$device" "${size[@]}" --channels-last --json
 fi
+# The fused path (implicit GEMM, BatchNorm's sums in its epilogue, deferred activations): the
+# engine's fastest step if parity-fused-train passed; then the same captured as a CUDA graph.
+step bench-epilogue 90 env YOLOCORE_FUSED_BN_SILU=1 YOLOCORE_IMPLICIT_GEMM=1 "${yolocore[@]}" bench --device "$device" "${size[@]}" --json
+step bench-epilogue-graph 90 env YOLOCORE_FUSED_BN_SILU=1 YOLOCORE_IMPLICIT_GEMM=1 "${yolocore[@]}" bench --device "$device" "${size[@]}" --graph --json
+# Where the fused step's time goes, op by op (what to fuse next).
+step profile-epilogue 120 env YOLOCORE_FUSED_BN_SILU=1 YOLOCORE_IMPLICIT_GEMM=1 "${yolocore[@]}" bench --device "$device" "${size[@]}" --profile
 step bench-implicit 90 env YOLOCORE_IMPLICIT_GEMM=1 "${yolocore[@]}" bench --device "$device" "${size[@]}" --json
 # The step captured once as a CUDA graph and replayed (the parity step compared it with eager).
 step bench-graph 90 "${yolocore[@]}" bench --device "$device" "${size[@]}" --graph --json
@@ -91,10 +97,6 @@ step ddp-two-ranks 120 "${yolocore[@]}" launch --nproc-per-node 2 --master-port 
 step train 240 "${yolocore[@]}" train --device "$device" --data "$data" --cfg "$cfg" --img "$img" --batch-size "$batch" --epochs "$epochs" \
   --workers 16 --project "$out/runs" --name train --exist-ok
 step bench-fused 90 env YOLOCORE_FUSED_BN_SILU=1 "${yolocore[@]}" bench --device "$device" "${size[@]}" --json
-# Both: the convolutions hand BatchNorm its batch sums from the implicit GEMM's epilogue.
-step bench-epilogue 90 env YOLOCORE_FUSED_BN_SILU=1 YOLOCORE_IMPLICIT_GEMM=1 "${yolocore[@]}" bench --device "$device" "${size[@]}" --json
-# Where that step's time goes, op by op (what to fuse next).
-step profile-epilogue 120 env YOLOCORE_FUSED_BN_SILU=1 YOLOCORE_IMPLICIT_GEMM=1 "${yolocore[@]}" bench --device "$device" "${size[@]}" --profile
 step torch-nchw 90 $py benchmarks/pytorch/bench.py --device "$device" "${size[@]}" --json
 step ddp-accumulate 90 "${yolocore[@]}" launch --nproc-per-node 1 --master-port $((port + 2)) -- bench --device "$device" --cfg "$cfg" \
   --batch-size $((batch / 4 > 1 ? batch / 4 : 2)) --img "$img" --warmup 4 --steps $((steps / 4 * 4 > 4 ? steps / 4 * 4 : 4)) --accumulate 4 --json
@@ -155,6 +157,14 @@ for name, rc, sec in rows:
 y, best = report("bench"), max([r for r in (report("torch-nchw"), report("torch-cl"), report("upstream-cl")) if r], key=lambda r: r["images_per_s"], default=None)
 if y and best:
     print(f"YoloCore / fastest PyTorch ({best['engine']} {best.get('layout', '')}): {y['images_per_s'] / best['images_per_s']:.2f}x images/s")
+# The fastest YoloCore step of any path, and whether that path passed its parity check.
+runs = [(n, report(n)) for n in ("bench", "bench-graph", "bench-implicit", "bench-epilogue", "bench-epilogue-graph")]
+fast = max([(n, r) for n, r in runs if r], key=lambda nr: nr[1]["images_per_s"], default=None)
+if fast and best:
+    checked = {"bench-epilogue": "parity-fused-train", "bench-epilogue-graph": "parity-fused-train", "bench-implicit": "parity-implicit"}.get(fast[0], "parity")
+    status = next((rc for n, rc, _ in rows if n == checked), "not run")
+    print(f"fastest YoloCore ({fast[0]}, {checked} exit {status}) / fastest PyTorch: {fast[1]['images_per_s'] / best['images_per_s']:.2f}x images/s, "
+          f"peak {fast[1]['peak_memory_mib']:.0f} against {best.get('peak_memory_mib', float('nan')):.0f} MiB")
 a, b = report("bench"), report("ddp-world1")
 if a and b:
     print(f"reducer overhead (NCCL world 1 vs none): {100 * (b['step_ms'] / a['step_ms'] - 1):+.1f} % step time")

@@ -136,7 +136,7 @@ public unsafe class EmulatorTests
     /// and not the same code done right; then the parity table on the default and the fused path
     /// and a fused yolov5s step must report no race and pass.
     [Fact]
-    public void TheKernelsHaveNoRacesUnderThreadSanitizer()
+    public async Task TheKernelsHaveNoRacesUnderThreadSanitizer()
     {
         EmulatedGpu.Require();
         var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -144,9 +144,9 @@ public unsafe class EmulatorTests
         psi.Environment["YOLOCORE_CLI_DLL"] = typeof(YoloCore.Cli.Program).Assembly.Location;
         using var p = System.Diagnostics.Process.Start(psi)!;
         var stderr = p.StandardError.ReadToEndAsync();
-        string output = p.StandardOutput.ReadToEnd();
+        string output = await p.StandardOutput.ReadToEndAsync();
         Assert.True(p.WaitForExit(900_000), "race-check.sh ran over 15 minutes");
-        Assert.True(p.ExitCode == 0, $"race-check.sh exited {p.ExitCode}:\n{output}\n{stderr.Result}");
+        Assert.True(p.ExitCode == 0, $"race-check.sh exited {p.ExitCode}:\n{output}\n{await stderr}");
         Assert.Contains("race check: no races", output);
         foreach (var name in new[] { "missing-barrier", "shuffle", "copy-missing-barrier", "copy-in-flight", "barrier", "copy-barrier", "copy-own" })
             Assert.Contains($"self-test {name}: exit", output);

@@ -40,16 +40,28 @@ for case in missing-barrier:66 shuffle:66 copy-missing-barrier:66 copy-in-flight
   else echo "self-test $case: exit $rc, expected $want (see $logs/selftest-$case.log)"; failed=1; fi
 done
 
-# The engine's kernels. A run fails on any race report or a failed row.
+# The engine's kernels. A run fails on any race report or a failed row. The .NET runtime under
+# libtsan crashed once in about ten runs, under load (an access violation in managed code, no
+# report). Likely cause: libtsan delays signals, and CoreCLR suspends a thread for the GC by a
+# signal whose handler rewrites the interrupted context; so that injection is turned off
+# (DOTNET_INTERNAL_ThreadSuspendInjection=0, a release-build setting), and a run that crashed
+# without reporting a race is run once more, and says so.
 engine() {
   local name="$1"; shift
-  local log="$logs/$name.log"
-  set +e
-  env LD_PRELOAD="$libtsan" YOLOCORE_CUDA_LIB_DIRS="$build" YOLOCORE_EMULATOR_THREADS=2 "$@" > "$log" 2>&1
-  local rc=$?
-  set -e
-  local races
-  races=$(grep -c '^WARNING: ThreadSanitizer' "$log" || true)
+  local log="$logs/$name.log" rc races attempt
+  for attempt in 1 2; do
+    set +e
+    env LD_PRELOAD="$libtsan" DOTNET_INTERNAL_ThreadSuspendInjection=0 YOLOCORE_CUDA_LIB_DIRS="$build" YOLOCORE_EMULATOR_THREADS=2 "$@" > "$log" 2>&1
+    rc=$?
+    set -e
+    races=$(grep -c '^WARNING: ThreadSanitizer' "$log" || true)
+    if [ "$races" -eq 0 ] && [ $attempt = 1 ] && grep -q '^Fatal error\.' "$log"; then
+      echo "$name: the .NET runtime crashed under libtsan without a race report; once more"
+      cp "$log" "$logs/$name.crashed.log"
+      continue
+    fi
+    break
+  done
   echo "$name: exit $rc, $races race reports ($log)"
   if [ "$races" -gt 0 ]; then grep '^SUMMARY: ThreadSanitizer' "$log" | sort | uniq -c | head -20; failed=1; fi
   if [ $rc -ne 0 ]; then grep -E 'FAIL|rror' "$log" | head -20; failed=1; fi
