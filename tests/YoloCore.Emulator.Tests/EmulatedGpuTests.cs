@@ -70,6 +70,33 @@ public class EmulatedGpuTests
     static string Tail(string text) => text.Length > 3000 ? text[^3000..] : text;
 }
 
+/// tests/cuda-emulator/race-check.sh, run as the developers run it.
+public class RaceCheckTests
+{
+    /// tests/cuda-emulator/race-check.sh: the kernels under ThreadSanitizer, every GPU thread a
+    /// fiber that only __syncthreads orders. Its self-test must report a missing barrier, a shuffle
+    /// taken for a fence, a cp.async read by another thread before a barrier or while in flight,
+    /// and not the same code done right; then the parity table on the default and the fused path
+    /// and a fused yolov5s step must report no race and pass.
+    [Fact]
+    public async Task TheKernelsHaveNoRacesUnderThreadSanitizer()
+    {
+        EmulatedGpu.Require();
+        var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Path.Combine(EmulatedGpu.Root, "tests", "cuda-emulator", "race-check.sh"));
+        psi.Environment["YOLOCORE_CLI_DLL"] = typeof(YoloCore.Cli.Program).Assembly.Location;
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        string output = await p.StandardOutput.ReadToEndAsync();
+        Assert.True(p.WaitForExit(900_000), "race-check.sh ran over 15 minutes");
+        Assert.True(p.ExitCode == 0, $"race-check.sh exited {p.ExitCode}:\n{output}\n{await stderr}");
+        Assert.Contains("race check: no races", output);
+        foreach (var name in new[] { "missing-barrier", "shuffle", "copy-missing-barrier", "copy-in-flight", "barrier", "copy-barrier", "copy-own" })
+            Assert.Contains($"self-test {name}: exit", output);
+        Assert.Contains("step-fused: exit 0, 0 race reports", output);
+    }
+}
+
 /// YOLOCORE_EMULATOR_DRY=1: the engine's requests of the device (launches, allocations) without
 /// computing them, so a full-size step is counted in seconds: the figures the GPU acceptance
 /// asks for (launches per step, peak memory at 640 × 64) before a GPU has run it.
@@ -122,6 +149,8 @@ public class DryRunTests
         Assert.True(Launches(fused) <= 300, $"{Launches(fused)} launches per step on the fused path");
         Assert.True(Peak(computed) - Peak(fused) >= 1.5 * 1024, $"deferring saves {Peak(computed) - Peak(fused):F0} MiB at 640 x 64");
         Assert.True(Peak(fused) < 0.6 * Peak(defaults), $"fused {Peak(fused):F0} MiB, default {Peak(defaults):F0} MiB");
+        double reserved = fused.GetProperty("peak_reserved_mib").GetDouble();
+        Assert.True(reserved >= Peak(fused), $"reserved at most {reserved:F0} MiB, allocated at most {Peak(fused):F0}");
         Assert.Equal(2, Launches(graph));
         Assert.True(Peak(graph) >= Peak(fused), $"captured {Peak(graph):F0} MiB, eager {Peak(fused):F0} MiB");
     }
@@ -130,29 +159,6 @@ public class DryRunTests
 /// The emulator's own checks: what it reports when a kernel goes wrong.
 public unsafe class EmulatorTests
 {
-    /// tests/cuda-emulator/race-check.sh: the kernels under ThreadSanitizer, every GPU thread a
-    /// fiber that only __syncthreads orders. Its self-test must report a missing barrier, a shuffle
-    /// taken for a fence, a cp.async read by another thread before a barrier or while in flight,
-    /// and not the same code done right; then the parity table on the default and the fused path
-    /// and a fused yolov5s step must report no race and pass.
-    [Fact]
-    public async Task TheKernelsHaveNoRacesUnderThreadSanitizer()
-    {
-        EmulatedGpu.Require();
-        var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(EmulatedGpu.Root, "tests", "cuda-emulator", "race-check.sh"));
-        psi.Environment["YOLOCORE_CLI_DLL"] = typeof(YoloCore.Cli.Program).Assembly.Location;
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        string output = await p.StandardOutput.ReadToEndAsync();
-        Assert.True(p.WaitForExit(900_000), "race-check.sh ran over 15 minutes");
-        Assert.True(p.ExitCode == 0, $"race-check.sh exited {p.ExitCode}:\n{output}\n{await stderr}");
-        Assert.Contains("race check: no races", output);
-        foreach (var name in new[] { "missing-barrier", "shuffle", "copy-missing-barrier", "copy-in-flight", "barrier", "copy-barrier", "copy-own" })
-            Assert.Contains($"self-test {name}: exit", output);
-        Assert.Contains("step-fused: exit 0, 0 race reports", output);
-    }
-
     /// A kernel that writes past its buffer: the guard bytes after the allocation change, and the
     /// launch fails with CUDA_ERROR_ILLEGAL_ADDRESS naming the kernel, as compute-sanitizer would.
     [Fact]

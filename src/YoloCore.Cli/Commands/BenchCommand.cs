@@ -98,6 +98,9 @@ public sealed class BenchCommand
         double mibPerStep = ((reducer?.BytesReduced ?? 0) - bytes0) / 1048576.0 / optimizerSteps;
         double exposedMs = ((reducer?.ExposedWait ?? TimeSpan.Zero) - wait0).TotalMilliseconds / optimizerSteps;
         long peak = PeakBytes(backend, device);
+        // On CUDA, also what the caching allocator held from the driver at most (its cache
+        // included): PyTorch's max_memory_reserved, the figure to set beside a graph's peak.
+        double? peakReservedMib = backend is CudaBackend held ? held.AllocatorStats.PeakReserved / 1048576.0 : null;
         var timer = new PhaseTimer(backend, enabled: true);
         for (int i = 0; i < steps; i++) step.Run(images, targets, optimizerStep: Closes(i), timer);
         var phases = timer.TotalsMs.ToDictionary(kv => kv.Key, kv => kv.Value / steps);
@@ -124,7 +127,7 @@ public sealed class BenchCommand
         {
             engine = "yolocore", cfg, batch, img, world_size = world, device = device.ToString(), device_name = deviceName, amp,
             params_count = model.ParameterCount(), steps, accumulate, step_ms = stepMs, images_per_s = batch * 1000 / stepMs,
-            peak_memory_mib = peak / 1048576.0, phases_ms = phases,
+            peak_memory_mib = peak / 1048576.0, peak_reserved_mib = peakReservedMib, phases_ms = phases,
             buckets = reducer?.Buckets.Count ?? 0, allreduce_per_optimizer_step = reductionsPerStep,
             allreduce_mib_per_step = mibPerStep, exposed_comm_ms = exposedMs,
             launches_per_step = launchesPerStep, host_reads_per_step = hostReadsPerStep, graph, graph_replays = replays, graph_ops = step.GraphOps,
