@@ -36,6 +36,10 @@ internal sealed unsafe class CudaGraphCapture(CudaBackend backend, CudaDevice gp
         try
         {
             var exec = CudaDriver.GraphInstantiate(graph);
+            // The eager steps before the capture left about as much in the ordinary cache as the
+            // graph now holds in its pool; replays take nothing from it, so it goes back to the
+            // driver (an eager step later, validation or a shape change, takes from it again).
+            allocator.ReleaseCached();
             return new Graph(backend, gpu, allocator, graph, exec, pool, held, (int)(backend.Launches - launchesAtBegin));
         }
         catch
