@@ -75,6 +75,8 @@ public sealed class ConvBnSilu : Module, IReadsDeferred
     /// IBackend.ReadsDeferredBatchNormSilu.
     public bool Defers(Tensor x) => TrainsFused(x) && (DefersActivation ?? x.Backend.ReadsDeferredBatchNormSilu);
 
+    public bool ReadsInPlace(Tensor x) => Defers(x);
+
     /// Defers' setting: null (the default) where the backend applies a deferred input in its
     /// convolutions' loads (a GPU's implicit GEMM), true also elsewhere (the CPU, which computes it
     /// in a pass of its own: how tests check the path), false nowhere.

@@ -10,6 +10,10 @@ public interface IReadsDeferred
 
     /// The output deferred where its last Conv block defers (ConvBnSilu.DefersActivation), else computed.
     DeferredActivation ForwardDeferred(DeferredActivation x);
+
+    /// Whether the convolutions that read its input read a concatenation's parts where they lie
+    /// (ConvBnSilu.Defers on x's device), so that a Concat before it need not write one.
+    bool ReadsInPlace(Tensor x);
 }
 
 /// A module that is a Conv block (Last) over what the rest of it computes from its input (Body):
@@ -18,6 +22,8 @@ public interface IReadsDeferred
 public abstract class EndsInConvBlock : Module, IReadsDeferred
 {
     protected abstract ConvBnSilu Last { get; }
+
+    public abstract bool ReadsInPlace(Tensor x);
 
     /// Last's input, from the module's input (computed or deferred).
     protected abstract DeferredActivation Body(DeferredActivation x);

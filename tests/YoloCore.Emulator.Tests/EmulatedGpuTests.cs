@@ -133,6 +133,27 @@ public class DryRunTests
         Assert.Equal(Peak(computed), Peak(dry));
     }
 
+    /// On the fused path every concatenation is read in place by the convolutions after it (C3's
+    /// cv3, SPPF's cv2, the head's C3s after their Concat layers): no Concat or Split kernel runs,
+    /// where the computed path (--defer off) still runs them.
+    [Fact]
+    public void TheFusedStepWritesNoConcatenation()
+    {
+        string[] small = ["--batch", "2", "--img", "64", "--steps", "1", "--warmup", "1", "--profile"];
+        string Profile(params string[] extra)
+        {
+            var e = new Dictionary<string, string>(Fused) { ["YOLOCORE_EMULATOR_DRY"] = "1" };
+            var (code, output) = EmulatedGpu.Run(["bench", "--device", "0", "--cfg", "yolov5s", .. small, .. extra], e);
+            Assert.True(code == 0, output);
+            return output;
+        }
+        string fused = Profile(), computed = Profile("--defer", "off");
+        Assert.Contains("concat_rows_", computed);
+        Assert.Contains("split_rows_", computed);
+        Assert.DoesNotContain("concat_rows_", fused);
+        Assert.DoesNotContain("split_rows_", fused);
+    }
+
     /// yolov5s at 640 × 64 as the GPU acceptance runs it: the fused path within 300 launches per
     /// eager step; deferring the activations saves what docs/perf.md counts (1.66 GB of deferred
     /// blocks' outputs and 0.31 GB of C3 cv2 outputs, ≈ 1.8 GiB; at least 1.5 asked); the fused

@@ -18,6 +18,8 @@ public sealed class C3 : EndsInConvBlock
 
     protected override ConvBnSilu Last => cv3;
 
+    public override bool ReadsInPlace(Tensor x) => cv1.Defers(x) && cv2.Defers(x);
+
     /// concat(m(cv1(x)), cv2(x)), cv1's output deferred where the first Bottleneck reads it
     /// through its cv1 alone (no shortcut), cv2's where cv3 reads the two in place.
     protected override DeferredActivation Body(DeferredActivation x)

@@ -17,6 +17,8 @@ public sealed class Sppf : EndsInConvBlock
 
     protected override ConvBnSilu Last => cv2;
 
+    public override bool ReadsInPlace(Tensor x) => cv1.Defers(x);
+
     /// cv1(x) and its three pools, side by side.
     protected override DeferredActivation Body(DeferredActivation x)
     {

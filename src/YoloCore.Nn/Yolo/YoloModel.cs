@@ -164,6 +164,15 @@ public sealed partial class YoloModel : Module
                 if (DefersOutput(i)) (x, deferred) = (null, module.ForwardDeferred(input));
                 else (x, deferred) = (module.Forward(input), null);
             }
+            else if (ReadsConcatInPlace(i, Input(layer.From[0])))
+            {
+                // The next layer's convolutions read the inputs where they lie: no concatenation
+                // written. The last layer's output now belongs to the parts (unless kept for later).
+                bool kept = save.Contains(layer.Index - 1);
+                deferred = DeferredActivation.Concat([.. layer.From.Select(f => f == -1 && !kept ? DeferredActivation.Owning(x!) : DeferredActivation.Of(Input(f)))]);
+                x = null;
+                continue;
+            }
             else x = layer.Module is Concat concat ? concat.ForwardMany(layer.From.Select(Input).ToList()) : layer.Module.Forward(Input(layer.From[0]));
             if (prev is not null && !ReferenceEquals(prev, images) && !save.Contains(layer.Index - 1)) prev.Dispose();
             if (save.Contains(layer.Index)) outputs[layer.Index] = x;
@@ -177,6 +186,12 @@ public sealed partial class YoloModel : Module
     bool DefersOutput(int i) =>
         i + 1 < layers.Count && layers[i].Module is IReadsDeferred && !save.Contains(layers[i].Index)
         && layers[i + 1].Module is IReadsDeferred && layers[i + 1].From is [-1];
+
+    /// Whether layer i, a Concat whose output goes to the next layer alone, hands that layer its
+    /// inputs side by side (DeferredActivation.Concat) for its convolutions to read in place.
+    bool ReadsConcatInPlace(int i, Tensor first) =>
+        layers[i].Module is Concat && !save.Contains(layers[i].Index) && i + 1 < layers.Count
+        && layers[i + 1].Module is IReadsDeferred reader && layers[i + 1].From is [-1] && reader.ReadsInPlace(first);
 
     /// Every Conv block's ConvBnSilu.DefersActivation.
     public void DeferActivations(bool? defer)
