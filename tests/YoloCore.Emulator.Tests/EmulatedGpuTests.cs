@@ -55,6 +55,26 @@ public class EmulatedGpuTests
             Assert.True(output.Contains("cuda emulator: " + kernel), $"no {kernel}* kernel ran:\n{Tail(output)}");
     }
 
+    /// yolov5n's training forward and backward on the emulated GPU in AMP against the CPU in
+    /// float32 (ModelStepParity: loose, float16's noise through a network), on the default path
+    /// here and on the fused one (implicit GEMM, deferred activations, concatenations read in
+    /// place) in a doctor process of its own.
+    [Fact]
+    public void TheModelStepFollowsTheCpuOnBothPaths()
+    {
+        EmulatedGpu.Require();
+        var r = ModelStepParity.Compare(Gpu);
+        Assert.True(r.Passed, $"default path: loss {r.Loss:E2}, median {r.Median:E2}, worst {r.Worst:E2} ({r.WorstName})");
+        var (code, output) = EmulatedGpu.Run(["doctor", "--check", "--only", "yolov5n training"], new()
+        {
+            ["YOLOCORE_IMPLICIT_GEMM"] = "1",
+            ["YOLOCORE_FUSED_BN_SILU"] = "1",
+            ["YOLOCORE_CONV_TILES"] = "fixed",
+        });
+        Assert.True(code == 0, Tail(output));
+        Assert.Contains("yolov5n training step against the CPU", output);
+    }
+
     /// Forward, loss, backward and optimizer captured as graphs (accumulating micro-batches and the
     /// optimizer step each their own) and replayed, against the eager step, in AMP.
     [Fact]

@@ -122,6 +122,7 @@ public sealed class DoctorCommand
             Console.WriteLine($"{b.Device} {b.DeviceName}: {rows.Count(r => r.Passed)}/{rows.Count} passed in {clock.Elapsed.TotalSeconds:F1} s " +
                 $"(kernel files compiled {compiled}, from cache {cached})");
             if (graph && (only is null || "captured step".Contains(only, StringComparison.OrdinalIgnoreCase))) allPassed &= GraphCheck(b.Device);
+            if (only is null || "yolov5n training step against the cpu".Contains(only, StringComparison.OrdinalIgnoreCase)) allPassed &= ModelCheck(b.Device);
             if (golden is not null) allPassed &= GoldenCheck.Run(golden, b.Device);
             if (trainData is not null) allPassed &= TrainCheck(trainData, b.Device, trainSteps);
             // Every reduction that finishes in its last block sets its counters back to 0; one left
@@ -158,6 +159,27 @@ public sealed class DoctorCommand
     /// every step and every second step (micro-batches that only accumulate have graphs of their
     /// own). Eager and replay queue the same kernels and none adds with atomics in training, so
     /// they should agree exactly (the emulator shows 0); the tolerance is for the hardware.
+    /// ModelStepParity: yolov5n's training forward and backward (64 px, batch 2) in AMP on the GPU
+    /// against float32 on the CPU, on whichever paths the environment turns on. Loose tolerances
+    /// (ModelStepParity.Result says why): a smoke test of the whole model, beside the op rows.
+    static bool ModelCheck(Device device)
+    {
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            var r = ModelStepParity.Compare(device);
+            Console.WriteLine($"yolov5n training step against the CPU (AMP against float32): loss {r.Loss:E2} (tol {ModelStepParity.Result.LossTolerance:G2}), " +
+                $"gradients and statistics: median {r.Median:E2} (tol {ModelStepParity.Result.MedianTolerance:G2}), worst {r.Worst:E2} ({r.WorstName}; " +
+                $"tol {ModelStepParity.Result.WorstTolerance:G2}), {clock.Elapsed.TotalSeconds:F1} s  {(r.Passed ? "pass" : "FAIL")}");
+            return r.Passed;
+        }
+        catch (Exception e) when (e is InvalidOperationException or NativeCallException or ArgumentException or NotSupportedException)
+        {
+            Console.WriteLine($"yolov5n training step against the CPU: FAIL {e.GetType().Name}: {e.Message}");
+            return false;
+        }
+    }
+
     static bool GraphCheck(Device device)
     {
         bool all = true;
