@@ -47,6 +47,20 @@ static class EmulatedGpu
         return dir?.FullName ?? throw new DirectoryNotFoundException("cannot find YoloCore.sln above " + AppContext.BaseDirectory);
     }
 
+    /// The environment of the opt-in fused path (implicit GEMM, Conv blocks as one op, deferred
+    /// activations; the first tile candidates, untimed), with more variables added.
+    public static Dictionary<string, string> FusedPath(params (string Name, string Value)[] more)
+    {
+        var env = new Dictionary<string, string>
+        {
+            ["YOLOCORE_IMPLICIT_GEMM"] = "1",
+            ["YOLOCORE_FUSED_BN_SILU"] = "1",
+            ["YOLOCORE_CONV_TILES"] = "fixed",
+        };
+        foreach (var (name, value) in more) env[name] = value;
+        return env;
+    }
+
     /// `yolocore ARGS` as a process on the emulator, with env added; its exit code and output.
     public static (int Code, string Output) Run(IEnumerable<string> args, Dictionary<string, string> env, int timeoutSeconds = 300)
     {

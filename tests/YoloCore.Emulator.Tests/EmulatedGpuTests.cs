@@ -41,13 +41,7 @@ public class EmulatedGpuTests
     [Fact]
     public void TheImplicitGemmAndFusedBatchNormPathsMatchTheCpu()
     {
-        var (code, output) = EmulatedGpu.Run(["doctor", "--check", "--only", "conv"], new()
-        {
-            ["YOLOCORE_IMPLICIT_GEMM"] = "1",
-            ["YOLOCORE_FUSED_BN_SILU"] = "1",
-            ["YOLOCORE_CONV_TILES"] = "fixed",
-            ["YOLOCORE_EMULATOR_TRACE"] = "1",
-        });
+        var (code, output) = EmulatedGpu.Run(["doctor", "--check", "--only", "conv"], EmulatedGpu.FusedPath(("YOLOCORE_EMULATOR_TRACE", "1")));
         var rows = output.Split('\n').Where(l => l.StartsWith("conv") || l.StartsWith("wide conv")).ToList();
         Assert.True(code == 0, $"doctor --check exited {code}:\n{string.Join("\n", rows.Where(r => r.Contains("FAIL")))}\n{Tail(output)}");
         Assert.True(rows.Count >= 40, $"{rows.Count} convolution rows:\n{Tail(output)}");
@@ -65,12 +59,7 @@ public class EmulatedGpuTests
         EmulatedGpu.Require();
         var r = ModelStepParity.Compare(Gpu);
         Assert.True(r.Passed, $"default path: loss {r.Loss:E2}, median {r.Median:E2}, worst {r.Worst:E2} ({r.WorstName})");
-        var (code, output) = EmulatedGpu.Run(["doctor", "--check", "--only", "yolov5n training"], new()
-        {
-            ["YOLOCORE_IMPLICIT_GEMM"] = "1",
-            ["YOLOCORE_FUSED_BN_SILU"] = "1",
-            ["YOLOCORE_CONV_TILES"] = "fixed",
-        });
+        var (code, output) = EmulatedGpu.Run(["doctor", "--check", "--only", "yolov5n training"], EmulatedGpu.FusedPath());
         Assert.True(code == 0, Tail(output));
         Assert.Contains("yolov5n training step against the CPU", output);
     }
@@ -122,12 +111,7 @@ public class RaceCheckTests
 /// asks for (launches per step, peak memory at 640 × 64) before a GPU has run it.
 public class DryRunTests
 {
-    static readonly Dictionary<string, string> Fused = new()
-    {
-        ["YOLOCORE_IMPLICIT_GEMM"] = "1",
-        ["YOLOCORE_FUSED_BN_SILU"] = "1",
-        ["YOLOCORE_CONV_TILES"] = "fixed",
-    };
+    static readonly Dictionary<string, string> Fused = EmulatedGpu.FusedPath();
 
     static System.Text.Json.JsonElement Bench(Dictionary<string, string> env, bool dry, params string[] args)
     {
@@ -162,8 +146,7 @@ public class DryRunTests
         string[] small = ["--batch", "2", "--img", "64", "--steps", "1", "--warmup", "1", "--profile"];
         string Profile(params string[] extra)
         {
-            var e = new Dictionary<string, string>(Fused) { ["YOLOCORE_EMULATOR_DRY"] = "1" };
-            var (code, output) = EmulatedGpu.Run(["bench", "--device", "0", "--cfg", "yolov5s", .. small, .. extra], e);
+            var (code, output) = EmulatedGpu.Run(["bench", "--device", "0", "--cfg", "yolov5s", .. small, .. extra], EmulatedGpu.FusedPath(("YOLOCORE_EMULATOR_DRY", "1")));
             Assert.True(code == 0, output);
             return output;
         }
